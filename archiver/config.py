@@ -1,0 +1,45 @@
+"""Settings: every knob of a run in one frozen object.
+
+The CLI builds a ``Settings`` from its flags and hands it to the stages; library users
+build one directly. ``host_map`` and ``resolve_only`` are the network seam: they pin host
+names to loopback addresses (like curl's ``--resolve``), which is how the demo and the
+tests put real-looking sites on a simulated web without any DNS traffic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from archiver import __version__
+
+DEFAULT_USER_AGENT = (
+    f"archiver/{__version__} (link-rot recovery; +https://pypi.org/project/archiver/)"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout: float = 10.0  # seconds, for every request (connect and each read)
+    retries: int = 1  # extra attempts after a timeout or connection failure
+    user_agent: str = DEFAULT_USER_AGENT
+    max_bytes: int = 20 * 1024 * 1024  # cap on any body we read
+    max_redirects: int = 10
+    per_host: int = 4  # requests in flight to one host
+    workers: int = 16  # requests in flight overall
+    store: Path = Path("warcs")
+    state_path: Path | None = None  # default: <store>/state.sqlite
+    fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)
+    archives: tuple[str, ...] = ("ia",)
+    host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    resolve_only: bool = False  # names missing from host_map fail as "no such host"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_path if self.state_path is not None else self.store / "state.sqlite"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,114 @@
+"""The plain data that flows between pipeline stages.
+
+Every stage takes and returns these frozen dataclasses, so a stage can run alone, be
+cached in the state file, or be tested without the others. ``to_dict`` gives the stable
+JSON form documented in the README; dates are ISO 8601 strings (UTC, ``Z`` suffix) so the
+objects serialise without custom encoders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _Serialisable:
+    def to_dict(self) -> dict[str, Any]:
+        result = _jsonable(self)
+        assert isinstance(result, dict)
+        return result
+
+
+@dataclass(frozen=True)
+class Citation(_Serialisable):
+    """One cited source in an article.
+
+    ``url`` is None when the link was removed and only a ``marker`` such as
+    "[link no longer available]" is left. When the article linked to a web archive,
+    ``url`` is the original URL and ``archive_url``/``archived_at`` keep the archive link.
+    """
+
+    url: str | None
+    text: str
+    context: str
+    line: int
+    quote: str | None = None
+    cited_at: str | None = None  # ISO date (YYYY-MM-DD) the citation is taken to be from
+    marker: str | None = None
+    archive_url: str | None = None
+    archived_at: str | None = None  # ISO datetime of the memento named by archive_url
+
+
+class Verdict(enum.StrEnum):
+    """What a link check concluded; the README documents each value."""
+
+    ALIVE = "alive"
+    DEAD = "dead"
+    SOFT_404 = "soft-404"
+    SERVER_ERROR = "server-error"
+    TIMEOUT = "timeout"
+    BLOCKED = "blocked"
+    UNREACHABLE = "unreachable"
+    OFFLINE = "offline"
+
+    @property
+    def is_failure(self) -> bool:
+        """True for verdicts that say the source is gone (not merely hard to reach)."""
+        return self in (Verdict.DEAD, Verdict.SOFT_404)
+
+
+@dataclass(frozen=True)
+class LinkCheck(_Serialisable):
+    """The verdict on one URL, with the evidence behind it."""
+
+    url: str
+    verdict: Verdict
+    http_status: int | None
+    final_url: str | None
+    reason: str
+    checked_at: str
+    method: str | None = None  # the HTTP method whose answer decided the verdict
+    from_cache: bool = False
+
+
+@dataclass(frozen=True)
+class Memento(_Serialisable):
+    """One archived capture of ``original`` in some archive."""
+
+    original: str
+    datetime: str  # ISO 8601 UTC
+    archive: str  # the archive's name as given to --archive ("ia", "wayback:http://...")
+    url: str  # the replay URL a person would open
+    raw_url: str  # the URL that returns the original bytes (Wayback "id_" form)
+    http_status: int | None = None  # status the archive recorded for the capture
+    mimetype: str | None = None
+    digest: str | None = None  # the archive's payload digest (sha1, base32) when it gives one
+
+
+@dataclass(frozen=True)
+class Rejection(_Serialisable):
+    memento: Memento
+    reason: str
+
+
+@dataclass(frozen=True)
+class Selection(_Serialisable):
+    """The memento chosen for a citation, or None with the reason none was."""
+
+    memento: Memento | None
+    reason: str
+    rejected: tuple[Rejection, ...] = field(default_factory=tuple)
