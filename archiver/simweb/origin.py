@@ -63,6 +63,8 @@ class OriginServer:
     def __init__(self, sites: Mapping[str, Site] | None = None, port: int = 0) -> None:
         self.sites: dict[str, Site] = {host.lower(): site for host, site in (sites or {}).items()}
         self.hits: list[Hit] = []
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}  # most requests one host had open at once
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", port), _Handler)
@@ -131,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return  # keep test output quiet
 
     def do_GET(self) -> None:
@@ -150,7 +152,17 @@ class _Handler(BaseHTTPRequestHandler):
             path = self.path
         with origin._lock:
             origin.hits.append(Hit(self.command, host, path, tuple(self.headers.items())))
-        page = origin._page_for(host, path)
+            origin.in_flight[host] = origin.in_flight.get(host, 0) + 1
+            origin.peak_in_flight[host] = max(
+                origin.peak_in_flight.get(host, 0), origin.in_flight[host]
+            )
+        try:
+            self._send_page(origin, origin._page_for(host, path), send_body)
+        finally:
+            with origin._lock:
+                origin.in_flight[host] -= 1
+
+    def _send_page(self, origin: OriginServer, page: Page, send_body: bool) -> None:
         if page.hang:
             origin._stopping.wait(timeout=600)
             self.close_connection = True

@@ -1,0 +1,53 @@
+"""Shared fixtures: a simulated live web on loopback and the path to ../shared."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver.config import Settings
+from archiver.simweb.origin import OriginServer
+
+
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout (CI lays it there); ARCHIVER_SHARED overrides."""
+    override = os.environ.get("ARCHIVER_SHARED")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared"
+
+
+def require_shared(*parts: str) -> Path:
+    path = shared_dir().joinpath(*parts)
+    if not path.exists():
+        pytest.skip(
+            f"{path} is absent: the shared reference files are not laid beside the checkout"
+        )
+    return path
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def origin() -> Iterator[OriginServer]:
+    with OriginServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(origin: OriginServer, tmp_path: Path) -> Settings:
+    """Settings that reach only the origin server: every other name does not resolve."""
+    return Settings(
+        host_map=origin.host_map(),
+        resolve_only=True,
+        timeout=2.0,
+        retries=0,
+        store=tmp_path / "warcs",
+    )
