@@ -11,6 +11,7 @@ The host map replaces DNS for the names it lists (``host -> "ip:port"``). With
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import zlib
 from collections.abc import Mapping
@@ -37,13 +38,21 @@ class HostMap:
     def resolve(self, host: str, port: int) -> tuple[str, int]:
         address = self._mapping.get(host.lower().rstrip("."))
         if address is None:
-            if self.resolve_only:
+            if self.resolve_only and not _is_ip_address(host):  # an address needs no DNS
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             return host, port
         ip, sep, mapped_port = address.rpartition(":")
         if not sep or not mapped_port.isdigit():
             return address, port
         return ip.strip("[]"), int(mapped_port)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _connect(conn: Any, host_map: HostMap) -> socket.socket:

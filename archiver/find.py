@@ -1,0 +1,444 @@
+"""Find archived copies (mementos) of a URL near a date, in every configured archive.
+
+Why the CDX API and not the Wayback "availability" API: the availability API returns at
+most one snapshot, the closest by time whatever it holds (a captured 404, a redirect to
+the home page), with no status or digest to judge it by, and it is known to answer "no
+snapshot" intermittently for URLs that do have captures. One CDX query with
+``sort=closest&closest=<timestamp>&limit=N`` instead returns the N captures nearest the date
+on both sides, each with its recorded HTTP status, MIME type and payload digest, which is
+what ``select`` needs to choose a real page from before the citation.
+
+waybackpy builds the CDX query and parses its 7-field lines into snapshots. Two parts of
+it are replaced: ``cdx_api_manager`` so that the request goes through archiver's session
+(timeouts, User-Agent, host map, size cap) instead of waybackpy's own ``get_response``,
+which has no timeout, retries by itself and would follow resume keys page after page; and
+``add_payload`` so that pywb-style servers, whose CDX API defaults to CDXJ and names the
+fields ``url``/``mime``/``status``, are asked for the same 7 fields as text.
+
+Archives are protected from us: the Internet Archive's CDX API allows roughly 0.4
+requests a second per client, and a client that keeps sending requests through 429s is
+firewalled for an hour (doubling each time). So every CDX call waits its turn in a
+per-endpoint ``CdxRateLimiter`` (2.5 s apart for web.archive.org, no wait for other
+archives unless their spec says ``interval=``), a 429 or 503 is retried at most once and
+only when ``Retry-After`` asks for a bounded wait, and otherwise it is an error.
+
+Revisit records (``warc/revisit``; the CDX status is ``-``) say "same payload as an earlier
+capture" without saying what status that capture had; their ``http_status`` is None and
+``select`` uses them only when no capture with a known 2xx status exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+import requests
+from waybackpy import WaybackMachineCDXServerAPI
+from waybackpy.cdx_snapshot import CDXSnapshot
+from waybackpy.cdx_utils import full_url
+from waybackpy.exceptions import WaybackError
+
+from archiver.config import Settings
+from archiver.dates import (
+    parse_http_date,
+    parse_wayback_timestamp,
+    to_iso,
+    to_wayback_timestamp,
+    utcnow,
+)
+from archiver.errors import InputError, NetworkError
+from archiver.http import Fetched, fetch
+from archiver.models import Memento
+
+log = logging.getLogger(__name__)
+
+IA_SPEC = "ia"
+IA_CDX_URL = "https://web.archive.org/cdx/search/cdx"
+IA_REPLAY_BASE = "https://web.archive.org/web/"
+IA_HOST = "web.archive.org"
+IA_MIN_INTERVAL = 2.5  # seconds between CDX calls: ~0.4 requests/s, under the IA's limit
+
+MAX_RETRY_AFTER = 60.0  # the longest Retry-After we wait out; a longer one is an error
+CDX_BODY_LIMIT = 4 * 1024 * 1024  # a CDX answer for N<=1000 rows is far smaller
+
+# pywb's names for the IA's default fields (urlkey timestamp original mimetype statuscode
+# digest length); asking for them by name gives IA-shaped lines waybackpy can parse.
+PYWB_FIELDS = ("urlkey", "timestamp", "url", "mime", "status", "digest", "length")
+
+CdxDialect = Literal["ia", "pywb"]
+
+
+@dataclass(frozen=True)
+class Archive:
+    """One Wayback-compatible archive: where to query it and how to build replay URLs.
+
+    ``spec`` is the name as given to ``--archive``; ``dialect`` says which CDX field
+    names the server understands; ``min_interval`` is the least time between two CDX
+    calls to ``cdx_url``.
+    """
+
+    spec: str
+    replay_base: str  # ends with "/": <replay_base><timestamp>/<url>
+    cdx_url: str
+    dialect: CdxDialect = "pywb"
+    min_interval: float = 0.0
+
+    def replay_url(self, timestamp: str, original: str) -> str:
+        return f"{self.replay_base}{timestamp}/{original}"
+
+    def raw_url(self, timestamp: str, original: str) -> str:
+        return f"{self.replay_base}{timestamp}id_/{original}"
+
+
+INTERNET_ARCHIVE = Archive(
+    spec=IA_SPEC,
+    replay_base=IA_REPLAY_BASE,
+    cdx_url=IA_CDX_URL,
+    dialect="ia",
+    min_interval=IA_MIN_INTERVAL,
+)
+
+_SPEC_OPTION = re.compile(r",(cdx|interval)=")
+
+
+def parse_archive_spec(spec: str) -> Archive:
+    """Parse an ``--archive`` value.
+
+    - ``ia``: the Internet Archive's Wayback Machine.
+    - ``wayback:BASE_URL[,cdx=CDX_URL][,interval=SECONDS]``: any Wayback-compatible
+      server, ``BASE_URL`` being its replay base (``http://127.0.0.1:8080/web/``). The CDX
+      endpoint defaults to ``BASE_URL + "cdx"``, pywb's; a ``cdx=`` URL ending in
+      ``/cdx/search/cdx`` (the IA / OpenWayback CDX server) is queried with the IA's field
+      names. A base on web.archive.org is the Internet Archive, limits included.
+    """
+    text = spec.strip()
+    if text.lower() == IA_SPEC:
+        return INTERNET_ARCHIVE
+    usage = "use 'ia' or 'wayback:BASE_URL' (for example wayback:http://127.0.0.1:8080/web/)"
+    if not text.startswith("wayback:"):
+        raise InputError(f"unknown archive {spec!r}: {usage}")
+
+    rest = text[len("wayback:") :]
+    first = _SPEC_OPTION.search(rest)
+    base = rest[: first.start()] if first else rest
+    options: dict[str, str] = {}
+    if first:
+        parts = _SPEC_OPTION.split(rest[first.start() :])
+        # split gives ["", key1, value1, key2, value2, ...]
+        for key, value in zip(parts[1::2], parts[2::2], strict=True):
+            if key in options:
+                raise InputError(f"archive {spec!r}: {key}= given twice")
+            options[key] = value
+
+    if not _is_http_url(base):
+        raise InputError(f"archive {spec!r}: {base!r} is not an http(s) URL; {usage}")
+    if not base.endswith("/"):
+        base += "/"
+
+    host = (urlsplit(base).hostname or "").lower()
+    cdx_url = options.get("cdx")
+    if cdx_url is not None and not _is_http_url(cdx_url):
+        raise InputError(f"archive {spec!r}: cdx={cdx_url!r} is not an http(s) URL")
+    if host == IA_HOST:
+        dialect: CdxDialect = "ia"
+        cdx_url = cdx_url or IA_CDX_URL
+        interval = IA_MIN_INTERVAL
+    else:
+        cdx_url = cdx_url or base + "cdx"
+        dialect = "ia" if urlsplit(cdx_url).path.rstrip("/").endswith("/cdx/search/cdx") else "pywb"
+        interval = IA_MIN_INTERVAL if (urlsplit(cdx_url).hostname or "") == IA_HOST else 0.0
+
+    if "interval" in options:
+        try:
+            interval = float(options["interval"])
+        except ValueError:
+            interval = -1.0
+        if not (interval >= 0 and math.isfinite(interval)):
+            raise InputError(
+                f"archive {spec!r}: interval={options['interval']!r} is not a number of seconds"
+            )
+    return Archive(
+        spec=text, replay_base=base, cdx_url=cdx_url, dialect=dialect, min_interval=interval
+    )
+
+
+def parse_archive_specs(specs: Iterable[str]) -> list[Archive]:
+    """``parse_archive_spec`` for each of ``specs`` (``Settings.archives``), in order."""
+    return [parse_archive_spec(spec) for spec in specs]
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+class CdxRateLimiter:
+    """Spaces out CDX calls to each endpoint; thread-safe; clock and sleep injectable.
+
+    Each call reserves the next free slot for its endpoint under a lock and then sleeps
+    outside it, so concurrent callers queue up instead of all firing when a wait ends.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._next_slot: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, endpoint: str, min_interval: float) -> float:
+        """Wait until ``endpoint`` may be called again; return the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_slot.get(endpoint, now))
+            self._next_slot[endpoint] = start + min_interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def pending(self, endpoint: str) -> float:
+        """Seconds until ``endpoint`` may be called again (0 if it may be called now)."""
+        with self._lock:
+            return max(0.0, self._next_slot.get(endpoint, 0.0) - self._clock())
+
+    def hold(self, endpoint: str, seconds: float) -> None:
+        """Keep every caller off ``endpoint`` for ``seconds`` from now (after a 429)."""
+        with self._lock:
+            until = self._clock() + seconds
+            self._next_slot[endpoint] = max(self._next_slot.get(endpoint, until), until)
+
+
+DEFAULT_RATE_LIMITER = CdxRateLimiter()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parse_http_date(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, (moment - (now or utcnow())).total_seconds())
+
+
+class ArchiveCdxQuery(WaybackMachineCDXServerAPI):
+    """waybackpy's CDX client, pointed at ``archive`` and sending through our session."""
+
+    def __init__(
+        self,
+        url: str,
+        archive: Archive,
+        closest: str,
+        limit: int,
+        session: requests.Session,
+        settings: Settings,
+        limiter: CdxRateLimiter,
+    ) -> None:
+        super().__init__(
+            url,
+            user_agent=settings.user_agent,
+            sort="closest",
+            closest=closest,
+            limit=str(limit),
+        )
+        self.endpoint = archive.cdx_url
+        self.archive = archive
+        self.session = session
+        self.settings = settings
+        self.limiter = limiter
+
+    def add_payload(self, payload: dict[str, str]) -> None:
+        super().add_payload(payload)
+        if self.archive.dialect == "pywb":
+            payload["output"] = "text"
+            payload["fl"] = ",".join(PYWB_FIELDS)
+
+    def cdx_api_manager(
+        self, payload: dict[str, str], headers: dict[str, str]
+    ) -> Generator[str, None, None]:
+        # One request, no resume keys: sort=closest&limit=N already returns what we need.
+        payload["limit"] = str(self.limit)
+        request_url = full_url(self.endpoint, params=payload)
+        self.last_api_request_url = request_url
+        yield self._get(request_url)
+
+    def _get(self, request_url: str) -> str:
+        archive, settings = self.archive, self.settings
+        transport_failures = 0
+        throttled = False
+        while True:
+            # An archive that asked for a long pause (Retry-After) gets it: we fail fast
+            # rather than sleep for minutes or query it again before it is ready.
+            pending = self.limiter.pending(archive.cdx_url)
+            if pending > MAX_RETRY_AFTER:
+                raise NetworkError(
+                    f"{archive.spec}: CDX server asked for a pause; "
+                    f"not querying it again for another {pending:.0f}s"
+                )
+            self.limiter.wait(archive.cdx_url, archive.min_interval)
+            try:
+                answer = fetch(
+                    self.session,
+                    request_url,
+                    settings,
+                    headers={"Accept": "text/plain"},
+                    max_bytes=CDX_BODY_LIMIT,
+                )
+            except (requests.ConnectionError, requests.Timeout) as e:
+                transport_failures += 1
+                if transport_failures > settings.retries:
+                    where = urlsplit(archive.cdx_url).netloc
+                    reason = _describe_failure(e, where, settings)
+                    raise NetworkError(f"{archive.spec}: {reason}") from e
+                continue
+            except requests.RequestException as e:
+                raise NetworkError(f"{archive.spec}: CDX request failed: {_first_line(e)}") from e
+
+            if answer.status in (429, 503):
+                delay = parse_retry_after(answer.header("Retry-After"))
+                self.limiter.hold(archive.cdx_url, delay if delay is not None else MAX_RETRY_AFTER)
+                what = (
+                    "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
+                )
+                if throttled or delay is None or delay > MAX_RETRY_AFTER:
+                    asked = "" if delay is None else f", asked to wait {delay:g}s"
+                    raise NetworkError(f"{archive.spec}: CDX server {what}{asked}; try again later")
+                throttled = True
+                log.info("%s: CDX server %s; retrying in %gs", archive.spec, what, delay)
+                continue
+            return _cdx_text(answer, archive)
+
+
+def _cdx_text(answer: Fetched, archive: Archive) -> str:
+    if answer.status != 200:
+        raise NetworkError(f"{archive.spec}: CDX server answered HTTP {answer.status}")
+    if answer.truncated:
+        raise NetworkError(f"{archive.spec}: CDX answer larger than {CDX_BODY_LIMIT} bytes")
+    content_type = (answer.header("Content-Type") or "").lower()
+    if "html" in content_type or "json" in content_type:
+        raise NetworkError(
+            f"{archive.spec}: CDX server answered with {content_type.split(';')[0]}, not CDX text"
+        )
+    return answer.text()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+def _describe_failure(error: requests.RequestException, where: str, settings: Settings) -> str:
+    if isinstance(error, requests.Timeout):
+        return f"no answer from {where} within {settings.timeout:g}s"
+    reason = "connection refused" if "refused" in str(error).lower() else _first_line(error)
+    if "Name or service not known" in str(error) or "NameResolution" in str(error):
+        reason = "no such host"
+    return f"cannot connect to {where} ({reason})"
+
+
+def find_in_archive(
+    url: str,
+    when: datetime | None,
+    archive: Archive,
+    session: requests.Session,
+    settings: Settings,
+    limit: int = 25,
+    *,
+    limiter: CdxRateLimiter | None = None,
+) -> list[Memento]:
+    """The (up to ``limit``) captures of ``url`` in ``archive`` closest to ``when``.
+
+    ``when`` None means now, which gives the newest captures. Sorted oldest first.
+    Raises ``NetworkError`` when the archive cannot be queried; no captures is ``[]``.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if when is None:
+        when = utcnow()
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # archiver's convention: naive means UTC
+    closest = to_wayback_timestamp(when)
+    query = ArchiveCdxQuery(
+        url, archive, closest, limit, session, settings, limiter or DEFAULT_RATE_LIMITER
+    )
+    snapshots: list[CDXSnapshot] = []
+    try:
+        snapshots.extend(query.snapshots())
+    except (WaybackError, ValueError) as e:
+        # waybackpy raises WaybackError for lines that are not 7 fields and ValueError
+        # (from strptime) for a bad timestamp: the server did not speak CDX.
+        raise NetworkError(f"{archive.spec}: unexpected CDX answer: {_first_line(e)}") from e
+
+    seen: set[tuple[str, str]] = set()
+    mementos: list[Memento] = []
+    for snapshot in sorted(snapshots, key=lambda s: s.timestamp):
+        key = (snapshot.timestamp, snapshot.original)
+        if key in seen:  # the IA lists some captures twice
+            continue
+        seen.add(key)
+        mementos.append(_memento(snapshot, archive))
+    return mementos
+
+
+def _memento(snapshot: CDXSnapshot, archive: Archive) -> Memento:
+    status = snapshot.statuscode
+    return Memento(
+        original=snapshot.original,
+        datetime=to_iso(parse_wayback_timestamp(snapshot.timestamp)),
+        archive=archive.spec,
+        url=archive.replay_url(snapshot.timestamp, snapshot.original),
+        raw_url=archive.raw_url(snapshot.timestamp, snapshot.original),
+        http_status=int(status) if status.isdigit() else None,
+        mimetype=snapshot.mimetype if snapshot.mimetype != "-" else None,
+        digest=snapshot.digest if snapshot.digest != "-" else None,
+    )
+
+
+def find_mementos(
+    url: str,
+    when: datetime | None,
+    archives: Sequence[Archive],
+    session: requests.Session,
+    settings: Settings,
+    limit: int = 25,
+    *,
+    limiter: CdxRateLimiter | None = None,
+) -> list[Memento]:
+    """Candidates near ``when`` (newest when None) from every archive, in archive order.
+
+    An archive that fails is an error only when it matters: if another archive returned
+    captures, they are returned and the failure is logged; if none did, "no copy" would
+    be a wrong answer, so the first failure is raised as ``NetworkError``.
+    """
+    found: list[Memento] = []
+    failures: list[NetworkError] = []
+    for archive in archives:
+        try:
+            found.extend(
+                find_in_archive(url, when, archive, session, settings, limit, limiter=limiter)
+            )
+        except NetworkError as e:
+            failures.append(e)
+            log.warning("%s", e)
+    if failures and not found:
+        raise failures[0]
+    return found

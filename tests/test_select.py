@@ -1,0 +1,133 @@
+"""select_memento: which capture stands for what the author cited, and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from archiver.models import Memento, Rejection
+from archiver.select import select_memento
+
+IA = "ia"
+LOCAL = "wayback:http://127.0.0.1:8080/web/"
+CITED = datetime(2018, 11, 28, 23, 59, 59, tzinfo=UTC)
+
+
+def capture(
+    day: str, status: int | None = 200, archive: str = IA, mimetype: str = "text/html"
+) -> Memento:
+    ts = day.replace("-", "") + "120000"
+    base = "https://web.archive.org/web/" if archive == IA else "http://127.0.0.1:8080/web/"
+    return Memento(
+        original="http://example.com/report",
+        datetime=f"{day}T12:00:00Z",
+        archive=archive,
+        url=f"{base}{ts}/http://example.com/report",
+        raw_url=f"{base}{ts}id_/http://example.com/report",
+        http_status=status,
+        mimetype=mimetype,
+    )
+
+
+def test_latest_good_capture_before_the_date_wins() -> None:
+    older, chosen, after = capture("2018-03-01"), capture("2018-10-02"), capture("2018-12-01")
+    selection = select_memento([after, older, chosen], CITED)
+    assert selection.memento == chosen
+    assert selection.reason == "latest capture before 2018-11-28 (2018-10-02)"
+    assert selection.rejected == ()
+
+
+def test_error_and_redirect_captures_are_rejected_with_reasons() -> None:
+    good = capture("2018-10-02")
+    not_found = capture("2018-11-20", 404)
+    moved = capture("2018-11-25", 302)
+    broken = capture("2018-11-26", 503)
+    selection = select_memento([good, not_found, moved, broken], CITED)
+    assert selection.memento == good
+    assert selection.reason == "latest capture before 2018-11-28 (2018-10-02)"
+    assert selection.rejected == (
+        Rejection(not_found, "captured status 404"),
+        Rejection(moved, "captured redirect 302"),
+        Rejection(broken, "captured status 503"),
+    )
+
+
+def test_no_good_capture_before_takes_the_earliest_after() -> None:
+    before_but_404 = capture("2018-06-01", 404)
+    first_after, later = capture("2019-01-05"), capture("2019-06-01")
+    selection = select_memento([later, first_after, before_but_404], CITED)
+    assert selection.memento == first_after
+    assert selection.reason == "no capture before 2018-11-28; earliest after it (2019-01-05)"
+    assert selection.rejected == (Rejection(before_but_404, "captured status 404"),)
+
+
+def test_capture_on_the_cited_day_counts_as_before() -> None:
+    same_day = capture("2018-11-28")
+    selection = select_memento([capture("2018-01-01"), same_day], CITED)
+    assert selection.memento == same_day
+    assert selection.reason == "capture from the date itself (2018-11-28)"
+
+
+def test_no_mementos_means_no_archive_holds_a_copy() -> None:
+    selection = select_memento([], CITED)
+    assert (selection.memento, selection.reason, selection.rejected) == (
+        None,
+        "no archive holds a copy",
+        (),
+    )
+
+
+def test_all_captures_errors() -> None:
+    errors = [capture("2018-01-01", 404), capture("2018-05-01", 500), capture("2019-01-01", 410)]
+    selection = select_memento(errors, CITED)
+    assert selection.memento is None
+    assert selection.reason == "all 3 captures were errors"
+    assert [r.reason for r in selection.rejected] == [
+        "captured status 404",
+        "captured status 500",
+        "captured status 410",
+    ]
+
+
+def test_all_captures_errors_or_redirects_and_the_only_capture() -> None:
+    mixed = select_memento([capture("2018-01-01", 404), capture("2018-02-01", 301)], CITED)
+    assert mixed.reason == "all 2 captures were errors or redirects"
+    only = select_memento([capture("2018-02-01", 301)], CITED)
+    assert only.reason == "the only capture was a redirect (captured redirect 301)"
+
+
+def test_revisit_with_unknown_status_is_a_last_resort() -> None:
+    revisit = capture("2018-09-01", None, mimetype="warc/revisit")
+    good_after = capture("2019-03-01")
+    assert select_memento([revisit, good_after], CITED).memento == good_after
+
+    selection = select_memento([revisit, capture("2018-10-01", 404)], CITED)
+    assert selection.memento == revisit
+    assert selection.reason == (
+        "latest capture before 2018-11-28 (2018-09-01); its status was not recorded "
+        "(a revisit of an earlier capture), used because no capture with a known good "
+        "status exists"
+    )
+
+
+def test_when_none_takes_the_newest_good_capture() -> None:
+    newest_good = capture("2020-05-01")
+    selection = select_memento(
+        [capture("2019-01-01"), newest_good, capture("2021-01-01", 404)], None
+    )
+    assert selection.memento == newest_good
+    assert selection.reason == "newest capture (2020-05-01)"
+
+
+def test_across_archives_the_best_wins_and_ties_go_to_the_first_listed() -> None:
+    ia_older = capture("2018-08-01", archive=IA)
+    local_closer = capture("2018-11-01", archive=LOCAL)
+    assert select_memento([ia_older, local_closer], CITED).memento == local_closer
+
+    ia_same = capture("2018-11-01", archive=IA)
+    assert select_memento([ia_same, local_closer], CITED).memento == ia_same
+    assert select_memento([local_closer, ia_same], CITED).memento == local_closer
+
+
+def test_naive_when_is_taken_as_utc() -> None:
+    chosen = capture("2018-10-02")
+    assert select_memento([chosen], datetime(2018, 11, 28)).memento == chosen
