@@ -1,0 +1,250 @@
+"""The store's manifest: what is in each WARC file, and which citation it serves.
+
+``manifest.json`` is the index of a store directory. It is what ``verify_store`` checks the
+WARC files against, what ``Store.find`` answers from, and what other tools (and people)
+read to learn which bytes back which citation, so its field names are stable and listed
+here. A reader must ignore fields it does not know; ``version`` changes only when a field
+changes meaning or is removed.
+
+    {
+      "format": "archiver-store-manifest",
+      "version": 1,
+      "files": [                      one entry per WARC file, in the order written
+        {"name": "20180115093000-1a2b3c4d-0123456789ab.warc.gz",
+         "sha256": "<hex of the whole file>", "size": 1234}
+      ],
+      "records": [                    one entry per WARC record, in file order
+        {"file": "<name in files>", "offset": 0, "length": 345,   the gzip member's place
+         "type": "warcinfo|response|request|metadata",
+         "record_id": "<urn:uuid:...>", "target_uri": "...", "warc_date": "...Z",
+         "payload_sha256": "<hex>", "payload_length": 1234,
+         "citations": ["..."],        the citations the capture serves
+         "archive_digest": "<sha1 base32>" | null,          response records of mementos
+         "archive_digest_match": true | false | null}
+      ],
+      "captures": [ Capture.to_dict(), ... ]   one per capture (see ``Capture``)
+    }
+
+A record's *payload* is the HTTP entity body for ``response`` and ``request`` records
+(content-encoding intact, exactly the bytes the WARC-Payload-Digest covers) and the whole
+record block for other types. ``archive_digest`` is the archive's own CDX digest of the
+memento (sha1, base32); ``archive_digest_match`` says whether the stored payload has that
+digest. It is recorded honestly either way: a capture whose bytes differ from what the
+archive indexed is kept, flagged ``false``, and reported by ``verify_store`` as a note.
+
+The manifest is only ever replaced whole (write a temporary file in the same directory,
+fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
+never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from archiver.errors import StoreError
+from archiver.models import _Serialisable
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_TEMP_NAME = "manifest.json.tmp"
+MANIFEST_FORMAT = "archiver-store-manifest"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileEntry(_Serialisable):
+    """One WARC file of the store."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RecordEntry(_Serialisable):
+    """One WARC record: where it is, what it is, and the hash of its payload."""
+
+    file: str
+    offset: int
+    length: int
+    type: str
+    record_id: str
+    target_uri: str | None
+    warc_date: str | None
+    payload_sha256: str
+    payload_length: int
+    citations: tuple[str, ...] = ()
+    archive_digest: str | None = None
+    archive_digest_match: bool | None = None
+
+
+@dataclass(frozen=True)
+class Capture(_Serialisable):
+    """One stored copy of a web page: a memento re-archived, or the live page.
+
+    ``url`` is the URL the capture was asked for (the cited URL, or the memento's
+    original); ``target_uri`` is the WARC-Target-URI of the stored response (for a live
+    page that was redirected, the final URL). ``source_uri`` is the URL whose response
+    is stored: for a memento the archive URL fetched, after any redirects the archive
+    made. ``warc_date`` is when the page was captured (the archive's Memento-Datetime,
+    or the fetch time for a live page); ``creation_date`` is when archiver fetched it.
+    ``memento_datetime`` is the datetime the memento was listed under (it can differ
+    from ``warc_date`` when the archive served a neighbouring capture), and
+    ``archive_original`` the original URL the archive said it served, when that is not
+    ``url``. ``redirects`` lists the (url, status) answers that were followed.
+    """
+
+    url: str
+    target_uri: str
+    warc_date: str
+    source: str  # "memento" | "live"
+    source_uri: str
+    creation_date: str
+    warc_file: str  # file name inside the store directory
+    record_id: str  # WARC-Record-ID of the response record
+    offset: int  # of the response record in warc_file
+    http_status: int
+    payload_sha256: str
+    payload_length: int
+    truncated: bool = False
+    redirects: tuple[tuple[str, int], ...] = ()
+    archive: str | None = None
+    memento_datetime: str | None = None
+    archive_original: str | None = None
+    archive_digest: str | None = None
+    archive_digest_match: bool | None = None
+    citations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    files: tuple[FileEntry, ...] = ()
+    records: tuple[RecordEntry, ...] = ()
+    captures: tuple[Capture, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            "files": [f.to_dict() for f in self.files],
+            "records": [r.to_dict() for r in self.records],
+            "captures": [c.to_dict() for c in self.captures],
+        }
+
+    def to_json(self) -> bytes:
+        return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Manifest:
+        """Parse the JSON form; raises ``ValueError`` naming the first thing wrong."""
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f'not an archiver manifest ("format" is not {MANIFEST_FORMAT!r})')
+        version = data.get("version")
+        if not isinstance(version, int) or version > MANIFEST_VERSION:
+            raise ValueError(f"unsupported manifest version {version!r}")
+        return cls(
+            files=_entries(FileEntry, data.get("files")),
+            records=_entries(RecordEntry, data.get("records")),
+            captures=_entries(Capture, data.get("captures")),
+        )
+
+    def file_names(self) -> set[str]:
+        return {entry.name for entry in self.files}
+
+
+_Entry = TypeVar("_Entry", FileEntry, RecordEntry, Capture)
+
+
+def _entries(cls: type[_Entry], items: Any) -> tuple[_Entry, ...]:
+    if not isinstance(items, list):
+        raise ValueError(f"{cls.__name__} list is missing or not a list")
+    return tuple(_entry(cls, item, index) for index, item in enumerate(items))
+
+
+def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
+    if not isinstance(item, dict):
+        raise ValueError(f"{cls.__name__} #{index} is not an object")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in item:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f"{cls.__name__} #{index} has no {f.name!r}")
+            continue
+        value = item[f.name]
+        if not _has_type(value, str(f.type)):
+            raise ValueError(f"{cls.__name__} #{index}: {f.name!r} is not {f.type}")
+        if f.name == "citations":
+            value = tuple(value)
+        elif f.name == "redirects":
+            value = tuple((str(url), int(status)) for url, status in value)
+        values[f.name] = value
+    return cls(**values)
+
+
+_SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": bool}
+
+
+def _has_type(value: Any, annotation: str) -> bool:
+    for option in (part.strip() for part in annotation.split("|")):
+        if option == "None" and value is None:
+            return True
+        if option in _SCALARS:
+            wanted = _SCALARS[option]
+            if isinstance(value, wanted) and not (option == "int" and isinstance(value, bool)):
+                return True
+        if option == "tuple[str, ...]" and isinstance(value, list):
+            return all(isinstance(v, str) for v in value)
+        if option == "tuple[tuple[str, int], ...]" and isinstance(value, list):
+            return all(
+                isinstance(v, list)
+                and len(v) == 2
+                and isinstance(v[0], str)
+                and isinstance(v[1], int)
+                for v in value
+            )
+    return False
+
+
+def read_manifest(root: Path) -> Manifest | None:
+    """The manifest of the store at ``root``; None when there is none.
+
+    A manifest that cannot be parsed raises ``StoreError`` with a one-line message: a
+    store whose index is damaged must not be written to or trusted until a person looks.
+    """
+    path = root / MANIFEST_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
+    try:
+        return Manifest.from_dict(json.loads(raw.decode("utf-8")))
+    except (ValueError, TypeError, KeyError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(f"{path} is corrupt: {message}") from e
+
+
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    """Replace ``root/manifest.json`` atomically and durably."""
+    temp = root / MANIFEST_TEMP_NAME
+    with temp.open("wb") as stream:
+        stream.write(manifest.to_json())
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temp, root / MANIFEST_NAME)
+    fsync_directory(root)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename or unlink in ``path`` durable (a no-op where directories can't be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

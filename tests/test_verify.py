@@ -1,0 +1,340 @@
+"""verify: every kind of damage to a store is found and named, and foreign files are read.
+
+The store under test is written by ``Store`` from the origin server (a live page, a
+redirected page, and a memento from a stand-in archive that serves ``id_`` answers with a
+``Memento-Datetime``), then damaged on disk the ways files really get damaged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import zipfile
+import zlib
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from archiver.config import Settings
+from archiver.errors import InputError, StoreError
+from archiver.http import build_session
+from archiver.manifest import MANIFEST_NAME, RecordEntry, read_manifest
+from archiver.models import Memento
+from archiver.simweb.origin import OriginServer, Page
+from archiver.store import Store, payload_sha1_base32
+from archiver.verify import VerifyProblem, VerifyReport, verify_store, verify_warc
+from tests.conftest import require_shared
+
+STORY = "http://news.example/story"
+OLD = "http://news.example/old"
+ORIGINAL = "http://gov.example/notice"
+RAW = "http://archive.example/web/20180115093000id_/http://gov.example/notice"
+MEMENTO_BODY = b"<html><p>The announcement, as archived in 2018.</p></html>"
+
+
+@pytest.fixture
+def store(origin: OriginServer, tmp_path: Path) -> Store:
+    origin.add(STORY, Page(body="<html><p>Still here.</p></html>"))
+    origin.add(OLD, Page(status=301, location=STORY))
+    origin.add(
+        RAW,
+        Page(
+            body=MEMENTO_BODY,
+            headers=(
+                ("Memento-Datetime", "Mon, 15 Jan 2018 09:30:00 GMT"),
+                ("X-Archive-Orig-Server", "nginx"),
+            ),
+        ),
+    )
+    settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
+    session = build_session(settings)
+    numbers = count(1)
+    store = Store(
+        tmp_path / "store", new_id=lambda: f"00000000-0000-4000-8000-{next(numbers):012d}"
+    )
+    store.capture_live(STORY, session, settings, ["a:1"])
+    store.capture_live(OLD, session, settings, ["a:2"])
+    memento = Memento(
+        original=ORIGINAL,
+        datetime="2018-01-15T09:30:00Z",
+        archive="stand-in",
+        url=RAW.replace("id_", ""),
+        raw_url=RAW,
+        digest=payload_sha1_base32(MEMENTO_BODY),
+    )
+    capture = store.capture_memento(memento, session, settings, ["a:3"])
+    assert capture.archive_digest_match is True
+    return store
+
+
+def rows(store: Store, file: str) -> list[RecordEntry]:
+    manifest = read_manifest(store.root)
+    assert manifest is not None
+    return [r for r in manifest.records if r.file == file]
+
+
+def memento_file(store: Store) -> str:
+    return next(c.warc_file for c in store.captures if c.source == "memento")
+
+
+def checks(report: VerifyReport) -> list[tuple[str, str | None, str]]:
+    return [(p.file, p.record, p.check) for p in report.problems]
+
+
+def test_a_clean_store_verifies(store: Store) -> None:
+    report = verify_store(store.root)
+    assert report == VerifyReport(
+        root=str(store.root), files_checked=3, records_checked=10, problems=(), notes=()
+    )
+    assert report.ok
+    assert list(report.to_dict()) == [
+        "ok",
+        "root",
+        "files_checked",
+        "records_checked",
+        "problems",
+        "notes",
+    ]
+
+
+def recompress_with_change(path: Path, row: RecordEntry, old: bytes, new: bytes) -> int:
+    """Change bytes inside one record and gzip it again, as a careless tool would; returns
+    how much longer the member became."""
+    data = path.read_bytes()
+    record = gzip.decompress(data[row.offset : row.offset + row.length])
+    assert record.count(old) == 1
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    member = compressor.compress(record.replace(old, new)) + compressor.flush()
+    path.write_bytes(data[: row.offset] + member + data[row.offset + row.length :])
+    return len(member) - row.length
+
+
+def test_a_changed_payload_is_named_by_every_hash_that_covers_it(store: Store) -> None:
+    name = memento_file(store)
+    _, response, request = rows(store, name)
+    grown = recompress_with_change(store.root / name, response, b"as archived", b"as ARCHIVED")
+
+    report = verify_store(store.root)
+
+    expected = [
+        *([(name, None, "file-size")] if grown else []),
+        (name, None, "file-sha256"),
+        (name, response.record_id, "block-digest"),
+        (name, response.record_id, "payload-digest"),
+        *([(name, response.record_id, "record-length")] if grown else []),
+        (name, response.record_id, "payload-sha256"),
+        (name, response.record_id, "archive-digest"),
+        *([(name, request.record_id, "record-offset")] if grown else []),
+    ]
+    assert checks(report) == expected
+    changed = hashlib.sha256(MEMENTO_BODY.replace(b"as archived", b"as ARCHIVED")).hexdigest()
+    problem = next(p for p in report.problems if p.check == "payload-sha256")
+    assert problem == VerifyProblem(
+        file=name,
+        record=response.record_id,
+        check="payload-sha256",
+        expected=response.payload_sha256,
+        actual=changed,
+        message=(
+            f"{name}: {response.record_id}: payload sha256 is {changed}, "
+            f"the manifest says {response.payload_sha256}"
+        ),
+    )
+    archive = next(p for p in report.problems if p.check == "archive-digest")
+    assert (archive.expected, archive.actual) == (
+        payload_sha1_base32(MEMENTO_BODY),
+        payload_sha1_base32(MEMENTO_BODY.replace(b"as archived", b"as ARCHIVED")),
+    )
+    assert not report.ok
+
+
+def test_a_flipped_bit_in_the_compressed_bytes(store: Store) -> None:
+    name = memento_file(store)
+    _, response, request = rows(store, name)
+    path = store.root / name
+    data = bytearray(path.read_bytes())
+    data[response.offset + response.length // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    report = verify_store(store.root)
+
+    assert checks(report) == [
+        (name, None, "file-sha256"),
+        (name, f"offset {response.offset}", "unreadable"),
+        (name, response.record_id, "record-missing"),
+        (name, request.record_id, "record-missing"),
+    ]
+    assert "is corrupt" in report.problems[1].message
+
+
+def test_a_truncated_file(store: Store) -> None:
+    name = memento_file(store)
+    _, _, request = rows(store, name)
+    path = store.root / name
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: request.offset + 40])
+
+    report = verify_store(store.root)
+
+    assert checks(report) == [
+        (name, None, "file-size"),
+        (name, None, "file-sha256"),
+        (name, f"offset {request.offset}", "truncated"),
+        (name, request.record_id, "record-missing"),
+    ]
+    assert (report.problems[0].expected, report.problems[0].actual) == (
+        str(size),
+        str(request.offset + 40),
+    )
+
+
+def test_a_missing_file(store: Store) -> None:
+    name = memento_file(store)
+    (store.root / name).unlink()
+    report = verify_store(store.root)
+    assert checks(report) == [(name, None, "missing-file")]
+    assert report.files_checked == 2
+
+
+def test_an_unknown_warc_file_is_named_and_other_files_ignored(store: Store) -> None:
+    shutil.copy(store.root / memento_file(store), store.root / "stray.warc.gz")
+    (store.root / "state.sqlite").write_bytes(b"SQLite format 3\x00")
+    (store.root / "report.json").write_text("{}")
+    report = verify_store(store.root)
+    assert checks(report) == [("stray.warc.gz", None, "unknown-file")]
+
+
+def test_a_record_the_manifest_does_not_list(store: Store) -> None:
+    name = memento_file(store)
+    path = store.root / name
+    extra = path.read_bytes()[: rows(store, name)[1].offset]  # its warcinfo record again
+    path.write_bytes(path.read_bytes() + extra)
+    report = verify_store(store.root)
+    assert checks(report)[-1] == (name, rows(store, name)[0].record_id, "unlisted-record")
+
+
+def test_pending_and_incomplete_files_are_notes_not_problems(store: Store) -> None:
+    name = memento_file(store)
+    (store.root / name).rename(store.root / f"{name}.open")  # killed just before the rename
+    (store.root / "20990101000000-00000000-000000000000.warc.gz.open").write_bytes(b"WARC/1.1")
+    report = verify_store(store.root)
+    assert report.ok
+    assert [(n.file, n.check) for n in report.notes] == [
+        (name, "pending-rename"),
+        ("20990101000000-00000000-000000000000.warc.gz.open", "incomplete-file"),
+    ]
+    assert report.files_checked == 3
+
+
+def test_a_corrupt_manifest_raises_a_one_line_store_error(store: Store) -> None:
+    (store.root / MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(StoreError, match=r"manifest\.json is corrupt: ") as caught:
+        verify_store(store.root)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_directory_without_manifest_is_checked_file_by_file(store: Store) -> None:
+    (store.root / MANIFEST_NAME).unlink()
+    report = verify_store(store.root)
+    assert (report.ok, report.files_checked, report.records_checked) == (True, 3, 10)
+    assert [n.check for n in report.notes] == ["no-manifest"]
+
+
+def test_no_such_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no such store"):
+        verify_store(tmp_path / "absent")
+
+
+def test_verify_warc_checks_a_files_own_digests(store: Store, tmp_path: Path) -> None:
+    name = memento_file(store)
+    assert verify_warc(store.root / name).ok
+    response = rows(store, name)[1]
+    copy = tmp_path / "copy.warc.gz"
+    shutil.copy(store.root / name, copy)
+    recompress_with_change(copy, response, b"as archived", b"as ARCHIVED")
+    assert [(p.record, p.check) for p in verify_warc(copy).problems] == [
+        (response.record_id, "block-digest"),
+        (response.record_id, "payload-digest"),
+    ]
+
+
+def test_verify_warc_of_nothing_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        verify_warc(tmp_path / "absent.warc.gz")
+    with pytest.raises(InputError, match="is a directory"):
+        verify_warc(tmp_path)
+
+
+def make_wacz(path: Path, warc: bytes, *, hash_form: str, tamper: bool = False) -> None:
+    digest = hashlib.sha256(warc).hexdigest()
+    if tamper:
+        digest = "0" * 64
+    resource: dict[str, object] = {"name": "a.warc.gz", "path": "archive/a.warc.gz"}
+    if hash_form == "1.1.1":
+        resource.update(hash=f"sha256:{digest}", bytes=len(warc))
+    else:
+        resource.update(stats={"hash": digest, "bytes": len(warc)}, hashing="sha256")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/a.warc.gz", warc)
+        archive.writestr("datapackage.json", json.dumps({"resources": [resource]}))
+    path.write_bytes(buffer.getvalue())
+
+
+@pytest.mark.parametrize("hash_form", ["1.0.0", "1.1.1"])
+def test_a_wacz_is_checked_against_its_datapackage(
+    store: Store, tmp_path: Path, hash_form: str
+) -> None:
+    warc = (store.root / memento_file(store)).read_bytes()
+    good = tmp_path / "good.wacz"
+    make_wacz(good, warc, hash_form=hash_form)
+    report = verify_warc(good)
+    assert (report.ok, report.records_checked) == (True, 3)
+
+    bad = tmp_path / "bad.wacz"
+    make_wacz(bad, warc, hash_form=hash_form, tamper=True)
+    assert [(p.file, p.check, p.expected) for p in verify_warc(bad).problems] == [
+        ("bad.wacz/archive/a.warc.gz", "file-sha256", "0" * 64)
+    ]
+
+
+# -- files written by other tools --------------------------------------------------------
+
+CORPUS = {
+    # name: (records checked, problems as (file, check))
+    "dupes.warc.gz": (25, []),
+    "example.warc.gz": (6, []),
+    "example-wget-1-14.warc.gz": (6, []),
+    "example-wpull.warc.gz": (4, []),
+    "iana.warc.gz": (343, []),
+    "valid_example_1.wacz": (4, []),
+    "example-bad.warc.gz.bad": (6, [("example-bad.warc.gz.bad", "gzip-members")]),
+    "invalid_example_1.wacz": (
+        0,
+        [
+            ("invalid_example_1.wacz/data/indexes/index.cdx.gz", "missing-file"),
+            ("invalid_example_1.wacz/data/archive/test.txt", "unknown-file"),
+            ("invalid_example_1.wacz/archive", "wacz-layout"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_corpus_files_are_read_and_the_bad_ones_reported(name: str) -> None:
+    path = require_shared("corpus", "warcs", name)
+    report = verify_warc(path)
+    records, problems = CORPUS[name]
+    assert (report.records_checked, [(p.file, p.check) for p in report.problems]) == (
+        records,
+        problems,
+    )
+
+
+def test_every_corpus_file_is_known_here() -> None:
+    directory = require_shared("corpus", "warcs")
+    assert sorted(p.name for p in directory.iterdir()) == sorted(CORPUS)
