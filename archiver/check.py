@@ -1,39 +1,83 @@
 """The check stage: one verdict per URL, with the evidence behind it.
 
-A link checker that cries wolf is worse than none, so a verdict of ``dead`` needs real
-evidence: a 404 or 410 confirmed by GET, or a host name that does not exist. Answers that
-only say "not now" or "not for you" (timeouts, 5xx, 401/403/429) get their own verdicts.
+A link checker that cries wolf is worse than none, so ``dead`` needs real evidence: a 404
+or 410, a host name that does not exist while the network works, or a soft-404 (a "not
+found" page served with 200, see ``archiver.soft404``). Answers that only say "not now"
+or "not for you" get their own verdicts: timeouts, 5xx, and bot walls (401/403/429,
+challenge pages) are never called dead.
 
-HEAD is tried first because it is cheap, but only a 2xx answer to HEAD is trusted: many
-servers answer HEAD with 405, 404 or 5xx while GET works, so every other HEAD answer is
-re-asked with GET (reading at most ``CHECK_BODY_BYTES`` of the body).
+How the requests are made, and why:
 
-URLs are checked concurrently by a small scheduler that keeps at most ``per_host``
-requests in flight to any one host and ``workers`` overall; a host that is saturated never
-ties up workers that could serve other hosts.
+- GET, not HEAD, for web pages: one GET answers the status and the soft-404 question at
+  once, where HEAD would need a GET after it for every page that is not plainly alive
+  (and many servers answer HEAD wrongly). HEAD is used where it is trustworthy: for files
+  (PDFs, images, archives) a 2xx HEAD with a non-HTML type is taken as alive, since a
+  soft-404 would be an HTML page. At most ``CHECK_BODY_BYTES`` of any body are read.
+- Soft-404 probes: one request per host and directory, for a URL that surely does not
+  exist, made only when a 200 page needs comparing, and shared by all its neighbours.
+- One event loop (aiohttp) keeps thousands of requests in flight on one thread; a
+  semaphore per host keeps at most ``per_host`` of them on any one host, and the
+  connector keeps at most ``workers`` overall. 429 and 503 answers are retried once when
+  ``Retry-After`` asks for no more than ``max_retry_after`` seconds.
+- Offline: when nothing answered and the failures are all network failures, a canary URL
+  is tried; if it fails too, this machine is offline: every such verdict becomes
+  ``offline`` and nothing is written to the history.
+
+Every check is kept in the state file. ``confirm`` turns a history of failures into a
+``confirmed`` flag: at least N failures spread over at least D days, reset by any alive
+answer (InternetArchiveBot's rule, defaults 3 and 3 days).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+import asyncio
+import os
+import secrets
+import socket
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import requests
-from urllib3.exceptions import NameResolutionError
+import aiohttp
 
 from archiver.config import Settings
-from archiver.dates import to_iso, utcnow
+from archiver.dates import parse_http_date, parse_iso, to_iso, utcnow
 from archiver.errors import InputError
-from archiver.http import Fetched, build_session, fetch
-from archiver.models import LinkCheck, Verdict
+from archiver.http import build_async_session
+from archiver.models import History, LinkCheck, Verdict
+from archiver.soft404 import (
+    PageSummary,
+    not_found_wording,
+    probe_evidence,
+    probe_key,
+    probe_url_for,
+    redirect_evidence,
+    summarise,
+)
 from archiver.state import State
 
-CHECK_BODY_BYTES = 256 * 1024
+CHECK_BODY_BYTES = 64 * 1024
 BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
 DEAD_STATUSES = {404, 410}
+RETRYABLE_STATUSES = {429, 503}
+FILE_EXTENSIONS = {
+    "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
+    "webp", "svg", "tif", "tiff", "mp3", "mp4", "m4a", "wav", "ogg", "webm", "mov", "avi",
+    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "epub", "csv", "iso", "dmg",
+}  # fmt: skip
+CHALLENGE_WORDS = (
+    "just a moment...",
+    "attention required! | cloudflare",
+    "checking your browser",
+    "are you a robot",
+    "verify you are human",
+    "captcha",
+    "ddos protection by",
+    "access denied",
+    "request unsuccessful. incapsula",
+)
 
 Clock = Callable[[], datetime]
 
@@ -65,117 +109,234 @@ def verdict_for_status(status: int) -> tuple[Verdict, str]:
     return Verdict.BLOCKED, f"HTTP {status}: the server refused the request; inconclusive"
 
 
-def check_url(
-    session: requests.Session, url: str, settings: Settings, clock: Clock = utcnow
-) -> LinkCheck:
-    """Check one URL, retrying timeouts and connection failures ``settings.retries`` times."""
-    attempts = max(settings.retries, 0) + 1
-    result = _check_once(session, url, settings, clock)
-    for _ in range(attempts - 1):
-        if result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE):
-            break
-        result = _check_once(session, url, settings, clock)
-    return result
+@dataclass(frozen=True)
+class _Answer:
+    method: str
+    status: int
+    final_url: str
+    headers: dict[str, str]
+    body: bytes
+    redirects: int
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
 
 
-def _check_once(session: requests.Session, url: str, settings: Settings, clock: Clock) -> LinkCheck:
-    method = "HEAD"
-    try:
-        answer = fetch(session, url, settings, method="HEAD", max_bytes=0)
-        if not 200 <= answer.status < 300:
-            method = "GET"
-            answer = fetch(session, url, settings, method="GET", max_bytes=CHECK_BODY_BYTES)
-    except requests.Timeout:
-        return _result(
-            url,
-            Verdict.TIMEOUT,
-            None,
-            None,
-            f"no answer within {settings.timeout:g} s",
-            method,
-            clock,
+class _NetworkFailure(Exception):
+    """A request that got no HTTP answer; ``verdict`` and ``reason`` say what happened."""
+
+    def __init__(self, verdict: Verdict, reason: str) -> None:
+        super().__init__(reason)
+        self.verdict = verdict
+        self.reason = reason
+
+
+class _Checker:
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.host_slots: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(max(settings.per_host, 1))
         )
-    except requests.TooManyRedirects:
-        reason = f"more than {settings.max_redirects} redirects"
-        return _result(url, Verdict.UNREACHABLE, None, None, reason, method, clock)
-    except requests.exceptions.SSLError as e:
-        return _result(
-            url, Verdict.UNREACHABLE, None, None, f"TLS failed: {_root_cause(e)}", method, clock
+        self.probes: dict[tuple[str, str], asyncio.Task[PageSummary | None]] = {}
+
+    async def check(self, url: str) -> LinkCheck:
+        attempts = max(self.settings.retries, 0) + 1
+        result = await self._check_once(url)
+        for _ in range(attempts - 1):
+            if result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE):
+                break
+            result = await self._check_once(url)
+        return result
+
+    async def _check_once(self, url: str) -> LinkCheck:
+        try:
+            answer = await self._fetch(url)
+            if answer.status in RETRYABLE_STATUSES:
+                wait = _retry_after(answer.headers.get("retry-after"), self.clock())
+                if wait is not None and wait <= self.settings.max_retry_after:
+                    await asyncio.sleep(wait)
+                    answer = await self._fetch(url)
+        except _NetworkFailure as failure:
+            return self._result(url, failure.verdict, None, None, failure.reason, "GET")
+        verdict, reason = await self._judge(url, answer)
+        return self._result(url, verdict, answer.status, answer.final_url, reason, answer.method)
+
+    async def _fetch(self, url: str) -> _Answer:
+        """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise."""
+        if _looks_like_file(url):
+            head = await self._request("HEAD", url)
+            if 200 <= head.status < 300 and "html" not in head.content_type.lower():
+                return head
+        return await self._request("GET", url)
+
+    async def _request(self, method: str, url: str) -> _Answer:
+        slot = self.host_slots[urlsplit(url).netloc.lower()]
+        request = self.session.request(
+            method, url, allow_redirects=True, max_redirects=self.settings.max_redirects
         )
-    except requests.ConnectionError as e:
-        if _is_name_error(e):
+        try:
+            async with slot, request as response:
+                body = b""
+                if method != "HEAD":
+                    body = await response.content.read(CHECK_BODY_BYTES)
+                return _Answer(
+                    method=method,
+                    status=response.status,
+                    final_url=str(response.url),
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    body=body,
+                    redirects=len(response.history),
+                )
+        except aiohttp.TooManyRedirects as e:
+            raise _NetworkFailure(
+                Verdict.UNREACHABLE, f"more than {self.settings.max_redirects} redirects"
+            ) from e
+        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
+            raise _NetworkFailure(
+                Verdict.TIMEOUT, f"no answer within {self.settings.timeout:g} s"
+            ) from e
+        except aiohttp.ClientConnectorDNSError as e:
             host = urlsplit(url).hostname
-            return _result(url, Verdict.DEAD, None, None, f"no such host: {host}", method, clock)
-        return _result(
-            url,
-            Verdict.UNREACHABLE,
-            None,
-            None,
-            f"connection failed: {_root_cause(e)}",
-            method,
-            clock,
+            if getattr(e.os_error, "errno", None) == socket.EAI_AGAIN:
+                raise _NetworkFailure(
+                    Verdict.UNREACHABLE, f"DNS lookup failed for {host} (temporary failure)"
+                ) from e
+            raise _NetworkFailure(Verdict.DEAD, f"no such host: {host}") from e
+        except aiohttp.ClientSSLError as e:
+            raise _NetworkFailure(Verdict.UNREACHABLE, f"TLS failed: {e.os_error}") from e
+        except aiohttp.ClientConnectorError as e:
+            errno = e.os_error.errno
+            detail = os.strerror(errno) if errno else str(e.os_error)
+            raise _NetworkFailure(Verdict.UNREACHABLE, f"connection failed: {detail}") from e
+        except aiohttp.ServerDisconnectedError as e:
+            raise _NetworkFailure(
+                Verdict.UNREACHABLE, "connection failed: the server closed it without answering"
+            ) from e
+        except (aiohttp.ClientError, ValueError) as e:
+            raise _NetworkFailure(
+                Verdict.UNREACHABLE, f"request failed: {type(e).__name__}: {e}"
+            ) from e
+
+    async def _judge(self, url: str, answer: _Answer) -> tuple[Verdict, str]:
+        verdict, reason = verdict_for_status(answer.status)
+        if verdict is Verdict.BLOCKED or answer.status == 503:
+            wall = _bot_wall(answer)
+            if wall:
+                return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
+        if verdict is not Verdict.ALIVE:
+            return verdict, reason
+        if answer.redirects:
+            reason += f" after {answer.redirects} redirect(s)"
+        if answer.method == "HEAD":
+            return Verdict.ALIVE, reason + f" (HEAD; {answer.content_type or 'no type'})"
+        page = summarise(url, answer.final_url, answer.status, answer.body, answer.content_type)
+        wall = _bot_wall(answer)
+        if wall:
+            return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
+        evidence = redirect_evidence(page) or not_found_wording(page)
+        if evidence is None and (page.title or page.text):
+            probe = await self._probe(url)
+            if probe is not None:
+                evidence = probe_evidence(page, probe)
+        if evidence is not None:
+            return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
+        return Verdict.ALIVE, reason
+
+    async def _probe(self, url: str) -> PageSummary | None:
+        key = probe_key(url)
+        task = self.probes.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._make_probe(url))
+            self.probes[key] = task
+        return await task
+
+    async def _make_probe(self, url: str) -> PageSummary | None:
+        probe = probe_url_for(url, f"archiver-probe-{secrets.token_hex(8)}")
+        try:
+            answer = await self._request("GET", probe)
+        except _NetworkFailure:
+            return None
+        return summarise(probe, answer.final_url, answer.status, answer.body, answer.content_type)
+
+    def _result(
+        self,
+        url: str,
+        verdict: Verdict,
+        status: int | None,
+        final_url: str | None,
+        reason: str,
+        method: str,
+    ) -> LinkCheck:
+        return LinkCheck(
+            url=url,
+            verdict=verdict,
+            http_status=status,
+            final_url=final_url,
+            reason=reason,
+            checked_at=to_iso(self.clock()),
+            method=method,
         )
-    except requests.RequestException as e:
-        return _result(
-            url, Verdict.UNREACHABLE, None, None, f"request failed: {_root_cause(e)}", method, clock
-        )
-    return _from_answer(url, answer, method, clock)
 
 
-def _from_answer(url: str, answer: Fetched, method: str, clock: Clock) -> LinkCheck:
-    verdict, reason = verdict_for_status(answer.status)
-    if answer.history and verdict is Verdict.ALIVE:
-        reason += f" after {len(answer.history)} redirect(s)"
-    return _result(url, verdict, answer.status, answer.final_url, reason, method, clock)
+def _looks_like_file(url: str) -> bool:
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    return "." in last and last.rsplit(".", 1)[1].lower() in FILE_EXTENSIONS
 
 
-def _result(
-    url: str,
-    verdict: Verdict,
-    status: int | None,
-    final_url: str | None,
-    reason: str,
-    method: str,
-    clock: Clock,
-) -> LinkCheck:
-    return LinkCheck(
-        url=url,
-        verdict=verdict,
-        http_status=status,
-        final_url=final_url,
-        reason=reason,
-        checked_at=to_iso(clock()),
-        method=method,
+def _bot_wall(answer: _Answer) -> str | None:
+    if answer.headers.get("cf-mitigated", "").lower() == "challenge":
+        return "a bot wall (cf-mitigated: challenge)"
+    head = answer.body[:8192].decode("utf-8", errors="replace").lower()
+    for words in CHALLENGE_WORDS:
+        if words in head:
+            return f"a bot wall or challenge page ({words!r})"
+    return None
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max((parse_http_date(value) - now).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- history ---------------------------------------------------------------------------
+
+
+def summarise_history(history: Sequence[LinkCheck]) -> History:
+    """Failures since the last alive answer, from a URL's checks (oldest first)."""
+    failures: list[str] = []
+    for check in history:
+        if check.verdict is Verdict.ALIVE:
+            failures = []
+        elif check.verdict.is_failure:
+            failures.append(check.checked_at)
+    return History(
+        checks=len(history),
+        failures=len(failures),
+        first_failure=failures[0] if failures else None,
+        last_failure=failures[-1] if failures else None,
     )
 
 
-def _causes(error: BaseException) -> list[BaseException]:
-    """The chain inside a requests error: itself, urllib3's wrapper, its reason, causes."""
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        inner = next((a for a in current.args if isinstance(a, BaseException)), None)
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            inner = inner or reason
-            if inner is not reason:
-                chain.append(inner)
-                inner = reason
-        current = inner or current.__cause__
-    return chain
+def confirm(check: LinkCheck, history: History, min_failures: int, min_days: float) -> bool:
+    """A failure is confirmed after ``min_failures`` of them spread over ``min_days`` days."""
+    if not check.verdict.is_failure or history.failures < min_failures:
+        return False
+    assert history.first_failure is not None and history.last_failure is not None
+    span = parse_iso(history.last_failure) - parse_iso(history.first_failure)
+    return span.total_seconds() >= min_days * 86400
 
 
-def _is_name_error(error: BaseException) -> bool:
-    return any(isinstance(cause, NameResolutionError) for cause in _causes(error))
-
-
-def _root_cause(error: BaseException) -> str:
-    """The innermost message, without urllib3's pool and retry wrapping."""
-    text = str(_causes(error)[-1])
-    if "Failed to establish a new connection:" in text:
-        text = text.split("Failed to establish a new connection:", 1)[1]
-    return text.strip().strip("'\"()") or type(error).__name__
+# -- running many checks ---------------------------------------------------------------
 
 
 def check_urls(
@@ -183,14 +344,13 @@ def check_urls(
     settings: Settings,
     *,
     state: State | None = None,
-    session: requests.Session | None = None,
     on_result: Callable[[LinkCheck], None] | None = None,
     clock: Clock = utcnow,
 ) -> list[LinkCheck]:
     """Check each distinct URL once; results in the order the URLs were first given.
 
     Fresh results in ``state`` (younger than ``settings.fresh_for``) are reused without a
-    request; every new result is recorded there.
+    request; every new result is recorded there, except verdicts of an offline machine.
     """
     unique = list(dict.fromkeys(urls))
     results: dict[str, LinkCheck] = {}
@@ -199,53 +359,70 @@ def check_urls(
     for url in unique:
         cached = state.fresh_check(url, settings.fresh_for, now) if state is not None else None
         if cached is not None:
-            results[url] = LinkCheck(**{**cached.__dict__, "from_cache": True})
-            if on_result is not None:
-                on_result(results[url])
+            results[url] = replace(cached, from_cache=True)
         else:
             to_check.append(url)
+    if on_result is not None:
+        for url in unique:
+            if url in results:
+                on_result(results[url])
+    fresh = asyncio.run(_check_all(to_check, settings, clock, on_result)) if to_check else []
+    offline = bool(fresh) and all(check.verdict is Verdict.OFFLINE for check in fresh)
+    for check in fresh:
+        results[check.url] = check
+        if state is not None and not offline:
+            state.record_check(check)
+    ordered = [results[url] for url in unique]
+    if state is not None:
+        ordered = [_with_history(check, state, settings) for check in ordered]
+    return ordered
 
-    own_session = session is None
-    hosts = {urlsplit(url).hostname or "" for url in to_check}
-    active = session or build_session(settings, pool_hosts=max(len(hosts), 1))
-    try:
-        for check in _run_scheduled(to_check, settings, active, clock):
-            results[check.url] = check
-            if state is not None:
-                state.record_check(check)
+
+def _with_history(check: LinkCheck, state: State, settings: Settings) -> LinkCheck:
+    if check.verdict is Verdict.OFFLINE:
+        return check
+    history = summarise_history(state.history(check.url))
+    confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
+    return replace(check, history=history, confirmed=confirmed)
+
+
+async def _check_all(
+    urls: Sequence[str],
+    settings: Settings,
+    clock: Clock,
+    on_result: Callable[[LinkCheck], None] | None,
+) -> list[LinkCheck]:
+    async with build_async_session(settings) as session:
+        checker = _Checker(session, settings, clock)
+
+        async def check_and_tell(url: str) -> LinkCheck:
+            result = await checker.check(url)
             if on_result is not None:
-                on_result(check)
-    finally:
-        if own_session:
-            active.close()
-    return [results[url] for url in unique]
+                on_result(result)
+            return result
+
+        results = list(await asyncio.gather(*(check_and_tell(url) for url in urls)))
+        nothing_answered = not any(r.http_status is not None for r in results)
+        if nothing_answered and not await _canary_answers(checker, settings.canary_url):
+            reason = (
+                f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
+            )
+            return [
+                replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results
+            ]
+    return results
 
 
-def _run_scheduled(
-    urls: Sequence[str], settings: Settings, session: requests.Session, clock: Clock
-) -> Iterable[LinkCheck]:
-    """Yield checks as they finish, never exceeding the per-host or global limits."""
-    queues: dict[str, deque[str]] = defaultdict(deque)
-    for url in urls:
-        queues[urlsplit(url).hostname or ""].append(url)
-    in_flight: dict[str, int] = defaultdict(int)
-    per_host = max(settings.per_host, 1)
-    workers = max(settings.workers, 1)
-    pending: dict[Future[LinkCheck], str] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
+async def _canary_answers(checker: _Checker, canary_url: str) -> bool:
+    """Any HTTP answer at all from the canary shows the network works."""
+    try:
+        await checker._request("HEAD", canary_url)
+    except _NetworkFailure:
+        return False
+    return True
 
-        def fill() -> None:
-            for host, queue in queues.items():
-                while queue and in_flight[host] < per_host and len(pending) < workers:
-                    url = queue.popleft()
-                    in_flight[host] += 1
-                    pending[pool.submit(check_url, session, url, settings, clock)] = host
 
-        fill()
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                host = pending.pop(future)
-                in_flight[host] -= 1
-                yield future.result()
-            fill()
+def check_url(url: str, settings: Settings, clock: Clock = utcnow) -> LinkCheck:
+    """Check one URL (no state file)."""
+    [result] = check_urls([url], settings, clock=clock)
+    return result

@@ -29,10 +29,14 @@ class Settings:
     max_bytes: int = 20 * 1024 * 1024  # cap on any body we read
     max_redirects: int = 10
     per_host: int = 4  # requests in flight to one host
-    workers: int = 16  # requests in flight overall
+    workers: int = 256  # requests in flight overall
     store: Path = Path("warcs")
     state_path: Path | None = None  # default: <store>/state.sqlite
     fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)
+    max_retry_after: float = 30.0  # wait at most this long when a 429/503 asks us to
+    confirm_failures: int = 3  # failures needed before "dead" is confirmed ...
+    confirm_days: float = 3.0  # ... spread over at least this many days
+    canary_url: str = "https://web.archive.org/"  # tried when nothing else answers
     archives: tuple[str, ...] = ("ia",)
     host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     resolve_only: bool = False  # names missing from host_map fail as "no such host"

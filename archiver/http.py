@@ -240,3 +240,58 @@ def fetch(
         )
     finally:
         response.close()
+
+
+class HostMapResolver:
+    """aiohttp's resolver interface over a ``HostMap``: mapped names never reach DNS."""
+
+    def __init__(self, host_map: HostMap) -> None:
+        from aiohttp.resolver import DefaultResolver
+
+        self._host_map = host_map
+        self._fallback = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[Any]:
+        ip, mapped_port = self._host_map.resolve(host, port)  # raises gaierror when refused
+        if (ip, mapped_port) == (host, port) and not _is_ip_address(host):
+            return list(await self._fallback.resolve(host, port, family))  # type: ignore[arg-type]
+        address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        return [
+            {
+                "hostname": host,
+                "host": ip,
+                "port": mapped_port,
+                "family": address_family,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        await self._fallback.close()
+
+
+def build_async_session(settings: Settings) -> Any:
+    """An aiohttp session for the link checker, with the same identity and limits.
+
+    Must be called inside a running event loop. Connection limits mirror
+    ``Settings.workers`` and ``Settings.per_host``; timeouts apply to the connection and
+    to each read, like the ``requests`` sessions.
+    """
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(
+        limit=max(settings.workers, 1),
+        limit_per_host=max(settings.per_host, 1),
+        resolver=HostMapResolver(HostMap(settings.host_map, settings.resolve_only)),  # type: ignore[arg-type]
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=settings.timeout, sock_read=settings.timeout
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": settings.user_agent},
+        trust_env=not (settings.host_map or settings.resolve_only),
+    )

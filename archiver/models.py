@@ -72,8 +72,22 @@ class Verdict(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class History(_Serialisable):
+    """The checks of one URL kept in the state file, as far as they bear on "dead"."""
+
+    checks: int  # every recorded check of the URL
+    failures: int  # dead or soft-404 answers since the last alive one
+    first_failure: str | None
+    last_failure: str | None
+
+
+@dataclass(frozen=True)
 class LinkCheck(_Serialisable):
-    """The verdict on one URL, with the evidence behind it."""
+    """The verdict on one URL, with the evidence behind it.
+
+    ``confirmed`` is set when the failure has been seen often enough, over enough days,
+    to act on (see ``archiver.check.confirm``); a single check never confirms anything.
+    """
 
     url: str
     verdict: Verdict
@@ -83,6 +97,8 @@ class LinkCheck(_Serialisable):
     checked_at: str
     method: str | None = None  # the HTTP method whose answer decided the verdict
     from_cache: bool = False
+    confirmed: bool = False
+    history: History | None = None
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,24 @@ def origin() -> Iterator[OriginServer]:
         yield server
 
 
-@pytest.fixture
-def sandbox(origin: OriginServer, tmp_path: Path) -> Settings:
-    """Settings that reach only the origin server: every other name does not resolve."""
-    return Settings(
-        host_map=origin.host_map(),
+CANARY = "http://canary.example/"
+
+
+def sandbox_settings(origin: OriginServer, **changes: object) -> Settings:
+    """Settings that reach only the origin server: every other name does not resolve.
+
+    The offline canary is one of the origin's names, so the network counts as up.
+    """
+    base = Settings(
+        host_map={**origin.host_map(), "canary.example": origin.address},
         resolve_only=True,
         timeout=2.0,
         retries=0,
-        store=tmp_path / "warcs",
+        canary_url=CANARY,
     )
+    return base.replace(**changes)
+
+
+@pytest.fixture
+def sandbox(origin: OriginServer, tmp_path: Path) -> Settings:
+    return sandbox_settings(origin, store=tmp_path / "warcs")

@@ -8,68 +8,120 @@ from pathlib import Path
 import pytest
 
 from archiver.check import check_urls, validate_url
-from archiver.config import Settings
 from archiver.errors import InputError
-from archiver.models import Verdict
-from archiver.simweb.origin import OriginServer, Page
+from archiver.models import LinkCheck, Verdict
+from archiver.simweb.origin import OriginServer, Page, Site
 from archiver.state import State
-from tests.conftest import closed_port
+from tests.conftest import closed_port, sandbox_settings
 
 FIXED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+NOT_FOUND_PAGE = "<html><head><title>Page not found</title></head><body>Sorry.</body></html>"
 
 
-def settings_for(origin: OriginServer, **changes: object) -> Settings:
-    base = Settings(host_map=origin.host_map(), resolve_only=True, timeout=1.0, retries=0)
-    return base.replace(**changes)
-
-
-def check_one(origin: OriginServer, url: str, **changes: object):  # type: ignore[no-untyped-def]
-    [result] = check_urls([url], settings_for(origin, **changes), clock=lambda: FIXED)
+def check_one(origin: OriginServer, url: str, **changes: object) -> LinkCheck:
+    settings = sandbox_settings(origin, **{"timeout": 1.0, **changes})
+    [result] = check_urls([url], settings, clock=lambda: FIXED)
     return result
 
 
-def test_alive_page_is_decided_by_head(origin: OriginServer) -> None:
-    origin.add("http://news.example/story", Page(body="<p>story</p>"))
+def article(title: str, words: str) -> str:
+    head = f"<html><head><title>{title}</title></head>"
+    return f"{head}<body><h1>{title}</h1><p>{words}</p></body></html>"
+
+
+def honest_site(origin: OriginServer, host: str) -> None:
+    """A site whose unknown URLs answer a real 404 (so its 200s can be believed)."""
+    origin.sites[host] = Site()
+
+
+def test_alive_page(origin: OriginServer) -> None:
+    honest_site(origin, "news.example")
+    origin.add("http://news.example/story", Page(body=article("Budget vote", "The council voted.")))
     result = check_one(origin, "http://news.example/story")
-    assert (result.verdict, result.http_status, result.method) == (Verdict.ALIVE, 200, "HEAD")
-    assert result.final_url == "http://news.example/story"
-    assert result.checked_at == "2026-01-02T03:04:05Z"
-    assert [hit.method for hit in origin.hits_for("news.example")] == ["HEAD"]
-
-
-def test_404_is_confirmed_with_get_before_calling_it_dead(origin: OriginServer) -> None:
-    origin.add("http://news.example/", Page(body="home"))
-    result = check_one(origin, "http://news.example/missing")
-    assert (result.verdict, result.http_status, result.method) == (Verdict.DEAD, 404, "GET")
-    assert result.reason == "HTTP 404: not found"
-    assert [hit.method for hit in origin.hits_for("news.example")] == ["HEAD", "GET"]
-
-
-def test_410_is_dead(origin: OriginServer) -> None:
-    origin.add("http://news.example/old", Page(status=410))
-    result = check_one(origin, "http://news.example/old")
-    assert (result.verdict, result.http_status, result.reason) == (
-        Verdict.DEAD,
-        410,
-        "HTTP 410: gone",
-    )
-
-
-def test_head_refused_falls_back_to_get(origin: OriginServer) -> None:
-    origin.add("http://news.example/nohead", Page(body="fine", head_status=405))
-    result = check_one(origin, "http://news.example/nohead")
     assert (result.verdict, result.http_status, result.method) == (Verdict.ALIVE, 200, "GET")
+    assert (result.final_url, result.reason) == ("http://news.example/story", "HTTP 200")
+    assert result.checked_at == "2026-01-02T03:04:05Z"
+
+
+def test_404_and_410_are_dead_after_one_get(origin: OriginServer) -> None:
+    origin.add("http://news.example/old", Page(status=410))
+    missing = check_one(origin, "http://news.example/missing")
+    gone = check_one(origin, "http://news.example/old")
+    assert (missing.verdict, missing.http_status, missing.reason) == (
+        Verdict.DEAD,
+        404,
+        "HTTP 404: not found",
+    )
+    assert (gone.verdict, gone.http_status, gone.reason) == (Verdict.DEAD, 410, "HTTP 410: gone")
+    assert [hit.method for hit in origin.hits_for("news.example")] == ["GET", "GET"]
+
+
+def test_files_are_checked_with_head(origin: OriginServer) -> None:
+    honest_site(origin, "files.example")
+    origin.add(
+        "http://files.example/report.pdf",
+        Page(body=b"%PDF-1.4 " + b"x" * 4096, content_type="application/pdf"),
+    )
+    result = check_one(origin, "http://files.example/report.pdf")
+    assert (result.verdict, result.method) == (Verdict.ALIVE, "HEAD")
+    assert [hit.method for hit in origin.hits_for("files.example")] == ["HEAD"]
+
+
+def test_file_url_answering_html_is_read_with_get(origin: OriginServer) -> None:
+    origin.sites["files.example"] = Site(fallback=Page(body=NOT_FOUND_PAGE))
+    result = check_one(origin, "http://files.example/report.pdf")
+    assert (result.verdict, result.method) == (Verdict.SOFT_404, "GET")
 
 
 def test_server_error(origin: OriginServer) -> None:
-    origin.add("http://news.example/broken", Page(status=503))
+    origin.add("http://news.example/broken", Page(status=500))
     result = check_one(origin, "http://news.example/broken")
-    assert (result.verdict, result.http_status) == (Verdict.SERVER_ERROR, 503)
+    assert (result.verdict, result.http_status) == (Verdict.SERVER_ERROR, 500)
 
 
-def test_forbidden_is_blocked_not_dead(origin: OriginServer) -> None:
-    origin.add("http://news.example/wall", Page(status=403))
-    assert check_one(origin, "http://news.example/wall").verdict is Verdict.BLOCKED
+@pytest.mark.parametrize("status", [401, 402, 403, 407, 451])
+def test_refusals_are_blocked_not_dead(origin: OriginServer, status: int) -> None:
+    origin.add("http://news.example/wall", Page(status=status))
+    result = check_one(origin, "http://news.example/wall")
+    assert (result.verdict, result.http_status) == (Verdict.BLOCKED, status)
+
+
+def test_cloudflare_challenge_is_a_bot_wall(origin: OriginServer) -> None:
+    origin.add(
+        "http://shop.example/item",
+        Page(
+            status=403,
+            body="<title>Just a moment...</title>",
+            headers=(("cf-mitigated", "challenge"),),
+        ),
+    )
+    result = check_one(origin, "http://shop.example/item")
+    assert (result.verdict, result.reason) == (
+        Verdict.BLOCKED,
+        "HTTP 403: a bot wall (cf-mitigated: challenge)",
+    )
+
+
+def test_challenge_page_behind_503_is_blocked_not_server_error(origin: OriginServer) -> None:
+    origin.add(
+        "http://shop.example/item",
+        Page(status=503, body="<title>Attention Required! | Cloudflare</title>"),
+    )
+    assert check_one(origin, "http://shop.example/item").verdict is Verdict.BLOCKED
+
+
+def test_429_is_retried_once_retry_after_allows(origin: OriginServer) -> None:
+    origin.add("http://api.example/x", Page(status=429, headers=(("Retry-After", "0"),)))
+    result = check_one(origin, "http://api.example/x")
+    assert (result.verdict, result.http_status) == (Verdict.BLOCKED, 429)
+    assert len(origin.hits_for("api.example")) == 2
+
+
+def test_429_asking_for_too_long_a_wait_is_not_retried(origin: OriginServer) -> None:
+    origin.add("http://api.example/x", Page(status=429, headers=(("Retry-After", "3600"),)))
+    result = check_one(origin, "http://api.example/x")
+    assert result.verdict is Verdict.BLOCKED
+    assert len(origin.hits_for("api.example")) == 1
 
 
 def test_hung_server_times_out(origin: OriginServer) -> None:
@@ -87,8 +139,9 @@ def test_timeout_is_retried(origin: OriginServer) -> None:
 
 
 def test_redirects_are_followed_to_the_final_url(origin: OriginServer) -> None:
+    honest_site(origin, "news.example")
     origin.add("http://news.example/old-path", Page(status=301, location="/new-path"))
-    origin.add("http://news.example/new-path", Page(body="moved here"))
+    origin.add("http://news.example/new-path", Page(body=article("Moved", "Moved here.")))
     result = check_one(origin, "http://news.example/old-path")
     assert (result.verdict, result.final_url) == (Verdict.ALIVE, "http://news.example/new-path")
     assert result.reason == "HTTP 200 after 1 redirect(s)"
@@ -106,69 +159,226 @@ def test_host_that_does_not_exist_is_dead(origin: OriginServer) -> None:
 
 
 def test_refused_connection_is_unreachable(origin: OriginServer) -> None:
-    hosts = {**origin.host_map(), "down.example": f"127.0.0.1:{closed_port()}"}
-    settings = settings_for(origin, host_map=hosts)
+    settings = sandbox_settings(origin)
+    settings = settings.replace(
+        host_map={**settings.host_map, "down.example": f"127.0.0.1:{closed_port()}"}
+    )
     [result] = check_urls(["http://down.example/"], settings)
-    assert result.verdict is Verdict.UNREACHABLE
-    assert "Connection refused" in result.reason
+    assert (result.verdict, result.reason) == (
+        Verdict.UNREACHABLE,
+        "connection failed: Connection refused",
+    )
 
 
 def test_dropped_connection_is_unreachable(origin: OriginServer) -> None:
     origin.add("http://flaky.example/", Page(drop=True))
     result = check_one(origin, "http://flaky.example/")
-    assert result.verdict is Verdict.UNREACHABLE
-    assert result.reason == "connection failed: Remote end closed connection without response"
+    assert (result.verdict, result.reason) == (
+        Verdict.UNREACHABLE,
+        "connection failed: the server closed it without answering",
+    )
 
 
 def test_huge_body_is_not_read_past_the_cap(origin: OriginServer) -> None:
-    # 64 MiB offered; HEAD is refused so GET must read, and stop early.
-    origin.add("http://big.example/", Page(body=b"x" * 65536, repeat=1024, head_status=405))
+    honest_site(origin, "big.example")
+    origin.add("http://big.example/", Page(body=b"<p>" + b"x" * 65536, repeat=1024))  # 64 MiB
     result = check_one(origin, "http://big.example/")
-    assert (result.verdict, result.http_status, result.method) == (Verdict.ALIVE, 200, "GET")
+    assert (result.verdict, result.http_status) == (Verdict.ALIVE, 200)
+
+
+# -- soft-404s -------------------------------------------------------------------------
+
+
+def test_200_not_found_page_is_soft_404_by_its_title(origin: OriginServer) -> None:
+    origin.add("http://blog.example/posts/gone", Page(body=NOT_FOUND_PAGE))
+    result = check_one(origin, "http://blog.example/posts/gone")
+    assert (result.verdict, result.http_status) == (Verdict.SOFT_404, 200)
+    assert result.reason == "HTTP 200 but its title says 'Page not found'"
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Seite nicht gefunden", "Página no encontrada", "Page introuvable", "ページが見つかりません"],
+)
+def test_not_found_titles_in_other_languages(origin: OriginServer, title: str) -> None:
+    origin.add("http://blog.example/posts/x", Page(body=f"<title>{title}</title><p>…</p>"))
+    assert check_one(origin, "http://blog.example/posts/x").verdict is Verdict.SOFT_404
+
+
+def test_redirect_to_the_home_page_is_soft_404(origin: OriginServer) -> None:
+    honest_site(origin, "shop.example")
+    origin.add("http://shop.example/products/discontinued", Page(status=302, location="/"))
+    origin.add("http://shop.example/", Page(body=article("Shop", "Welcome to our shop.")))
+    result = check_one(origin, "http://shop.example/products/discontinued")
+    assert result.verdict is Verdict.SOFT_404
+    assert result.reason == "HTTP 200 but redirected to the home page (http://shop.example/)"
+
+
+def test_redirect_to_an_error_page_is_soft_404(origin: OriginServer) -> None:
+    honest_site(origin, "shop.example")
+    origin.add("http://shop.example/a/b", Page(status=302, location="/errors/404.html"))
+    origin.add("http://shop.example/errors/404.html", Page(body=article("Oops", "Nothing here.")))
+    result = check_one(origin, "http://shop.example/a/b")
+    assert result.verdict is Verdict.SOFT_404
+    assert "redirected to an error page" in result.reason
+
+
+def test_host_answering_200_to_everything_is_caught_by_the_probe(origin: OriginServer) -> None:
+    catch_all = Page(body=article("Acme Corp", "Welcome! Browse our catalogue of fine widgets."))
+    origin.sites["acme.example"] = Site(fallback=catch_all)
+    origin.add(
+        "http://acme.example/about/team",
+        Page(body=article("Our team", "Ada, Grace and Linus run Acme.")),
+    )
+    gone = check_one(origin, "http://acme.example/about/history")
+    real = check_one(origin, "http://acme.example/about/team")
+    assert gone.verdict is Verdict.SOFT_404
+    assert (
+        gone.reason == "HTTP 200 but same page the site serves for a made-up URL (similarity 100%)"
+    )
+    assert real.verdict is Verdict.ALIVE
+    probes = [h.path for h in origin.hits_for("acme.example") if "archiver-probe-" in h.path]
+    assert len(probes) == 2 and all(p.startswith("/about/archiver-probe-") for p in probes)
+
+
+def test_one_probe_per_host_and_directory(origin: OriginServer) -> None:
+    origin.sites["acme.example"] = Site(fallback=Page(body=article("Acme", "Welcome to Acme.")))
+    for i in range(6):
+        origin.add(
+            f"http://acme.example/docs/{i}",
+            Page(body=article(f"Doc {i}", f"Text of document {i} " * 20)),
+        )
+    settings = sandbox_settings(origin)
+    results = check_urls([f"http://acme.example/docs/{i}" for i in range(6)], settings)
+    assert [r.verdict for r in results] == [Verdict.ALIVE] * 6
+    probes = [h for h in origin.hits_for("acme.example") if "archiver-probe-" in h.path]
+    assert len(probes) == 1
+
+
+def test_article_mentioning_404_in_its_title_is_alive(origin: OriginServer) -> None:
+    honest_site(origin, "news.example")
+    title = "Route 404 reopens after a year of meetings"
+    origin.add("http://news.example/route", Page(body=article(title, "A long story. " * 100)))
+    assert check_one(origin, "http://news.example/route").verdict is Verdict.ALIVE
+
+
+# -- many URLs, politeness -------------------------------------------------------------
 
 
 def test_each_url_checked_once_and_results_keep_input_order(origin: OriginServer) -> None:
-    origin.add("http://a.example/1", Page(body="1"))
-    origin.add("http://b.example/2", Page(status=404))
+    honest_site(origin, "a.example")
+    honest_site(origin, "b.example")
+    origin.add("http://a.example/1", Page(body=article("One", "First page.")))
     urls = ["http://b.example/2", "http://a.example/1", "http://b.example/2"]
-    results = check_urls(urls, settings_for(origin))
+    results = check_urls(urls, sandbox_settings(origin))
     assert [(r.url, r.verdict) for r in results] == [
         ("http://b.example/2", Verdict.DEAD),
         ("http://a.example/1", Verdict.ALIVE),
     ]
-    assert len(origin.hits_for("b.example")) == 2  # HEAD + GET, once
+    assert len(origin.hits_for("b.example")) == 1
 
 
 def test_per_host_limit_is_respected(origin: OriginServer) -> None:
-    for i in range(12):
-        origin.add(f"http://busy.example/{i}", Page(body="ok", delay=0.2))
-        origin.add(f"http://other.example/{i}", Page(body="ok", delay=0.2))
+    for host in ("busy.example", "other.example"):
+        honest_site(origin, host)
+        for i in range(12):
+            origin.add(f"http://{host}/{i}", Page(body=article("ok", "fine"), delay=0.2))
     urls = [f"http://{host}.example/{i}" for i in range(12) for host in ("busy", "other")]
-    results = check_urls(urls, settings_for(origin, per_host=3, workers=16))
+    results = check_urls(urls, sandbox_settings(origin, per_host=3, workers=16))
     assert [r.verdict for r in results] == [Verdict.ALIVE] * 24
     assert origin.peak_in_flight == {"busy.example": 3, "other.example": 3}
 
 
-def test_fresh_results_are_reused_from_the_state_file(origin: OriginServer, tmp_path: Path) -> None:
-    origin.add("http://news.example/story", Page(body="story"))
-    settings = settings_for(origin, fresh_for=3600.0)
+def test_user_agent_is_sent(origin: OriginServer) -> None:
+    honest_site(origin, "news.example")
+    origin.add("http://news.example/ua", Page(body=article("UA", "x")))
+    check_one(origin, "http://news.example/ua", user_agent="archiver-test/1.0")
+    hits = origin.hits_for("news.example")
+    assert [dict(hit.headers)["User-Agent"] for hit in hits] == ["archiver-test/1.0"] * 2
+
+
+# -- offline ---------------------------------------------------------------------------
+
+
+def test_offline_machine_gives_offline_verdicts_and_records_nothing(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    settings = sandbox_settings(origin, host_map={}, canary_url="http://canary.example/")
     with State(tmp_path / "state.sqlite") as state:
-        [first] = check_urls(
-            ["http://news.example/story"], settings, state=state, clock=lambda: FIXED
-        )
-        later = FIXED + timedelta(minutes=30)
+        results = check_urls(["http://a.example/", "http://b.example/x"], settings, state=state)
+        assert state.history("http://a.example/") == []
+    assert [r.verdict for r in results] == [Verdict.OFFLINE, Verdict.OFFLINE]
+    assert results[0].reason == (
+        "this machine seems to be offline (the canary http://canary.example/ failed too); "
+        "no such host: a.example"
+    )
+
+
+def test_missing_host_is_dead_when_the_canary_answers(origin: OriginServer) -> None:
+    [result] = check_urls(["http://gone.example/"], sandbox_settings(origin))
+    assert result.verdict is Verdict.DEAD
+    assert [h.host for h in origin.hits] == ["canary.example"]
+
+
+# -- history ---------------------------------------------------------------------------
+
+
+def test_fresh_results_are_reused_from_the_state_file(origin: OriginServer, tmp_path: Path) -> None:
+    honest_site(origin, "news.example")
+    origin.add("http://news.example/story", Page(body=article("Story", "Text.")))
+    settings = sandbox_settings(origin, fresh_for=3600.0)
+    url = "http://news.example/story"
+    with State(tmp_path / "state.sqlite") as state:
+        [first] = check_urls([url], settings, state=state, clock=lambda: FIXED)
         [second] = check_urls(
-            ["http://news.example/story"], settings, state=state, clock=lambda: later
+            [url], settings, state=state, clock=lambda: FIXED + timedelta(minutes=30)
         )
-        much_later = FIXED + timedelta(hours=2)
-        [third] = check_urls(
-            ["http://news.example/story"], settings, state=state, clock=lambda: much_later
-        )
-        history = state.history("http://news.example/story")
+        [third] = check_urls([url], settings, state=state, clock=lambda: FIXED + timedelta(hours=2))
+        history = state.history(url)
     assert (first.from_cache, second.from_cache, third.from_cache) == (False, True, False)
     assert second.checked_at == "2026-01-02T03:04:05Z"
-    assert len(origin.hits_for("news.example")) == 2  # the cached run made no request
+    assert len([h for h in origin.hits_for("news.example") if h.path == "/story"]) == 2
     assert [h.checked_at for h in history] == ["2026-01-02T03:04:05Z", "2026-01-02T05:04:05Z"]
+
+
+def test_dead_is_confirmed_after_three_failures_over_three_days(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    url = "http://news.example/removed"
+    settings = sandbox_settings(origin, fresh_for=0.0)
+    days = [
+        FIXED,
+        FIXED + timedelta(days=1),
+        FIXED + timedelta(days=2, hours=23),
+        FIXED + timedelta(days=3),
+    ]
+    with State(tmp_path / "state.sqlite") as state:
+        seen = [check_urls([url], settings, state=state, clock=lambda d=day: d)[0] for day in days]
+    assert [r.verdict for r in seen] == [Verdict.DEAD] * 4
+    assert [r.confirmed for r in seen] == [False, False, False, True]
+    assert seen[3].history is not None
+    assert seen[3].history.to_dict() == {
+        "checks": 4,
+        "failures": 4,
+        "first_failure": "2026-01-02T03:04:05Z",
+        "last_failure": "2026-01-05T03:04:05Z",
+    }
+
+
+def test_an_alive_answer_resets_the_failures(origin: OriginServer, tmp_path: Path) -> None:
+    url = "http://news.example/flaky"
+    honest_site(origin, "news.example")
+    settings = sandbox_settings(origin, fresh_for=0.0, confirm_failures=2, confirm_days=1.0)
+    with State(tmp_path / "state.sqlite") as state:
+        check_urls([url], settings, state=state, clock=lambda: FIXED)
+        origin.add(url, Page(body=article("Back", "It is back.")))
+        check_urls([url], settings, state=state, clock=lambda: FIXED + timedelta(days=1))
+        origin.sites["news.example"].pages.clear()
+        [after] = check_urls([url], settings, state=state, clock=lambda: FIXED + timedelta(days=2))
+        [later] = check_urls([url], settings, state=state, clock=lambda: FIXED + timedelta(days=3))
+    assert (after.verdict, after.confirmed) == (Verdict.DEAD, False)
+    assert after.history is not None and after.history.failures == 1
+    assert (later.confirmed, later.history and later.history.failures) == (True, 2)
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ class OriginServer:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def host_map(self, extra_hosts: Iterable[str] = ()) -> dict[str, str]:
         """host → address for every site, ready for ``Settings.host_map``."""

@@ -1,0 +1,156 @@
+"""Recognising a "not found" page served with a success status (a soft-404).
+
+Following Bar-Yossef et al. ("Sic Transit Gloria Telae", WWW 2004), the strongest
+evidence is comparative: ask the same host for a URL in the same directory that surely
+does not exist. A host that answers that with a real 404 serves honest statuses; a host
+that answers 200 shows us its "not found" page, and a cited page that looks the same is
+one. Two cheaper signals need no probe: a redirect to the site's home page or to a
+/404-style page, and a title or heading that says "not found" (in several languages).
+
+The functions here are pure (pages in, evidence out) so the live checker and the memento
+selector share them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from rapidfuzz import fuzz
+
+# Phrases that a "not found" page puts in its title or main heading.
+NOT_FOUND_PHRASES = [
+    r"^\W*404\b",
+    r"\b404 error|error 404",
+    r"page (?:was )?not found",
+    r"not found",
+    r"page (?:you requested )?(?:could not|cannot|can't|couldn't) be found",
+    r"no longer (?:available|exists?)",
+    r"page (?:does not|doesn't) exist",
+    r"(?:seite|datei) nicht gefunden",  # de
+    r"página no encontrada|no se encontr[oó]",  # es
+    r"page introuvable|page non trouvée",  # fr
+    r"pagina non trovata",  # it
+    r"pagina niet gevonden",  # nl
+    r"página não encontrada",  # pt
+    r"страница не найдена",  # ru
+    r"nie znaleziono strony",  # pl
+    r"sayfa bulunamadı",  # tr
+    r"找不到|页面不存在|頁面不存在",  # zh
+    r"ページが見つかりません",  # ja
+    r"페이지를 찾을 수 없습니다",  # ko
+]
+_NOT_FOUND = re.compile("|".join(f"(?:{p})" for p in NOT_FOUND_PHRASES), re.IGNORECASE)
+_ERROR_PATH = re.compile(
+    r"(?:^|/)(?:404|not[-_]?found|page[-_]?not[-_]?found|error(?:[-_]?404)?)(?:\.\w+)?/?$",
+    re.IGNORECASE,
+)
+SIMILAR_ENOUGH = 90.0  # rapidfuzz ratio (0-100) above which two pages count as the same
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    """What the detector needs of a page: where it ended up, status, title, text."""
+
+    url: str
+    final_url: str
+    status: int
+    title: str
+    text: str
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(rb"<h[12][^>]*>(.*?)</h[12]\s*>", re.IGNORECASE | re.DOTALL)
+_INVISIBLE = re.compile(
+    rb"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(rb"<[^>]*>")
+
+
+def _plain(fragment: bytes) -> str:
+    return " ".join(html.unescape(_TAG.sub(b" ", fragment).decode("utf-8", "replace")).split())
+
+
+def summarise(url: str, final_url: str, status: int, body: bytes, content_type: str) -> PageSummary:
+    """Title and visible text of an HTML page (empty for other types).
+
+    Regular expressions rather than a parser: the checker summarises every page it
+    fetches, and a full parse costs more than the rest of the check together. Only the
+    title and the rough text are needed, and both survive malformed markup.
+    """
+    title = ""
+    text = ""
+    looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+    if "html" in content_type.lower() or looks_html:
+        visible = _INVISIBLE.sub(b" ", body)
+        match = _TITLE.search(visible) or _HEADING.search(visible)
+        if match:
+            title = _plain(match.group(1))
+        text = _plain(visible)
+    return PageSummary(url=url, final_url=final_url, status=status, title=title, text=text)
+
+
+def not_found_wording(page: PageSummary) -> str | None:
+    """The "not found" words in the page's title, or in the body of a very short page."""
+    # A long title that merely mentions "404" is an article, not an error page.
+    if len(page.title) <= 80 and _NOT_FOUND.search(page.title):
+        return f"its title says {page.title!r}"
+    if len(page.text) < 600:
+        match = _NOT_FOUND.search(page.text)
+        if match:
+            return f"its text says {match.group(0)!r}"
+    return None
+
+
+def redirect_evidence(page: PageSummary) -> str | None:
+    """A redirect that replaced the page with the home page or an error page."""
+    if page.final_url == page.url:
+        return None
+    asked, landed = urlsplit(page.url), urlsplit(page.final_url)
+    asked_path = asked.path.rstrip("/")
+    landed_path = landed.path.rstrip("/")
+    if asked_path and not landed_path and not landed.query:
+        return f"redirected to the home page ({page.final_url})"
+    if _ERROR_PATH.search(landed.path) and not _ERROR_PATH.search(asked.path):
+        return f"redirected to an error page ({page.final_url})"
+    return None
+
+
+def _comparable(page: PageSummary) -> str:
+    """Text with the page's own URL words removed, so two error pages naming different
+    missing URLs still compare as equal."""
+    text = f"{page.title} {page.text}"
+    for url in (page.url, page.final_url):
+        parts = urlsplit(url)
+        for piece in [url, parts.path, *parts.path.split("/")]:
+            if len(piece) > 2:
+                text = text.replace(piece, " ")
+    text = re.sub(r"\d+", "#", text)
+    return " ".join(text.split()).lower()
+
+
+def probe_evidence(page: PageSummary, probe: PageSummary) -> str | None:
+    """Compare a page with what the host answered for a made-up URL in the same directory."""
+    if not 200 <= probe.status < 300:
+        return None  # the host says "404" honestly; its 200s can be believed
+    if probe.final_url != probe.url and probe.final_url == page.final_url:
+        return f"redirected to where made-up URLs go ({page.final_url})"
+    score = fuzz.ratio(_comparable(page), _comparable(probe))
+    if score >= SIMILAR_ENOUGH:
+        return f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
+    return None
+
+
+def probe_url_for(url: str, token: str) -> str:
+    """A URL in the same directory as ``url`` that surely does not exist."""
+    parts = urlsplit(url)
+    directory = parts.path.rsplit("/", 1)[0] if "/" in parts.path else ""
+    return f"{parts.scheme}://{parts.netloc}{directory}/{token}"
+
+
+def probe_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    directory = parts.path.rsplit("/", 1)[0] if "/" in parts.path else ""
+    return (f"{parts.scheme}://{parts.netloc}", directory)
