@@ -1,0 +1,49 @@
+"""The extract stage: an article in, its citations out.
+
+An article comes as Markdown, HTML, plain text or wikitext. Each format has a parser
+that renders the article into paragraphs of plain text with its links marked
+(``blocks``); the rules that turn those into ``Citation`` records (sentence context,
+quotes, access dates, dead-link markers, archive links) live once, in ``citations``.
+
+Reading the input is separate from extracting (``article``): ``read_article`` takes a
+file or stdin and ``parse_article_bytes`` takes bytes the CLI fetched, and both refuse
+binary and undecodable input with a one-line ``InputError``. Extraction itself never
+raises on odd content: broken markup yields whatever citations can still be read.
+
+Typical use::
+
+    article = read_article("post.md")
+    citations = extract_citations(article.text, article.fmt, source=article.source)
+"""
+
+from __future__ import annotations
+
+from archiver.errors import InputError
+from archiver.extract.article import Article, parse_article_bytes, read_article
+from archiver.extract.citations import build_citations
+from archiver.extract.formats import FORMATS, detect_format, page_url, parse_document
+from archiver.models import Citation
+
+__all__ = [
+    "FORMATS",
+    "Article",
+    "detect_format",
+    "extract_citations",
+    "parse_article_bytes",
+    "read_article",
+]
+
+
+def extract_citations(
+    text: str, fmt: str | None = None, *, source: str | None = None
+) -> list[Citation]:
+    """Every citation in ``text``, in document order; the same URL twice is two citations.
+
+    ``fmt`` is one of ``FORMATS``; None detects it from ``source`` (a file name or URL)
+    and then from the content. When ``source`` is an http(s) URL it is the article's
+    address, against which relative links in HTML and Markdown are resolved.
+    """
+    chosen = fmt if fmt is not None else detect_format(text, source)
+    if chosen not in FORMATS:
+        raise InputError(f"unknown article format {chosen!r}; expected one of {', '.join(FORMATS)}")
+    return build_citations(parse_document(text, chosen, page_url(source)))

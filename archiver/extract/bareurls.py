@@ -1,0 +1,55 @@
+"""URLs written out in prose, without markup around them.
+
+A URL in running text is usually followed by punctuation that belongs to the sentence
+("see https://example.com/report."), and often sits inside parentheses or quotes. The
+rules are the ones people expect from a mail client: trailing ``.,;:!?`` and closing
+quotes are not part of the URL, nor is a closing parenthesis or bracket without a
+matching opening one inside the URL (so Wikipedia's ``/wiki/Foo_(bar)`` keeps its own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+# Characters that cannot appear unescaped in a URL end it: whitespace, <>, ", curly
+# quotes and guillemets. Backticks too, so Markdown code delimiters are left out.
+_BARE_URL = re.compile(r"(?<![\w/@.-])https?://[^\s<>\"“”‘«»`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'’*_"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def find_bare_urls(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, url) for each URL written out in ``text``."""
+    for match in _BARE_URL.finditer(text):
+        url = trim_url(match.group(0))
+        if _has_host(url):
+            yield match.start(), match.start() + len(url), url
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # "http://[::1" and other unparseable authorities
+        return False
+
+
+def trim_url(url: str) -> str:
+    """``url`` without the sentence punctuation and unbalanced closers stuck to its end."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def bare_url_at(text: str, position: int) -> str | None:
+    """The URL written out at ``position`` in ``text`` (trimmed), or None if none starts there."""
+    match = _BARE_URL.match(text, position)
+    if match is None:
+        return None
+    url = trim_url(match.group(0))
+    return url if _has_host(url) else None

@@ -1,0 +1,156 @@
+"""An article as paragraphs of plain text with the links marked in them.
+
+Each input format (Markdown, HTML, plain text, wikitext) is first rendered into this one
+shape, so that everything a citation needs from its surroundings (the sentence, a quoted
+passage, an access date, a dead-link marker next to it) is found once, in ``citations``,
+the same way for every format. A format parser only has to say what the reader would
+see and where the links are in it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+_NEWLINE = re.compile("\n")
+
+
+@dataclass
+class Link:
+    """A link as found by a format parser; ``start``/``end`` index into ``Block.text``.
+
+    The optional fields carry what the markup states explicitly (a wikitext
+    ``access-date=``, a ``<q cite>``'s text), which wins over anything guessed from prose.
+    """
+
+    url: str
+    text: str
+    start: int
+    end: int
+    line: int
+    quote: str | None = None
+    accessed: str | None = None  # ISO date
+    archive_url: str | None = None
+    archived_at: str | None = None  # ISO datetime
+    marker: str | None = None
+
+
+@dataclass
+class Marker:
+    """A dead-link marker stated in markup (wikitext ``{{dead link}}``)."""
+
+    text: str
+    start: int
+    end: int
+    line: int
+
+
+@dataclass
+class Block:
+    """One paragraph-like unit: a paragraph, list item, heading, table cell or blockquote."""
+
+    text: str
+    kind: str  # "paragraph" or "blockquote"
+    links: list[Link]
+    markers: list[Marker]
+    # (offset in text, source line at that offset); later lines are counted from "\n"s.
+    anchors: list[tuple[int, int]]
+    quote_has_cite: bool = False  # a blockquote that names its own source
+    _newlines: list[int] | None = field(default=None, init=False, repr=False)
+
+    def line_at(self, offset: int) -> int:
+        """The source line of the character at ``offset`` in ``text``."""
+        index = bisect.bisect_right(self.anchors, (offset, 1 << 62)) - 1
+        anchor_offset, anchor_line = self.anchors[max(index, 0)]
+        if offset <= anchor_offset:
+            return anchor_line
+        if self._newlines is None:
+            self._newlines = [match.start() for match in _NEWLINE.finditer(self.text)]
+        between = bisect.bisect_left(self._newlines, offset) - bisect.bisect_left(
+            self._newlines, anchor_offset
+        )
+        return anchor_line + between
+
+
+@dataclass
+class Document:
+    """What a format parser hands on: the blocks plus what the article says about itself."""
+
+    blocks: list[Block]
+    published: str | None = None  # ISO date
+    url: str | None = None  # the article's own URL (canonical link, og:url)
+
+
+@dataclass
+class BlockBuilder:
+    """Accumulates rendered text into blocks while a parser walks its input.
+
+    ``silent`` mode (for wikitext ``<ref>`` contents) records links at the current
+    position without adding their text, so footnotes do not break up the sentence they
+    are attached to.
+    """
+
+    blocks: list[Block] = field(default_factory=list)
+    kind: str = "paragraph"
+    silent: int = 0
+    _parts: list[str] = field(default_factory=list)
+    _length: int = 0
+    _links: list[Link] = field(default_factory=list)
+    _markers: list[Marker] = field(default_factory=list)
+    _anchors: list[tuple[int, int]] = field(default_factory=list)
+    _quote_has_cite: bool = False
+
+    @property
+    def position(self) -> int:
+        return self._length
+
+    def add_text(self, text: str, line: int) -> None:
+        """Append rendered text that starts on source ``line``."""
+        if self.silent or not text:
+            return
+        self._anchors.append((self._length, line))
+        self._parts.append(text)
+        self._length += len(text)
+
+    def add_link(self, link: Link) -> None:
+        self._links.append(link)
+        if not self._anchors:
+            self._anchors.append((self._length, link.line))
+
+    def add_marker(self, marker: Marker) -> None:
+        self._markers.append(marker)
+        if not self._anchors:
+            self._anchors.append((self._length, marker.line))
+
+    @property
+    def last_link(self) -> Link | None:
+        return self._links[-1] if self._links else None
+
+    def mark_quote_cited(self) -> None:
+        self._quote_has_cite = True
+
+    def text_so_far(self) -> str:
+        return "".join(self._parts)
+
+    def flush(self, next_kind: str = "paragraph") -> None:
+        """Close the current block (if it has anything in it) and start a new one."""
+        text = "".join(self._parts)
+        if text.strip() or self._links or self._markers:
+            self.blocks.append(
+                Block(
+                    text=text,
+                    kind=self.kind,
+                    links=self._links,
+                    markers=self._markers,
+                    anchors=self._anchors or [(0, 1)],
+                    quote_has_cite=self._quote_has_cite,
+                )
+            )
+        self._parts = []
+        self._length = 0
+        self._links = []
+        self._markers = []
+        self._anchors = []
+        self._quote_has_cite = False
+        self.kind = next_kind

@@ -1,0 +1,244 @@
+"""From rendered blocks to ``Citation`` records: the rules every format shares.
+
+- ``context`` is the whole sentence around the link or marker, whitespace-normalised,
+  with markup already rendered away, and *with* any marker text left in place
+  ("In May, the board said in its annual report [link removed] that ..."): that is how
+  the sentence reads in this copy, and the words around the marker are what find the
+  same sentence (with the link still in it) in an archived copy of the article. A link
+  whose anchor spans sentences gets all of them; a ``<blockquote cite>`` gets the
+  quote's first sentence.
+- A marker right after a link (only spaces or closing quotes between) marks that link
+  dead: the citation keeps the URL and gets ``marker``. A marker on its own is a
+  citation with ``url`` None whose ``text`` is the words before it in its clause (after
+  the last comma, semicolon, colon, dash or parenthesis), at most eight, since the
+  anchor text that was lost most likely ended there: "the board said in its annual
+  report". Without any words before it in its sentence, ``text`` is "".
+- ``quote`` is, in order: what the markup says (``<q cite>``, ``quote=``); the quoted
+  passage of at least five words in the same sentence nearest the link, unless it
+  encloses the link (then it is a title, not a quotation); or a blockquote right after
+  the paragraph (attributed to its last citation) or right before it (to its first;
+  see ``_attach_blockquotes``).
+- ``cited_at`` is the access date the markup states, else a "retrieved/accessed <date>"
+  after the link and before the next one in the same block, else the article's date.
+- A link into a web archive is reported as the original URL with ``archive_url`` and
+  ``archived_at``; an archive short link with no recoverable original (archive.ph/AbCd1,
+  perma.cc/ABCD-1234) keeps itself as both ``url`` and ``archive_url``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from archiver.archiveurls import archive_name, parse_archive_url
+from archiver.extract.blocks import Block, Document, Link, Marker
+from archiver.extract.datetext import access_date
+from archiver.extract.markers import find_markers
+from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
+from archiver.extract.sentences import sentence_spans
+from archiver.models import Citation
+
+_ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
+_MARKER_TEXT_WORDS = 8
+_ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
+_CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
+
+
+@dataclass
+class _Item:
+    """A link (with the marker written after it, if any) or a lone marker."""
+
+    start: int
+    end: int
+    line: int
+    link: Link | None
+    marker: Marker | None
+
+
+def build_citations(document: Document) -> list[Citation]:
+    per_block = [_block_citations(block, document.published) for block in document.blocks]
+    _attach_blockquotes(document.blocks, per_block)
+    return [citation for citations in per_block for citation in citations]
+
+
+def _block_citations(block: Block, published: str | None) -> list[Citation]:
+    items = _items(block)
+    if not items:
+        return []
+    sentences = sentence_spans(block.text)
+    starts = [start for start, _ in sentences]
+    quotes = quoted_passages(block.text)
+    quote_starts = [quoted.start for quoted in quotes]
+    citations = []
+    for index, item in enumerate(items):
+        following = items[index + 1].start if index + 1 < len(items) else len(block.text)
+        sentence = _sentence_around(sentences, starts, item.start, item.end)
+        context = " ".join(block.text[sentence[0] : sentence[1]].split())
+        inline_quote = _nearest_quote(quotes, quote_starts, sentence, item)
+        window = block.text[item.end : min(following, item.end + _ACCESS_WINDOW)]
+        written_access = access_date(window)
+        if item.link is not None:
+            marker = item.marker.text if item.marker else item.link.marker
+            citations.append(
+                _link_citation(item.link, marker, context, inline_quote, written_access, published)
+            )
+        elif item.marker is not None:
+            citations.append(
+                Citation(
+                    url=None,
+                    text=_words_before(block.text[sentence[0] : item.start]),
+                    context=context,
+                    line=item.line,
+                    quote=inline_quote,
+                    cited_at=written_access or published,
+                    marker=item.marker.text,
+                )
+            )
+    return citations
+
+
+def _items(block: Block) -> list[_Item]:
+    """The block's links and lone markers in order, markers next to links folded in."""
+    written = [
+        Marker(text, start, end, block.line_at(start))
+        for start, end, text in find_markers(block.text)
+    ]
+    # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
+    # page) is part of the marker, not a citation. Written markers never overlap.
+    written_starts = [marker.start for marker in written]
+    links = [link for link in block.links if not _inside_marker(link, written, written_starts)]
+    by_end = sorted(links, key=lambda link: link.end)
+    ends = [link.end for link in by_end]
+    lone: list[Marker] = []
+    attached: dict[int, Marker] = {}  # id(link) -> the marker after it
+    for marker in sorted([*block.markers, *written], key=lambda m: m.start):
+        target = _link_before(by_end, ends, block.text, marker)
+        if target is None or id(target) in attached:
+            lone.append(marker)
+        else:
+            attached[id(target)] = marker
+    items = [_Item(link.start, link.end, link.line, link, attached.get(id(link))) for link in links]
+    items.extend(_Item(m.start, m.end, m.line, None, m) for m in lone)
+    items.sort(key=lambda item: (item.start, item.end))
+    return items
+
+
+def _inside_marker(link: Link, markers: list[Marker], starts: list[int]) -> bool:
+    if link.start == link.end:  # a footnote's link takes no room: it is beside a marker
+        return False
+    index = bisect.bisect_right(starts, link.start) - 1
+    return index >= 0 and link.end <= markers[index].end
+
+
+def _link_before(by_end: list[Link], ends: list[int], text: str, marker: Marker) -> Link | None:
+    """The link ending closest before ``marker``, if only spaces or quotes separate them."""
+    index = bisect.bisect_right(ends, marker.start) - 1
+    if index < 0:
+        return None
+    link = by_end[index]
+    if _ATTACHES.fullmatch(text, link.end, marker.start):
+        return link
+    return None
+
+
+def _link_citation(
+    link: Link,
+    marker: str | None,
+    context: str,
+    inline_quote: str | None,
+    written_access: str | None,
+    published: str | None,
+) -> Citation:
+    url, archive_url, archived_at = _unpack_archive(link)
+    return Citation(
+        url=url,
+        text=" ".join(link.text.split()) or link.url,
+        context=context,
+        line=link.line,
+        quote=link.quote or inline_quote,
+        cited_at=link.accessed or written_access or published,
+        marker=marker,
+        archive_url=archive_url,
+        archived_at=archived_at,
+    )
+
+
+def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
+    """(original url, archive url, memento datetime) for a link as written."""
+    unpacked = parse_archive_url(link.url)
+    if link.archive_url:
+        archived_at = link.archived_at
+        from_archive_url = parse_archive_url(link.archive_url)
+        if from_archive_url and from_archive_url.archived_at:
+            archived_at = from_archive_url.archived_at
+        return (unpacked.original if unpacked else link.url), link.archive_url, archived_at
+    if unpacked:
+        return unpacked.original, link.url, unpacked.archived_at
+    if archive_name(link.url):
+        return link.url, link.url, None
+    return link.url, None, None
+
+
+def _sentence_around(
+    sentences: list[tuple[int, int]], starts: list[int], start: int, end: int
+) -> tuple[int, int]:
+    if not sentences:
+        return (start, start)
+    first = max(bisect.bisect_right(starts, start) - 1, 0)
+    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
+    return sentences[first][0], sentences[last][1]
+
+
+def _nearest_quote(
+    quotes: list[Quoted], quote_starts: list[int], sentence: tuple[int, int], item: _Item
+) -> str | None:
+    best: Quoted | None = None
+    best_distance = 0
+    lo = bisect.bisect_left(quote_starts, sentence[0])
+    hi = bisect.bisect_left(quote_starts, sentence[1])
+    for quoted in quotes[lo:hi]:
+        if quoted.end > sentence[1] or quoted.words < MIN_QUOTE_WORDS:
+            continue
+        if quoted.start <= item.start and item.end <= quoted.end:
+            continue  # a quoted title around the link itself
+        distance = max(quoted.start - item.end, item.start - quoted.end, 0)
+        if best is None or distance < best_distance:
+            best, best_distance = quoted, distance
+    return clean_quote(best.text) if best else None
+
+
+def _words_before(before: str) -> str:
+    clause = _CLAUSE_BREAK.split(before)[-1]
+    words = clause.split() or before.split()
+    return " ".join(words[-_MARKER_TEXT_WORDS:]).strip(' ,;:.!?—–-(["“')
+
+
+def _attach_blockquotes(blocks: list[Block], per_block: list[list[Citation]]) -> None:
+    """Give an uncited blockquote to the citation that introduces it (or follows it).
+
+    The paragraph before a quote usually introduces it ("Reuters notes:"), so its last
+    citation gets the quote. Only when there is no such paragraph, or it has no citation
+    and does not end in a colon (it is not an introduction), may the paragraph after the
+    quote claim it, for its first citation ("... wrote the [Gazette](url)").
+    """
+    for index, block in enumerate(blocks):
+        if block.kind != "blockquote" or block.quote_has_cite:
+            continue
+        quote = " ".join(block.text.split())
+        if not quote:
+            continue
+        previous = blocks[index - 1] if index > 0 else None
+        if previous is not None and previous.kind != "blockquote":
+            before = per_block[index - 1]
+            if before:
+                if before[-1].quote is None:
+                    before[-1] = dataclasses.replace(before[-1], quote=quote)
+                continue
+            if previous.text.rstrip().endswith(":"):
+                continue
+        if index + 1 < len(blocks) and blocks[index + 1].kind != "blockquote":
+            after = per_block[index + 1]
+            if after and after[0].quote is None:
+                after[0] = dataclasses.replace(after[0], quote=quote)

@@ -1,0 +1,114 @@
+"""Which format an article is in, and the parser for each.
+
+The format is taken from the file name or URL when its extension says (``.md``,
+``.html``, ``.txt``, ``.wiki``), else from the content: an HTML doctype or enough tags
+means HTML, ``{{cite``/``<ref>``/``[[links]]`` mean wikitext, ``[text](url)`` links,
+``#`` headings or reference definitions mean Markdown, and anything else is plain
+text, which is also the safe reading of anything ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from archiver.extract.blocks import Document
+from archiver.extract.html import parse_html
+from archiver.extract.markdown import parse_markdown
+from archiver.extract.plaintext import parse_plain_text
+from archiver.extract.wikitext import parse_wikitext
+
+FORMATS = ("markdown", "html", "text", "wikitext")
+
+_BY_EXTENSION = {
+    "md": "markdown",
+    "markdown": "markdown",
+    "mdown": "markdown",
+    "mkd": "markdown",
+    "mkdn": "markdown",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
+    "shtml": "html",
+    "txt": "text",
+    "text": "text",
+    "wiki": "wikitext",
+    "wikitext": "wikitext",
+    "mediawiki": "wikitext",
+    "mw": "wikitext",
+}
+
+_SNIFF_CHARS = 50_000
+_HTML_START = re.compile(r"<(?:!doctype\s+html|html)\b", re.I)
+_HTML_TAG = re.compile(
+    r"</?(?:p|div|a|span|br|li|ul|ol|h[1-6]|body|head|table|article|section|em|strong)\b[^>]*>",
+    re.I,
+)
+_WIKI_SIGNS = re.compile(
+    r"\{\{\s*(?:cite|citation|dead|reflist)|<ref[\s>/]|\[\[[^\]\n]+\]\]|'''|^=+[^=\n]+=+\s*$",
+    re.I | re.M,
+)
+_MARKDOWN_SIGNS = re.compile(
+    r"\]\([^)\s]+\)|^#{1,6}\s+\S|^\s{0,3}\[[^\]\n]+\]:\s*\S|^\s{0,3}(?:```|~~~)|^>\s|\*\*\S", re.M
+)
+
+
+def detect_format(text: str, source: str | None = None) -> str:
+    """One of ``FORMATS`` for ``text``, trusting ``source``'s extension first."""
+    by_name = format_from_name(source)
+    if by_name:
+        return by_name
+    sample = text[:_SNIFF_CHARS]
+    if _HTML_START.match(_skip_prolog(sample)):
+        return "html"
+    html_tags = len(_HTML_TAG.findall(sample))
+    wiki = len(_WIKI_SIGNS.findall(sample))
+    markdown = len(_MARKDOWN_SIGNS.findall(sample))
+    if wiki >= 2 and wiki > markdown:
+        return "wikitext"
+    if markdown and markdown * 2 >= html_tags:
+        return "markdown"
+    if html_tags >= 3:
+        return "html"
+    return "text"
+
+
+def format_from_name(source: str | None) -> str | None:
+    """The format a file name or URL's extension names, if any."""
+    if not source or source == "-":
+        return None
+    path = urlsplit(source).path if re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) else source
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." not in name:
+        return None
+    return _BY_EXTENSION.get(name.rsplit(".", 1)[-1].lower())
+
+
+def parse_document(text: str, fmt: str, page_url: str | None) -> Document:
+    """Render ``text`` in format ``fmt`` into blocks; ``page_url`` resolves relative links."""
+    if fmt == "markdown":
+        return parse_markdown(text, page_url)
+    if fmt == "html":
+        return parse_html(text, page_url)
+    if fmt == "wikitext":
+        return parse_wikitext(text)
+    return parse_plain_text(text)
+
+
+def page_url(source: str | None) -> str | None:
+    """``source`` when it is an http(s) URL: then it is the article's own address."""
+    if source and re.match(r"^https?://", source, re.I):
+        return source
+    return None
+
+
+def _skip_prolog(text: str) -> str:
+    """``text`` from its first tag that is not an XML declaration or a comment."""
+    rest = text.lstrip()
+    while rest.startswith(("<?", "<!--")):
+        closer = "?>" if rest.startswith("<?") else "-->"
+        end = rest.find(closer)
+        if end < 0:
+            return rest
+        rest = rest[end + len(closer) :].lstrip()
+    return rest

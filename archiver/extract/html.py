@@ -1,0 +1,300 @@
+"""HTML: the links in an article page, in the text a reader sees around them.
+
+Parsed with lxml's HTML parser, the lenient libxml2 parser that BeautifulSoup also
+uses for speed. We walk lxml's tree directly because it keeps each element's source
+line (BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets
+the repair stage find it again.
+
+Citations: ``<a href>`` (made absolute against ``<base href>`` or the article's URL;
+mailto:, javascript:, same-page anchors and links back to the article itself are not
+citations), ``<q cite>`` (its words are both the anchor text and the quote; they are
+rendered inside curly quotes, as browsers show them), ``<blockquote cite>`` (the whole
+blockquote is the quote, its first sentence the context, and the URL stands in for the
+anchor text it does not have), and URLs written out in the text outside links and code.
+Not read: ``<script>``, ``<style>``, ``<head>``, forms' controls, and ``<nav>``,
+``<header>``, ``<footer>`` (and elements with the matching ARIA roles), whose links are
+site navigation and bylines rather than sources.
+
+The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date from
+``article:published_time`` and similar meta tags, JSON-LD ``datePublished``,
+``<time datetime>``, or a "Published ..." line near the top of the text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree, html  # type: ignore[import-untyped]
+
+from archiver.extract.bareurls import find_bare_urls
+from archiver.extract.blocks import BlockBuilder, Document, Link
+from archiver.extract.datetext import parse_date, published_date_from_lines
+from archiver.extract.hrefs import resolve_href
+
+_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+_SKIPPED_WORDS = """
+    head script style noscript template nav header footer svg math iframe object embed
+    canvas audio video button select textarea option datalist
+"""
+_SKIPPED = frozenset(_SKIPPED_WORDS.split())
+_SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo"})
+_BLOCKS_WORDS = """
+    address article aside body center dd details dialog dir div dl dt fieldset figcaption
+    figure h1 h2 h3 h4 h5 h6 hgroup hr html legend li main menu ol p pre section summary
+    table caption thead tbody tfoot tr td th ul
+"""
+_BLOCKS = frozenset(_BLOCKS_WORDS.split())
+_LITERAL = frozenset({"pre", "code", "kbd", "samp", "tt"})  # no bare-URL reading inside
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "citation_publication_date",
+    "citation_date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "parsely-pub-date",
+    "sailthru.date",
+)
+_HEADER_LINES = 200
+
+
+def parse_html(text: str, page_url: str | None = None) -> Document:
+    if not text.strip():
+        return Document([])
+    try:
+        root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return Document([])
+    own_url = _canonical_url(root, page_url)
+    page = page_url or own_url
+    base = _base_url(root, page)
+    walker = _Walker(base, page)
+    walker.walk(root)
+    return Document(walker.builder.blocks, published=_published(root), url=own_url)
+
+
+class _Walker:
+    """Renders the tree into blocks, one pass over start and end events."""
+
+    def __init__(self, base: str | None, page: str | None) -> None:
+        self.base = base
+        self.page = page
+        self.builder = BlockBuilder()
+        self.line = 1
+        self.quote_depth = 0
+        self.anchor_depth = 0
+        self.literal_depth = 0
+
+    def walk(self, root: Any) -> None:
+        frames: list[tuple[str, Any]] = []
+        events = etree.iterwalk(root, events=("start", "end"))
+        for event, element in events:
+            if event == "start":
+                frame = self._start(element)
+                frames.append(frame)
+                if frame[0] == "skip":
+                    events.skip_subtree()
+                else:
+                    self._text(element.text)
+            else:
+                self._end(element, frames.pop())
+                self._text(element.tail)
+        self.builder.flush()
+
+    def _start(self, element: Any) -> tuple[str, Any]:
+        tag = element.tag
+        if not isinstance(tag, str):
+            return ("skip", None)
+        if element.sourceline:
+            self.line = element.sourceline
+        role = (element.get("role") or "").strip().lower()
+        if tag in _SKIPPED or role in _SKIPPED_ROLES or element.get("hidden") is not None:
+            return ("skip", None)
+        if tag == "blockquote":
+            cite = self._resolve(element.get("cite"))
+            if self.quote_depth == 0:
+                self.builder.flush(next_kind="blockquote")
+            else:
+                self._separate()
+            self.quote_depth += 1
+            return ("blockquote", (cite, self.line))
+        if tag in _BLOCKS:
+            self._separate()
+            if tag in _LITERAL:
+                self.literal_depth += 1
+            return ("block", tag)
+        if tag == "a":
+            url = self._resolve(element.get("href")) if self.anchor_depth == 0 else None
+            self.anchor_depth += 1
+            return ("a", (url, self.builder.position, self.line))
+        if tag == "q":
+            self.builder.add_text("“", self.line)
+            return ("q", (self._resolve(element.get("cite")), self.builder.position, self.line))
+        if tag == "br":
+            self.builder.add_text(" ", self.line)
+        if tag in _LITERAL:
+            self.literal_depth += 1
+            return ("literal", None)
+        return ("inline", None)
+
+    def _end(self, element: Any, frame: tuple[str, Any]) -> None:
+        kind, data = frame
+        if kind == "blockquote":
+            self.quote_depth -= 1
+            if self.quote_depth == 0:
+                cite, line = data
+                if cite:
+                    quote = " ".join(self.builder.text_so_far().split())
+                    self.builder.add_link(Link(cite, cite, 0, 0, line, quote=quote or None))
+                    self.builder.mark_quote_cited()
+                self.builder.flush()
+            else:
+                self._separate()
+        elif kind == "block":
+            if data in _LITERAL:
+                self.literal_depth -= 1
+            self._separate()
+        elif kind == "literal":
+            self.literal_depth -= 1
+        elif kind == "a":
+            self.anchor_depth -= 1
+            url, start, line = data
+            if url:
+                text = _anchor_text(element) or url
+                self.builder.add_link(Link(url, text, start, self.builder.position, line))
+        elif kind == "q":
+            cite, start, line = data
+            end = self.builder.position
+            self.builder.add_text("”", self.line)
+            if cite:
+                quote = " ".join(element.text_content().split())
+                self.builder.add_link(
+                    Link(cite, quote or cite, start, end, line, quote=quote or None)
+                )
+
+    def _separate(self) -> None:
+        """A block boundary: inside a blockquote only a space, so the quote stays whole."""
+        if self.quote_depth:
+            self.builder.add_text(" ", self.line)
+        else:
+            self.builder.flush()
+
+    def _text(self, text: str | None) -> None:
+        if not text:
+            return
+        start = self.builder.position
+        self.builder.add_text(text, self.line)
+        if self.anchor_depth == 0 and self.literal_depth == 0 and "://" in text:
+            line = self.line
+            counted_to = 0
+            for url_start, url_end, url in find_bare_urls(text):
+                line += text.count("\n", counted_to, url_start)
+                counted_to = url_start
+                resolved = resolve_href(url, None, self.page)
+                if resolved:
+                    self.builder.add_link(
+                        Link(resolved, url, start + url_start, start + url_end, line)
+                    )
+        self.line += text.count("\n")
+
+    def _resolve(self, href: str | None) -> str | None:
+        return resolve_href(href, self.base, self.page) if href else None
+
+
+def _anchor_text(element: Any) -> str:
+    text = " ".join(element.text_content().split())
+    if text:
+        return text
+    for image in element.iter("img"):
+        alt = " ".join((image.get("alt") or "").split())
+        if alt:
+            return alt
+    return ""
+
+
+def _canonical_url(root: Any, page_url: str | None) -> str | None:
+    candidates = [
+        link.get("href")
+        for link in root.iter("link")
+        if "canonical" in (link.get("rel") or "").lower().split()
+    ]
+    candidates.extend(
+        meta.get("content")
+        for meta in root.iter("meta")
+        if (meta.get("property") or meta.get("name") or "").strip().lower() == "og:url"
+    )
+    for candidate in candidates:
+        if candidate:
+            resolved = resolve_href(candidate, page_url)
+            if resolved:
+                return resolved
+    return None
+
+
+def _base_url(root: Any, page: str | None) -> str | None:
+    for base in root.iter("base"):
+        href = base.get("href")
+        if href:
+            resolved = resolve_href(href, page)
+            if resolved:
+                return resolved
+    return page
+
+
+def _published(root: Any) -> str | None:
+    for name in _PUBLISHED_META:
+        for meta in root.iter("meta"):
+            key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
+            if key.strip().lower() == name:
+                found = parse_date(meta.get("content") or "")
+                if found:
+                    return found
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
+            try:
+                data = json.loads(script.text)
+            except ValueError:
+                continue
+            for value in _json_values(data, "datePublished"):
+                found = parse_date(value)
+                if found:
+                    return found
+    times = list(root.iter("time"))
+    preferred = [
+        t for t in times if t.get("pubdate") is not None or t.get("itemprop") == "datePublished"
+    ]
+    for time in preferred + times:
+        found = parse_date(time.get("datetime") or "")
+        if found:
+            return found
+    body = root.find("body")
+    if body is None:
+        return None
+    lines = [line for line in body.text_content().split("\n") if line.strip()]
+    return published_date_from_lines(lines[:_HEADER_LINES])
+
+
+def _json_values(data: Any, key: str, depth: int = 0) -> Iterator[str]:
+    """Every string value under ``key`` anywhere in parsed JSON (JSON-LD nests freely)."""
+    if depth > 20:
+        return
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if name == key and isinstance(value, str):
+                yield value
+            else:
+                yield from _json_values(value, key, depth + 1)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _json_values(value, key, depth + 1)

@@ -1,0 +1,516 @@
+"""Markdown: links as the reader sees them, in paragraphs as the reader sees them.
+
+A small reader of the CommonMark constructs that matter for citations, written here
+because no Markdown library is a dependency and because we need what renderers throw
+away: the source line of each link and the rendered text around it.
+
+Read: inline links ``[text](url "title")``, reference links ``[text][ref]``,
+``[text][]`` and ``[ref]`` with their ``[ref]: url`` definitions, autolinks
+``<https://...>``, raw ``<a href>`` tags, and URLs written out. Skipped: images
+(``![alt](src)`` is not a citation), fenced and indented code blocks and inline code,
+HTML comments. A link definition that no link uses is not a citation: it has no place
+in the prose. Front matter (``---`` YAML or ``+++`` TOML) gives the article's date and
+URL. Emphasis markers, heading hashes and list bullets are removed from the text so the
+sentence around a link reads as rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from archiver.extract.bareurls import bare_url_at
+from archiver.extract.blocks import BlockBuilder, Document, Link
+from archiver.extract.datetext import parse_date, published_date_from_lines
+from archiver.extract.hrefs import resolve_href
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)")
+_RULE = re.compile(r"^ {0,3}(?:(?:=+)|(?:[-*_][ \t]*){3,})\s*$")
+_BLOCKQUOTE = re.compile(r"^ {0,3}>[ ]?")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
+_TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_REFERENCE_DEFINITION = re.compile(
+    r"^ {0,3}\[(?P<label>[^\]\n]{1,999})\]:[ \t]*(?:<(?P<angled>[^>\n]*)>|(?P<url>\S+))"
+    r"(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?[ \t]*$"
+)
+_FRONT_MATTER_DATE = re.compile(
+    r"^(?:date|published|pubdate|published_at|publishdate|created)\s*[:=]\s*[\"']?(.+?)[\"']?\s*$",
+    re.IGNORECASE,
+)
+_FRONT_MATTER_URL = re.compile(
+    r"^(?:url|canonical_url|canonical|canonicalurl|permalink)\s*[:=]\s*[\"']?(https?://\S+?)[\"']?\s*$",
+    re.IGNORECASE,
+)
+_HEADER_LINES = 40
+
+_SPECIAL = re.compile(r"[\\`\[<*_~!]|https?://", re.IGNORECASE)
+_ESCAPABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_AUTOLINK = re.compile(r"<(https?://[^\s<>]*)>", re.IGNORECASE)
+_EMAIL_AUTOLINK = re.compile(r"<([^\s<>@]+@[^\s<>@]+)>")
+_ANCHOR_TAG = re.compile(
+    r"<a\s[^<>]{0,1000}?\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))[^<>]{0,1000}>",
+    re.IGNORECASE,
+)
+_ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
+_LINK_SCAN_LIMIT = 2000
+
+
+def parse_markdown(text: str, page_url: str | None = None) -> Document:
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    body_start, published, own_url = _front_matter(lines)
+    definitions, definition_lines = _reference_definitions(lines, body_start)
+    renderer = _InlineRenderer(definitions, page_url or own_url, page_url or own_url)
+    blocks = _BlockSplitter(renderer)
+    blocks.split(lines, body_start, definition_lines)
+    if published is None:
+        header = [line.lstrip("*_># ") for line in lines[body_start : body_start + _HEADER_LINES]]
+        published = published_date_from_lines(header)
+    return Document(blocks.builder.blocks, published=published, url=own_url)
+
+
+def _front_matter(lines: list[str]) -> tuple[int, str | None, str | None]:
+    """(index of the first body line, date, url) from YAML or TOML front matter."""
+    if not lines or lines[0].strip() not in ("---", "+++"):
+        return 0, None, None
+    closers = ("---", "...") if lines[0].strip() == "---" else ("+++",)
+    for index in range(1, min(len(lines), 500)):
+        if lines[index].strip() in closers:
+            break
+    else:
+        return 0, None, None
+    published = url = None
+    for line in lines[1:index]:
+        date_match = _FRONT_MATTER_DATE.match(line.strip())
+        if date_match and published is None:
+            published = parse_date(date_match.group(1))
+        url_match = _FRONT_MATTER_URL.match(line.strip())
+        if url_match and url is None:
+            url = url_match.group(1)
+    return index + 1, published, url
+
+
+def _reference_definitions(lines: list[str], start: int) -> tuple[dict[str, str], set[int]]:
+    definitions: dict[str, str] = {}
+    where: set[int] = set()
+    fence: str | None = None
+    for index in range(start, len(lines)):
+        line = lines[index]
+        fence, in_code = _fence_state(line, fence)
+        if in_code:
+            continue
+        match = _REFERENCE_DEFINITION.match(line)
+        if match and not match.group("label").startswith("^"):
+            label = _normalise_label(match.group("label"))
+            url = match.group("angled") if match.group("angled") is not None else match.group("url")
+            definitions.setdefault(label, _unescape(url))  # the first definition wins
+            where.add(index)
+    return definitions, where
+
+
+def _fence_state(line: str, fence: str | None) -> tuple[str | None, bool]:
+    """The open fence after ``line`` and whether ``line`` is code (or a fence line)."""
+    if fence is not None:
+        closing = _FENCE.match(line)
+        if (
+            closing
+            and closing.group(1)[0] == fence[0]
+            and len(closing.group(1)) >= len(fence)
+            and not line.strip().lstrip(fence[0])
+        ):
+            return None, True
+        return fence, True
+    opening = _FENCE.match(line)
+    if opening and not (
+        opening.group(1)[0] == "`" and "`" in line.strip()[len(opening.group(1)) :]
+    ):
+        return opening.group(1), True
+    return None, False
+
+
+def _normalise_label(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+class _BlockSplitter:
+    """Groups source lines into paragraphs, list items, headings, table rows and quotes."""
+
+    def __init__(self, renderer: _InlineRenderer) -> None:
+        self.renderer = renderer
+        self.builder = BlockBuilder()
+        self.lines: list[str] = []
+        self.first_line = 0
+        self.kind = "paragraph"
+        self.is_list_item = False
+        self.after_list_item = False
+
+    def split(self, lines: list[str], start: int, definition_lines: set[int]) -> None:
+        fence: str | None = None
+        in_comment = False
+        in_indented_code = False
+        previous_blank = True
+        for index in range(start, len(lines)):
+            line = lines[index]
+            number = index + 1
+            fence, in_code = _fence_state(line, fence)
+            if in_code:
+                self.flush()
+                previous_blank = False
+                continue
+            if in_comment:
+                in_comment = "-->" not in line
+                continue
+            stripped = line.strip()
+            if stripped.startswith("<!--") and "-->" not in stripped:
+                self.flush()
+                in_comment = True
+                continue
+            if not stripped:
+                self.flush()
+                previous_blank = True
+                continue
+            blank_before, previous_blank = previous_blank, False
+            if index in definition_lines:
+                self.flush()
+                continue
+            if in_indented_code and _INDENTED.match(line):
+                continue
+            in_indented_code = False
+            if (
+                not self.lines
+                and blank_before
+                and not self.after_list_item
+                and _INDENTED.match(line)
+            ):
+                in_indented_code = True  # an indented code block, up to the next unindented line
+                continue
+            self.add_line(line, number)
+        self.flush()
+
+    def add_line(self, line: str, number: int) -> None:
+        if _ATX_HEADING.match(line):
+            self.flush()
+            heading = re.sub(r"[ \t]+#+[ \t]*$", "", _ATX_HEADING.sub("", line, count=1))
+            self.start(heading, number)
+            self.flush()
+        elif _RULE.match(line):
+            self.flush()  # a thematic break, or the underline of a setext heading
+        elif _BLOCKQUOTE.match(line):
+            if self.kind != "blockquote":
+                self.flush()
+            content = line
+            while _BLOCKQUOTE.match(content):
+                content = _BLOCKQUOTE.sub("", content, count=1)
+            if self.lines:
+                self.lines.append(content)
+            else:
+                self.start(content, number, kind="blockquote")
+        elif _LIST_ITEM.match(line):
+            self.flush()
+            self.start(_LIST_ITEM.sub("", line, count=1), number, list_item=True)
+        elif line.lstrip().startswith("|"):
+            self.flush()
+            if not _TABLE_DELIMITER.match(line):
+                self.start(line.strip().strip("|"), number)
+                self.flush()
+        elif self.lines:
+            self.lines.append(line)  # a continuation, also of a quote ("lazy" lines)
+        else:
+            self.start(line.lstrip(), number)
+
+    def start(
+        self, content: str, number: int, kind: str = "paragraph", list_item: bool = False
+    ) -> None:
+        self.lines = [content]
+        self.first_line = number
+        self.kind = kind
+        self.is_list_item = list_item
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        text, found = self.renderer.render("\n".join(self.lines))
+        builder = self.builder
+        builder.add_text(text, self.first_line)
+        line, counted_to = self.first_line, 0
+        for link in found:  # in order of position, so lines can be counted incrementally
+            line += text.count("\n", counted_to, link.start)
+            counted_to = link.start
+            link.line = line
+            builder.add_link(link)
+        builder.kind = self.kind
+        builder.flush()
+        self.after_list_item = self.is_list_item
+        self.lines = []
+        self.kind = "paragraph"
+        self.is_list_item = False
+
+
+@dataclass
+class _Output:
+    """Rendered text being built, with the links found in it."""
+
+    parts: list[str]
+    length: int
+    links: list[Link]
+
+    def emit(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+
+
+class _InlineRenderer:
+    """Renders a paragraph's inline Markdown to plain text, recording where links are."""
+
+    def __init__(self, definitions: dict[str, str], base: str | None, page: str | None) -> None:
+        self.definitions = definitions
+        self.base = base
+        self.page = page
+
+    def render(self, source: str, links_allowed: bool = True) -> tuple[str, list[Link]]:
+        out = _Output([], 0, [])
+        closing_bracket = _matching_brackets(source)
+        failed_code_runs: set[int] = set()
+        comment_unclosed = False
+        position = 0
+        while True:
+            special = _SPECIAL.search(source, position)
+            if special is None:
+                out.emit(source[position:])
+                break
+            index = special.start()
+            out.emit(source[position:index])
+            char = source[index]
+            if char == "\\":
+                position = self._escape(source, index, out)
+            elif char == "`":
+                position = self._code_span(source, index, out, failed_code_runs)
+            elif char == "!" and source.startswith("![", index):
+                position = self._image(source, index, out, closing_bracket)
+            elif char == "[":
+                position = self._bracket(source, index, out, closing_bracket, links_allowed)
+            elif char == "<":
+                if source.startswith("<!--", index) and not comment_unclosed:
+                    end = source.find("-->", index + 4)
+                    if end >= 0:
+                        out.emit("\n" * source.count("\n", index, end))
+                        position = end + 3
+                        continue
+                    comment_unclosed = True
+                position = self._angle(source, index, out, links_allowed)
+            elif char in "*_~":
+                position = self._emphasis(source, index, out)
+            elif char in "hH" and links_allowed:
+                url = bare_url_at(source, index)
+                if url is None:
+                    out.emit(char)
+                    position = index + 1
+                else:
+                    self._add_link(out, url, url)
+                    position = index + len(url)
+            else:
+                out.emit(special.group(0))
+                position = special.end()
+        return "".join(out.parts), out.links
+
+    def _add_link(self, out: _Output, href: str, text: str) -> None:
+        """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation)."""
+        start = out.length
+        out.emit(text)
+        resolved = resolve_href(_unescape(href), self.base, self.page)
+        if resolved:
+            out.links.append(Link(resolved, text, start, out.length, line=0))
+
+    def _escape(self, source: str, index: int, out: _Output) -> int:
+        following = source[index + 1 : index + 2]
+        if following and following in _ESCAPABLE:
+            out.emit(following)
+            return index + 2
+        out.emit("\\")
+        return index + 1
+
+    def _code_span(self, source: str, index: int, out: _Output, failed: set[int]) -> int:
+        run_end = index
+        while run_end < len(source) and source[run_end] == "`":
+            run_end += 1
+        run = run_end - index
+        if run not in failed:
+            closer = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(source, run_end)
+            if closer:
+                code = source[run_end : closer.start()]
+                if code.startswith(" ") and code.endswith(" ") and code.strip():
+                    code = code[1:-1]
+                out.emit(code)
+                return closer.end()
+            failed.add(run)  # no later run of this length closes it either
+        out.emit(source[index:run_end])
+        return run_end
+
+    def _image(self, source: str, index: int, out: _Output, closing: dict[int, int]) -> int:
+        label_end = closing.get(index + 1)
+        if label_end is not None:
+            after = label_end + 1
+            if source.startswith("(", after):
+                destination = _inline_destination(source, after)
+                if destination is not None:
+                    out.emit("\n" * source.count("\n", index, destination[1]))
+                    return destination[1]
+            elif source.startswith("[", after):
+                ref_end = source.find("]", after + 1, after + 1000)
+                if ref_end >= 0:
+                    out.emit("\n" * source.count("\n", index, ref_end))
+                    return ref_end + 1
+        out.emit("!")
+        return index + 1
+
+    def _bracket(
+        self, source: str, index: int, out: _Output, closing: dict[int, int], links_allowed: bool
+    ) -> int:
+        label_end = closing.get(index)
+        if label_end is None:
+            out.emit("[")
+            return index + 1
+        label = source[index + 1 : label_end]
+        after = label_end + 1
+        href: str | None = None
+        resume = after
+        if source.startswith("(", after):
+            destination = _inline_destination(source, after)
+            if destination is not None:
+                href, resume = destination
+        if href is None and source.startswith("[", after):
+            ref_end = closing.get(after)
+            if ref_end is not None:
+                reference = source[after + 1 : ref_end] or label
+                href = self.definitions.get(_normalise_label(reference))
+                resume = ref_end + 1
+        if href is None:
+            href = self.definitions.get(_normalise_label(label))
+            resume = after
+        if href is None:
+            out.emit("[")
+            return index + 1
+        rendered, _ = self.render(label, links_allowed=False)
+        if links_allowed:
+            self._add_link(out, href, rendered)
+        else:
+            out.emit(rendered)
+        out.emit("\n" * source.count("\n", label_end, resume))
+        return resume
+
+    def _angle(self, source: str, index: int, out: _Output, links_allowed: bool) -> int:
+        autolink = _AUTOLINK.match(source, index)
+        if autolink:
+            url = autolink.group(1)
+            if links_allowed:
+                self._add_link(out, url, url)
+            else:
+                out.emit(url)
+            return autolink.end()
+        email = _EMAIL_AUTOLINK.match(source, index)
+        if email:
+            out.emit(email.group(1))
+            return email.end()
+        anchor = _ANCHOR_TAG.match(source, index)
+        if anchor:
+            close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + _LINK_SCAN_LIMIT)
+            if close:
+                href = next(group for group in anchor.groups() if group is not None)
+                inner, _ = self.render(source[anchor.end() : close.start()], links_allowed=False)
+                if links_allowed:
+                    self._add_link(out, href, inner)
+                else:
+                    out.emit(inner)
+                return close.end()
+        tag = _TAG.match(source, index)
+        if tag:
+            out.emit("\n" * tag.group(0).count("\n"))
+            return tag.end()
+        out.emit("<")
+        return index + 1
+
+    def _emphasis(self, source: str, index: int, out: _Output) -> int:
+        char = source[index]
+        end = index
+        while end < len(source) and source[end] == char:
+            end += 1
+        before = source[index - 1] if index > 0 else " "
+        after = source[end] if end < len(source) else " "
+        run = source[index:end]
+        if char == "~":
+            if len(run) < 2:
+                out.emit(run)
+            return end
+        if char == "_" and before.isalnum() and after.isalnum():
+            out.emit(run)  # snake_case, not emphasis
+        elif before.isspace() and after.isspace():
+            out.emit(run)  # "2 * 3"
+        return end
+
+
+_BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.S)
+
+
+def _matching_brackets(source: str) -> dict[int, int]:
+    """Index of each "[" mapped to the index of its matching "]" (escapes skipped)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for match in _BRACKET_OR_ESCAPE.finditer(source):
+        char = match.group(0)
+        if char == "[":
+            stack.append(match.start())
+        elif char == "]" and stack:
+            pairs[stack.pop()] = match.start()
+    return pairs
+
+
+def _inline_destination(source: str, open_paren: int) -> tuple[str, int] | None:
+    """(url, index after the closing ")") of an inline link's "(url "title")", or None."""
+    limit = min(len(source), open_paren + _LINK_SCAN_LIMIT)
+    index = open_paren + 1
+    while index < limit and source[index] in " \t\n":
+        index += 1
+    if index < limit and source[index] == "<":
+        close = source.find(">", index, limit)
+        if close < 0:
+            return None
+        url = source[index + 1 : close]
+        index = close + 1
+    else:
+        start = index
+        depth = 0
+        while index < limit:
+            char = source[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char.isspace():
+                break
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            index += 1
+        url = source[start:index]
+    while index < limit and source[index] in " \t\n":
+        index += 1
+    if index < limit and source[index] in "\"'(":
+        closer = ")" if source[index] == "(" else source[index]
+        end = source.find(closer, index + 1, limit)
+        if end < 0:
+            return None
+        index = end + 1
+        while index < limit and source[index] in " \t\n":
+            index += 1
+    if index < limit and source[index] == ")":
+        return url, index + 1
+    return None

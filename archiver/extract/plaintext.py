@@ -1,0 +1,48 @@
+"""Plain text: paragraphs, URLs written out, and dead-link markers.
+
+Text copied out of a web page (like the article this project started from) has one
+paragraph per line; text written by hand is wrapped. Both are read as paragraphs
+separated by blank lines, with a bullet line ("•", "-", "*", "1.") starting a new one,
+so the sentence around a marker is never glued to a heading or a list item.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archiver.extract.bareurls import find_bare_urls
+from archiver.extract.blocks import BlockBuilder, Document, Link
+from archiver.extract.datetext import published_date_from_lines
+
+_BULLET = re.compile(r"^\s*(?:[•·‣▪◦*-]|\d{1,3}[.)])\s+")
+_HEADER_LINES = 40  # where a "Published ..." line is looked for
+
+
+def parse_plain_text(text: str) -> Document:
+    lines = text.split("\n")
+    builder = BlockBuilder()
+    paragraph: list[str] = []
+    first_line = 1
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r")
+        bullet = _BULLET.match(line)
+        if not line.strip() or bullet:
+            _add_paragraph(builder, paragraph, first_line)
+            paragraph = []
+        if line.strip():
+            if not paragraph:
+                first_line = number
+                line = line[bullet.end() :] if bullet else line.lstrip()
+            paragraph.append(line)
+    _add_paragraph(builder, paragraph, first_line)
+    return Document(builder.blocks, published=published_date_from_lines(lines[:_HEADER_LINES]))
+
+
+def _add_paragraph(builder: BlockBuilder, lines: list[str], first_line: int) -> None:
+    if not lines:
+        return
+    text = "\n".join(lines)
+    builder.add_text(text, first_line)
+    for start, end, url in find_bare_urls(text):
+        builder.add_link(Link(url, url, start, end, first_line + text.count("\n", 0, start)))
+    builder.flush()

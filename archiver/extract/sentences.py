@@ -1,0 +1,103 @@
+"""Splitting a paragraph into sentences.
+
+The sentence around a link is its ``context``: what an editor reads to see what the
+source was cited for, and what identifies the citation in another copy of the article.
+A wrong split (at "U.S." or "$1.5") would give a fragment that matches nothing, so the
+rules err on the side of not splitting:
+
+- a sentence ends at ``.``, ``!``, ``?`` or ``…``, plus any closing quotes and brackets
+  after it (``Park.”``), and only where whitespace and then something other than a
+  lowercase letter follow;
+- not after a title or other short abbreviation (Dr., Mr., No., Jan., ...), a single
+  initial ("J. Smith"), or a dotted acronym ("U.S.", "e.g.");
+- not inside a quoted passage, so a quotation of several sentences stays whole.
+
+"Inc.", "Ltd." and the like end a sentence only when a capitalised word follows, which
+is also what happens after any other word; that is the one ambiguity left.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from archiver.extract.quoted import quoted_passages
+
+_ENDING = re.compile(r"[.!?…]+[\"”’')\]»]*(?=\s|$)")
+_NEXT_START = re.compile(r"\s*(\S)")
+_WORD_BEFORE = re.compile(r"(\S*)\.$")
+_DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
+
+_NEVER_FINAL_WORDS = """
+    mr mrs ms mx dr prof sr jr st mt ft gen gov sen rep rev hon lt col capt cpt sgt maj
+    adm cmdr supt insp det vs v no nos nr fig figs vol vols pp p ed eds approx dept est
+    jan feb mar apr jun jul aug sep sept oct nov dec art sec ch cf al
+"""
+_NEVER_FINAL = frozenset(_NEVER_FINAL_WORDS.split())
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, leading and trailing whitespace excluded.
+
+    The spans cover the text without gaps except for the whitespace between sentences, so
+    every non-space character belongs to exactly one sentence.
+    """
+    protected = _merged([(q.start, q.end) for q in quoted_passages(text)])
+    protected_starts = [start for start, _ in protected]
+    spans: list[tuple[int, int]] = []
+    start = _skip_space(text, 0)
+    for match in _ENDING.finditer(text):
+        end = match.end()
+        if end <= start or _inside(protected, protected_starts, end):
+            continue
+        if not _is_sentence_end(text, match):
+            continue
+        spans.append((start, end))
+        start = _skip_space(text, end)
+    tail_end = len(text.rstrip())
+    if start < tail_end:
+        spans.append((start, tail_end))
+    return spans
+
+
+def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
+    following = _NEXT_START.match(text, match.end())
+    if following is None:
+        return True
+    if following.group(1).islower():
+        return False
+    punctuation = match.group(0)
+    if not punctuation.startswith(".") or punctuation.startswith(".."):
+        return True
+    word_match = _WORD_BEFORE.search(text, max(0, match.start() - 40), match.start() + 1)
+    word = word_match.group(1) if word_match else ""
+    word = word.lstrip("([{\"'“‘«")
+    if not word:
+        return True
+    if word.lower() in _NEVER_FINAL:
+        return False
+    if len(word) == 1 and word.isupper():  # an initial
+        return False
+    return not _DOTTED.match(word)
+
+
+def _skip_space(text: str, index: int) -> int:
+    while index < len(text) and text[index].isspace():
+        index += 1
+    return index
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans joined, sorted, so a position can be looked up by bisection."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], position: int) -> bool:
+    index = bisect.bisect_left(starts, position) - 1
+    return index >= 0 and spans[index][0] < position < spans[index][1]
