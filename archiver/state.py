@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +31,30 @@ CREATE TABLE IF NOT EXISTS checks (
     method TEXT
 );
 CREATE INDEX IF NOT EXISTS checks_by_url ON checks (url, checked_at);
+
+-- archiver.lookup_cache: what archives answered, so a rerun need not ask them again.
+CREATE TABLE IF NOT EXISTS archive_lookups (
+    archive TEXT NOT NULL,
+    url TEXT NOT NULL,
+    moment TEXT NOT NULL,  -- the Wayback timestamp looked up around ('' for "newest")
+    kind TEXT NOT NULL,  -- 'replay' (closest capture), 'cdx:<limit>' or 'list:<limit>'
+    mementos TEXT NOT NULL,  -- JSON list of Memento.to_dict()
+    looked_up_at TEXT NOT NULL,
+    expires_at TEXT,  -- NULL: settled for good
+    PRIMARY KEY (archive, url, moment, kind)
+);
+CREATE TABLE IF NOT EXISTS memento_verdicts (
+    raw_url TEXT PRIMARY KEY,
+    verdict TEXT NOT NULL,  -- JSON of lookup_cache.ContentVerdict
+    judged_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memento_passages (
+    raw_url TEXT NOT NULL,
+    passage TEXT NOT NULL,  -- sha1 of the normalised quoted passage
+    found TEXT NOT NULL,  -- 'exact', 'fuzzy', 'no' or 'unreadable'
+    score REAL NOT NULL,
+    PRIMARY KEY (raw_url, passage)
+);
 """
 
 
@@ -47,19 +72,19 @@ class State:
         self._lock = threading.Lock()
 
     def record_check(self, check: LinkCheck) -> None:
+        self.record_checks([check])
+
+    def record_checks(self, checks: Iterable[LinkCheck]) -> None:
+        """Add checks to the history in one transaction (one disk sync, not one each)."""
+        rows = [
+            (c.url, c.verdict.value, c.http_status, c.final_url, c.reason, c.checked_at, c.method)
+            for c in checks
+        ]
         with self._lock, self._db:
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO checks (url, verdict, http_status, final_url, reason, checked_at,"
                 " method) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    check.url,
-                    check.verdict.value,
-                    check.http_status,
-                    check.final_url,
-                    check.reason,
-                    check.checked_at,
-                    check.method,
-                ),
+                rows,
             )
 
     def history(self, url: str) -> list[LinkCheck]:
@@ -82,6 +107,14 @@ class State:
         if 0 <= age <= max_age:
             return latest
         return None
+
+    def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Run one statement in its own transaction and return its rows.
+
+        For modules that keep their own tables in the state file (``lookup_cache``).
+        """
+        with self._lock, self._db:
+            return self._db.execute(sql, parameters).fetchall()
 
     def close(self) -> None:
         self._db.close()

@@ -20,7 +20,10 @@ in flight, and lets a file be checked, copied or deleted as a unit.
 
 Each file is WARC/1.1, gzipped per record, and holds: a ``warcinfo`` record; the
 ``response``; the ``request`` actually sent (``WARC-Concurrent-To`` the response); and,
-when redirects were followed, a ``metadata`` record listing them.
+when redirects were followed, a ``metadata`` record listing them. A memento read from a
+local WARC/WACZ collection (``archiver.collection``; its ``WARC-Source-URI`` is a
+``file:`` locator) has no request record, since none was sent, and its headers are
+stored as a live capture's are (they are the crawl's own, with no archive framing).
 
 **Provenance of a memento.** The record says where the bytes really came from, the way
 pywb's own recorder does: ``WARC-Target-URI`` is the original URL, ``WARC-Date`` is the
@@ -94,6 +97,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archiver import __version__
+from archiver.collection import is_collection_locator, read_collection_memento
 from archiver.config import Settings
 from archiver.dates import (
     parse_http_date,
@@ -246,6 +250,12 @@ def stored_response_headers(fetched: Fetched, *, from_archive: bool) -> list[tup
     return headers
 
 
+def _fetched_over_http(fetched: Fetched) -> bool:
+    """False for a memento read from a local WARC/WACZ file (``archiver.collection``): no
+    request was sent for it, and its headers are the crawl's own, with no archive framing."""
+    return urlsplit(fetched.final_url).scheme.lower() in ("http", "https")
+
+
 def _request_headers(fetched: Fetched) -> tuple[str, list[tuple[str, str]]]:
     # http.client sends Host first; requests' PreparedRequest does not list it.
     parts = urlsplit(fetched.final_url)
@@ -325,7 +335,10 @@ def write_capture(
     if fetched.truncated:
         response_headers["WARC-Truncated"] = "length"
     response_headers["Content-Type"] = "application/http; msgtype=response"
-    stored_headers = stored_response_headers(fetched, from_archive=source_uri is not None)
+    over_http = _fetched_over_http(fetched)
+    stored_headers = stored_response_headers(
+        fetched, from_archive=source_uri is not None and over_http
+    )
     emit(
         writer.create_warc_record(
             target_uri,
@@ -340,23 +353,24 @@ def write_capture(
         body,
     )
 
-    request_line, sent_headers = _request_headers(fetched)
-    emit(
-        writer.create_warc_record(
-            target_uri,
-            "request",
-            http_headers=StatusAndHeaders(request_line, sent_headers, protocol=""),
-            warc_headers_dict={
-                "WARC-Type": "request",
-                "WARC-Record-ID": request_id,
-                **provenance,
-                "WARC-Concurrent-To": response_id,
-                "WARC-Warcinfo-ID": info_id,
-                "Content-Type": "application/http; msgtype=request",
-            },
-        ),
-        b"",
-    )
+    if over_http:  # a record read from a local WARC/WACZ had no request sent for it
+        request_line, sent_headers = _request_headers(fetched)
+        emit(
+            writer.create_warc_record(
+                target_uri,
+                "request",
+                http_headers=StatusAndHeaders(request_line, sent_headers, protocol=""),
+                warc_headers_dict={
+                    "WARC-Type": "request",
+                    "WARC-Record-ID": request_id,
+                    **provenance,
+                    "WARC-Concurrent-To": response_id,
+                    "WARC-Warcinfo-ID": info_id,
+                    "Content-Type": "application/http; msgtype=request",
+                },
+            ),
+            b"",
+        )
 
     if fetched.history:
         lines = [f"requested: {fetched.url}"]
@@ -600,6 +614,8 @@ class Store:
             existing = self.find(memento.original, memento.datetime, source="memento")
             if existing is not None:
                 return self.add_citations(existing, citations)
+        if is_collection_locator(memento.raw_url):
+            return self._capture_collection_memento(memento, settings, tuple(citations))
         fetched = _fetch_memento(session, memento, settings)
         fetched_at = self._clock()
         warc_date = to_iso(_memento_datetime(fetched, memento.datetime))
@@ -620,6 +636,36 @@ class Store:
             warcinfo=default_warcinfo(
                 f"Memento of {memento.original} from {memento.archive}, re-archived from "
                 f"its raw replay {fetched.final_url}"
+            ),
+        )
+
+    def _capture_collection_memento(
+        self, memento: Memento, settings: Settings, citations: tuple[str, ...]
+    ) -> Capture:
+        """Store a memento of a local WARC/WACZ collection, read from its file, not fetched.
+
+        The record reached after the collection's own captured redirects is stored under
+        its URL and WARC-Date, as a redirected live capture is; ``WARC-Source-URI`` is the
+        record's locator (``file:///...#offset=N``).
+        """
+        served = read_collection_memento(
+            memento, max_redirects=settings.max_redirects, max_bytes=settings.max_bytes
+        )
+        return self._store(
+            served.as_fetched(memento.raw_url),
+            url=memento.original,
+            target_uri=served.url,
+            warc_date=served.datetime,
+            creation_date=to_iso(self._clock()),
+            source="memento",
+            citations=citations,
+            archive=memento.archive,
+            memento_datetime=memento.datetime,
+            archive_original=served.url if served.url != memento.original else None,
+            archive_digest=_normalise_digest(served.digest),
+            warcinfo=default_warcinfo(
+                f"Memento of {memento.original} from the local collection {memento.archive}, "
+                f"read from {served.locator}"
             ),
         )
 

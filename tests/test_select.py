@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from archiver.lookup_cache import PassageMatch
 from archiver.models import Memento, Rejection
-from archiver.select import select_memento
+from archiver.select import find_passage, normalise_passage, rank_mementos, select_memento
 
 IA = "ia"
 LOCAL = "wayback:http://127.0.0.1:8080/web/"
@@ -131,3 +134,97 @@ def test_across_archives_the_best_wins_and_ties_go_to_the_first_listed() -> None
 def test_naive_when_is_taken_as_utc() -> None:
     chosen = capture("2018-10-02")
     assert select_memento([chosen], datetime(2018, 11, 28)).memento == chosen
+
+
+# -- rank_mementos: the order choose_memento reads captures in ------------------------------
+
+
+def test_rank_reads_back_from_the_date_then_forward_and_rejects_errors_unread() -> None:
+    old, recent, same_day = capture("2018-03-01"), capture("2018-10-02"), capture("2018-11-28")
+    after, later = capture("2018-12-01"), capture("2019-05-01")
+    moved, revisit = (
+        capture("2018-11-20", 302),
+        capture("2018-11-25", None, mimetype="warc/revisit"),
+    )
+    missing, broken = capture("2018-11-27", 404), capture("2018-12-02", 503)
+    ranked, rejected = rank_mementos(
+        [later, old, missing, recent, moved, after, broken, same_day, revisit], CITED
+    )
+    # A captured redirect may lead to the page, and a revisit's replay shows its status:
+    # both are read in date order like any capture.
+    assert ranked == [same_day, revisit, moved, recent, old, after, later]
+    assert rejected == [
+        Rejection(missing, "captured status 404"),
+        Rejection(broken, "captured status 503"),
+    ]
+
+
+def test_rank_without_a_date_is_newest_first_and_ties_keep_archive_order() -> None:
+    ia_copy, local_copy = capture("2020-01-01", archive=IA), capture("2020-01-01", archive=LOCAL)
+    older = capture("2019-01-01")
+    assert rank_mementos([older, ia_copy, local_copy], None) == ([ia_copy, local_copy, older], [])
+    assert rank_mementos([local_copy, ia_copy], None)[0] == [local_copy, ia_copy]
+
+
+# -- quoted passages --------------------------------------------------------------------------
+
+
+def test_normalising_ignores_case_spacing_and_typography() -> None:
+    assert normalise_passage(
+        "  It\u2019s \u201cA  Network\u201d\n of\u00a0flood\u2013sensors "
+    ) == ("it's a network of flood-sensors")
+
+
+@pytest.mark.parametrize(
+    ("quote", "text", "expected"),
+    [
+        (
+            "tracking by another name",
+            "this is tracking by another name.",
+            PassageMatch("exact", 100.0),
+        ),
+        (
+            '"Tracking by another name."',
+            "call this tracking by another name",
+            PassageMatch("exact", 100.0),
+        ),
+        (
+            "an address seen [...] is a person",
+            "an address seen on monday is a person",
+            PassageMatch("exact", 100.0),
+        ),
+        (
+            "is a person ... an address seen",
+            "an address seen on monday is a person",
+            PassageMatch("no", 0.0),
+        ),
+        (
+            "tracking by anther name entirely",
+            "this is tracking by another name entirely.",
+            PassageMatch("fuzzy", 96.9),
+        ),
+        ("tracking", "track in g", PassageMatch("no", 0.0)),
+        ("short misquote", "short misquotes", PassageMatch("no", 0.0)),
+        ("short misquote", "short misquotes, a short misquote.", PassageMatch("exact", 100.0)),
+        ("shrt misquote", "short misquote", PassageMatch("no", 0.0)),
+        (
+            "nothing like the source at all here",
+            "tracking by another name",
+            PassageMatch("no", 0.0),
+        ),
+    ],
+    ids=[
+        "plain",
+        "quote-marks",
+        "elision",
+        "elision-out-of-order",
+        "typo",
+        "absent",
+        "cut-word",
+        "whole-words",
+        "short-typo",
+        "unrelated",
+    ],
+)
+def test_find_passage(quote: str, text: str, expected: PassageMatch) -> None:
+    assert find_passage(normalise_passage(quote), normalise_passage(text)) == expected
