@@ -31,6 +31,7 @@ answer (InternetArchiveBot's rule, defaults 3 and 3 days).
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import secrets
 import socket
@@ -38,6 +39,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from queue import Empty
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -45,7 +48,7 @@ import aiohttp
 from archiver.config import Settings
 from archiver.dates import parse_http_date, parse_iso, to_iso, utcnow
 from archiver.errors import InputError
-from archiver.http import build_async_session
+from archiver.http import ProxyChooser, build_async_session
 from archiver.models import History, LinkCheck, Verdict
 from archiver.soft404 import (
     PageSummary,
@@ -62,6 +65,7 @@ CHECK_BODY_BYTES = 64 * 1024
 BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
 DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
+SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
 FILE_EXTENSIONS = {
     "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
     "webp", "svg", "tif", "tiff", "mp3", "mp4", "m4a", "wav", "ogg", "webm", "mov", "avi",
@@ -141,6 +145,7 @@ class _Checker:
             lambda: asyncio.Semaphore(max(settings.per_host, 1))
         )
         self.probes: dict[tuple[str, str], asyncio.Task[PageSummary | None]] = {}
+        self.proxies = ProxyChooser(settings)
 
     async def check(self, url: str) -> LinkCheck:
         attempts = max(self.settings.retries, 0) + 1
@@ -175,7 +180,11 @@ class _Checker:
     async def _request(self, method: str, url: str) -> _Answer:
         slot = self.host_slots[urlsplit(url).netloc.lower()]
         request = self.session.request(
-            method, url, allow_redirects=True, max_redirects=self.settings.max_redirects
+            method,
+            url,
+            allow_redirects=True,
+            max_redirects=self.settings.max_redirects,
+            proxy=self.proxies.proxy_for(url),
         )
         try:
             async with slot, request as response:
@@ -366,12 +375,12 @@ def check_urls(
         for url in unique:
             if url in results:
                 on_result(results[url])
-    fresh = asyncio.run(_check_all(to_check, settings, clock, on_result)) if to_check else []
+    fresh = _check_fresh(to_check, settings, clock, on_result) if to_check else []
     offline = bool(fresh) and all(check.verdict is Verdict.OFFLINE for check in fresh)
     for check in fresh:
         results[check.url] = check
-        if state is not None and not offline:
-            state.record_check(check)
+    if state is not None and not offline:
+        state.record_checks(fresh)
     ordered = [results[url] for url in unique]
     if state is not None:
         ordered = [_with_history(check, state, settings) for check in ordered]
@@ -384,6 +393,88 @@ def _with_history(check: LinkCheck, state: State, settings: Settings) -> LinkChe
     history = summarise_history(state.history(check.url))
     confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
     return replace(check, history=history, confirmed=confirmed)
+
+
+def _check_fresh(
+    urls: Sequence[str],
+    settings: Settings,
+    clock: Clock,
+    on_result: Callable[[LinkCheck], None] | None,
+) -> list[LinkCheck]:
+    """Check ``urls`` in one event loop, or in one per core for long lists, then decide
+    whether the machine is offline."""
+    processes = settings.processes or (
+        min(2, os.cpu_count() or 1) if len(urls) >= SPLIT_THRESHOLD else 1
+    )
+    parts = _partition_by_host(urls, processes)
+    if len(parts) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        results = _check_in_processes(parts, settings, clock, on_result)
+    else:
+        results = asyncio.run(_check_all(urls, settings, clock, on_result))
+    if any(r.http_status is not None for r in results):
+        return results
+    if asyncio.run(_canary_answers(settings, clock)):
+        return results
+    reason = f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
+    return [replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results]
+
+
+def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
+    """Split the URLs into at most ``parts`` groups of whole hosts, of similar size, so
+    that per-host limits hold inside each group."""
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for url in urls:
+        by_host[urlsplit(url).netloc.lower()].append(url)
+    groups: list[list[str]] = [[] for _ in range(max(1, min(parts, len(by_host))))]
+    for host_urls in sorted(by_host.values(), key=len, reverse=True):
+        min(groups, key=len).extend(host_urls)
+    return [group for group in groups if group]
+
+
+def _check_in_processes(
+    parts: Sequence[Sequence[str]],
+    settings: Settings,
+    clock: Clock,
+    on_result: Callable[[LinkCheck], None] | None,
+) -> list[LinkCheck]:
+    """One forked process per group, each with its own event loop; results stream back
+    through a queue so progress stays live."""
+    context = multiprocessing.get_context("fork")
+    queue: Any = context.Queue()
+    children = [
+        context.Process(target=_child_checks, args=(part, settings, clock, queue), daemon=True)
+        for part in parts
+    ]
+    for child in children:
+        child.start()
+    results: dict[str, LinkCheck] = {}
+    expected = sum(len(part) for part in parts)
+    try:
+        while len(results) < expected:
+            try:
+                item = queue.get(timeout=1.0)
+            except Empty:
+                if not any(child.is_alive() for child in children):
+                    raise RuntimeError("a link-checking process died") from None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            results[item.url] = item
+            if on_result is not None:
+                on_result(item)
+    finally:
+        for child in children:
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+    return [results[url] for part in parts for url in part]
+
+
+def _child_checks(urls: Sequence[str], settings: Settings, clock: Clock, queue: Any) -> None:
+    try:
+        asyncio.run(_check_all(urls, settings, clock, queue.put))
+    except BaseException as e:  # reported to the parent, which raises it
+        queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
 
 
 async def _check_all(
@@ -401,24 +492,16 @@ async def _check_all(
                 on_result(result)
             return result
 
-        results = list(await asyncio.gather(*(check_and_tell(url) for url in urls)))
-        nothing_answered = not any(r.http_status is not None for r in results)
-        if nothing_answered and not await _canary_answers(checker, settings.canary_url):
-            reason = (
-                f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
-            )
-            return [
-                replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results
-            ]
-    return results
+        return list(await asyncio.gather(*(check_and_tell(url) for url in urls)))
 
 
-async def _canary_answers(checker: _Checker, canary_url: str) -> bool:
+async def _canary_answers(settings: Settings, clock: Clock) -> bool:
     """Any HTTP answer at all from the canary shows the network works."""
-    try:
-        await checker._request("HEAD", canary_url)
-    except _NetworkFailure:
-        return False
+    async with build_async_session(settings) as session:
+        try:
+            await _Checker(session, settings, clock)._request("HEAD", settings.canary_url)
+        except _NetworkFailure:
+            return False
     return True
 
 

@@ -29,7 +29,8 @@ class Settings:
     max_bytes: int = 20 * 1024 * 1024  # cap on any body we read
     max_redirects: int = 10
     per_host: int = 4  # requests in flight to one host
-    workers: int = 256  # requests in flight overall
+    workers: int = 256  # requests in flight overall (per process)
+    processes: int = 0  # event loops (one per process) for checking; 0: one per core, long lists
     store: Path = Path("warcs")
     state_path: Path | None = None  # default: <store>/state.sqlite
     fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)
@@ -37,6 +38,12 @@ class Settings:
     confirm_failures: int = 3  # failures needed before "dead" is confirmed ...
     confirm_days: float = 3.0  # ... spread over at least this many days
     canary_url: str = "https://web.archive.org/"  # tried when nothing else answers
+    # Save Page Now 2 (archiver.save); the keys are never settings, see save.load_keys
+    spn_endpoint: str = "https://web.archive.org/save"
+    spn_if_not_archived_within: str = "30d"  # reuse a capture younger than this (SPN2 syntax)
+    spn_poll_interval: float = 5.0  # seconds between polls of a capture job
+    spn_job_timeout: float = 180.0  # stop waiting for one capture job after this (seconds)
+    spn_concurrency: int = 2  # capture jobs in flight at once (SPN2 allows few per user)
     archives: tuple[str, ...] = ("ia",)
     host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     resolve_only: bool = False  # names missing from host_map fail as "no such host"

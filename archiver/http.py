@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.request
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -289,9 +291,33 @@ def build_async_session(settings: Settings) -> Any:
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.timeout, sock_read=settings.timeout
     )
+    # trust_env stays off: aiohttp would then consult netrc and the proxy variables in a
+    # worker thread on every request, which costs more than the request itself. Proxies
+    # from the environment are applied per host by ``proxy_for`` instead.
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
         headers={"User-Agent": settings.user_agent},
-        trust_env=not (settings.host_map or settings.resolve_only),
+        trust_env=False,
     )
+
+
+class ProxyChooser:
+    """The proxy (from the environment, as requests would use it) for each URL, cached
+    per scheme and host; none at all in a sandboxed run."""
+
+    def __init__(self, settings: Settings) -> None:
+        sandboxed = bool(settings.host_map or settings.resolve_only)
+        self._proxies = {} if sandboxed else urllib.request.getproxies()
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    def proxy_for(self, url: str) -> str | None:
+        if not self._proxies:
+            return None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._cache:
+            proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+            bypass = urllib.request.proxy_bypass(parts.hostname or "")
+            self._cache[key] = None if bypass else proxy
+        return self._cache[key]

@@ -1,0 +1,231 @@
+"""The whole job: extract → check → find → select → store, ending in a report.
+
+Each stage stays a plain function; this module only wires them together, decides which
+copy of each source is "best", and collects what happened into a ``RunReport`` that the
+CLI renders. Per-citation trouble (an archive that did not answer, a capture that failed)
+is recorded in that citation's result, so one bad source never stops the run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from archiver.check import check_urls, validate_url
+from archiver.config import Settings
+from archiver.dates import date_to_datetime, parse_iso, to_iso, utcnow
+from archiver.errors import ArchiverError, InputError, NetworkError
+from archiver.extract import Article, parse_article_bytes, read_article
+from archiver.find import parse_archive_spec
+from archiver.http import build_session, fetch
+from archiver.lookup_cache import LookupCache
+from archiver.models import Citation, LinkCheck, Selection, Verdict, _Serialisable
+from archiver.save import InternetArchiveKeys, SaveResult, save_urls
+from archiver.select import find_best_memento
+from archiver.state import State
+from archiver.store import Capture, Store
+
+if TYPE_CHECKING:
+    from archiver.select import AnyArchive
+
+
+@dataclass(frozen=True)
+class CitationResult(_Serialisable):
+    citation: Citation
+    check: LinkCheck | None = None
+    selection: Selection | None = None
+    captures: tuple[Capture, ...] = ()
+    notes: tuple[str, ...] = ()
+    saved: SaveResult | None = None  # Save Page Now's capture of the live page (--save-live)
+
+
+@dataclass(frozen=True)
+class RunReport(_Serialisable):
+    article: str
+    started_at: str
+    finished_at: str
+    store: str
+    results: tuple[CitationResult, ...] = field(default_factory=tuple)
+
+    @property
+    def dead_links(self) -> int:
+        return sum(1 for r in self.results if r.check is not None and r.check.verdict.is_failure)
+
+    @property
+    def failed_saves(self) -> int:
+        return sum(1 for r in self.results if r.saved is not None and not r.saved.status.is_success)
+
+    def summary(self) -> dict[str, int]:
+        verdicts: dict[str, int] = {}
+        saves: dict[str, int] = {}
+        for result in self.results:
+            key = result.check.verdict.value if result.check else "removed"
+            verdicts[key] = verdicts.get(key, 0) + 1
+            if result.saved is not None:
+                saves[result.saved.status.value] = saves.get(result.saved.status.value, 0) + 1
+        return {
+            "citations": len(self.results),
+            "dead": self.dead_links,
+            "with_memento": sum(1 for r in self.results if r.selection and r.selection.memento),
+            "captures": sum(len(r.captures) for r in self.results),
+            **{f"verdict_{k}": v for k, v in sorted(verdicts.items())},
+            **{f"save_{k}": v for k, v in sorted(saves.items())},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["summary"] = self.summary()
+        return data
+
+
+def load_article(source: str, settings: Settings) -> Article:
+    """Read an article from a file, '-' (stdin) or an http(s) URL."""
+    if "://" not in source:
+        return read_article(source)
+    url = validate_url(source)
+    with build_session(settings) as session:
+        try:
+            answer = fetch(session, url, settings)
+        except requests.RequestException as e:
+            raise NetworkError(f"cannot fetch the article {url}: {e}") from e
+    if not 200 <= answer.status < 300:
+        raise NetworkError(f"cannot fetch the article {url}: HTTP {answer.status}")
+    if answer.truncated:
+        raise InputError(f"the article {url} is larger than {settings.max_bytes} bytes")
+    return parse_article_bytes(answer.body, answer.final_url, answer.header("Content-Type"))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` so that readers see the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def citation_date(citation: Citation) -> datetime | None:
+    """The moment whose copy we want: the archive link's date, else the citation date."""
+    if citation.archived_at:
+        return parse_iso(citation.archived_at)
+    if citation.cited_at:
+        return date_to_datetime(parse_iso(citation.cited_at).date())
+    return None
+
+
+def citation_label(article: Article, citation: Citation) -> str:
+    return f"{article.source}#L{citation.line}"
+
+
+def run_pipeline(
+    article: Article,
+    citations: Sequence[Citation],
+    settings: Settings,
+    *,
+    capture: bool = True,
+    save_live: InternetArchiveKeys | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> RunReport:
+    """Check every cited URL, choose a memento for each, and store the best copies.
+
+    With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
+    Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
+    """
+    started = to_iso(clock())
+    archives = [parse_archive_spec(spec) for spec in settings.archives]
+    say = on_progress or (lambda _message: None)
+    urls = [c.url for c in citations if c.url]
+    with State(settings.state_file) as state, build_session(settings) as session:
+        say(f"checking {len(set(urls))} URL(s)")
+        checks = {check.url: check for check in check_urls(urls, settings, state=state)}
+        saved: dict[str, SaveResult] = {}
+        if save_live is not None:
+            alive = [url for url, check in checks.items() if check.verdict is Verdict.ALIVE]
+            say(f"saving {len(alive)} live URL(s) with Save Page Now")
+            saved = {r.url: r for r in save_urls(alive, settings, save_live).results}
+        store = Store(settings.store) if capture else None
+        cache = LookupCache(state)  # archive answers, kept so a rerun need not ask again
+        results = []
+        for number, citation in enumerate(citations, 1):
+            say(f"[{number}/{len(citations)}] {citation.url or citation.marker}")
+            result = _process(
+                article, citation, checks, archives, store, session, settings, cache=cache
+            )
+            if citation.url in saved:
+                result = replace(result, saved=saved[citation.url])
+            results.append(result)
+    return RunReport(
+        article=article.source,
+        started_at=started,
+        finished_at=to_iso(clock()),
+        store=str(settings.store),
+        results=tuple(results),
+    )
+
+
+def _process(
+    article: Article,
+    citation: Citation,
+    checks: dict[str, LinkCheck],
+    archives: Sequence[AnyArchive],
+    store: Store | None,
+    session: requests.Session,
+    settings: Settings,
+    *,
+    cache: LookupCache | None = None,
+) -> CitationResult:
+    if citation.url is None:
+        note = (
+            "the link was removed from the text; recovering it needs an archived copy of "
+            "the article itself"
+        )
+        return CitationResult(citation=citation, notes=(note,))
+    check = checks.get(citation.url)
+    notes: list[str] = []
+    selection: Selection | None = None
+    try:
+        selection = find_best_memento(
+            citation.url,
+            citation_date(citation),
+            archives,
+            session,
+            settings,
+            quote=citation.quote,
+            cache=cache,
+        )
+    except ArchiverError as e:
+        notes.append(f"archive lookup failed: {e}")
+    captures: list[Capture] = []
+    if store is not None:
+        label = [citation_label(article, citation)]
+        if selection is not None and selection.memento is not None:
+            try:
+                captures.append(store.capture_memento(selection.memento, session, settings, label))
+            except ArchiverError as e:
+                notes.append(f"storing the memento failed: {e}")
+        if check is not None and check.verdict is Verdict.ALIVE:
+            try:
+                captures.append(store.capture_live(citation.url, session, settings, label))
+            except ArchiverError as e:
+                notes.append(f"live capture failed: {e}")
+    return CitationResult(
+        citation=citation,
+        check=check,
+        selection=selection,
+        captures=tuple(captures),
+        notes=tuple(notes),
+    )

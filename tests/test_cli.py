@@ -1,0 +1,137 @@
+"""The command line, driven with click's CliRunner against loopback servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from archiver.cli import cli
+from archiver.simweb.origin import OriginServer, Page
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
+
+
+def invoke(*args: str, input: bytes | str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def resolve_args(origin: OriginServer) -> list[str]:
+    args = []
+    for host, address in origin.host_map().items():
+        args += ["--resolve", f"{host}={address}"]
+    return [*args, "--only-resolved"]
+
+
+def test_every_command_has_help() -> None:
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        result = invoke(name, "--help")
+        assert result.exit_code == 0, name
+        assert command.help and len(command.help.split()) >= 8, f"{name} needs a real docstring"
+        assert "Usage: " in result.output
+
+
+def test_scan_the_bundled_example_as_json() -> None:
+    result = invoke("scan", str(EXAMPLE), "--format", "json")
+    assert result.exit_code == 0, result.output
+    citations = json.loads(result.stdout)
+    removed = [c for c in citations if c["url"] is None]
+    assert [c["marker"] for c in removed] == ["[link no longer available]"] * 2
+    assert all(
+        c["cited_at"] == "2019-03-14"
+        for c in citations
+        if c["url"] != "http://harbour-gazette.example/2018/07/masts-go-up"
+    )
+    gazette = next(
+        c for c in citations if c["url"] == "http://harbour-gazette.example/2018/07/masts-go-up"
+    )
+    assert gazette["cited_at"] == "2018-07-21"
+    guidance = next(c for c in citations if c["archive_url"])
+    assert guidance["url"] == "http://ombudsman.example/guidance/sensors"
+    assert guidance["archived_at"] == "2018-03-05T12:00:00Z"
+
+
+def test_scan_reads_stdin() -> None:
+    result = invoke("scan", "-", "--format", "json", input="See [a](http://a.example/x).\n")
+    assert result.exit_code == 0, result.output
+    assert [c["url"] for c in json.loads(result.stdout)] == ["http://a.example/x"]
+
+
+def test_check_exits_3_when_a_link_is_dead(origin: OriginServer, tmp_path: Path) -> None:
+    origin.add("http://a.example/ok", Page(body="fine"))
+    origin.add("http://a.example/", Page(body="home"))
+    args = ["check", "http://a.example/ok", "http://a.example/gone", "--format", "jsonl"]
+    result = invoke(*args, "--store", str(tmp_path), *resolve_args(origin))
+    assert result.exit_code == 3, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["url"], r["verdict"], r["http_status"]) for r in rows] == [
+        ("http://a.example/ok", "alive", 200),
+        ("http://a.example/gone", "dead", 404),
+    ]
+
+
+def test_check_exits_0_when_all_alive(origin: OriginServer, tmp_path: Path) -> None:
+    origin.add("http://a.example/ok", Page(body="fine"))
+    result = invoke("check", "http://a.example/ok", "--store", str(tmp_path), *resolve_args(origin))
+    assert result.exit_code == 0, result.output
+    assert "alive" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scan", "does-not-exist.md"], "archiver: error: "),
+        (["check", "ftp://example.com/file"], "archiver: error: not an http(s) URL"),
+        (["find", "not a url", "--date", "2018-01-01"], "archiver: error: not an http(s) URL"),
+        (
+            ["find", "http://a.example/", "--date", "yesterday"],
+            "archiver: error: not an ISO 8601 date",
+        ),
+        (["verify", "no-such-store"], "archiver: error: no such store or file"),
+        (["find", "http://a.example/", "--archive", "bogus"], "archiver: error: "),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_binary_and_non_utf8_articles_are_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "photo.md"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café http://a.example/".encode("latin-1"))
+    for path in (binary, latin):
+        result = invoke("scan", str(path))
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("archiver: error: ")
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_file_is_refused() -> None:
+    # Permissions do not stop root (CI runs as root); reading /proc/self/mem fails for anyone.
+    if not Path("/proc/self/mem").exists():
+        pytest.skip("needs Linux /proc")
+    result = invoke("scan", "/proc/self/mem")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("archiver: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    result = invoke("scan", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("archiver: error: ")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert invoke("scan").exit_code == 2
+    assert invoke("check", "--format", "xml", "http://a.example/").exit_code == 2
+    assert invoke("nonsense").exit_code == 2
