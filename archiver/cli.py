@@ -13,32 +13,24 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from archiver import __version__
 from archiver.check import check_urls, validate_url
 from archiver.config import Settings
-from archiver.dates import date_to_datetime, parse_iso
 from archiver.errors import ArchiverError, InputError
-from archiver.extract import Article, extract_citations
-from archiver.find import find_mementos, parse_archive_spec
-from archiver.http import build_session
+from archiver.extract import Article, extract_citations, read_article
 from archiver.models import Citation
-from archiver.pipeline import RunReport, load_article, run_pipeline, write_text_atomic
 from archiver.report import table, terminal_width, to_json, to_jsonl
-from archiver.save import (
-    InternetArchiveKeys,
-    SaveReport,
-    SaveResult,
-    load_keys,
-    save_checks,
-    validate_within,
-)
-from archiver.select import select_memento
 from archiver.state import State
-from archiver.verify import verify_store, verify_warc
+
+# Stages that only some commands need (archives, WARC, Save Page Now) are imported inside
+# those commands: `archiver check` on a long article should not pay for warcio/waybackpy.
+if TYPE_CHECKING:
+    from archiver.pipeline import RunReport
+    from archiver.save import InternetArchiveKeys, SaveReport
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FOUND_PROBLEMS = 0, 1, 2, 3
 DEFAULTS = Settings()  # option defaults come from the library's, so the two never drift
@@ -236,6 +228,8 @@ def build_settings(params: dict[str, Any]) -> Settings:
         if params.get(key) is not None:
             changes[key] = params[key]
     if params.get("spn_if_not_archived_within") is not None:
+        from archiver.save import validate_within
+
         changes["spn_if_not_archived_within"] = validate_within(
             params["spn_if_not_archived_within"]
         )
@@ -341,11 +335,19 @@ def check(targets: tuple[str, ...], fmt: str, fresh_for: float, **params: Any) -
 def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **params: Any) -> None:
     """Find the archived copy of URL closest to DATE.
 
-    Prefers the latest capture at or before DATE with a 2xx status, then the earliest one
-    after it. Exits with 3 when no archive holds a usable copy.
+    Prefers the latest capture at or before DATE, then the earliest one after it, skipping
+    captured errors, soft-404s and redirects to a home page (the closest pages are read to
+    tell). Answers are cached in the state file. Exits with 3 when no archive holds a
+    usable copy.
 
     Example: archiver find http://example.com/report --date 2018-11-28
     """
+    from archiver.dates import date_to_datetime, parse_iso
+    from archiver.find import parse_archive_spec
+    from archiver.http import build_session
+    from archiver.lookup_cache import LookupCache
+    from archiver.select import find_best_memento
+
     settings = build_settings({**params, "archives": archives})
     validate_url(url)
     moment = None
@@ -357,8 +359,9 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
         if len(when.strip()) == 10:
             moment = date_to_datetime(moment.date())
     specs = [parse_archive_spec(spec) for spec in settings.archives]
-    with build_session(settings) as session:
-        selection = select_memento(find_mementos(url, moment, specs, session, settings), moment)
+    with State(settings.state_file) as state, build_session(settings) as session:
+        cache = LookupCache(state)
+        selection = find_best_memento(url, moment, specs, session, settings, cache=cache)
     if fmt == "json":
         emit(to_json({"url": url, "date": when, **selection.to_dict()}))
     else:
@@ -420,6 +423,8 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
 
     Example: archiver save article.md --if-not-archived-within 7d
     """
+    from archiver.save import SaveResult, load_keys, save_checks
+
     settings = build_settings(params)
     keys = load_keys()  # before any request: without keys nothing can be saved
     urls: list[str] = []
@@ -480,6 +485,10 @@ def run(
 
     Example: archiver run article.md --store warcs
     """
+    from archiver.pipeline import write_text_atomic
+    from archiver.save import load_keys
+    from archiver.verify import verify_store
+
     settings = build_settings({**params, "archives": archives})
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_for(article, settings, save_live=keys)
@@ -509,6 +518,8 @@ def verify(store: Path, fmt: str) -> None:
 
     Example: archiver verify warcs
     """
+    from archiver.verify import verify_store, verify_warc
+
     if not store.exists():
         raise InputError(f"no such store or file: {store}")
     result = verify_store(store) if store.is_dir() else verify_warc(store)
@@ -552,13 +563,20 @@ def demo(output: Path) -> None:
 
 
 def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citation]]:
-    loaded = load_article(source, settings)
+    if "://" in source:
+        from archiver.pipeline import load_article
+
+        loaded = load_article(source, settings)
+    else:
+        loaded = read_article(source)
     return loaded, extract_citations(loaded.text, loaded.fmt, source=loaded.source)
 
 
 def run_for(
     article: str, settings: Settings, save_live: InternetArchiveKeys | None = None
 ) -> RunReport:
+    from archiver.pipeline import run_pipeline
+
     loaded, citations = load_citations(article, settings)
     say = (lambda line: click.echo(line, err=True)) if show_progress() else None
     return run_pipeline(loaded, citations, settings, on_progress=say, save_live=save_live)
@@ -576,25 +594,35 @@ def render_save_report(report: SaveReport) -> str:
 
 
 def render_run_report(report: RunReport) -> str:
+    """One row per citation: its verdict, the copy chosen (or why none), what was stored."""
     rows = []
     for result in report.results:
         c = result.citation
         memento = result.selection.memento if result.selection else None
         if memento is not None:
-            found = f"{memento.datetime} {memento.archive}"
+            found = f"{memento.datetime[:10]} in {_archive_label(memento.archive)}"
         elif result.selection is not None:
             found = result.selection.reason
         else:
             found = "; ".join(result.notes)
-        stored = ", ".join(Path(cap.warc_file).name for cap in result.captures)
+        stored = "+".join(cap.source for cap in result.captures) or "-"
         verdict = result.check.verdict.value if result.check else "removed"
         rows.append((c.line, verdict, c.url or c.marker, found, stored))
     width = terminal_width()
     body = table(
-        ["line", "verdict", "url", "memento", "stored in"], rows, [0, 0, width // 3, 50, 40]
+        ["line", "verdict", "url", "archived copy", "stored"],
+        rows,
+        [0, 0, max(width // 3, 40), max(width // 3, 40), 0],
     )
     summary = ", ".join(f"{k}={v}" for k, v in report.summary().items())
     return f"{body}\n\n{summary}"
+
+
+def _archive_label(spec: str) -> str:
+    """A short name for an archive spec: 'ia', 'wayback', 'loc', or a file name."""
+    if "://" not in spec and ("/" in spec or "\\" in spec):
+        return Path(spec).name
+    return spec.split(":", 1)[0]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -45,8 +45,8 @@ def _page(title: str, text: str) -> str:
 
 TENDER = "http://council.harbourcity.example/tenders/2018-044"
 ANNEX = "http://council.harbourcity.example/tenders/2018-044/annex-b"
-PRESS = "https://www.tidewater-systems.example/news/harbour-city-award"
-LAB = "https://openstreets-lab.example/reports/wifi-counting"
+PRESS = "http://www.tidewater-systems.example/news/harbour-city-award"
+LAB = "http://openstreets-lab.example/reports/wifi-counting"
 PRODUCT = "http://products.tidewater-systems.example/mast-7"
 GAZETTE = "http://harbour-gazette.example/2018/07/masts-go-up"
 BRIEFING = "http://ombudsman.example/briefings/harbour-sensors"

@@ -135,3 +135,64 @@ def test_usage_errors_exit_2() -> None:
     assert invoke("scan").exit_code == 2
     assert invoke("check", "--format", "xml", "http://a.example/").exit_code == 2
     assert invoke("nonsense").exit_code == 2
+
+
+def test_demo_runs_the_whole_job_offline_and_the_store_verifies(tmp_path: Path) -> None:
+    pytest.importorskip("pywb", reason="the demo needs pywb (pip install 'archiver[demo]')")
+    output = tmp_path / "demo"
+    result = invoke("demo", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert f"report:   {output / 'report.json'}" in result.stdout
+    report = json.loads((output / "report.json").read_text())
+    assert report["verification"]["ok"] is True
+    by_url = {r["citation"]["url"]: r for r in report["results"] if r["citation"]["url"]}
+    verdicts = {url: r["check"]["verdict"] for url, r in by_url.items()}
+    assert verdicts == {
+        "http://council.harbourcity.example/tenders/2018-044": "dead",
+        "http://www.tidewater-systems.example/news/harbour-city-award": "alive",
+        "http://council.harbourcity.example/tenders/2018-044/annex-b": "dead",
+        "http://openstreets-lab.example/reports/wifi-counting": "alive",
+        "http://products.tidewater-systems.example/mast-7": "alive",
+        "http://harbour-gazette.example/2018/07/masts-go-up": "server-error",
+        "http://ombudsman.example/briefings/harbour-sensors": "dead",
+        "http://ombudsman.example/guidance/sensors": "dead",
+        "http://promenade-residents.example/": "timeout",
+        "http://petitions.harbourcity.example/p/1187": "blocked",
+        "http://ir.tidewater-systems.example/2018/q3": "dead",
+    } | {url: verdicts[url] for url in verdicts if url not in _DEMO_SOURCES}
+
+    def chosen(url: str) -> str | None:
+        memento = by_url[url]["selection"]["memento"]
+        return memento["datetime"] if memento else None
+
+    # the tender's closest capture after the citation date is a captured 404: the 2018 one wins
+    assert chosen("http://council.harbourcity.example/tenders/2018-044") == "2018-03-20T09:15:00Z"
+    # accessed 2018-07-21: the copy from the day before, not the later update
+    assert chosen("http://harbour-gazette.example/2018/07/masts-go-up") == "2018-07-20T18:45:00Z"
+    # the article linked this memento itself
+    assert chosen("http://ombudsman.example/guidance/sensors") == "2018-03-05T12:00:00Z"
+    assert chosen("http://promenade-residents.example/") is None
+    kinds = {url: sorted(c["source"] for c in r["captures"]) for url, r in by_url.items()}
+    assert kinds["http://www.tidewater-systems.example/news/harbour-city-award"] == [
+        "live",
+        "memento",
+    ]
+    assert kinds["http://council.harbourcity.example/tenders/2018-044"] == ["memento"]
+    manifest = json.loads((output / "warcs" / "manifest.json").read_text())
+    assert len(manifest["files"]) == sum(len(k) for k in kinds.values())
+    assert invoke("verify", str(output / "warcs")).exit_code == 0
+
+
+_DEMO_SOURCES = {
+    "http://council.harbourcity.example/tenders/2018-044",
+    "http://www.tidewater-systems.example/news/harbour-city-award",
+    "http://council.harbourcity.example/tenders/2018-044/annex-b",
+    "http://openstreets-lab.example/reports/wifi-counting",
+    "http://products.tidewater-systems.example/mast-7",
+    "http://harbour-gazette.example/2018/07/masts-go-up",
+    "http://ombudsman.example/briefings/harbour-sensors",
+    "http://ombudsman.example/guidance/sensors",
+    "http://promenade-residents.example/",
+    "http://petitions.harbourcity.example/p/1187",
+    "http://ir.tidewater-systems.example/2018/q3",
+}
