@@ -20,9 +20,9 @@ import click
 from archiver import __version__
 from archiver.check import check_urls, validate_url
 from archiver.config import Settings
-from archiver.errors import ArchiverError, InputError
+from archiver.errors import ArchiverError, InputError, NetworkError
 from archiver.extract import Article, extract_citations, read_article
-from archiver.models import Citation
+from archiver.models import Citation, Verdict
 from archiver.report import table, terminal_width, to_json, to_jsonl
 from archiver.state import State
 
@@ -114,6 +114,12 @@ def archive_option(func: F) -> F:
 
 def network_options(func: F) -> F:
     options = [
+        click.option(
+            "--user-agent",
+            default=DEFAULTS.user_agent,
+            show_default=True,
+            help="The User-Agent header sent with every request.",
+        ),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0.1),
@@ -219,7 +225,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "host_map": host_map,
         "resolve_only": bool(params.get("only_resolved")),
     }
-    for key in ("timeout", "retries", "per_host", "workers", "store", "state_path"):
+    for key in ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent"):
         if params.get(key) is not None:
             changes[key] = params[key]
     if params.get("archives"):
@@ -278,22 +284,58 @@ def scan(article: str, fmt: str, **params: Any) -> None:
 @network_options
 @store_option
 @click.option(
+    "--confirm-failures",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.confirm_failures,
+    show_default=True,
+    help="Failed checks needed before a dead link counts as confirmed.",
+)
+@click.option(
+    "--confirm-days",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.confirm_days,
+    show_default=True,
+    help="Days the failed checks must span before a dead link counts as confirmed.",
+)
+@click.option(
+    "--canary",
+    metavar="URL",
+    default=DEFAULTS.canary_url,
+    show_default=True,
+    help="A URL that always answers, tried when no link does, to tell 'offline' from 'dead'.",
+)
+@click.option(
     "--fresh-for",
     type=click.FloatRange(min=0),
     default=DEFAULTS.fresh_for / 3600,
     show_default=True,
     help="Reuse a result from the state file younger than this many hours (0: always check).",
 )
-def check(targets: tuple[str, ...], fmt: str, fresh_for: float, **params: Any) -> None:
+def check(
+    targets: tuple[str, ...],
+    fmt: str,
+    fresh_for: float,
+    confirm_failures: int,
+    confirm_days: float,
+    canary: str,
+    **params: Any,
+) -> None:
     """Check every cited URL and give each a verdict.
 
     Each target is an http(s) URL or an article whose citations are checked. Verdicts:
     alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
-    README). Exits with 3 when a link is dead.
+    README). Every check is kept in the state file; a failure is "confirmed" once it was
+    seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
+    link is dead or a soft-404, and with 1 when this machine turns out to be offline.
 
     Example: archiver check article.md --format jsonl
     """
-    settings = build_settings(params).replace(fresh_for=fresh_for * 3600)
+    settings = build_settings(params).replace(
+        fresh_for=fresh_for * 3600,
+        confirm_failures=confirm_failures,
+        confirm_days=confirm_days,
+        canary_url=validate_url(canary),
+    )
     urls: list[str] = []
     for target in targets:
         if "://" in target:
@@ -315,8 +357,21 @@ def check(targets: tuple[str, ...], fmt: str, fresh_for: float, **params: Any) -
     elif fmt == "jsonl":
         emit(to_jsonl(r.to_dict() for r in results))
     else:
-        rows = [(r.verdict.value, r.http_status or "", r.url, r.reason) for r in results]
-        emit(table(["verdict", "status", "url", "reason"], rows, [0, 0, terminal_width() // 2, 60]))
+        rows = [
+            (
+                r.verdict.value + (" (confirmed)" if r.confirmed else ""),
+                r.http_status or "",
+                r.url,
+                r.reason,
+            )
+            for r in results
+        ]
+        emit(table(["verdict", "status", "url", "reason"], rows, [0, 0, terminal_width() // 2, 70]))
+    if results and all(r.verdict is Verdict.OFFLINE for r in results):
+        raise NetworkError(
+            f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
+            " no verdict was recorded"
+        )
     if any(r.verdict.is_failure for r in results):
         raise SystemExit(EXIT_FOUND_PROBLEMS)
 

@@ -196,3 +196,25 @@ _DEMO_SOURCES = {
     "http://petitions.harbourcity.example/p/1187",
     "http://ir.tidewater-systems.example/2018/q3",
 }
+
+
+def test_offline_machine_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    # No host resolves and the canary does not answer either: this is not "dead".
+    args = ["check", "http://a.example/x", "http://b.example/y", "--only-resolved"]
+    result = invoke(*args, "--canary", "http://canary.example/", "--store", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "archiver: error: this machine seems to be offline (no link answered, nor "
+        "http://canary.example/); no verdict was recorded\n"
+    )
+
+
+def test_check_table_marks_confirmed_dead_links(origin: OriginServer, tmp_path: Path) -> None:
+    origin.add("http://a.example/", Page(body="home"))
+    args = ["check", "http://a.example/gone", "--store", str(tmp_path), *resolve_args(origin)]
+    confirm = ["--confirm-failures", "2", "--confirm-days", "0", "--fresh-for", "0"]
+    first = invoke(*args, *confirm, "--canary", "http://a.example/")
+    second = invoke(*args, *confirm, "--canary", "http://a.example/")
+    assert (first.exit_code, second.exit_code) == (3, 3)
+    assert "dead (confirmed)" not in first.stdout
+    assert "dead (confirmed)" in second.stdout
