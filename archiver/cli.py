@@ -115,6 +115,11 @@ def archive_option(func: F) -> F:
 def network_options(func: F) -> F:
     options = [
         click.option(
+            "--ca-bundle",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Trust the CA certificates in this PEM file instead of the system's.",
+        ),
+        click.option(
             "--user-agent",
             default=DEFAULTS.user_agent,
             show_default=True,
@@ -225,7 +230,8 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "host_map": host_map,
         "resolve_only": bool(params.get("only_resolved")),
     }
-    for key in ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent"):
+    keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
+    for key in (*keys, "ca_bundle"):
         if params.get(key) is not None:
             changes[key] = params[key]
     if params.get("archives"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import urllib.request
 import zlib
 from collections.abc import Mapping
@@ -125,6 +126,8 @@ def build_session(settings: Settings, pool_hosts: int = 64) -> requests.Session:
     if settings.host_map or settings.resolve_only:
         # A sandboxed session must not be redirected through a proxy from the environment.
         session.trust_env = False
+    if settings.ca_bundle is not None:
+        session.verify = str(settings.ca_bundle)
     return session
 
 
@@ -282,7 +285,11 @@ def build_async_session(settings: Settings) -> Any:
     """
     import aiohttp
 
+    tls: ssl.SSLContext | bool = True
+    if settings.ca_bundle is not None:
+        tls = ssl.create_default_context(cafile=str(settings.ca_bundle))
     connector = aiohttp.TCPConnector(
+        ssl=tls,
         limit=max(settings.workers, 1),
         limit_per_host=max(settings.per_host, 1),
         resolver=HostMapResolver(HostMap(settings.host_map, settings.resolve_only)),  # type: ignore[arg-type]

@@ -387,3 +387,41 @@ def test_an_alive_answer_resets_the_failures(origin: OriginServer, tmp_path: Pat
 def test_invalid_urls_are_input_errors(bad: str) -> None:
     with pytest.raises(InputError):
         validate_url(bad)
+
+
+# -- TLS -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_ca():  # type: ignore[no-untyped-def]
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
+
+
+def https_origin(ca, host: str) -> OriginServer:  # type: ignore[no-untyped-def]
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(context)
+    server = OriginServer({host: Site()}, ssl_context=context)
+    server.add(f"https://{host}/page", Page(body=article("Secure", "Served over TLS.")))
+    return server
+
+
+def test_https_page_with_a_trusted_certificate_is_alive(tls_ca, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bundle = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    with https_origin(tls_ca, "secure.example") as origin:
+        settings = sandbox_settings(origin, ca_bundle=bundle)
+        [result] = check_urls(["https://secure.example/page"], settings)
+    assert (result.verdict, result.http_status) == (Verdict.ALIVE, 200)
+
+
+def test_untrusted_certificate_is_unreachable_not_dead(tls_ca, origin: OriginServer) -> None:  # type: ignore[no-untyped-def]
+    with https_origin(tls_ca, "secure.example") as secure:
+        settings = sandbox_settings(origin)  # the canary answers, over plain HTTP
+        settings = settings.replace(host_map={**settings.host_map, **secure.host_map()})
+        [result] = check_urls(["https://secure.example/page"], settings)
+    assert result.verdict is Verdict.UNREACHABLE
+    assert result.reason.startswith("TLS failed: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.reason

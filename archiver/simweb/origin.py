@@ -10,6 +10,7 @@ which is what the link checker, the demo and the tests need to meet.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,7 +61,12 @@ class Hit:
 class OriginServer:
     """Serve ``sites`` (host → Site) on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, sites: Mapping[str, Site] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        sites: Mapping[str, Site] | None = None,
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.sites: dict[str, Site] = {host.lower(): site for host, site in (sites or {}).items()}
         self.hits: list[Hit] = []
         self.in_flight: dict[str, int] = {}
@@ -68,6 +74,8 @@ class OriginServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", port), _Handler)
+        if ssl_context is not None:  # an HTTPS origin: every connection is TLS
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._server.origin = self
         self._thread: threading.Thread | None = None
 
