@@ -34,7 +34,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -267,6 +267,74 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (moment - (now or utcnow())).total_seconds())
 
 
+def polite_get(
+    session: requests.Session,
+    url: str,
+    settings: Settings,
+    *,
+    spec: str,
+    server: str,
+    limiter: CdxRateLimiter,
+    endpoint: str,
+    min_interval: float | None,
+    headers: Mapping[str, str] | None = None,
+    allow_redirects: bool = True,
+    max_bytes: int | None = None,
+) -> Fetched:
+    """One GET to an archive, with every politeness rule archiver keeps towards archives.
+
+    ``spec`` and ``server`` name the archive in errors ("ia: CDX server ..."). Calls to
+    one ``endpoint`` wait their turn in ``limiter``, ``min_interval`` apart (None: this
+    call does not take a turn, but still respects a pause the archive asked for).
+    Connection failures and timeouts are retried ``settings.retries`` times. A 429 or 503 is retried once, and
+    only when ``Retry-After`` asks for at most ``MAX_RETRY_AFTER`` seconds; the endpoint
+    is then held for what was asked, so later calls wait or fail at once instead of going
+    through more 429s. A 429/503 with a ``Memento-Datetime`` is a captured answer, not the
+    archive being busy. Raises ``NetworkError``.
+    """
+    label = f"{spec}: {server}"
+    transport_failures = 0
+    throttled = False
+    while True:
+        # An archive that asked for a long pause gets it: fail fast rather than sleep
+        # for minutes or ask again before it is ready.
+        pending = limiter.pending(endpoint)
+        if pending > MAX_RETRY_AFTER:
+            raise NetworkError(
+                f"{label} asked for a pause; not asking it again for another {pending:.0f}s"
+            )
+        if min_interval is not None:
+            limiter.wait(endpoint, min_interval)
+        try:
+            answer = fetch(
+                session,
+                url,
+                settings,
+                allow_redirects=allow_redirects,
+                headers=headers,
+                max_bytes=max_bytes,
+            )
+        except (requests.ConnectionError, requests.Timeout) as e:
+            transport_failures += 1
+            if transport_failures > settings.retries:
+                reason = _describe_failure(e, urlsplit(url).netloc, settings)
+                raise NetworkError(f"{spec}: {reason}") from e
+            continue
+        except requests.RequestException as e:
+            raise NetworkError(f"{label} request failed: {_first_line(e)}") from e
+        if answer.status in (429, 503) and answer.header("Memento-Datetime") is None:
+            delay = parse_retry_after(answer.header("Retry-After"))
+            limiter.hold(endpoint, delay if delay is not None else MAX_RETRY_AFTER)
+            what = "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
+            if throttled or delay is None or delay > MAX_RETRY_AFTER:
+                asked = "" if delay is None else f", asked to wait {delay:g}s"
+                raise NetworkError(f"{label} {what}{asked}; try again later")
+            throttled = True
+            log.info("%s %s; retrying in %gs", label, what, delay)
+            continue
+        return answer
+
+
 class ArchiveCdxQuery(WaybackMachineCDXServerAPI):
     """waybackpy's CDX client, pointed at ``archive`` and sending through our session."""
 
@@ -309,50 +377,20 @@ class ArchiveCdxQuery(WaybackMachineCDXServerAPI):
         yield self._get(request_url)
 
     def _get(self, request_url: str) -> str:
-        archive, settings = self.archive, self.settings
-        transport_failures = 0
-        throttled = False
-        while True:
-            # An archive that asked for a long pause (Retry-After) gets it: we fail fast
-            # rather than sleep for minutes or query it again before it is ready.
-            pending = self.limiter.pending(archive.cdx_url)
-            if pending > MAX_RETRY_AFTER:
-                raise NetworkError(
-                    f"{archive.spec}: CDX server asked for a pause; "
-                    f"not querying it again for another {pending:.0f}s"
-                )
-            self.limiter.wait(archive.cdx_url, archive.min_interval)
-            try:
-                answer = fetch(
-                    self.session,
-                    request_url,
-                    settings,
-                    headers={"Accept": "text/plain"},
-                    max_bytes=CDX_BODY_LIMIT,
-                )
-            except (requests.ConnectionError, requests.Timeout) as e:
-                transport_failures += 1
-                if transport_failures > settings.retries:
-                    where = urlsplit(archive.cdx_url).netloc
-                    reason = _describe_failure(e, where, settings)
-                    raise NetworkError(f"{archive.spec}: {reason}") from e
-                continue
-            except requests.RequestException as e:
-                raise NetworkError(f"{archive.spec}: CDX request failed: {_first_line(e)}") from e
-
-            if answer.status in (429, 503):
-                delay = parse_retry_after(answer.header("Retry-After"))
-                self.limiter.hold(archive.cdx_url, delay if delay is not None else MAX_RETRY_AFTER)
-                what = (
-                    "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
-                )
-                if throttled or delay is None or delay > MAX_RETRY_AFTER:
-                    asked = "" if delay is None else f", asked to wait {delay:g}s"
-                    raise NetworkError(f"{archive.spec}: CDX server {what}{asked}; try again later")
-                throttled = True
-                log.info("%s: CDX server %s; retrying in %gs", archive.spec, what, delay)
-                continue
-            return _cdx_text(answer, archive)
+        archive = self.archive
+        answer = polite_get(
+            self.session,
+            request_url,
+            self.settings,
+            spec=archive.spec,
+            server="CDX server",
+            limiter=self.limiter,
+            endpoint=archive.cdx_url,
+            min_interval=archive.min_interval,
+            headers={"Accept": "text/plain"},
+            max_bytes=CDX_BODY_LIMIT,
+        )
+        return _cdx_text(answer, archive)
 
 
 def _cdx_text(answer: Fetched, archive: Archive) -> str:
@@ -514,39 +552,18 @@ def replay_get(
     ``MAX_RETRY_AFTER`` seconds; the endpoint is then held for what was asked, so later
     calls wait or fail at once instead of going through more 429s. Raises ``NetworkError``.
     """
-    limiter = limiter or DEFAULT_REPLAY_LIMITER
-    endpoint = archive.replay_base
-    throttled = False
-    transport_failures = 0
-    while True:
-        pending = limiter.pending(endpoint)
-        if pending > MAX_RETRY_AFTER:
-            raise NetworkError(
-                f"{archive.spec}: replay server asked for a pause; "
-                f"not asking it again for another {pending:.0f}s"
-            )
-        limiter.wait(endpoint, replay_interval(archive))
-        try:
-            answer = fetch(session, url, settings, allow_redirects=False, max_bytes=max_bytes)
-        except (requests.ConnectionError, requests.Timeout) as e:
-            transport_failures += 1
-            if transport_failures > settings.retries:
-                reason = _describe_failure(e, urlsplit(endpoint).netloc, settings)
-                raise NetworkError(f"{archive.spec}: {reason}") from e
-            continue
-        except requests.RequestException as e:
-            raise NetworkError(f"{archive.spec}: replay request failed: {_first_line(e)}") from e
-        if answer.status in (429, 503) and answer.header("Memento-Datetime") is None:
-            delay = parse_retry_after(answer.header("Retry-After"))
-            limiter.hold(endpoint, delay if delay is not None else MAX_RETRY_AFTER)
-            what = "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
-            if throttled or delay is None or delay > MAX_RETRY_AFTER:
-                asked = "" if delay is None else f", asked to wait {delay:g}s"
-                raise NetworkError(f"{archive.spec}: replay server {what}{asked}; try again later")
-            throttled = True
-            log.info("%s: replay server %s; retrying in %gs", archive.spec, what, delay)
-            continue
-        return answer
+    return polite_get(
+        session,
+        url,
+        settings,
+        spec=archive.spec,
+        server="replay server",
+        limiter=limiter or DEFAULT_REPLAY_LIMITER,
+        endpoint=archive.replay_base,
+        min_interval=replay_interval(archive),
+        allow_redirects=False,
+        max_bytes=max_bytes,
+    )
 
 
 def parse_replay_url(archive: Archive, url: str) -> tuple[str, str] | None:

@@ -68,13 +68,10 @@ from archiver.find import (
     IA_CDX_URL,
     IA_HOST,
     IA_MIN_INTERVAL,
-    MAX_RETRY_AFTER,
     CdxRateLimiter,
-    _describe_failure,
-    _first_line,
-    parse_retry_after,
+    polite_get,
 )
-from archiver.http import Fetched, fetch
+from archiver.http import Fetched
 from archiver.models import Memento
 
 log = logging.getLogger(__name__)
@@ -738,49 +735,19 @@ class _Lookup:
             headers["Accept"] = "application/link-format, */*;q=0.5"
         elif self.when is not None:
             headers["Accept-Datetime"] = to_http_date(self.when)
-        failures = 0
-        throttled = False
-        while True:
-            pending = self.limiter.pending(key)
-            if pending > MAX_RETRY_AFTER:
-                raise NetworkError(
-                    f"{archive.spec}: archive asked for a pause; "
-                    f"not asking it again for another {pending:.0f}s"
-                )
-            if lookup:
-                self.limiter.wait(key, archive.min_interval)
-            try:
-                answer = fetch(
-                    self.session,
-                    url,
-                    settings,
-                    allow_redirects=False,
-                    headers=headers,
-                    max_bytes=max_bytes,
-                )
-            except (requests.ConnectionError, requests.Timeout) as e:
-                failures += 1
-                if failures > settings.retries:
-                    reason = _describe_failure(e, urlsplit(url).netloc, settings)
-                    raise NetworkError(f"{archive.spec}: {reason}") from e
-                continue
-            except requests.RequestException as e:
-                raise NetworkError(f"{archive.spec}: request failed: {_first_line(e)}") from e
-
-            # A captured 503 is a memento (it has a Memento-Datetime), not the archive busy.
-            if answer.status in (429, 503) and answer.header("Memento-Datetime") is None:
-                delay = parse_retry_after(answer.header("Retry-After"))
-                self.limiter.hold(key, delay if delay is not None else MAX_RETRY_AFTER)
-                what = (
-                    "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
-                )
-                if throttled or delay is None or delay > MAX_RETRY_AFTER:
-                    asked = "" if delay is None else f", asked to wait {delay:g}s"
-                    raise NetworkError(f"{archive.spec}: {what}{asked}; try again later")
-                throttled = True
-                log.info("%s: %s; retrying in %gs", archive.spec, what, delay)
-                continue
-            return answer
+        return polite_get(
+            self.session,
+            url,
+            settings,
+            spec=archive.spec,
+            server="archive",
+            limiter=self.limiter,
+            endpoint=key,
+            min_interval=archive.min_interval if lookup else None,
+            headers=headers,
+            allow_redirects=False,
+            max_bytes=max_bytes,
+        )
 
 
 def _is_timemap(answer: Fetched) -> bool:

@@ -558,7 +558,7 @@ def test_long_retry_after_is_honoured_by_not_asking_again() -> None:
         )
     assert str(raised.value) == (
         "wayback:http://cdx.test/web/,interval=2: CDX server asked for a pause; "
-        "not querying it again for another 3600s"
+        "not asking it again for another 3600s"
     )
     assert len(server.requests) == 2
     assert [m.datetime for m in found] == ["2018-06-15T10:30:00Z"]

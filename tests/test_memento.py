@@ -775,7 +775,7 @@ def test_rate_limited_archive_is_asked_once_more_then_reported(stand_in: OriginS
     with pytest.raises(NetworkError) as raised:
         find_today(stand_in, CITED)
     assert str(raised.value) == (
-        f"{TODAY_SPEC}: rate limited (HTTP 429), asked to wait 0s; try again later"
+        f"{TODAY_SPEC}: archive rate limited (HTTP 429), asked to wait 0s; try again later"
     )
     assert len(stand_in.hits_for("archive.ph")) == 2
 
