@@ -286,11 +286,12 @@ def polite_get(
     ``spec`` and ``server`` name the archive in errors ("ia: CDX server ..."). Calls to
     one ``endpoint`` wait their turn in ``limiter``, ``min_interval`` apart (None: this
     call does not take a turn, but still respects a pause the archive asked for).
-    Connection failures and timeouts are retried ``settings.retries`` times. A 429 or 503
-    is retried once, and only when ``Retry-After`` asks for at most ``MAX_RETRY_AFTER``
-    seconds; the endpoint is then held for what was asked, so later calls wait or fail at
-    once instead of going through more 429s. A 429/503 with a ``Memento-Datetime`` is a captured answer, not the
-    archive being busy. Raises ``NetworkError``.
+    Connection failures and timeouts are retried ``settings.retries`` times. A 429 or
+    503 is retried once, and only when ``Retry-After`` asks for at most
+    ``MAX_RETRY_AFTER`` seconds; the endpoint is then held for what was asked, so later
+    calls wait or fail at once instead of going through more 429s. A 429/503 that has a
+    ``Memento-Datetime`` is a captured answer, not the archive being busy. Raises
+    ``NetworkError``.
     """
     label = f"{spec}: {server}"
     transport_failures = 0
