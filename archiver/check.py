@@ -59,7 +59,7 @@ from archiver.soft404 import (
     redirect_evidence,
     summarise,
 )
-from archiver.state import State
+from archiver.state import State, latest_if_fresh
 
 CHECK_BODY_BYTES = 64 * 1024
 BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
@@ -365,8 +365,9 @@ def check_urls(
     results: dict[str, LinkCheck] = {}
     to_check: list[str] = []
     now = clock()
+    known = state.histories(unique) if state is not None else {}
     for url in unique:
-        cached = state.fresh_check(url, settings.fresh_for, now) if state is not None else None
+        cached = latest_if_fresh(known.get(url, []), settings.fresh_for, now)
         if cached is not None:
             results[url] = replace(cached, from_cache=True)
         else:
@@ -381,16 +382,18 @@ def check_urls(
         results[check.url] = check
     if state is not None and not offline:
         state.record_checks(fresh)
+        for check in fresh:
+            known[check.url].append(check)
     ordered = [results[url] for url in unique]
     if state is not None:
-        ordered = [_with_history(check, state, settings) for check in ordered]
+        ordered = [_with_history(check, known[check.url], settings) for check in ordered]
     return ordered
 
 
-def _with_history(check: LinkCheck, state: State, settings: Settings) -> LinkCheck:
+def _with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) -> LinkCheck:
     if check.verdict is Verdict.OFFLINE:
         return check
-    history = summarise_history(state.history(check.url))
+    history = summarise_history(checks)
     confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
     return replace(check, history=history, confirmed=confirmed)
 

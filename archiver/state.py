@@ -97,16 +97,23 @@ class State:
             ).fetchall()
         return [_row_to_check(row) for row in rows]
 
-    def fresh_check(self, url: str, max_age: float, now: datetime) -> LinkCheck | None:
-        """The latest check of ``url`` if it is younger than ``max_age`` seconds."""
-        history = self.history(url)
-        if not history:
-            return None
-        latest = history[-1]
-        age = (now - parse_iso(latest.checked_at)).total_seconds()
-        if 0 <= age <= max_age:
-            return latest
-        return None
+    def histories(self, urls: Iterable[str]) -> dict[str, list[LinkCheck]]:
+        """``history`` of many URLs in one query (an article can cite thousands)."""
+        wanted = list(dict.fromkeys(urls))
+        found: dict[str, list[LinkCheck]] = {url: [] for url in wanted}
+        with self._lock, self._db:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM wanted")
+            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((u,) for u in wanted))
+            rows = self._db.execute(
+                "SELECT c.url, c.verdict, c.http_status, c.final_url, c.reason, c.checked_at,"
+                " c.method FROM checks c JOIN wanted w ON c.url = w.url"
+                " ORDER BY c.checked_at, c.id"
+            ).fetchall()
+            self._db.execute("DELETE FROM wanted")
+        for row in rows:
+            found[str(row[0])].append(_row_to_check(row))
+        return found
 
     def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run one statement in its own transaction and return its rows.
@@ -129,6 +136,15 @@ class State:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def latest_if_fresh(history: list[LinkCheck], max_age: float, now: datetime) -> LinkCheck | None:
+    """The last of ``history`` if it is younger than ``max_age`` seconds."""
+    if not history:
+        return None
+    latest = history[-1]
+    age = (now - parse_iso(latest.checked_at)).total_seconds()
+    return latest if 0 <= age <= max_age else None
 
 
 def _row_to_check(row: tuple[object, ...]) -> LinkCheck:

@@ -9,6 +9,7 @@ text, which is also the safe reading of anything ambiguous.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -84,8 +85,14 @@ def format_from_name(source: str | None) -> str | None:
     return _BY_EXTENSION.get(name.rsplit(".", 1)[-1].lower())
 
 
+@functools.lru_cache(maxsize=2)
 def parse_document(text: str, fmt: str, page_url: str | None) -> Document:
-    """Render ``text`` in format ``fmt`` into blocks; ``page_url`` resolves relative links."""
+    """Render ``text`` in format ``fmt`` into blocks; ``page_url`` resolves relative links.
+
+    Remembered for the last two inputs: reading an article parses it to learn its URL
+    and date, and extracting its citations needs the very same parse. Callers must not
+    change the returned document.
+    """
     if fmt == "markdown":
         return parse_markdown(text, page_url)
     if fmt == "html":
