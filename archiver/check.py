@@ -480,12 +480,26 @@ def _child_checks(urls: Sequence[str], settings: Settings, clock: Clock, queue: 
         queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
 
 
+def _allow_open_files(wanted: int) -> None:
+    """Raise the soft limit on open files towards ``wanted`` (many systems start at 1024,
+    fewer than a busy check keeps open); never above the hard limit."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: connections are then capped by the OS
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 async def _check_all(
     urls: Sequence[str],
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
 ) -> list[LinkCheck]:
+    _allow_open_files(settings.workers + 256)
     async with build_async_session(settings) as session:
         checker = _Checker(session, settings, clock)
 

@@ -29,7 +29,7 @@ class Settings:
     max_bytes: int = 20 * 1024 * 1024  # cap on any body we read
     max_redirects: int = 10
     per_host: int = 4  # requests in flight to one host
-    workers: int = 256  # requests in flight overall (per process)
+    workers: int = 1024  # requests in flight overall (per process); politeness is per_host
     processes: int = 0  # event loops (one per process) for checking; 0: one per core, long lists
     store: Path = Path("warcs")
     state_path: Path | None = None  # default: <store>/state.sqlite

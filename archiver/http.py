@@ -304,6 +304,7 @@ def build_async_session(settings: Settings) -> Any:
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
+        cookie_jar=aiohttp.DummyCookieJar(),  # a checker has no session to keep
         headers={"User-Agent": settings.user_agent},
         trust_env=False,
     )

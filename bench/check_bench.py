@@ -4,7 +4,7 @@
 Runs the simulated web in ``../shared/bench/origin.py`` (loopback only) for scenario A
 (2,000 links on 200 hosts) and B (20,000 links on 20 hosts), gives every tool the same
 article with a 5 s timeout, no retries and at most 8 requests in flight per host, and
-records wall time, peak memory (``/usr/bin/time``) and how many verdicts match
+records wall time, peak memory (summed over each tool's processes) and how many verdicts match
 ``origin.py expect``.
 
 The other tools are not project dependencies; install them anywhere and point at them:
@@ -81,21 +81,43 @@ def origin(*args: str) -> str:
 def timed(
     command: list[str], workdir: Path, limit: float
 ) -> tuple[float | None, float | None, str, str]:
-    """Run under /usr/bin/time; (seconds, peak MB, stdout, note)."""
-    stats = workdir / "time.txt"
-    try:
-        done = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "-o", str(stats), *command],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=limit,
-        )
-    except subprocess.TimeoutExpired:
-        return None, None, "", f"did not finish within {limit:.0f} s"
-    seconds, kilobytes = stats.read_text().split()[-2:]
-    note = "" if done.returncode in (0, 1, 2, 3) else f"exit {done.returncode}"
-    return float(seconds), int(kilobytes) / 1024, done.stdout, note
+    """Run a command; (wall seconds, peak MB of its whole process tree, stdout, note).
+
+    Memory is sampled from /proc every 20 ms and summed over the process and all its
+    descendants, so a tool that forks workers is charged for all of them.
+    """
+    out = workdir / "stdout.txt"
+    started = time.monotonic()
+    peak_kb = 0
+    with out.open("w") as stdout:
+        process = subprocess.Popen(command, cwd=workdir, stdout=stdout, stderr=subprocess.DEVNULL)
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _tree_rss_kb(process.pid))
+            if time.monotonic() - started > limit:
+                process.kill()
+                process.wait()
+                return None, None, "", f"did not finish within {limit:.0f} s"
+            time.sleep(0.02)
+    seconds = time.monotonic() - started
+    note = "" if process.returncode in (0, 1, 2, 3) else f"exit {process.returncode}"
+    return round(seconds, 2), peak_kb / 1024, out.read_text(), note
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
 
 
 def score(verdicts: dict[str, str], expected: dict[str, str]) -> tuple[int, dict[str, int]]:
