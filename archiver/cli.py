@@ -112,6 +112,16 @@ def archive_option(func: F) -> F:
     )(func)
 
 
+def article_url_option(func: F) -> F:
+    return click.option(
+        "--article-url",
+        metavar="URL",
+        help="The article's own address: its archived copies are searched for links that "
+        "were removed from the text. [default: the article's canonical link, og:url or "
+        "front-matter url]",
+    )(func)
+
+
 def network_options(func: F) -> F:
     options = [
         click.option(
@@ -445,16 +455,20 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 @store_option
 @format_option("table", "json")
 @network_options
-def archive(article: str, archives: tuple[str, ...], fmt: str, **params: Any) -> None:
+@article_url_option
+def archive(
+    article: str, archives: tuple[str, ...], fmt: str, article_url: str | None, **params: Any
+) -> None:
     """Store the best copy of every source ARTICLE cites, as WARC plus a manifest.
 
     For each citation: the memento closest to its date (and a fresh capture of the live
     page when it is still alive). Captures already in the store are not fetched again.
+    Links removed from the text are first recovered from archived copies of the article.
 
     Example: archiver archive article.md --store warcs
     """
     settings = build_settings({**params, "archives": archives})
-    report = run_for(article, settings)
+    report = run_for(article, settings, article_url=article_url)
     if fmt == "json":
         emit(to_json([c.to_dict() for r in report.results for c in r.captures]))
         return
@@ -531,16 +545,20 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the JSON report here. [default: STORE/report.json]",
 )
+@article_url_option
 def run(
     article: str,
     archives: tuple[str, ...],
     fmt: str,
     report_path: Path | None,
     save_live: bool,
+    article_url: str | None,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
 
+    A link removed from the text (only a marker such as "[link no longer available]" is
+    left) is first looked for in archived copies of the article (see --article-url).
     With --save-live, alive links are also submitted to Save Page Now. Exits with 3 when
     a link is dead, the store fails verification, or a --save-live capture failed.
 
@@ -552,7 +570,7 @@ def run(
 
     settings = build_settings({**params, "archives": archives})
     keys = load_keys() if save_live else None  # missing keys: stop before any request
-    report = run_for(article, settings, save_live=keys)
+    report = run_for(article, settings, save_live=keys, article_url=article_url)
     verification = verify_store(settings.store) if any(r.captures for r in report.results) else None
     data = {**report.to_dict(), "verification": verification.to_dict() if verification else None}
     target = report_path or settings.store / "report.json"
@@ -634,13 +652,20 @@ def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citat
 
 
 def run_for(
-    article: str, settings: Settings, save_live: InternetArchiveKeys | None = None
+    article: str,
+    settings: Settings,
+    save_live: InternetArchiveKeys | None = None,
+    article_url: str | None = None,
 ) -> RunReport:
     from archiver.pipeline import run_pipeline
 
+    if article_url is not None:
+        article_url = validate_url(article_url)  # before the article is read or fetched
     loaded, citations = load_citations(article, settings)
     say = (lambda line: click.echo(line, err=True)) if show_progress() else None
-    return run_pipeline(loaded, citations, settings, on_progress=say, save_live=save_live)
+    return run_pipeline(
+        loaded, citations, settings, on_progress=say, save_live=save_live, article_url=article_url
+    )
 
 
 def render_save_report(report: SaveReport) -> str:
@@ -668,7 +693,8 @@ def render_run_report(report: RunReport) -> str:
             found = "; ".join(result.notes)
         stored = "+".join(cap.source for cap in result.captures) or "-"
         verdict = result.check.verdict.value if result.check else "removed"
-        rows.append((c.line, verdict, c.url or c.marker, found, stored))
+        shown = f"(recovered) {c.url}" if c.recovered_from else c.url or c.marker
+        rows.append((c.line, verdict, shown, found, stored))
     width = terminal_width()
     body = table(
         ["line", "verdict", "url", "archived copy", "stored"],

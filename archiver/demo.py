@@ -3,7 +3,9 @@
 The example article (``citations/harbour-sensors.md``) cites invented sites under the
 reserved ``.example`` domain. The demo serves them from an origin server on loopback
 (some alive, some dead, one hung, one behind a wall, one host that no longer exists) and
-starts a real pywb holding old copies of them, standing in for the Wayback Machine. Then
+starts a real pywb holding old copies of them, standing in for the Wayback Machine. The
+archive also holds the article itself as first published, from which the two links now
+replaced by "[link no longer available]" are recovered (``archiver.recover``). Then
 it runs the same pipeline as ``archiver run`` with a host map that sends every name to
 loopback and treats every other name as nonexistent, so the demo cannot reach the
 internet even by mistake.
@@ -11,6 +13,8 @@ internet even by mistake.
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -54,6 +58,17 @@ GUIDANCE = "http://ombudsman.example/guidance/sensors"
 RESIDENTS = "http://promenade-residents.example/"
 PETITION = "http://petitions.harbourcity.example/p/1187"
 INVESTORS = "http://ir.tidewater-systems.example/2018/q3"
+# The article's own address (its front matter's url:) and the two sources whose links
+# were later replaced by "[link no longer available]"; the archive's copy of the article
+# from the day after publication still has them.
+ARTICLE = "http://harbour-watch.example/2019/03/sensor-contracts"
+SUMMARY = "http://council.harbourcity.example/budget/2018/sensor-network-summary"
+LETTER = "http://council.harbourcity.example/data-protection/2018-11-letter"
+_LINKS_BEFORE_REMOVAL = (
+    ("own summary [link no longer available]", f"own [summary]({SUMMARY})"),
+    ("wrote to councillors [link no longer available]", f"[wrote to councillors]({LETTER})"),
+)
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 
 
 def live_web() -> OriginServer:
@@ -87,6 +102,35 @@ def live_web() -> OriginServer:
         Page(body=_page("Mast 7", "Optional module: device counting.")),
     )
     return web
+
+
+def article_as_first_published(markdown: str) -> str:
+    """The bundled article as its site served it on publication: HTML, with the two links
+    that were later removed still in place.
+
+    Derived from the article itself, so the two copies never drift apart in wording; only
+    what this article uses is rendered (headings, paragraphs, blockquotes, inline links).
+    """
+    for now, then in _LINKS_BEFORE_REMOVAL:
+        markdown = markdown.replace(now, then)
+    body = markdown.split("\n---\n", 1)[1] if markdown.startswith("---\n") else markdown
+    blocks = []
+    for block in re.split(r"\n\s*\n", body.strip()):
+        lines = [line.strip() for line in block.splitlines()]
+        tag = "p"
+        if lines[0].startswith("#"):
+            tag = f"h{len(lines[0]) - len(lines[0].lstrip('#'))}"
+            lines[0] = lines[0].lstrip("#").strip()
+        elif lines[0].startswith(">"):
+            tag = "blockquote"
+            lines = [line.removeprefix(">").strip() for line in lines]
+        text = _MARKDOWN_LINK.sub(r'<a href="\2">\1</a>', html.escape(" ".join(lines), quote=False))
+        blocks.append(f"<{tag}>{text}</{tag}>")
+    head = (
+        f'<meta charset="utf-8"><link rel="canonical" href="{ARTICLE}">'
+        '<meta property="article:published_time" content="2019-03-14">'
+    )
+    return f"<!doctype html><html><head>{head}</head><body>{''.join(blocks)}</body></html>"
 
 
 def archived_copies() -> list[FixtureCapture]:
@@ -150,6 +194,23 @@ def archived_copies() -> list[FixtureCapture]:
             "2018-10-30T16:20:00",
             "Q3 briefing",
             "The project is halfway built and fully financed.",
+        ),
+        page(
+            SUMMARY,
+            "2018-12-05T11:00:00",
+            "Sensor network: budget summary",
+            "The sensor network is contingency-funded.",
+        ),
+        page(
+            LETTER,
+            "2018-11-20T15:40:00",
+            "Letter to councillors",
+            "No data-protection assessment was made before the contract was signed.",
+        ),
+        FixtureCapture(
+            url=ARTICLE,
+            captured_at=at("2019-03-15T07:30:00"),
+            body=article_as_first_published(example_article().read_text(encoding="utf-8")).encode(),
         ),
     ]
 

@@ -40,6 +40,9 @@ class Citation(_Serialisable):
     ``url`` is None when the link was removed and only a ``marker`` such as
     "[link no longer available]" is left. When the article linked to a web archive,
     ``url`` is the original URL and ``archive_url``/``archived_at`` keep the archive link.
+    A removed link whose URL was read back from an archived copy of the article
+    (``archiver.recover``) has ``url`` set, its ``marker`` kept, and ``recovered_from``
+    (that copy's replay URL) and ``recovered_at`` (its capture datetime) set.
     """
 
     url: str | None
@@ -51,6 +54,29 @@ class Citation(_Serialisable):
     marker: str | None = None
     archive_url: str | None = None
     archived_at: str | None = None  # ISO datetime of the memento named by archive_url
+    recovered_from: str | None = None  # replay URL of the article's capture that had the link
+    recovered_at: str | None = None  # ISO datetime of that capture
+
+
+@dataclass(frozen=True)
+class Recovery(_Serialisable):
+    """A removed link looked for in archived copies of the article (``archiver.recover``).
+
+    ``url`` is the recovered URL, or None with ``reason`` saying why it was not found.
+    ``article_memento`` and ``article_captured_at`` name the capture of the article the
+    link came from (when not recovered: the capture whose sentence came closest).
+    """
+
+    url: str | None
+    reason: str
+    article_url: str | None = None  # the article's own URL, whose captures were read
+    article_memento: str | None = None
+    article_captured_at: str | None = None  # ISO datetime
+    score: float | None = None  # how alike the two sentences are, 0-100
+    anchor: str | None = None  # the link's text in the archived copy
+    archive_url: str | None = None  # when that link itself pointed into a web archive
+    archived_at: str | None = None
+    captures_read: int = 0
 
 
 class Verdict(enum.StrEnum):

@@ -26,7 +26,8 @@ from archiver.extract import Article, parse_article_bytes, read_article
 from archiver.find import parse_archive_spec
 from archiver.http import build_session, fetch
 from archiver.lookup_cache import LookupCache
-from archiver.models import Citation, LinkCheck, Selection, Verdict, _Serialisable
+from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _Serialisable
+from archiver.recover import apply_recovery, is_removed_link, recover_removed_links
 from archiver.save import InternetArchiveKeys, SaveResult, save_urls
 from archiver.select import find_best_memento
 from archiver.state import State
@@ -44,6 +45,7 @@ class CitationResult(_Serialisable):
     captures: tuple[Capture, ...] = ()
     notes: tuple[str, ...] = ()
     saved: SaveResult | None = None  # Save Page Now's capture of the live page (--save-live)
+    recovery: Recovery | None = None  # a removed link looked for in the article's old copies
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class RunReport(_Serialisable):
         return {
             "citations": len(self.results),
             "dead": self.dead_links,
+            "recovered": sum(1 for r in self.results if r.recovery and r.recovery.url),
             "with_memento": sum(1 for r in self.results if r.selection and r.selection.memento),
             "captures": sum(len(r.captures) for r in self.results),
             **{f"verdict_{k}": v for k, v in sorted(verdicts.items())},
@@ -139,17 +142,37 @@ def run_pipeline(
     save_live: InternetArchiveKeys | None = None,
     on_progress: Callable[[str], None] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    article_url: str | None = None,
 ) -> RunReport:
     """Check every cited URL, choose a memento for each, and store the best copies.
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
+    Removed links (a marker, no URL) are first looked for in archived copies of the
+    article (``archiver.recover``), at ``article_url`` or else ``article.url``; those
+    recovered are then checked and archived like the rest.
     """
     started = to_iso(clock())
     archives = [parse_archive_spec(spec) for spec in settings.archives]
     say = on_progress or (lambda _message: None)
-    urls = [c.url for c in citations if c.url]
+    if article_url is not None:
+        article_url = validate_url(article_url)
     with State(settings.state_file) as state, build_session(settings) as session:
+        cache = LookupCache(state)  # archive answers, kept so a rerun need not ask again
+        recoveries: list[Recovery | None] = [None] * len(citations)
+        if any(is_removed_link(c) for c in citations):
+            say("looking for removed links in archived copies of the article")
+            recoveries = recover_removed_links(
+                article,
+                citations,
+                archives,
+                session,
+                settings,
+                article_url=article_url,
+                cache=cache,
+            )
+            citations = [apply_recovery(c, r) for c, r in zip(citations, recoveries, strict=True)]
+        urls = [c.url for c in citations if c.url]
         say(f"checking {len(set(urls))} URL(s)")
         checks = {check.url: check for check in check_urls(urls, settings, state=state)}
         saved: dict[str, SaveResult] = {}
@@ -158,12 +181,19 @@ def run_pipeline(
             say(f"saving {len(alive)} live URL(s) with Save Page Now")
             saved = {r.url: r for r in save_urls(alive, settings, save_live).results}
         store = Store(settings.store) if capture else None
-        cache = LookupCache(state)  # archive answers, kept so a rerun need not ask again
         results = []
         for number, citation in enumerate(citations, 1):
             say(f"[{number}/{len(citations)}] {citation.url or citation.marker}")
             result = _process(
-                article, citation, checks, archives, store, session, settings, cache=cache
+                article,
+                citation,
+                checks,
+                archives,
+                store,
+                session,
+                settings,
+                cache=cache,
+                recovery=recoveries[number - 1],
             )
             if citation.url in saved:
                 result = replace(result, saved=saved[citation.url])
@@ -187,15 +217,20 @@ def _process(
     settings: Settings,
     *,
     cache: LookupCache | None = None,
+    recovery: Recovery | None = None,
 ) -> CitationResult:
     if citation.url is None:
         note = (
             "the link was removed from the text; recovering it needs an archived copy of "
             "the article itself"
         )
-        return CitationResult(citation=citation, notes=(note,))
+        if recovery is not None:
+            note = f"the link was removed from the text and not recovered: {recovery.reason}"
+        return CitationResult(citation=citation, notes=(note,), recovery=recovery)
     check = checks.get(citation.url)
     notes: list[str] = []
+    if recovery is not None and recovery.url is not None:
+        notes.append(f"the removed link's URL was {recovery.reason}")
     selection: Selection | None = None
     try:
         selection = find_best_memento(
@@ -228,4 +263,5 @@ def _process(
         selection=selection,
         captures=tuple(captures),
         notes=tuple(notes),
+        recovery=recovery,
     )

@@ -760,14 +760,15 @@ def find_best_memento(
         landed.extend(m for m in (closest, earlier) if m is not None)
     if not reachable:
         raise failures[0]
-    if not landed:
+    if not landed and settled:
         return Selection(None, "no archive holds a copy")
-    first = _choose_by_content(landed, when, inspector, max_inspected)
-    quote_settled = inspector.quote is None or (
-        first.passage is not None and first.passage.found == "exact"
-    )
-    if settled and first.rank == 0 and quote_settled:
-        return first.selection
+    first = _choose_by_content(landed, when, inspector, max_inspected) if landed else None
+    if first is not None and settled and first.rank == 0:
+        quote_settled = inspector.quote is None or (
+            first.passage is not None and first.passage.found == "exact"
+        )
+        if quote_settled:
+            return first.selection
 
     # 2. More candidates: one CDX query per archive.
     listed: list[Memento] = []
@@ -778,7 +779,7 @@ def find_best_memento(
         except NetworkError as e:
             cdx_failures.append(e)
             log.warning("%s", e)
-    if len(cdx_failures) == len(reachable) and first.selection.memento is None:
+    if len(cdx_failures) == len(reachable) and (first is None or first.selection.memento is None):
         raise cdx_failures[0]
     known = {m.raw_url for m in listed}
     listed.extend(m for m in landed if m.raw_url not in known)
