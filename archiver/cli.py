@@ -564,7 +564,7 @@ def run(
 
     Example: archiver run article.md --store warcs
     """
-    from archiver.pipeline import write_text_atomic
+    from archiver.durable import replace_file
     from archiver.save import load_keys
     from archiver.verify import verify_store
 
@@ -574,7 +574,7 @@ def run(
     verification = verify_store(settings.store) if any(r.captures for r in report.results) else None
     data = {**report.to_dict(), "verification": verification.to_dict() if verification else None}
     target = report_path or settings.store / "report.json"
-    write_text_atomic(target, to_json(data) + "\n")
+    replace_file(target, (to_json(data) + "\n").encode())
     if fmt == "json":
         emit(to_json(data))
     else:

@@ -85,6 +85,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
+from archiver.durable import replace_file
 from archiver.errors import InputError
 from archiver.http import Fetched
 from archiver.models import Memento, _Serialisable
@@ -657,13 +658,9 @@ class _IndexCache:
         text = f"!{INDEX_FORMAT} {json.dumps(self._header(file, index))}\n"
         text += "".join(f"{line}\n" for line in lines)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, target)
+            replace_file(target, text.encode("utf-8"), temp=temporary, sync=False)
         except OSError as e:  # an unwritable cache only costs a re-index next time
             log.debug("cannot cache the index of %s in %s: %s", file, self.directory, e)
-            with contextlib.suppress(OSError):
-                temporary.unlink()
 
 
 # -- reading records -----------------------------------------------------------------------

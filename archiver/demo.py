@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archiver.config import Settings
+from archiver.durable import replace_file
 from archiver.errors import SetupError
 from archiver.extract import extract_citations, read_article
-from archiver.pipeline import run_pipeline, write_text_atomic
+from archiver.pipeline import run_pipeline
 from archiver.report import to_json
 from archiver.simweb.origin import OriginServer, Page, Site
 from archiver.simweb.wayback import FixtureCapture, WaybackServer, ensure_pywb, write_fixture_warc
@@ -246,7 +247,7 @@ def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str],
     verification = verify_store(settings.store)
     data = {**report.to_dict(), "verification": verification.to_dict()}
     report_path = output / "report.json"
-    write_text_atomic(report_path, to_json(data) + "\n")
+    replace_file(report_path, (to_json(data) + "\n").encode())
     emit(render_run_report(report))
     emit("")
     emit(f"report:   {report_path}")

@@ -39,13 +39,12 @@ never a mix.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from archiver.durable import replace_file
 from archiver.errors import StoreError
 from archiver.models import _Serialisable
 
@@ -231,20 +230,4 @@ def read_manifest(root: Path) -> Manifest | None:
 
 def write_manifest(root: Path, manifest: Manifest) -> None:
     """Replace ``root/manifest.json`` atomically and durably."""
-    temp = root / MANIFEST_TEMP_NAME
-    with temp.open("wb") as stream:
-        stream.write(manifest.to_json())
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temp, root / MANIFEST_NAME)
-    fsync_directory(root)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make a rename or unlink in ``path`` durable (a no-op where directories can't be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    replace_file(root / MANIFEST_NAME, manifest.to_json(), temp=root / MANIFEST_TEMP_NAME)

@@ -8,12 +8,9 @@ is recorded in that citation's result, so one bad source never stops the run.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -103,21 +100,6 @@ def load_article(source: str, settings: Settings) -> Article:
     if answer.truncated:
         raise InputError(f"the article {url} is larger than {settings.max_bytes} bytes")
     return parse_article_bytes(answer.body, answer.final_url, answer.header("Content-Type"))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``path`` so that readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def citation_date(citation: Citation) -> datetime | None:

@@ -107,6 +107,7 @@ from archiver.dates import (
     to_wayback_timestamp,
     utcnow,
 )
+from archiver.durable import fsync_directory
 from archiver.errors import NetworkError, StoreError
 from archiver.http import Fetched, fetch
 from archiver.manifest import (
@@ -116,7 +117,6 @@ from archiver.manifest import (
     FileEntry,
     Manifest,
     RecordEntry,
-    fsync_directory,
     read_manifest,
     write_manifest,
 )
