@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import secrets
 import socket
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -499,17 +499,29 @@ async def _check_all(
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
 ) -> list[LinkCheck]:
+    """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
+    next URL when it is done: memory stays proportional to the requests in flight, not to
+    the length of the list, and no host waits behind another's queue."""
     _allow_open_files(settings.workers + 256)
+    queues: dict[str, deque[str]] = defaultdict(deque)
+    for url in urls:
+        queues[urlsplit(url).netloc.lower()].append(url)
+    results: dict[str, LinkCheck] = {}
     async with build_async_session(settings) as session:
         checker = _Checker(session, settings, clock)
 
-        async def check_and_tell(url: str) -> LinkCheck:
-            result = await checker.check(url)
-            if on_result is not None:
-                on_result(result)
-            return result
+        async def work(queue: deque[str]) -> None:
+            while queue:
+                url = queue.popleft()
+                results[url] = await checker.check(url)
+                if on_result is not None:
+                    on_result(results[url])
 
-        return list(await asyncio.gather(*(check_and_tell(url) for url in urls)))
+        per_host = max(settings.per_host, 1)
+        await asyncio.gather(
+            *(work(queue) for queue in queues.values() for _ in range(min(per_host, len(queue))))
+        )
+    return [results[url] for url in urls]
 
 
 async def _canary_answers(settings: Settings, clock: Clock) -> bool:
