@@ -227,7 +227,7 @@ def run_linkchecker(
 ) -> tuple[float | None, float | None, dict[str, str], str]:
     exe = tools / "venv" / "bin" / "linkchecker"
     config = work / "linkcheckerrc"
-    config.write_text("[checking]\nmaxrequestspersecond=1000\n")
+    config.write_text("[checking]\nmaxrequestspersecond=1000\nmaxfilesizeparse=100000000\n")
     threads = str(min(8 * sc.hosts, 100))
     command = [
         str(exe), "--config", str(config), "--check-extern", "--no-robots", "--no-status",
