@@ -31,6 +31,7 @@ answer (InternetArchiveBot's rule, defaults 3 and 3 days).
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import secrets
@@ -448,8 +449,14 @@ def _check_in_processes(
         context.Process(target=_child_checks, args=(part, settings, clock, queue), daemon=True)
         for part in parts
     ]
-    for child in children:
-        child.start()
+    # Objects the parent already has are frozen out of the garbage collector first, so
+    # the children's collections do not touch, and so copy, every page they inherit.
+    gc.freeze()
+    try:
+        for child in children:
+            child.start()
+    finally:
+        gc.unfreeze()
     results: dict[str, LinkCheck] = {}
     expected = sum(len(part) for part in parts)
     try:

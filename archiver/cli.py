@@ -352,14 +352,7 @@ def check(
         confirm_days=confirm_days,
         canary_url=validate_url(canary),
     )
-    urls: list[str] = []
-    for target in targets:
-        if "://" in target:
-            urls.append(validate_url(target))
-        else:
-            _, citations = load_citations(target, settings)
-            urls.extend(c.url for c in citations if c.url)
-    distinct = list(dict.fromkeys(urls))
+    distinct = cited_urls(targets, settings)
     with State(settings.state_file) as state:
         if show_progress() and distinct:
             with click.progressbar(length=len(distinct), label="checking", file=sys.stderr) as bar:
@@ -502,15 +495,8 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
 
     settings = build_settings(params)
     keys = load_keys()  # before any request: without keys nothing can be saved
-    urls: list[str] = []
-    for target in targets:
-        if "://" in target:
-            urls.append(validate_url(target))
-        else:
-            _, citations = load_citations(target, settings)
-            urls.extend(c.url for c in citations if c.url)
     with State(settings.state_file) as state:
-        checks = check_urls(list(dict.fromkeys(urls)), settings, state=state)
+        checks = check_urls(cited_urls(targets, settings), settings, state=state)
 
     def tell(result: SaveResult) -> None:
         click.echo(f"{result.status.value}: {result.url}", err=True)
@@ -649,6 +635,19 @@ def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citat
     else:
         loaded = read_article(source)
     return loaded, extract_citations(loaded.text, loaded.fmt, source=loaded.source)
+
+
+def cited_urls(targets: Sequence[str], settings: Settings) -> list[str]:
+    """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
+    URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
+    urls: list[str] = []
+    for target in targets:
+        if "://" in target:
+            urls.append(validate_url(target))
+        else:
+            _, citations = load_citations(target, settings)
+            urls.extend(c.url for c in citations if c.url)
+    return list(dict.fromkeys(urls))
 
 
 def run_for(

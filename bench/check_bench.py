@@ -317,6 +317,8 @@ def main() -> None:
         for o in outcomes:
             ratio = f"{o.seconds / float(floor):.2f}x" if o.seconds else "-"
             wrong = ", ".join(f"{k}: {v}" for k, v in sorted(o.wrong.items())) or "-"
+            if o.seconds is None:  # stopped: its partial output says nothing
+                wrong, o.right = "-", 0
             lines.append(
                 f"| {name} | {floor} | {o.tool} | {o.seconds or '-'} | {ratio} | "
                 f"{o.peak_mb and round(o.peak_mb)} | {o.right}/{o.total} | {wrong} | {o.note} |"

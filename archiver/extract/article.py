@@ -94,7 +94,7 @@ def parse_article_bytes(data: bytes, source: str, content_type: str | None = Non
     text = _decode(data, source, content_type, fmt_hint)
     fmt = fmt_hint or detect_format(text, source)
     own_url = page_url(source)
-    document = parse_document(text, fmt, own_url)
+    document = parse_document(text, fmt, own_url, keep=True)  # extract_citations reuses it
     return Article(
         text=text,
         fmt=fmt,

@@ -9,7 +9,6 @@ text, which is also the safe reading of anything ambiguous.
 
 from __future__ import annotations
 
-import functools
 import re
 from urllib.parse import urlsplit
 
@@ -85,14 +84,28 @@ def format_from_name(source: str | None) -> str | None:
     return _BY_EXTENSION.get(name.rsplit(".", 1)[-1].lower())
 
 
-@functools.lru_cache(maxsize=2)
-def parse_document(text: str, fmt: str, page_url: str | None) -> Document:
+_handed_over: dict[tuple[str, str, str | None], Document] = {}
+
+
+def parse_document(text: str, fmt: str, page_url: str | None, *, keep: bool = False) -> Document:
     """Render ``text`` in format ``fmt`` into blocks; ``page_url`` resolves relative links.
 
-    Remembered for the last two inputs: reading an article parses it to learn its URL
-    and date, and extracting its citations needs the very same parse. Callers must not
-    change the returned document.
+    Reading an article parses it to learn its URL and date, and extracting its citations
+    needs the very same parse: ``keep=True`` holds the result for the next call with the
+    same arguments, which takes it (it is kept once, not cached, so a long article's parse
+    does not outlive its use). Callers must not change the returned document.
     """
+    key = (text, fmt, page_url)
+    held = _handed_over.pop(key, None)
+    if held is None:
+        held = _parse(text, fmt, page_url)
+    if keep:
+        _handed_over.clear()
+        _handed_over[key] = held
+    return held
+
+
+def _parse(text: str, fmt: str, page_url: str | None) -> Document:
     if fmt == "markdown":
         return parse_markdown(text, page_url)
     if fmt == "html":
