@@ -687,7 +687,7 @@ def test_a_link_is_recovered_from_a_third_party_warc(
     assert recovery.url == "http://www.iana.org/reports/2013/customer-survey-20131210.pdf"
     assert (recovery.anchor, recovery.score) == ("This report", 100.0)
     assert recovery.article_captured_at == "2014-01-26T20:06:24Z"
-    assert recovery.article_memento == f"file://{warc.resolve()}#offset=334"
+    assert recovery.article_memento == f"{warc.absolute().as_uri()}#offset=334"
 
 
 def test_a_capture_the_archive_cannot_replay_is_skipped(tmp_path: Path) -> None:
