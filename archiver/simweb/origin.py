@@ -15,8 +15,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from archiver.simweb.serving import ThreadedService
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Hit:
     headers: tuple[tuple[str, str], ...]
 
 
-class OriginServer:
+class OriginServer(ThreadedService):
     """Serve ``sites`` (host → Site) on 127.0.0.1; use as a context manager."""
 
     def __init__(
@@ -77,12 +78,6 @@ class OriginServer:
         if ssl_context is not None:  # an HTTPS origin: every connection is TLS
             self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._server.origin = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
 
     def host_map(self, extra_hosts: Iterable[str] = ()) -> dict[str, str]:
         """host → address for every site, ready for ``Settings.host_map``."""
@@ -100,28 +95,9 @@ class OriginServer:
         with self._lock:
             return [hit for hit in self.hits if hit.host == host.lower()]
 
-    def start(self) -> OriginServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> OriginServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._stopping.set()  # releases handlers that are hanging on purpose
+        super().stop()
 
     def _page_for(self, host: str, path: str) -> Page:
         site = self.sites.get(host)

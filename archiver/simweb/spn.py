@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from archiver.dates import to_wayback_timestamp, utcnow
+from archiver.simweb.serving import ThreadedService
 
 LOGIN_REQUIRED = "You need to be logged in to use Save Page Now."
 _WITHIN_PART = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
@@ -79,7 +79,7 @@ class _Throttle:
     path_prefix: str
 
 
-class SpnServer:
+class SpnServer(ThreadedService):
     """Serve the SPN2 API on 127.0.0.1; use as a context manager.
 
     ``endpoint`` is what a client uses as its save endpoint (``.../save``). Only requests
@@ -114,14 +114,8 @@ class SpnServer:
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.spn = self
-        self._thread: threading.Thread | None = None
 
     # -- configuring ----------------------------------------------------------------
-
-    @property
-    def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
 
     @property
     def endpoint(self) -> str:
@@ -157,32 +151,6 @@ class SpnServer:
                 for r in self.requests
                 if r.path.startswith("/save/status/") and r.path != "/save/status/user"
             ]
-
-    # -- running --------------------------------------------------------------------
-
-    def start(self) -> SpnServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SpnServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- answering (called from the handler threads) --------------------------------
 
