@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from archiver.config import Settings
 from archiver.simweb.origin import OriginServer
+from archiver.simweb.wayback import (
+    FixtureCapture,
+    WaybackServer,
+    pywb_installed,
+    write_fixture_warc,
+)
 
 
 def shared_dir() -> Path:
@@ -62,3 +69,28 @@ def sandbox_settings(origin: OriginServer, **changes: object) -> Settings:
 @pytest.fixture
 def sandbox(origin: OriginServer, tmp_path: Path) -> Settings:
     return sandbox_settings(origin, store=tmp_path / "warcs")
+
+
+@contextlib.contextmanager
+def running_wayback(
+    workdir: Path, captures: Sequence[FixtureCapture], extra_warcs: Sequence[Path] = ()
+) -> Iterator[WaybackServer]:
+    """A real pywb over a WARC of ``captures`` (plus ``extra_warcs``); skips without pywb."""
+    if not pywb_installed():
+        pytest.skip("pywb is not installed (pip install 'archiver[test]'): no Wayback stand-in")
+    fixture = workdir / "fixture.warc.gz"
+    write_fixture_warc(fixture, captures)
+    with WaybackServer(workdir / "pywb", [fixture, *extra_warcs]) as server:
+        yield server
+
+
+def archive_settings(servers: Mapping[str, WaybackServer], **changes: object) -> Settings:
+    """Only the named hosts resolve (each to its pywb); any other name fails like a
+    missing host."""
+    base = Settings(
+        host_map={host: f"127.0.0.1:{server.port}" for host, server in servers.items()},
+        resolve_only=True,
+        timeout=5.0,
+        retries=0,
+    )
+    return base.replace(**changes)

@@ -44,7 +44,7 @@ from archiver.simweb.wayback import (
     pywb_installed,
     write_fixture_warc,
 )
-from tests.conftest import closed_port, shared_dir
+from tests.conftest import archive_settings, closed_port, running_wayback, shared_dir
 
 REPORT = "http://news.example/2018/q3-report.html"
 OTHER = "http://news.example/about"
@@ -68,13 +68,8 @@ IANA_WARC = shared_dir() / "corpus" / "warcs" / "iana.warc.gz"
 
 @pytest.fixture(scope="module")
 def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]:
-    if not pywb_installed():
-        pytest.skip("pywb is not installed (pip install 'archiver[test]'): no Wayback stand-in")
-    workdir = tmp_path_factory.mktemp("wayback")
-    fixture = workdir / "fixture.warc.gz"
-    write_fixture_warc(fixture, CAPTURES)
-    warcs = [fixture, IANA_WARC] if IANA_WARC.exists() else [fixture]
-    with WaybackServer(workdir / "pywb", warcs) as server:
+    extra = [IANA_WARC] if IANA_WARC.exists() else []
+    with running_wayback(tmp_path_factory.mktemp("wayback"), CAPTURES, extra) as server:
         pid = server.pid
         yield server
     assert pid is not None
@@ -84,13 +79,7 @@ def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]
 
 @pytest.fixture(scope="module")
 def settings(wayback: WaybackServer) -> Settings:
-    """Only archive.test resolves (to pywb); any other name fails like a missing host."""
-    return Settings(
-        host_map={"archive.test": f"127.0.0.1:{wayback.port}"},
-        resolve_only=True,
-        timeout=5.0,
-        retries=0,
-    )
+    return archive_settings({"archive.test": wayback})
 
 
 ARCHIVE = parse_archive_spec("wayback:http://archive.test/web/")

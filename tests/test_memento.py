@@ -46,7 +46,7 @@ from archiver.simweb.wayback import (
     pywb_installed,
     write_fixture_warc,
 )
-from tests.conftest import closed_port, sandbox_settings, shared_dir
+from tests.conftest import archive_settings, closed_port, sandbox_settings, shared_dir
 
 REPORT = "http://news.example/2018/q3-report.html"
 CITED = datetime(2018, 11, 28, 23, 59, 59, tzinfo=UTC)
@@ -104,13 +104,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Wayb
 @pytest.fixture(scope="module")
 def settings(servers: dict[str, WaybackServer]) -> Settings:
     """archive.test and mirror.test resolve to pywb, down.test to a closed port; no other name."""
-    hosts = {host: f"127.0.0.1:{server.port}" for host, server in servers.items()}
-    return Settings(
-        host_map={**hosts, "down.test": f"127.0.0.1:{closed_port()}"},
-        resolve_only=True,
-        timeout=5.0,
-        retries=0,
-    )
+    pywb = archive_settings(servers)
+    return pywb.replace(host_map={**pywb.host_map, "down.test": f"127.0.0.1:{closed_port()}"})
 
 
 def find(

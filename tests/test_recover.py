@@ -42,11 +42,15 @@ from archiver.simweb.origin import OriginServer, Page, Site
 from archiver.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
-    pywb_installed,
-    write_fixture_warc,
 )
 from archiver.state import State
-from tests.conftest import closed_port, require_shared, sandbox_settings
+from tests.conftest import (
+    archive_settings,
+    closed_port,
+    require_shared,
+    running_wayback,
+    sandbox_settings,
+)
 
 ARCHIVE_SPEC = "wayback:http://archive.test/web/"
 REPLAY = "http://archive.test/web/"
@@ -202,24 +206,13 @@ CAPTURES = [
 
 @pytest.fixture(scope="module")
 def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]:
-    if not pywb_installed():
-        pytest.skip("pywb is not installed (pip install 'archiver[test]'): no Wayback stand-in")
-    workdir = tmp_path_factory.mktemp("wayback")
-    write_fixture_warc(workdir / "articles.warc.gz", CAPTURES)
-    with WaybackServer(workdir / "pywb", [workdir / "articles.warc.gz"]) as server:
+    with running_wayback(tmp_path_factory.mktemp("wayback"), CAPTURES) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def settings(wayback: WaybackServer) -> Settings:
-    """Only archive.test resolves (to pywb); any other name fails like a missing host."""
-    return Settings(
-        host_map={"archive.test": f"127.0.0.1:{wayback.port}"},
-        resolve_only=True,
-        timeout=5.0,
-        retries=0,
-        archives=(ARCHIVE_SPEC,),
-    )
+    return archive_settings({"archive.test": wayback}, archives=(ARCHIVE_SPEC,))
 
 
 def recover(

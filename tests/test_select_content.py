@@ -42,10 +42,9 @@ from archiver.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
     payload_digest,
-    pywb_installed,
-    write_fixture_warc,
 )
 from archiver.state import State
+from tests.conftest import archive_settings, running_wayback
 
 
 def wayback_archive(spec: str) -> Archive:
@@ -125,23 +124,13 @@ CAPTURES = [
 
 @pytest.fixture(scope="module")
 def wayback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]:
-    if not pywb_installed():
-        pytest.skip("pywb is not installed (pip install 'archiver[test]'): no Wayback stand-in")
-    workdir = tmp_path_factory.mktemp("wayback")
-    write_fixture_warc(workdir / "fixture.warc.gz", CAPTURES)
-    with WaybackServer(workdir / "pywb", [workdir / "fixture.warc.gz"]) as server:
+    with running_wayback(tmp_path_factory.mktemp("wayback"), CAPTURES) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def settings(wayback: WaybackServer) -> Settings:
-    """Only archive.test resolves (to pywb); any other name fails like a missing host."""
-    return Settings(
-        host_map={"archive.test": f"127.0.0.1:{wayback.port}"},
-        resolve_only=True,
-        timeout=5.0,
-        retries=0,
-    )
+    return archive_settings({"archive.test": wayback})
 
 
 class ArchiveCalls:
