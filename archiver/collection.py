@@ -82,13 +82,13 @@ from urllib.request import url2pathname
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
 from archiver.durable import replace_file
 from archiver.errors import InputError
 from archiver.http import Fetched
 from archiver.models import Memento, _Serialisable
+from archiver.verify import WARC_READ_ERRORS
 
 __all__ = [
     "CollectionResponse",
@@ -116,20 +116,7 @@ INDEX_VERSION = 1
 MAX_REDIRECTS = 10
 _READ_SIZE = 1024 * 1024
 _INDEXED_TYPES = ("response", "revisit")
-# What warcio, zlib and zipfile raise on damaged input (verify.py reads with the same set).
-_READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    UnicodeDecodeError,
-    IndexError,
-    KeyError,
-    TypeError,
-)
+_READ_ERRORS = WARC_READ_ERRORS
 
 
 # -- URL keys ------------------------------------------------------------------------------

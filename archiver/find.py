@@ -182,17 +182,21 @@ def parse_archive_spec(spec: str) -> Archive | MementoArchive | LocalCollection:
         interval = IA_MIN_INTERVAL if (urlsplit(cdx_url).hostname or "") == IA_HOST else 0.0
 
     if "interval" in options:
-        try:
-            interval = float(options["interval"])
-        except ValueError:
-            interval = -1.0
-        if not (interval >= 0 and math.isfinite(interval)):
-            raise InputError(
-                f"archive {spec!r}: interval={options['interval']!r} is not a number of seconds"
-            )
+        interval = parse_interval_option(spec, options["interval"])
     return Archive(
         spec=text, replay_base=base, cdx_url=cdx_url, dialect=dialect, min_interval=interval
     )
+
+
+def parse_interval_option(spec: str, value: str) -> float:
+    """The seconds of an ``interval=`` option in an archive spec; InputError if not."""
+    try:
+        interval = float(value)
+    except ValueError:
+        interval = -1.0
+    if not (interval >= 0 and math.isfinite(interval)):
+        raise InputError(f"archive {spec!r}: interval={value!r} is not a number of seconds")
+    return interval
 
 
 def parse_archive_specs(

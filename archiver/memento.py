@@ -49,7 +49,6 @@ Choices that are not obvious:
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +68,7 @@ from archiver.find import (
     IA_HOST,
     IA_MIN_INTERVAL,
     CdxRateLimiter,
+    parse_interval_option,
     polite_get,
 )
 from archiver.http import Fetched
@@ -262,14 +262,7 @@ def parse_memento_spec(spec: str) -> MementoArchive:
             raise InputError(f"archive {spec!r}: raw={options['raw']!r} must be 'id_' or 'none'")
     interval: float | None = None
     if "interval" in options:
-        try:
-            interval = float(options["interval"])
-        except ValueError:
-            interval = -1.0
-        if not (interval >= 0 and math.isfinite(interval)):
-            raise InputError(
-                f"archive {spec!r}: interval={options['interval']!r} is not a number of seconds"
-            )
+        interval = parse_interval_option(spec, options["interval"])
 
     if preset is not None:
         return MementoArchive(

@@ -74,6 +74,22 @@ _READ_SIZE = 1024 * 1024
 _MAX_HTTP_HEAD = 1024 * 1024  # an HTTP header block longer than this is read as payload
 
 
+# What warcio, zlib and zipfile raise on damaged input; collection.py reads with the same set.
+WARC_READ_ERRORS = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    UnicodeDecodeError,
+    IndexError,
+    KeyError,
+    TypeError,
+)
+
+
 @dataclass(frozen=True)
 class VerifyProblem(_Serialisable):
     """One failed check (or, in ``VerifyReport.notes``, one fact worth knowing)."""
@@ -310,17 +326,7 @@ def _scan_stream(stream: IO[bytes] | gzip.GzipFile, label: str) -> tuple[_Scan, 
         if "non-chunked gzip" in str(e):
             return scan, True
         scan.problems.append(_unreadable(label, offset, e))
-    except (
-        StatusAndHeadersParserException,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-        UnicodeDecodeError,
-        IndexError,
-        KeyError,
-        TypeError,
-    ) as e:
+    except WARC_READ_ERRORS as e:
         scan.problems.append(_unreadable(label, offset, e))
     if iterator.err_count:
         scan.problems.append(
