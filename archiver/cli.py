@@ -107,8 +107,10 @@ def archive_option(func: F) -> F:
         "archives",
         multiple=True,
         metavar="SPEC",
-        help="Archive to search; repeatable. 'ia' (the Internet Archive, default) or "
-        "'wayback:BASE_URL' for any Wayback-compatible server.",
+        help="Archive to search; repeatable, the best copy across all wins. 'ia' (the "
+        "Internet Archive, default), 'wayback:BASE_URL' (any Wayback-compatible server), "
+        "'memento:TIMEMAP_OR_TIMEGATE_URL', a preset (archive.today, arquivo.pt, loc, ukwa, "
+        "perma.cc), or the path of a WARC/WACZ file or folder.",
     )(func)
 
 

@@ -16,9 +16,7 @@ from types import MappingProxyType
 
 from archiver import __version__
 
-DEFAULT_USER_AGENT = (
-    f"archiver/{__version__} (link-rot recovery; +https://pypi.org/project/archiver/)"
-)
+DEFAULT_USER_AGENT = f"archiver/{__version__} (citation link checker and web-archiving tool)"
 
 
 @dataclass(frozen=True)
