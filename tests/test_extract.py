@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -700,15 +699,16 @@ def test_odd_input_never_raises() -> None:
             extract_citations(sample, fmt)
 
 
-def test_one_megabyte_of_markdown_is_fast() -> None:
-    paragraph = (
-        "Long prose about the harbour and the council, with numbers like 3.5 and Dr. Smith, "
-        'and "a quoted passage of some length here" too. See [the report](https://r.example/a) '
-        "and https://bare.example/b. Opponents objected [dead link]. `code https://c.example/`\n\n"
-    )
-    text = paragraph * (1_000_000 // len(paragraph) + 1)
-    started = time.perf_counter()
+BENCH_PARAGRAPH = (
+    "Long prose about the harbour and the council, with numbers like 3.5 and Dr. Smith, "
+    'and "a quoted passage of some length here" too. See [the report](https://r.example/a) '
+    "and https://bare.example/b. Opponents objected [dead link]. `code https://c.example/`\n\n"
+)
+
+
+def test_one_megabyte_of_markdown_is_extracted_whole() -> None:
+    # Its speed is measured in bench/extract_bench.py, not asserted here.
+    text = BENCH_PARAGRAPH * (1_000_000 // len(BENCH_PARAGRAPH) + 1)
     citations = extract_citations(text, "markdown")
-    elapsed = time.perf_counter() - started
-    assert len(citations) == 3 * (1_000_000 // len(paragraph) + 1)
-    assert elapsed < 2.0  # about 0.3 s on a laptop; the margin is for slow CI machines
+    assert len(citations) == 3 * (1_000_000 // len(BENCH_PARAGRAPH) + 1)
+    assert {c.url for c in citations} == {"https://r.example/a", "https://bare.example/b", None}
