@@ -9,6 +9,7 @@ This is the only place where errors become messages and exit codes:
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -75,6 +76,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    # Stages log what the user should know but that does not stop the run (an archive
+    # that did not answer while another did); shown as warnings on stderr.
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="archiver: %(levelname)s: %(name)s: %(message)s"
+        if debug
+        else "archiver: warning: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 # -- shared options ---------------------------------------------------------------
@@ -464,6 +474,8 @@ def archive(
     """
     settings = build_settings({**params, "archives": archives})
     report = run_for(article, settings, article_url=article_url)
+    if report.offline:
+        raise NetworkError("this machine seems to be offline: no link answered, nothing archived")
     if fmt == "json":
         emit(to_json([c.to_dict() for r in report.results for c in r.captures]))
         return
@@ -563,6 +575,11 @@ def run(
     data = {**report.to_dict(), "verification": verification.to_dict() if verification else None}
     target = report_path or settings.store / "report.json"
     replace_file(target, (to_json(data) + "\n").encode())
+    if report.offline:
+        raise NetworkError(
+            f"this machine seems to be offline: no link answered, nothing was archived "
+            f"(report: {target})"
+        )
     if fmt == "json":
         emit(to_json(data))
     else:

@@ -58,6 +58,12 @@ class RunReport(_Serialisable):
         return sum(1 for r in self.results if r.check is not None and r.check.verdict.is_failure)
 
     @property
+    def offline(self) -> bool:
+        """True when every link check found this machine offline (nothing was looked up)."""
+        checks = [r.check for r in self.results if r.check is not None]
+        return bool(checks) and all(c.verdict is Verdict.OFFLINE for c in checks)
+
+    @property
     def failed_saves(self) -> int:
         return sum(1 for r in self.results if r.saved is not None and not r.saved.status.is_success)
 
@@ -157,6 +163,7 @@ def run_pipeline(
         urls = [c.url for c in citations if c.url]
         say(f"checking {len(set(urls))} URL(s)")
         checks = {check.url: check for check in check_urls(urls, settings, state=state)}
+        offline = bool(checks) and all(c.verdict is Verdict.OFFLINE for c in checks.values())
         saved: dict[str, SaveResult] = {}
         if save_live is not None:
             alive = [url for url, check in checks.items() if check.verdict is Verdict.ALIVE]
@@ -166,6 +173,12 @@ def run_pipeline(
         results = []
         for number, citation in enumerate(citations, 1):
             say(f"[{number}/{len(citations)}] {citation.url or citation.marker}")
+            if offline:  # every archive lookup would fail the same way: ask none
+                note = "not looked up: this machine seems to be offline"
+                results.append(
+                    CitationResult(citation, check=checks.get(citation.url or ""), notes=(note,))
+                )
+                continue
             result = _process(
                 article,
                 citation,

@@ -215,3 +215,17 @@ def test_check_table_marks_confirmed_dead_links(origin: OriginServer, tmp_path: 
     assert (first.exit_code, second.exit_code) == (3, 3)
     assert "dead (confirmed)" not in first.stdout
     assert "dead (confirmed)" in second.stdout
+
+
+def test_run_on_an_offline_machine_says_so_and_exits_1(tmp_path: Path) -> None:
+    # Nothing resolves, not even the canary: every check is "offline", nothing is archived.
+    store = tmp_path / "store"
+    result = invoke("run", str(EXAMPLE), "--only-resolved", "--store", str(store))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link answered, nothing was "
+        f"archived (report: {store / 'report.json'})"
+    )
+    report = json.loads((store / "report.json").read_text())
+    assert {r["check"]["verdict"] for r in report["results"] if r["check"]} == {"offline"}
+    assert not list(store.glob("*.warc.gz"))
