@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,22 @@ def origin() -> Iterator[OriginServer]:
 
 
 CANARY = "http://canary.example/"
+
+# A report's life in an archive, shared by the find and Memento tests: a draft, the report,
+# a captured 404, a captured redirect to the home page, and a later version.
+REPORT = "http://news.example/2018/q3-report.html"
+REPORT_HISTORY = [
+    FixtureCapture(REPORT, datetime(2017, 12, 1, 8, 0, tzinfo=UTC), body=b"<p>Q3 draft</p>"),
+    FixtureCapture(REPORT, datetime(2018, 6, 15, 10, 30, tzinfo=UTC), body=b"<p>Q3 report</p>"),
+    FixtureCapture(REPORT, datetime(2018, 10, 2, 14, 0, tzinfo=UTC), 404, b"<h1>Not Found</h1>"),
+    FixtureCapture(
+        REPORT,
+        datetime(2018, 11, 20, 9, 0, tzinfo=UTC),
+        302,
+        headers=[("Location", "http://news.example/")],
+    ),
+    FixtureCapture(REPORT, datetime(2019, 1, 5, tzinfo=UTC), body=b"<p>Q3 report, v2</p>"),
+]
 
 
 def sandbox_settings(origin: OriginServer, **changes: object) -> Settings:

@@ -46,23 +46,18 @@ from archiver.simweb.wayback import (
     pywb_installed,
     write_fixture_warc,
 )
-from tests.conftest import archive_settings, closed_port, sandbox_settings, shared_dir
+from tests.conftest import (
+    REPORT,
+    REPORT_HISTORY,
+    archive_settings,
+    closed_port,
+    sandbox_settings,
+    shared_dir,
+)
 
-REPORT = "http://news.example/2018/q3-report.html"
 CITED = datetime(2018, 11, 28, 23, 59, 59, tzinfo=UTC)
 
-CAPTURES = [
-    FixtureCapture(REPORT, datetime(2017, 12, 1, 8, 0, tzinfo=UTC), body=b"<p>Q3 draft</p>"),
-    FixtureCapture(REPORT, datetime(2018, 6, 15, 10, 30, tzinfo=UTC), body=b"<p>Q3 report</p>"),
-    FixtureCapture(REPORT, datetime(2018, 10, 2, 14, 0, tzinfo=UTC), 404, b"<h1>Not Found</h1>"),
-    FixtureCapture(
-        REPORT,
-        datetime(2018, 11, 20, 9, 0, tzinfo=UTC),
-        302,
-        headers=[("Location", "http://news.example/")],
-    ),
-    FixtureCapture(REPORT, datetime(2019, 1, 5, tzinfo=UTC), body=b"<p>Q3 report, v2</p>"),
-]
+CAPTURES = REPORT_HISTORY
 MIRROR_CAPTURES = [
     FixtureCapture(REPORT, datetime(2018, 11, 27, 12, 0, tzinfo=UTC), body=b"<p>Q3 (mirror)</p>"),
 ]
