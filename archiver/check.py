@@ -35,21 +35,18 @@ import gc
 import multiprocessing
 import os
 import secrets
-import socket
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from queue import Empty
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
+from archiver.aioclient import Client, RequestFailed, Response
 from archiver.config import Settings
 from archiver.dates import parse_http_date, parse_iso, to_iso, utcnow
 from archiver.errors import InputError
-from archiver.http import ProxyChooser, build_async_session
 from archiver.models import History, LinkCheck, Verdict
 from archiver.soft404 import (
     PageSummary,
@@ -66,6 +63,7 @@ CHECK_BODY_BYTES = 64 * 1024
 BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
 DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
+FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
 SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
 FILE_EXTENSIONS = {
     "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
@@ -114,20 +112,6 @@ def verdict_for_status(status: int) -> tuple[Verdict, str]:
     return Verdict.BLOCKED, f"HTTP {status}: the server refused the request; inconclusive"
 
 
-@dataclass(frozen=True)
-class _Answer:
-    method: str
-    status: int
-    final_url: str
-    headers: dict[str, str]
-    body: bytes
-    redirects: int
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
-
 class _NetworkFailure(Exception):
     """A request that got no HTTP answer; ``verdict`` and ``reason`` say what happened."""
 
@@ -138,15 +122,15 @@ class _NetworkFailure(Exception):
 
 
 class _Checker:
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
+    def __init__(self, client: Client, settings: Settings, clock: Clock) -> None:
+        self.client = client
         self.settings = settings
         self.clock = clock
         self.host_slots: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(max(settings.per_host, 1))
         )
+        self.overall = asyncio.Semaphore(max(settings.workers, 1))
         self.probes: dict[tuple[str, str], asyncio.Task[PageSummary | None]] = {}
-        self.proxies = ProxyChooser(settings)
 
     async def check(self, url: str) -> LinkCheck:
         attempts = max(self.settings.retries, 0) + 1
@@ -170,7 +154,7 @@ class _Checker:
         verdict, reason = await self._judge(url, answer)
         return self._result(url, verdict, answer.status, answer.final_url, reason, answer.method)
 
-    async def _fetch(self, url: str) -> _Answer:
+    async def _fetch(self, url: str) -> Response:
         """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise."""
         if _looks_like_file(url):
             head = await self._request("HEAD", url)
@@ -178,59 +162,15 @@ class _Checker:
                 return head
         return await self._request("GET", url)
 
-    async def _request(self, method: str, url: str) -> _Answer:
-        slot = self.host_slots[urlsplit(url).netloc.lower()]
-        request = self.session.request(
-            method,
-            url,
-            allow_redirects=True,
-            max_redirects=self.settings.max_redirects,
-            proxy=self.proxies.proxy_for(url),
-        )
-        try:
-            async with slot, request as response:
-                body = b""
-                if method != "HEAD":
-                    body = await response.content.read(CHECK_BODY_BYTES)
-                return _Answer(
-                    method=method,
-                    status=response.status,
-                    final_url=str(response.url),
-                    headers={k.lower(): v for k, v in response.headers.items()},
-                    body=body,
-                    redirects=len(response.history),
-                )
-        except aiohttp.TooManyRedirects as e:
-            raise _NetworkFailure(
-                Verdict.UNREACHABLE, f"more than {self.settings.max_redirects} redirects"
-            ) from e
-        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
-            raise _NetworkFailure(
-                Verdict.TIMEOUT, f"no answer within {self.settings.timeout:g} s"
-            ) from e
-        except aiohttp.ClientConnectorDNSError as e:
-            host = urlsplit(url).hostname
-            if getattr(e.os_error, "errno", None) == socket.EAI_AGAIN:
-                raise _NetworkFailure(
-                    Verdict.UNREACHABLE, f"DNS lookup failed for {host} (temporary failure)"
-                ) from e
-            raise _NetworkFailure(Verdict.DEAD, f"no such host: {host}") from e
-        except aiohttp.ClientSSLError as e:
-            raise _NetworkFailure(Verdict.UNREACHABLE, f"TLS failed: {e.os_error}") from e
-        except aiohttp.ClientConnectorError as e:
-            errno = e.os_error.errno
-            detail = os.strerror(errno) if errno else str(e.os_error)
-            raise _NetworkFailure(Verdict.UNREACHABLE, f"connection failed: {detail}") from e
-        except aiohttp.ServerDisconnectedError as e:
-            raise _NetworkFailure(
-                Verdict.UNREACHABLE, "connection failed: the server closed it without answering"
-            ) from e
-        except (aiohttp.ClientError, ValueError) as e:
-            raise _NetworkFailure(
-                Verdict.UNREACHABLE, f"request failed: {type(e).__name__}: {e}"
-            ) from e
+    async def _request(self, method: str, url: str) -> Response:
+        async with self.host_slots[urlsplit(url).netloc.lower()], self.overall:
+            try:
+                return await self.client.request(method, url)
+            except RequestFailed as failure:
+                verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
+                raise _NetworkFailure(verdict, str(failure)) from failure
 
-    async def _judge(self, url: str, answer: _Answer) -> tuple[Verdict, str]:
+    async def _judge(self, url: str, answer: Response) -> tuple[Verdict, str]:
         verdict, reason = verdict_for_status(answer.status)
         if verdict is Verdict.BLOCKED or answer.status == 503:
             wall = _bot_wall(answer)
@@ -296,7 +236,7 @@ def _looks_like_file(url: str) -> bool:
     return "." in last and last.rsplit(".", 1)[1].lower() in FILE_EXTENSIONS
 
 
-def _bot_wall(answer: _Answer) -> str | None:
+def _bot_wall(answer: Response) -> str | None:
     if answer.headers.get("cf-mitigated", "").lower() == "challenge":
         return "a bot wall (cf-mitigated: challenge)"
     head = answer.body[:8192].decode("utf-8", errors="replace").lower()
@@ -514,8 +454,9 @@ async def _check_all(
     for url in urls:
         queues[urlsplit(url).netloc.lower()].append(url)
     results: dict[str, LinkCheck] = {}
-    async with build_async_session(settings) as session:
-        checker = _Checker(session, settings, clock)
+    client = Client(settings, max_body=CHECK_BODY_BYTES)
+    try:
+        checker = _Checker(client, settings, clock)
 
         async def work(queue: deque[str]) -> None:
             while queue:
@@ -528,16 +469,20 @@ async def _check_all(
         await asyncio.gather(
             *(work(queue) for queue in queues.values() for _ in range(min(per_host, len(queue))))
         )
+    finally:
+        await client.close()
     return [results[url] for url in urls]
 
 
 async def _canary_answers(settings: Settings, clock: Clock) -> bool:
     """Any HTTP answer at all from the canary shows the network works."""
-    async with build_async_session(settings) as session:
-        try:
-            await _Checker(session, settings, clock)._request("HEAD", settings.canary_url)
-        except _NetworkFailure:
-            return False
+    client = Client(settings, max_body=0)
+    try:
+        await _Checker(client, settings, clock)._request("HEAD", settings.canary_url)
+    except _NetworkFailure:
+        return False
+    finally:
+        await client.close()
     return True
 
 

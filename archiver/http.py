@@ -4,22 +4,16 @@ Every request archiver makes goes through a session from ``build_session`` so th
 User-Agent, timeouts, connection-pool sizes and the host map are the same everywhere, and
 through ``fetch`` so that no body is ever read past ``Settings.max_bytes``.
 
-The host map replaces DNS for the names it lists (``host -> "ip:port"``). With
-``resolve_only`` set, any other name fails exactly as a name that does not exist would
-(``socket.gaierror``), so a sandboxed run cannot send a packet anywhere unexpected.
+The host map (``archiver.hostmap``) replaces DNS for the names it lists. The link
+checker has its own client (``archiver.aioclient``) with the same identity and host map.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
-import ssl
-import urllib.request
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,34 +22,11 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
+from archiver.bodies import decode_body
 from archiver.config import Settings
+from archiver.hostmap import HostMap
 
-
-class HostMap:
-    """Pins host names to ``ip:port`` addresses, optionally refusing every other name."""
-
-    def __init__(self, mapping: Mapping[str, str], resolve_only: bool = False) -> None:
-        self._mapping = {host.lower(): address for host, address in mapping.items()}
-        self.resolve_only = resolve_only
-
-    def resolve(self, host: str, port: int) -> tuple[str, int]:
-        address = self._mapping.get(host.lower().rstrip("."))
-        if address is None:
-            if self.resolve_only and not _is_ip_address(host):  # an address needs no DNS
-                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            return host, port
-        ip, sep, mapped_port = address.rpartition(":")
-        if not sep or not mapped_port.isdigit():
-            return address, port
-        return ip.strip("[]"), int(mapped_port)
-
-
-def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+__all__ = ["Fetched", "HostMap", "build_session", "decode_body", "fetch"]
 
 
 def _connect(conn: Any, host_map: HostMap) -> socket.socket:
@@ -174,24 +145,6 @@ class Fetched:
             return self.body.decode("utf-8", errors="replace")
 
 
-def decode_body(raw: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate content-encoding; a damaged or truncated stream yields what decodes."""
-    encoding = (content_encoding or "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
-        decoder = zlib.decompressobj(wbits)
-        try:
-            return decoder.decompress(raw)
-        except zlib.error:
-            if encoding == "deflate":
-                try:
-                    return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw)
-                except zlib.error:
-                    return raw
-            return raw
-    return raw
-
-
 def fetch(
     session: requests.Session,
     url: str,
@@ -245,87 +198,3 @@ def fetch(
         )
     finally:
         response.close()
-
-
-class HostMapResolver:
-    """aiohttp's resolver interface over a ``HostMap``: mapped names never reach DNS."""
-
-    def __init__(self, host_map: HostMap) -> None:
-        from aiohttp.resolver import DefaultResolver
-
-        self._host_map = host_map
-        self._fallback = DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[Any]:
-        ip, mapped_port = self._host_map.resolve(host, port)  # raises gaierror when refused
-        if (ip, mapped_port) == (host, port) and not _is_ip_address(host):
-            return list(await self._fallback.resolve(host, port, family))  # type: ignore[arg-type]
-        address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-        return [
-            {
-                "hostname": host,
-                "host": ip,
-                "port": mapped_port,
-                "family": address_family,
-                "proto": 0,
-                "flags": socket.AI_NUMERICHOST,
-            }
-        ]
-
-    async def close(self) -> None:
-        await self._fallback.close()
-
-
-def build_async_session(settings: Settings) -> Any:
-    """An aiohttp session for the link checker, with the same identity and limits.
-
-    Must be called inside a running event loop. Connection limits mirror
-    ``Settings.workers`` and ``Settings.per_host``; timeouts apply to the connection and
-    to each read, like the ``requests`` sessions.
-    """
-    import aiohttp
-
-    tls: ssl.SSLContext | bool = True
-    if settings.ca_bundle is not None:
-        tls = ssl.create_default_context(cafile=str(settings.ca_bundle))
-    connector = aiohttp.TCPConnector(
-        ssl=tls,
-        limit=max(settings.workers, 1),
-        limit_per_host=max(settings.per_host, 1),
-        resolver=HostMapResolver(HostMap(settings.host_map, settings.resolve_only)),  # type: ignore[arg-type]
-        ttl_dns_cache=300,
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=settings.timeout, sock_read=settings.timeout
-    )
-    # trust_env stays off: aiohttp would then consult netrc and the proxy variables in a
-    # worker thread on every request, which costs more than the request itself. Proxies
-    # from the environment are applied per host by ``proxy_for`` instead.
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=timeout,
-        cookie_jar=aiohttp.DummyCookieJar(),  # a checker has no session to keep
-        headers={"User-Agent": settings.user_agent},
-        trust_env=False,
-    )
-
-
-class ProxyChooser:
-    """The proxy (from the environment, as requests would use it) for each URL, cached
-    per scheme and host; none at all in a sandboxed run."""
-
-    def __init__(self, settings: Settings) -> None:
-        sandboxed = bool(settings.host_map or settings.resolve_only)
-        self._proxies = {} if sandboxed else urllib.request.getproxies()
-        self._cache: dict[tuple[str, str], str | None] = {}
-
-    def proxy_for(self, url: str) -> str | None:
-        if not self._proxies:
-            return None
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._cache:
-            proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
-            bypass = urllib.request.proxy_bypass(parts.hostname or "")
-            self._cache[key] = None if bypass else proxy
-        return self._cache[key]

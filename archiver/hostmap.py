@@ -1,0 +1,64 @@
+"""Where requests go: host names pinned to addresses, and proxies from the environment.
+
+Both HTTP stacks use these (``requests`` for archive work in ``archiver.http``, the link
+checker's own client in ``archiver.aioclient``), so a sandboxed run is sandboxed the same
+way everywhere. This module imports nothing heavy: the checker loads it at start-up.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import urllib.request
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from archiver.config import Settings
+
+
+class HostMap:
+    """Pins host names to ``ip:port`` addresses, optionally refusing every other name."""
+
+    def __init__(self, mapping: Mapping[str, str], resolve_only: bool = False) -> None:
+        self._mapping = {host.lower(): address for host, address in mapping.items()}
+        self.resolve_only = resolve_only
+
+    def resolve(self, host: str, port: int) -> tuple[str, int]:
+        address = self._mapping.get(host.lower().rstrip("."))
+        if address is None:
+            if self.resolve_only and not _is_ip_address(host):  # an address needs no DNS
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return host, port
+        ip, sep, mapped_port = address.rpartition(":")
+        if not sep or not mapped_port.isdigit():
+            return address, port
+        return ip.strip("[]"), int(mapped_port)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class ProxyChooser:
+    """The proxy (from the environment, as requests would use it) for each URL, cached
+    per scheme and host; none at all in a sandboxed run."""
+
+    def __init__(self, settings: Settings) -> None:
+        sandboxed = bool(settings.host_map or settings.resolve_only)
+        self._proxies = {} if sandboxed else urllib.request.getproxies()
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    def proxy_for(self, url: str) -> str | None:
+        if not self._proxies:
+            return None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._cache:
+            proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+            bypass = urllib.request.proxy_bypass(parts.hostname or "")
+            self._cache[key] = None if bypass else proxy
+        return self._cache[key]
