@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,17 +18,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from archiver import __version__
-from archiver.check import check_urls, validate_url
 from archiver.config import Settings
 from archiver.errors import ArchiverError, InputError, NetworkError
-from archiver.extract import Article, extract_citations, read_article
-from archiver.models import Citation, Verdict
 from archiver.report import table, terminal_width, to_json, to_jsonl
-from archiver.state import State
 
-# Stages that only some commands need (archives, WARC, Save Page Now) are imported inside
-# those commands: `archiver check` on a long article should not pay for warcio/waybackpy.
+# Every stage is imported inside the commands that use it: `archiver --help` and
+# `check --help` need none of them, `scan` needs no HTTP client or state file, and
+# `archiver check` on a long article should not pay for warcio/waybackpy.
 if TYPE_CHECKING:
+    from archiver.extract import Article
+    from archiver.models import Citation
     from archiver.pipeline import RunReport
     from archiver.save import InternetArchiveKeys, SaveReport
 
@@ -55,6 +53,8 @@ class _Group(click.Group):
             raise
         except Exception as e:  # a bug: still one line, with the traceback on request
             if ctx.obj and ctx.obj.get("debug"):
+                import traceback
+
                 traceback.print_exc()
             click.echo(
                 f"archiver: internal error: {type(e).__name__}: {e} (--debug shows details)",
@@ -358,6 +358,10 @@ def check(
 
     Example: archiver check article.md --format jsonl
     """
+    from archiver.check import check_urls, validate_url
+    from archiver.models import Verdict
+    from archiver.state import State
+
     settings = build_settings(params).replace(
         fresh_for=fresh_for * 3600,
         confirm_failures=confirm_failures,
@@ -418,11 +422,13 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 
     Example: archiver find http://example.com/report --date 2018-11-28
     """
+    from archiver.check import validate_url
     from archiver.dates import date_to_datetime, parse_iso
     from archiver.find import parse_archive_spec
     from archiver.http import build_session
     from archiver.lookup_cache import LookupCache
     from archiver.select import find_best_memento
+    from archiver.state import State
 
     settings = build_settings({**params, "archives": archives})
     validate_url(url)
@@ -505,7 +511,9 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
 
     Example: archiver save article.md --if-not-archived-within 7d
     """
+    from archiver.check import check_urls
     from archiver.save import SaveResult, load_keys, save_checks
+    from archiver.state import State
 
     settings = build_settings(params)
     keys = load_keys()  # before any request: without keys nothing can be saved
@@ -647,6 +655,8 @@ def demo(output: Path) -> None:
 
 
 def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citation]]:
+    from archiver.extract import extract_citations, read_article
+
     if "://" in source:
         from archiver.pipeline import load_article
 
@@ -659,6 +669,8 @@ def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citat
 def cited_urls(targets: Sequence[str], settings: Settings) -> list[str]:
     """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
     URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
+    from archiver.check import validate_url
+
     urls: list[str] = []
     for target in targets:
         if "://" in target:
@@ -675,6 +687,7 @@ def run_for(
     save_live: InternetArchiveKeys | None = None,
     article_url: str | None = None,
 ) -> RunReport:
+    from archiver.check import validate_url
     from archiver.pipeline import run_pipeline
 
     if article_url is not None:

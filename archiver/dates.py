@@ -3,13 +3,15 @@
 Everything inside archiver is timezone-aware UTC. Archives speak 14-digit Wayback
 timestamps (``20180115093000``), HTTP dates (``Mon, 15 Jan 2018 09:30:00 GMT``) and ISO 8601;
 JSON output always uses ISO 8601 with a ``Z`` suffix.
+
+``email.utils`` (for HTTP dates) is imported by the two functions that need it: it
+pulls in much of the email package, which checking a Markdown article never uses.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 
 _WAYBACK_TS = re.compile(r"^\d{4,14}$")
 
@@ -50,6 +52,8 @@ def parse_iso(text: str) -> datetime:
 
 
 def parse_http_date(text: str) -> datetime:
+    from email.utils import parsedate_to_datetime
+
     parsed = parsedate_to_datetime(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -57,6 +61,8 @@ def parse_http_date(text: str) -> datetime:
 
 
 def to_http_date(moment: datetime) -> str:
+    from email.utils import format_datetime
+
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 

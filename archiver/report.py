@@ -7,7 +7,6 @@ names come from the models' ``to_dict`` and are documented in the README.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -46,4 +45,6 @@ def table(
 
 
 def terminal_width(default: int = 120) -> int:
+    import shutil  # only tables need it, and JSON output is what scripts ask for
+
     return shutil.get_terminal_size((default, 24)).columns

@@ -5,18 +5,19 @@ The format is taken from the file name or URL when its extension says (``.md``,
 means HTML, ``{{cite``/``<ref>``/``[[links]]`` mean wikitext, ``[text](url)`` links,
 ``#`` headings or reference definitions mean Markdown, and anything else is plain
 text, which is also the safe reading of anything ambiguous.
+
+Each parser is imported when its format is first parsed: the HTML and wikitext parsers
+bring in bs4, lxml and mwparserfromhell, which a Markdown article never needs.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from archiver.extract.blocks import Document
-from archiver.extract.html import parse_html
-from archiver.extract.markdown import parse_markdown
-from archiver.extract.plaintext import parse_plain_text
-from archiver.extract.wikitext import parse_wikitext
+if TYPE_CHECKING:
+    from archiver.extract.blocks import Document
 
 FORMATS = ("markdown", "html", "text", "wikitext")
 
@@ -107,11 +108,19 @@ def parse_document(text: str, fmt: str, page_url: str | None, *, keep: bool = Fa
 
 def _parse(text: str, fmt: str, page_url: str | None) -> Document:
     if fmt == "markdown":
+        from archiver.extract.markdown import parse_markdown
+
         return parse_markdown(text, page_url)
     if fmt == "html":
+        from archiver.extract.html import parse_html
+
         return parse_html(text, page_url)
     if fmt == "wikitext":
+        from archiver.extract.wikitext import parse_wikitext
+
         return parse_wikitext(text)
+    from archiver.extract.plaintext import parse_plain_text
+
     return parse_plain_text(text)
 
 

@@ -1,0 +1,59 @@
+"""What a command imports before it does its work: start-up time is most of a short run.
+
+Each case runs in a fresh interpreter (this test process has imported everything already)
+and lists which of the heavy modules got loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
+HEAVY = (
+    "archiver.check",
+    "archiver.state",
+    "archiver.extract",
+    "archiver.extract.html",
+    "archiver.extract.wikitext",
+    "lxml",
+    "mwparserfromhell",
+    "sqlite3",
+    "email.utils",
+)
+
+
+def loaded_after(*args: str) -> list[str]:
+    """The modules of HEAVY loaded after running ``archiver ARGS`` in a new interpreter."""
+    program = (
+        "import sys\n"
+        "from archiver.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("loaded:")
+    return [name for name in last.removeprefix("loaded:").split(",") if name]
+
+
+def test_help_loads_no_stage() -> None:
+    assert loaded_after("--help") == []
+    assert loaded_after("check", "--help") == []
+
+
+def test_scanning_markdown_loads_only_the_markdown_parser() -> None:
+    assert loaded_after("scan", str(EXAMPLE), "--format", "json") == ["archiver.extract"]
+
+
+def test_scanning_html_loads_the_html_parser() -> None:
+    html = EXAMPLE.parent.parent / "tests" / "fixtures" / "articles" / "harbour-report.html"
+    loaded = loaded_after("scan", str(html), "--format", "json")
+    assert "archiver.extract.html" in loaded and "lxml" in loaded
+    assert "archiver.extract.wikitext" not in loaded
