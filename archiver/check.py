@@ -317,18 +317,35 @@ def check_urls(
         for url in unique:
             if url in results:
                 on_result(results[url])
-    fresh = _check_fresh(to_check, settings, clock, on_result) if to_check else []
+    judged: dict[str, LinkCheck] = {}
+
+    def arrived(check: LinkCheck) -> None:
+        # The history is summed up as each answer arrives, while the rest are in flight,
+        # rather than for all of them at the end.
+        if state is not None:
+            judged[check.url] = _with_history(check, [*known.get(check.url, []), check], settings)
+        if on_result is not None:
+            on_result(check)
+
+    fresh = _check_fresh(to_check, settings, clock, arrived) if to_check else []
     offline = bool(fresh) and all(check.verdict is Verdict.OFFLINE for check in fresh)
     for check in fresh:
         results[check.url] = check
-    if state is not None and not offline:
+    if state is None:
+        return [results[url] for url in unique]
+    if not offline:
         state.record_checks(fresh)
-        for check in fresh:
-            known[check.url].append(check)
-    ordered = [results[url] for url in unique]
-    if state is not None:
-        ordered = [_with_history(check, known[check.url], settings) for check in ordered]
-    return ordered
+    checked_now = {check.url for check in fresh}
+
+    def finished(url: str) -> LinkCheck:
+        check = results[url]
+        if url not in checked_now:  # reused: its history already holds it
+            return _with_history(check, known.get(url, []), settings)
+        if offline:
+            return check
+        return judged.get(url) or _with_history(check, [*known.get(url, []), check], settings)
+
+    return [finished(url) for url in unique]
 
 
 def _with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) -> LinkCheck:
