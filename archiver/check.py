@@ -15,9 +15,10 @@ How the requests are made, and why:
   soft-404 would be an HTML page. At most ``CHECK_BODY_BYTES`` of any body are read.
 - Soft-404 probes: one request per host and directory, for a URL that surely does not
   exist, made only when a 200 page needs comparing, and shared by all its neighbours.
-- One event loop (aiohttp) keeps thousands of requests in flight on one thread; a
-  semaphore per host keeps at most ``per_host`` of them on any one host, and the
-  connector keeps at most ``workers`` overall. 429 and 503 answers are retried once when
+- One event loop (per core, for long lists) keeps thousands of requests in flight on one
+  thread, through the small client in ``archiver.aioclient``; ``per_host`` worker
+  coroutines per host keep at most that many requests on any one host, and a semaphore
+  at most ``workers`` overall. 429 and 503 answers are retried once when
   ``Retry-After`` asks for no more than ``max_retry_after`` seconds.
 - Offline: when nothing answered and the failures are all network failures, a canary URL
   is tried; if it fails too, this machine is offline: every such verdict becomes
