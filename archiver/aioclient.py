@@ -143,10 +143,17 @@ class _Connection(asyncio.Protocol):
                 waiter.set_exception(RequestFailed("invalid", f"not a valid HTTP answer ({e})"))
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self._done():  # a second answer to one request: not safe to reuse
+            self.reusable = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if not self._done():
+            self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._done():
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self._informational = True  # "100 Continue" and the like come before the answer
@@ -218,7 +225,9 @@ class Client:
         self.timeout = settings.timeout
         self.max_redirects = settings.max_redirects
         self.max_body = max_body
-        self._host_map = HostMap(settings.host_map, settings.resolve_only)
+        # Requests name hosts in IDNA (xn--) form; the map may spell them either way.
+        host_map = {_idna(host): address for host, address in settings.host_map.items()}
+        self._host_map = HostMap(host_map, settings.resolve_only)
         self._proxies = ProxyChooser(settings)
         self._ca_bundle = settings.ca_bundle
         self._tls: ssl.SSLContext | None = None
@@ -242,7 +251,7 @@ class Client:
             for raw_name, raw_value in raw_headers:
                 name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
                 headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            location = headers.get("location", "").strip()
+            location = _utf8_if_valid(headers.get("location", "")).strip()
             if status not in REDIRECT_STATUSES or not location:
                 body = decode_body(body, headers.get("content-encoding"), self.max_body)
                 return Response(method, status, url, headers, body, redirects)
@@ -267,9 +276,11 @@ class Client:
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         target = _Target.parse(url)
         proxy = self._proxies.proxy_for(url)
+        if proxy is not None and "://" not in proxy:
+            proxy = f"http://{proxy}"  # "host:port", as curl and requests take it
         key = (target.scheme, target.host, target.port, proxy)
         through_proxy = proxy is not None and target.scheme == "http"
-        path = url.partition("#")[0] if through_proxy else target.path
+        path = f"http://{target.host_header}{target.path}" if through_proxy else target.path
         head = f"{method} {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
         if through_proxy and proxy is not None:
             head += _proxy_authorization(proxy)
@@ -330,7 +341,8 @@ class Client:
         connection = await self._connect(proxy_parts.hostname, proxy_parts.port or 80, False)
         if target.scheme == "http":
             return connection
-        authority = f"{target.host_header.rsplit(':', 1)[0]}:{target.port}"
+        shown = f"[{target.host}]" if ":" in target.host else target.host  # IPv6 in brackets
+        authority = f"{shown}:{target.port}"
         tunnel = (
             f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{_proxy_authorization(proxy)}"
             f"User-Agent: {self._user_agent}\r\n\r\n"
@@ -403,6 +415,22 @@ class Client:
             self._tls = ssl.create_default_context(cafile=cafile)
             self._tls.set_alpn_protocols(["http/1.1"])
         return self._tls
+
+
+def _idna(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _utf8_if_valid(header: str) -> str:
+    """A header value read as latin-1, re-read as UTF-8 where that is what its bytes are
+    (servers send non-ASCII Locations unescaped, and browsers follow them as UTF-8)."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
 
 
 def _is_literal(host: str) -> bool:

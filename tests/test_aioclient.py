@@ -1,0 +1,929 @@
+"""The link checker's HTTP client against scripted servers on loopback.
+
+Each server is a bare TCP listener whose handler writes exact bytes, so every edge of
+HTTP/1.1 (keep-alive, chunking, HTTP/1.0 endings, cut-off answers, proxies, tunnels) is
+produced precisely rather than by whatever a server library happens to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import gzip
+import os
+import select
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+import pytest
+import trustme
+
+from archiver.aioclient import Client, RequestFailed, Response
+from archiver.config import Settings
+from tests.conftest import closed_port
+
+T = TypeVar("T")
+
+# Sandboxed (no proxies from the environment), so only IP literals and mapped names work.
+LOOPBACK = Settings(timeout=2.0, resolve_only=True)
+
+
+# -- scripted servers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request head as the server read it."""
+
+    line: str
+    headers: dict[str, str]  # lower-case names
+    connection: int  # which accepted connection it came on, counting from 1
+
+
+class Peer:
+    """The server's end of one accepted connection."""
+
+    def __init__(self, sock: socket.socket, number: int, server: ScriptedServer) -> None:
+        self.sock = sock
+        self.number = number
+        self.server = server
+        self.buffer = b""
+
+    def read_request(self) -> Request | None:
+        """The next request head, or None once the client has closed the connection."""
+        while b"\r\n\r\n" not in self.buffer:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return None
+            if not data:
+                return None
+            self.buffer += data
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        line, *fields = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for field in fields:
+            name, _, value = field.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        request = Request(line, headers, self.number)
+        self.server.requests.append(request)
+        return request
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def wait_closed(self) -> None:
+        """Read and drop everything until the client closes (or the server stops)."""
+        with contextlib.suppress(OSError):
+            while self.sock.recv(65536):
+                pass
+
+
+Handler = Callable[[Peer], None]
+
+
+class ScriptedServer:
+    """A loopback listener running ``handler`` on its own thread for each connection."""
+
+    def __init__(
+        self, handler: Handler, *, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+    ) -> None:
+        self.handler = handler
+        self.tls = tls
+        self.host = host
+        self.listener = socket.create_server(
+            (host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET
+        )
+        self.port: int = self.listener.getsockname()[1]
+        self.accepts = 0
+        self.requests: list[Request] = []
+        self.handshake_failures = 0
+        self._errors: list[BaseException] = []
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def address(self) -> str:
+        """``ip:port``, for ``Settings.host_map``."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return f"{'https' if self.tls else 'http'}://{self.address}{path}"
+
+    def lines(self) -> list[str]:
+        return [request.line for request in self.requests]
+
+    def __enter__(self) -> Self:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.listener.close()
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes handlers blocked in recv()
+        for thread in list(self._threads):
+            thread.join(timeout=5)
+        if self._errors and exc_type is None:
+            raise AssertionError(f"a server handler failed: {self._errors[0]!r}")
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepts += 1
+            self._sockets.append(sock)
+            thread = threading.Thread(target=self._serve, args=(sock, self.accepts), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, sock: socket.socket, number: int) -> None:
+        try:
+            if self.tls is not None:
+                try:
+                    sock = self.tls.wrap_socket(sock, server_side=True)
+                except (ssl.SSLError, OSError):
+                    self.handshake_failures += 1
+                    return
+                self._sockets.append(sock)
+            self.handler(Peer(sock, number, self))
+        except OSError:
+            pass  # the client went away: what happens then is each test's business
+        except BaseException as e:
+            self._errors.append(e)
+        finally:
+            sock.close()
+
+
+def answers(*responses: bytes) -> Handler:
+    """Answers each request, on whichever connection it comes, with the next of
+    ``responses``, and keeps the connection open until they run out."""
+    pending = list(responses)
+    lock = threading.Lock()
+
+    def handle(peer: Peer) -> None:
+        while peer.read_request() is not None:
+            with lock:
+                if not pending:
+                    return
+                response = pending.pop(0)
+            peer.send(response)
+
+    return handle
+
+
+def per_connection(*handlers: Handler) -> Handler:
+    """The first connection gets the first handler, the second the second, and so on."""
+
+    def handle(peer: Peer) -> None:
+        handlers[peer.number - 1](peer)
+
+    return handle
+
+
+def ok(body: bytes = b"ok", *headers: str, status: str = "200 OK") -> bytes:
+    """An HTTP/1.1 answer with an exact Content-Length."""
+    head = "".join(f"{header}\r\n" for header in headers)
+    return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
+
+
+def redirect(status: int, location: str) -> bytes:
+    return ok(b"", f"Location: {location}", status=f"{status} Moved")
+
+
+# -- running the client ----------------------------------------------------------------
+
+
+def with_client(
+    use: Callable[[Client], Awaitable[T]], settings: Settings = LOOPBACK, max_body: int = 1 << 20
+) -> T:
+    async def main() -> T:
+        client = Client(settings, max_body=max_body)
+        try:
+            return await use(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def fetch(
+    url: str, settings: Settings = LOOPBACK, method: str = "GET", max_body: int = 1 << 20
+) -> Response:
+    return with_client(lambda client: client.request(method, url), settings, max_body)
+
+
+def fetch_twice(url: str, settings: Settings = LOOPBACK) -> tuple[Response, Response]:
+    async def twice(client: Client) -> tuple[Response, Response]:
+        return await client.request("GET", url), await client.request("GET", url)
+
+    return with_client(twice, settings)
+
+
+def failure(url: str, settings: Settings = LOOPBACK, method: str = "GET") -> RequestFailed:
+    with pytest.raises(RequestFailed) as caught:
+        fetch(url, settings, method)
+    return caught.value
+
+
+# -- connections: reuse, closing, retrying ---------------------------------------------
+
+
+def test_two_requests_to_one_host_share_one_connection() -> None:
+    with ScriptedServer(answers(ok(b"first"), ok(b"second"))) as server:
+        first, second = fetch_twice(server.url("/page"))
+    assert (first.body, second.body) == (b"first", b"second")
+    assert server.accepts == 1
+    assert [r.connection for r in server.requests] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ok(b"first", "Connection: close"),
+        b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nfirst",
+    ],
+    ids=["connection-close", "http-1.0"],
+)
+def test_connection_the_server_will_not_keep_is_not_reused(answer: bytes) -> None:
+    # The server leaves the connection open: only the client's own judgment avoids reuse.
+    with ScriptedServer(answers(answer, ok(b"second"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"first", b"second")
+    assert server.accepts == 2
+
+
+def test_http10_answer_asking_for_keep_alive_is_reused() -> None:
+    answer = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nfirst"
+    with ScriptedServer(answers(answer, ok(b"second"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"first", b"second")
+    assert server.accepts == 1
+
+
+def test_idle_connection_the_server_closed_is_replaced() -> None:
+    closed = threading.Event()
+
+    def answer_once_and_close(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(ok(b"first"))  # keep-alive by default, yet the server hangs up
+        peer.sock.shutdown(socket.SHUT_RDWR)
+        closed.set()
+
+    async def twice(client: Client) -> tuple[Response, Response]:
+        first = await client.request("GET", server.url())
+        await asyncio.to_thread(closed.wait, 2)
+        await asyncio.sleep(0.02)  # let the loop see the end of the stream
+        return first, await client.request("GET", server.url())
+
+    with ScriptedServer(per_connection(answer_once_and_close, answers(ok(b"second")))) as server:
+        first, second = with_client(twice)
+    assert (first.body, second.body) == (b"first", b"second")
+    assert server.accepts == 2
+
+
+def test_kept_connection_closed_instead_of_answering_is_retried_on_a_new_one() -> None:
+    def answer_then_hang_up(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(ok(b"first"))
+        peer.read_request()  # the second request arrives, and is dropped unanswered
+
+    with ScriptedServer(per_connection(answer_then_hang_up, answers(ok(b"second")))) as server:
+        first, second = fetch_twice(server.url("/x"))
+    assert (first.body, second.body) == (b"first", b"second")
+    assert [(r.line, r.connection) for r in server.requests] == [
+        ("GET /x HTTP/1.1", 1),
+        ("GET /x HTTP/1.1", 1),
+        ("GET /x HTTP/1.1", 2),
+    ]
+
+
+def test_new_connection_closed_without_an_answer_fails_as_closed_and_is_not_retried() -> None:
+    def hang_up(peer: Peer) -> None:
+        peer.read_request()
+
+    with ScriptedServer(hang_up) as server:
+        error = failure(server.url())
+    assert (error.kind, str(error)) == (
+        "closed",
+        "connection failed: the server closed it without answering",
+    )
+    assert server.accepts == 1
+
+
+def test_only_per_host_idle_connections_are_kept() -> None:
+    hung_up: list[int] = []
+
+    def serve(peer: Peer) -> None:
+        while peer.read_request() is not None:
+            peer.send(ok(f"conn {peer.number}".encode()))
+        hung_up.append(peer.number)
+
+    async def pair_then_one(client: Client) -> tuple[bytes, list[int]]:
+        await asyncio.gather(
+            client.request("GET", server.url("/a")), client.request("GET", server.url("/b"))
+        )
+        for _ in range(200):  # until the server sees one connection closed
+            if hung_up:
+                break
+            await asyncio.sleep(0.01)
+        third = await client.request("GET", server.url("/c"))
+        await asyncio.sleep(0.02)
+        return third.body, list(hung_up)
+
+    with ScriptedServer(serve) as server:
+        body, closed_before_the_end = with_client(pair_then_one, LOOPBACK.replace(per_host=1))
+    # The pair needed two connections; the client kept one, closed the other, and the
+    # third request went on the one it kept.
+    assert server.accepts == 2
+    [dropped] = closed_before_the_end
+    [kept] = {1, 2} - {dropped}
+    assert body == f"conn {kept}".encode()
+
+
+def test_closing_the_client_closes_its_idle_connections() -> None:
+    hung_up = threading.Event()
+
+    def serve(peer: Peer) -> None:
+        while peer.read_request() is not None:
+            peer.send(ok())
+        hung_up.set()
+
+    async def request_then_close(client: Client) -> bool:
+        await client.request("GET", server.url())
+        await asyncio.sleep(0.05)
+        seen_before = hung_up.is_set()
+        await client.close()
+        return seen_before
+
+    with ScriptedServer(serve) as server:
+        hung_up_before_close = with_client(request_then_close)
+        assert not hung_up_before_close
+        assert hung_up.wait(2)
+
+
+# -- bodies ----------------------------------------------------------------------------
+
+
+def test_chunked_body_is_joined_and_the_connection_kept() -> None:
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+        time.sleep(0.01)  # the rest arrives separately
+        peer.send(b"lo\r\n1;ext=yes\r\n \r\nA\r\nchunked!!!\r\n0\r\nX-Trailer: t\r\n\r\n")
+        answers(ok(b"second"))(peer)
+
+    with ScriptedServer(serve) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"hello chunked!!!", b"second")
+    assert server.accepts == 1
+
+
+PAGE = "<html><title>Zürich</title><body>" + "text " * 500 + "</body></html>"
+
+
+def deflate_raw(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", deflate_raw),  # raw deflate, as some servers send it
+        ("GZip ", gzip.compress),
+    ],
+    ids=["gzip", "x-gzip", "deflate", "raw-deflate", "gzip-spelled-oddly"],
+)
+def test_compressed_bodies_are_decoded(encoding: str, encode: Callable[[bytes], bytes]) -> None:
+    raw = PAGE.encode()
+    with ScriptedServer(answers(ok(encode(raw), f"Content-Encoding: {encoding}"))) as server:
+        response = fetch(server.url())
+    assert response.body == raw
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_gzip_bomb_expands_only_to_max_body() -> None:
+    bomb = gzip.compress(bytes(20 << 20), 9)  # 20 MiB of zeros in about 20 KiB
+    assert len(bomb) < 64 << 10
+    with ScriptedServer(answers(ok(bomb, "Content-Encoding: gzip"))) as server:
+        response = fetch(server.url(), max_body=64 << 10)
+    assert response.body == bytes(64 << 10)
+
+
+def test_body_past_max_body_is_cut_and_the_rest_not_read() -> None:
+    size = 48 << 20  # more than loopback socket buffers hold
+    send_failed = threading.Event()
+
+    def huge(peer: Peer) -> None:
+        peer.read_request()
+        try:
+            peer.send(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+            peer.send(b"x" * size)
+        except OSError:
+            send_failed.set()  # the client dropped the connection instead of reading on
+
+    with ScriptedServer(per_connection(huge, answers(ok(b"second")))) as server:
+
+        async def twice(client: Client) -> tuple[Response, Response]:
+            first = await client.request("GET", server.url())
+            return first, await client.request("GET", server.url())
+
+        first, second = with_client(twice, max_body=10_000)
+        assert send_failed.wait(2)
+    assert (first.status, first.body, second.body) == (200, b"x" * 10_000, b"second")
+    assert server.accepts == 2
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.1"])
+def test_body_without_length_runs_until_the_connection_closes(version: str) -> None:
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(f"{version} 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ".encode())
+        time.sleep(0.01)
+        peer.send(b"part two")
+
+    with ScriptedServer(per_connection(serve, answers(ok(b"second")))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.status, first.body, second.body) == (200, b"part one, part two", b"second")
+    assert server.accepts == 2
+
+
+def test_100_continue_comes_before_the_answer() -> None:
+    interim = b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
+    with ScriptedServer(answers(interim + ok(b"real", "X-Final: yes"), ok(b"next"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.status, first.body, second.body) == (200, b"real", b"next")
+    assert "x-interim" not in first.headers
+    assert first.headers["x-final"] == "yes"
+    assert server.accepts == 1
+
+
+def test_head_answer_announcing_a_length_does_not_wait_for_a_body() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nContent-Type: application/pdf\r\n\r\n"
+    with ScriptedServer(answers(head, ok(b"after"))) as server:
+
+        async def head_then_get(client: Client) -> tuple[Response, Response]:
+            first = await client.request("HEAD", server.url("/file.pdf"))
+            return first, await client.request("GET", server.url("/file.pdf"))
+
+        started = time.monotonic()
+        first, second = with_client(head_then_get)
+        elapsed = time.monotonic() - started
+    assert (first.method, first.status, first.body) == ("HEAD", 200, b"")
+    assert first.content_type == "application/pdf"
+    assert (second.method, second.body) == ("GET", b"after")
+    assert elapsed < 1.0
+    assert server.lines() == ["HEAD /file.pdf HTTP/1.1", "GET /file.pdf HTTP/1.1"]
+
+
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
+def test_answers_that_never_have_a_body_keep_the_connection(status: str) -> None:
+    empty = f"HTTP/1.1 {status}\r\nETag: x\r\n\r\n".encode()
+    with ScriptedServer(answers(empty, ok(b"second"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"", b"second")
+    assert server.accepts == 1
+
+
+def test_bytes_after_the_answer_are_not_taken_for_it() -> None:
+    # A broken server sends two answers to one request, in one packet.
+    double = ok(b"ok", "X-First: 1") + ok(b"bad", "X-Second: 2")
+    with ScriptedServer(answers(double, ok(b"second"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"ok", b"second")
+    assert "x-second" not in first.headers
+    assert server.accepts == 2
+
+
+# -- failures --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 OK\r\n\r\n",
+        b"<html>no status line at all</html>\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nA header without a colon\r\n\r\n",
+    ],
+    ids=["no-status-code", "no-status-line", "broken-header"],
+)
+def test_malformed_answer_is_invalid(answer: bytes) -> None:
+    with ScriptedServer(answers(answer)) as server:
+        error = failure(server.url())
+    assert error.kind == "invalid"
+    assert str(error).startswith("not a valid HTTP answer (")
+
+
+def test_answer_cut_off_in_the_headers_is_invalid() -> None:
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Ty")
+
+    with ScriptedServer(serve) as server:
+        error = failure(server.url())
+    assert (error.kind, str(error)) == ("invalid", "the answer was cut off")
+
+
+@pytest.mark.parametrize(
+    "partial", [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], ids=["silent", "stalled"]
+)
+def test_server_that_stops_answering_times_out(partial: bytes) -> None:
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(partial)
+        peer.wait_closed()
+
+    with ScriptedServer(serve) as server:
+        started = time.monotonic()
+        error = failure(server.url(), LOOPBACK.replace(timeout=0.3))
+        elapsed = time.monotonic() - started
+    assert (error.kind, str(error)) == ("timeout", "no answer within 0.3 s")
+    assert 0.3 <= elapsed < 1.0
+
+
+def test_refused_connection_fails_to_connect() -> None:
+    error = failure(f"http://127.0.0.1:{closed_port()}/")
+    assert (error.kind, str(error)) == ("connect", "connection failed: Connection refused")
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/file", "http:///no-host", "http://127.0.0.1:99999/"]
+)
+def test_url_the_client_cannot_ask_for_is_invalid(url: str) -> None:
+    assert failure(url).kind == "invalid"
+
+
+def test_unmapped_name_in_a_sandbox_is_no_such_host() -> None:
+    error = failure("http://not-mapped.example/")
+    assert (error.kind, str(error)) == ("no-such-host", "no such host: not-mapped.example")
+
+
+# -- redirects -------------------------------------------------------------------------
+
+
+def test_relative_redirect_is_followed_and_reported() -> None:
+    with ScriptedServer(answers(redirect(301, "../c?x=1#part"), ok(b"landed"))) as server:
+        response = fetch(server.url("/a/b"))
+    assert (response.status, response.body, response.redirects) == (200, b"landed", 1)
+    assert response.final_url == server.url("/c?x=1")
+    assert server.lines() == ["GET /a/b HTTP/1.1", "GET /c?x=1 HTTP/1.1"]
+    assert server.accepts == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [("HEAD", 303), ("GET", 303), ("HEAD", 301), ("HEAD", 302), ("HEAD", 307), ("HEAD", 308)],
+)
+def test_redirect_keeps_the_method(method: str, status: int) -> None:
+    # GET and HEAD are the only methods the client sends; a 303 leaves either as it is.
+    with ScriptedServer(answers(redirect(status, "/next"), ok(b""))) as server:
+        response = fetch(server.url("/first"), method=method)
+    assert response.method == method
+    assert server.lines() == [f"{method} /first HTTP/1.1", f"{method} /next HTTP/1.1"]
+
+
+def test_redirect_across_hosts_sends_the_new_host() -> None:
+    with (
+        ScriptedServer(answers(redirect(302, "http://new.example/moved"))) as old,
+        ScriptedServer(answers(ok(b"new home"))) as new,
+    ):
+        settings = LOOPBACK.replace(
+            host_map={"old.example": old.address, "new.example": new.address}
+        )
+        response = fetch("http://old.example/page", settings)
+    assert (response.body, response.final_url, response.redirects) == (
+        b"new home",
+        "http://new.example/moved",
+        1,
+    )
+    assert [r.headers["host"] for r in old.requests + new.requests] == [
+        "old.example",
+        "new.example",
+    ]
+
+
+def test_too_many_redirects() -> None:
+    loop = [redirect(302, "/again")] * 10
+    with ScriptedServer(answers(*loop)) as server:
+        error = failure(server.url("/again"), LOOPBACK.replace(max_redirects=3))
+    assert (error.kind, str(error)) == ("redirects", "more than 3 redirects")
+    assert len(server.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "location", ["ftp://files.example/report.pdf", "mailto:editor@news.example", "javascript:x()"]
+)
+def test_redirect_to_a_non_web_address_is_invalid(location: str) -> None:
+    with ScriptedServer(answers(redirect(302, location))) as server:
+        error = failure(server.url())
+    assert (error.kind, str(error)) == ("invalid", f"redirected to a non-web address: {location}")
+
+
+def test_redirect_without_a_location_is_the_answer() -> None:
+    with ScriptedServer(answers(ok(b"moved, somewhere", status="302 Found"))) as server:
+        response = fetch(server.url())
+    assert (response.status, response.body, response.redirects) == (302, b"moved, somewhere", 0)
+
+
+def test_location_in_raw_utf8_is_followed_as_utf8() -> None:
+    # Servers often send non-ASCII Locations unescaped, as UTF-8 (browsers follow them so).
+    moved = b"HTTP/1.1 301 Moved\r\nLocation: /caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n"
+    with ScriptedServer(answers(moved, ok())) as server:
+        response = fetch(server.url("/old"))
+    assert server.lines()[1] == "GET /caf%C3%A9 HTTP/1.1"
+    assert response.final_url == server.url("/café")
+
+
+# -- what is sent ----------------------------------------------------------------------
+
+
+def test_request_target_is_percent_encoded_like_a_browser() -> None:
+    with ScriptedServer(answers(ok())) as server:
+        fetch(server.url("/café menu/a%2Fb?q=日本 x&r=%41#fragment"))
+    assert server.lines() == ["GET /caf%C3%A9%20menu/a%2Fb?q=%E6%97%A5%E6%9C%AC%20x&r=%41 HTTP/1.1"]
+
+
+def test_request_head_names_the_host_and_the_client() -> None:
+    settings = LOOPBACK.replace(user_agent="archiver-test/1.0")
+    with ScriptedServer(answers(ok())) as server:
+        fetch(server.url("/"), settings)
+    [request] = server.requests
+    assert request.headers == {
+        "host": f"127.0.0.1:{server.port}",
+        "user-agent": "archiver-test/1.0",
+        "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "accept-encoding": "gzip, deflate",
+        "connection": "keep-alive",
+    }
+
+
+def test_default_port_is_left_out_of_the_host_header() -> None:
+    with ScriptedServer(answers(ok())) as server:
+        fetch("http://news.example/", LOOPBACK.replace(host_map={"news.example": server.address}))
+    assert server.requests[0].headers["host"] == "news.example"
+
+
+@pytest.mark.parametrize("mapped_as", ["bücher.example", "xn--bcher-kva.example"])
+def test_international_host_name_is_sent_in_idna(mapped_as: str) -> None:
+    with ScriptedServer(answers(ok(b"books"))) as server:
+        settings = LOOPBACK.replace(host_map={mapped_as: server.address})
+        response = fetch("http://Bücher.example/", settings)
+    assert response.body == b"books"
+    assert server.requests[0].headers["host"] == "xn--bcher-kva.example"
+
+
+def test_repeated_headers_are_joined_and_names_lower_cased() -> None:
+    answer = ok(b"", "Vary: Accept", "X-Mixed-Case: 1", "Vary: Cookie", "Set-Cookie: a=1")
+    with ScriptedServer(answers(answer)) as server:
+        response = fetch(server.url())
+    assert response.headers == {
+        "content-length": "0",
+        "vary": "Accept, Cookie",
+        "x-mixed-case": "1",
+        "set-cookie": "a=1",
+    }
+
+
+@pytest.fixture(scope="module")
+def ipv6_loopback() -> str:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    return "::1"
+
+
+def test_ipv6_literal(ipv6_loopback: str) -> None:
+    with ScriptedServer(answers(ok(b"over v6")), host=ipv6_loopback) as server:
+        response = fetch(f"http://[::1]:{server.port}/six")
+    assert response.body == b"over v6"
+    assert server.requests[0].headers["host"] == f"[::1]:{server.port}"
+
+
+# -- TLS -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    return context
+
+
+def test_https_with_a_trusted_certificate(ca: trustme.CA, ca_bundle: Path) -> None:
+    tls = server_context(ca, "secure.example")
+    with ScriptedServer(answers(ok(b"secret"), ok(b"again")), tls=tls) as server:
+        settings = LOOPBACK.replace(
+            ca_bundle=ca_bundle, host_map={"secure.example": server.address}
+        )
+        first, second = fetch_twice("https://secure.example/page", settings)
+    assert (first.body, second.body) == (b"secret", b"again")
+    assert server.requests[0].headers["host"] == "secure.example"
+    assert server.accepts == 1
+
+
+def test_https_to_an_ip_address(ca: trustme.CA, ca_bundle: Path) -> None:
+    with ScriptedServer(answers(ok(b"by address")), tls=server_context(ca, "127.0.0.1")) as server:
+        response = fetch(server.url(), LOOPBACK.replace(ca_bundle=ca_bundle))
+    assert response.body == b"by address"
+
+
+def test_untrusted_certificate_fails_as_tls(ca: trustme.CA) -> None:
+    tls = server_context(ca, "secure.example")
+    with ScriptedServer(answers(ok()), tls=tls) as server:
+        error = failure(
+            "https://secure.example/", LOOPBACK.replace(host_map={"secure.example": server.address})
+        )
+    assert error.kind == "tls"
+    assert str(error).startswith("TLS failed: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert server.requests == []
+
+
+def test_certificate_for_another_name_fails_as_tls(ca: trustme.CA, ca_bundle: Path) -> None:
+    with ScriptedServer(answers(ok()), tls=server_context(ca, "other.example")) as server:
+        settings = LOOPBACK.replace(
+            ca_bundle=ca_bundle, host_map={"secure.example": server.address}
+        )
+        error = failure("https://secure.example/", settings)
+    assert error.kind == "tls"
+    assert "secure.example" in str(error)
+
+
+# -- proxies ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The environment without any proxy settings, for the test to add its own."""
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+# Not sandboxed: proxies apply only then. Every connection still goes to an IP literal.
+OPEN = Settings(timeout=2.0)
+
+
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def test_http_request_goes_to_the_proxy_in_absolute_form(proxy_env: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(answers(ok(b"via proxy"), ok(b"again"))) as proxy:
+        proxy_env.setenv("HTTP_PROXY", f"http://user:p%40ss@{proxy.address}")
+        first, second = fetch_twice("http://news.example/a b?q=1#top", OPEN)
+    assert (first.body, second.body) == (b"via proxy", b"again")
+    assert proxy.lines() == ["GET http://news.example/a%20b?q=1 HTTP/1.1"] * 2
+    assert proxy.requests[0].headers["host"] == "news.example"
+    assert proxy.requests[0].headers["proxy-authorization"] == basic("user:p@ss")
+    assert proxy.accepts == 1
+
+
+def test_international_url_goes_to_the_proxy_encoded(proxy_env: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(answers(ok())) as proxy:
+        proxy_env.setenv("http_proxy", f"http://{proxy.address}")
+        fetch("http://bücher.example:8080/日本?q=é", OPEN)
+    [request] = proxy.requests
+    assert request.line == (
+        "GET http://xn--bcher-kva.example:8080/%E6%97%A5%E6%9C%AC?q=%C3%A9 HTTP/1.1"
+    )
+    assert request.headers["host"] == "xn--bcher-kva.example:8080"
+    assert "proxy-authorization" not in request.headers
+
+
+def test_proxy_without_a_scheme_is_taken_as_http(proxy_env: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(answers(ok(b"via proxy"))) as proxy:
+        proxy_env.setenv("HTTP_PROXY", proxy.address)  # as curl and requests accept it
+        response = fetch("http://news.example/", OPEN)
+    assert response.body == b"via proxy"
+    assert proxy.lines() == ["GET http://news.example/ HTTP/1.1"]
+
+
+def test_no_proxy_goes_direct(proxy_env: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(answers(ok(b"proxy"))) as proxy, ScriptedServer(answers(ok())) as origin:
+        proxy_env.setenv("HTTP_PROXY", f"http://{proxy.address}")
+        proxy_env.setenv("NO_PROXY", "localhost,127.0.0.1")
+        response = fetch(origin.url("/direct"), OPEN)
+    assert (response.body, proxy.accepts) == (b"ok", 0)
+    assert origin.lines() == ["GET /direct HTTP/1.1"]
+
+
+def tunnel_to(port: int) -> Handler:
+    """A proxy answering CONNECT by relaying bytes to ``127.0.0.1:port``."""
+
+    def handle(peer: Peer) -> None:
+        if peer.read_request() is None:
+            return
+        with socket.create_connection(("127.0.0.1", port)) as upstream:
+            peer.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if peer.buffer:
+                upstream.sendall(peer.buffer)
+            ends = {peer.sock: upstream, upstream: peer.sock}
+            while True:
+                readable, _, _ = select.select(list(ends), [], [], 5)
+                if not readable:
+                    return
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    ends[sock].sendall(data)
+
+    return handle
+
+
+def test_https_is_tunnelled_through_connect(
+    proxy_env: pytest.MonkeyPatch, ca: trustme.CA, ca_bundle: Path
+) -> None:
+    tls = server_context(ca, "secure.example")
+    with (
+        ScriptedServer(answers(ok(b"tunnelled"), ok(b"again")), tls=tls) as origin,
+        ScriptedServer(tunnel_to(origin.port)) as proxy,
+    ):
+        proxy_env.setenv("HTTPS_PROXY", f"http://user:pass@{proxy.address}")
+        first, second = fetch_twice(
+            "https://secure.example/page", OPEN.replace(ca_bundle=ca_bundle)
+        )
+    assert (first.body, second.body) == (b"tunnelled", b"again")
+    [connect] = proxy.requests
+    assert connect.line == "CONNECT secure.example:443 HTTP/1.1"
+    assert connect.headers["host"] == "secure.example:443"
+    assert connect.headers["proxy-authorization"] == basic("user:pass")
+    # Inside the tunnel the request is the origin's own: no absolute form, no credentials.
+    assert origin.lines() == ["GET /page HTTP/1.1"] * 2
+    assert origin.requests[0].headers["host"] == "secure.example"
+    assert "proxy-authorization" not in origin.requests[0].headers
+    assert (proxy.accepts, origin.accepts) == (1, 1)
+
+
+def test_tunnel_to_an_untrusted_server_fails_as_tls(
+    proxy_env: pytest.MonkeyPatch, ca: trustme.CA
+) -> None:
+    with (
+        ScriptedServer(answers(ok()), tls=server_context(ca, "secure.example")) as origin,
+        ScriptedServer(tunnel_to(origin.port)) as proxy,
+    ):
+        proxy_env.setenv("HTTPS_PROXY", f"http://{proxy.address}")
+        error = failure("https://secure.example/page", OPEN)
+    assert error.kind == "tls"
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def test_proxy_refusing_connect_fails_to_connect(proxy_env: pytest.MonkeyPatch) -> None:
+    refusal = ok(b"log in first", 'Proxy-Authenticate: Basic realm="proxy"', status="407 Auth")
+    with ScriptedServer(answers(refusal)) as proxy:
+        proxy_env.setenv("HTTPS_PROXY", f"http://{proxy.address}")
+        error = failure("https://secure.example/", OPEN)
+    assert (error.kind, str(error)) == ("connect", "connection failed: the proxy answered 407")
+    assert proxy.lines() == ["CONNECT secure.example:443 HTTP/1.1"]
+
+
+@pytest.mark.parametrize(
+    ("url", "authority"),
+    [("https://[::1]/", "[::1]:443"), ("https://[::1]:8443/", "[::1]:8443")],
+)
+def test_connect_names_an_ipv6_literal_in_brackets(
+    proxy_env: pytest.MonkeyPatch, url: str, authority: str
+) -> None:
+    with ScriptedServer(answers(ok(status="407 Auth"))) as proxy:
+        proxy_env.setenv("HTTPS_PROXY", f"http://{proxy.address}")
+        failure(url, OPEN)
+    assert proxy.lines() == [f"CONNECT {authority} HTTP/1.1"]
