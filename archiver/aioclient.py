@@ -225,9 +225,7 @@ class Client:
         self.timeout = settings.timeout
         self.max_redirects = settings.max_redirects
         self.max_body = max_body
-        # Requests name hosts in IDNA (xn--) form; the map may spell them either way.
-        host_map = {_idna(host): address for host, address in settings.host_map.items()}
-        self._host_map = HostMap(host_map, settings.resolve_only)
+        self._host_map = HostMap(settings.host_map, settings.resolve_only)
         self._proxies = ProxyChooser(settings)
         self._ca_bundle = settings.ca_bundle
         self._tls: ssl.SSLContext | None = None
@@ -415,13 +413,6 @@ class Client:
             self._tls = ssl.create_default_context(cafile=cafile)
             self._tls.set_alpn_protocols(["http/1.1"])
         return self._tls
-
-
-def _idna(host: str) -> str:
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
 
 
 def _utf8_if_valid(header: str) -> str:

@@ -20,11 +20,13 @@ class HostMap:
     """Pins host names to ``ip:port`` addresses, optionally refusing every other name."""
 
     def __init__(self, mapping: Mapping[str, str], resolve_only: bool = False) -> None:
-        self._mapping = {host.lower(): address for host, address in mapping.items()}
+        # Keyed by the IDNA (xn--) form that requests name hosts by; the map may spell
+        # a name either way.
+        self._mapping = {_idna(host): address for host, address in mapping.items()}
         self.resolve_only = resolve_only
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:
-        address = self._mapping.get(host.lower().rstrip("."))
+        address = self._mapping.get(_idna(host))
         if address is None:
             if self.resolve_only and not _is_ip_address(host):  # an address needs no DNS
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -33,6 +35,14 @@ class HostMap:
         if not sep or not mapped_port.isdigit():
             return address, port
         return ip.strip("[]"), int(mapped_port)
+
+
+def _idna(host: str) -> str:
+    host = host.lower().rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def _is_ip_address(host: str) -> bool:
