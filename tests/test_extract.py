@@ -162,6 +162,62 @@ def test_markdown_link_forms(markdown: str, expected: list[tuple[str, str]]) -> 
     assert [(c.url, c.text) for c in citations] == expected
 
 
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        # Written as given: the scheme's and host's case are kept, a port is allowed.
+        ("[a](HTTP://Example.COM:8080/x)", [("HTTP://Example.COM:8080/x", "a")]),
+        ("[a](http://user@host.example/p)", [("http://user@host.example/p", "a")]),
+        ("[a](http://a.example:port/)", [("http://a.example:port/", "a")]),
+        ("[a](http://[::1]:8080/x)", [("http://[::1]:8080/x", "a")]),
+        ("[a](http://[::1/x)", []),
+        ("[a](http:///x) [b](http://)", []),
+        ("[a](//proto.example/p)", []),
+        # A label that reads like a URL is still the label; a URL in the prose is a link.
+        (
+            "[see http://x.example](http://a.example/) here",
+            [("http://a.example/", "see http://x.example")],
+        ),
+        (
+            "Both [a](http://a.example/) and HTTP://B.example/ count.",
+            [("http://a.example/", "a"), ("HTTP://B.example/", "HTTP://B.example/")],
+        ),
+        ("[a](http://a.example/a\\_b)", [("http://a.example/a_b", "a")]),
+        # Not a link destination (a space), so only the URL written out is read.
+        ("[a](http://a.example/sp ace)", [("http://a.example/sp", "http://a.example/sp")]),
+    ],
+)
+def test_markdown_link_destinations(markdown: str, expected: list[tuple[str, str]]) -> None:
+    citations = [c for c in extract_citations(markdown, "markdown") if c.url]
+    assert [(c.url, c.text) for c in citations] == expected
+
+
+def test_markdown_inline_link_destination_is_read_up_to_2000_characters() -> None:
+    longest = "http://long.example/" + "p" * 1978  # "(" + 1,998 characters + ")"
+    too_long = longest + "q"
+    (kept,) = extract_citations(f"See [the report]({longest}).", "markdown")
+    assert (kept.url, kept.text) == (longest, "the report")
+    (bare,) = extract_citations(f"See [the report]({too_long}).", "markdown")
+    assert (bare.url, bare.text) == (too_long, too_long)  # only the URL written out is read
+
+
+def test_markdown_paragraphs_of_links_keep_lines_and_sentences() -> None:
+    text = (
+        "# Sources\n"
+        "\n"
+        "Claim 1 is supported by [source 1](http://a.example/1).\n"
+        "\n"
+        "Claim 2 rests on [source 2](http://b.example/2) and\n"
+        "[source 3](http://c.example/3). Then a new sentence.\n"
+    )
+    citations = extract_citations(text, "markdown")
+    assert [(c.url, c.text, c.line, c.context) for c in citations] == [
+        ("http://a.example/1", "source 1", 3, "Claim 1 is supported by source 1."),
+        ("http://b.example/2", "source 2", 5, "Claim 2 rests on source 2 and source 3."),
+        ("http://c.example/3", "source 3", 6, "Claim 2 rests on source 2 and source 3."),
+    ]
+
+
 def test_markdown_relative_links_resolve_against_the_article_url() -> None:
     citations = extract_citations(
         "See [the notes](notes/1.html).", "markdown", source="https://blog.example/posts/a.md"

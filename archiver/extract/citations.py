@@ -67,9 +67,9 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     items = _items(block)
     if not items:
         return []
-    sentences = sentence_spans(block.text)
-    starts = [start for start, _ in sentences]
     quotes = quoted_passages(block.text)
+    sentences = sentence_spans(block.text, quotes)
+    starts = [start for start, _ in sentences]
     quote_starts = [quoted.start for quoted in quotes]
     citations = []
     for index, item in enumerate(items):
@@ -101,10 +101,12 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
 
 def _items(block: Block) -> list[_Item]:
     """The block's links and lone markers in order, markers next to links folded in."""
-    written = [
-        Marker(text, start, end, block.line_at(start))
-        for start, end, text in find_markers(block.text)
-    ]
+    found = find_markers(block.text)
+    if not found and not block.markers:  # the common case: only links, nothing to fold in
+        items = [_Item(link.start, link.end, link.line, link, None) for link in block.links]
+        items.sort(key=lambda item: (item.start, item.end))
+        return items
+    written = [Marker(text, start, end, block.line_at(start)) for start, end, text in found]
     # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
     # page) is part of the marker, not a citation. Written markers never overlap.
     written_starts = [marker.start for marker in written]

@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+# An absolute http(s) URL whose authority is a plain host name or address, with an
+# optional port: urlsplit would find an http(s) scheme and a host in it and raise nothing,
+# so the common case needs no urlsplit.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[a-z0-9._~-]+(?::[0-9]*)?(?:[/?#]|\Z)", re.I | re.A)
+
 
 def resolve_href(href: str, base: str | None, page: str | None = None) -> str | None:
     """The absolute http(s) URL ``href`` names, or None if it is not a citation.
@@ -20,20 +25,24 @@ def resolve_href(href: str, base: str | None, page: str | None = None) -> str | 
     which (with or without a fragment) are not citations.
     """
     # What browsers do: trim, drop tabs and newlines, and send inner spaces as %20.
-    value = re.sub(r"[\t\n\r]", "", href.strip()).replace(" ", "%20")
+    value = href.strip()
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = re.sub(r"[\t\n\r]", "", value)
+    value = value.replace(" ", "%20")
     if not value or value.startswith("#"):
         return None
-    try:
-        scheme = urlsplit(value).scheme.lower()
-        if not scheme:
-            if base is None:
-                return None
-            value = urljoin(base, value)
+    if not _PLAIN_ABSOLUTE.match(value):
+        try:
             scheme = urlsplit(value).scheme.lower()
-        if scheme not in ("http", "https") or not urlsplit(value).hostname:
+            if not scheme:
+                if base is None:
+                    return None
+                value = urljoin(base, value)
+                scheme = urlsplit(value).scheme.lower()
+            if scheme not in ("http", "https") or not urlsplit(value).hostname:
+                return None
+        except ValueError:  # an unparseable authority such as "http://[::1"
             return None
-    except ValueError:  # an unparseable authority such as "http://[::1"
-        return None
     if page is not None and urldefrag(value)[0] == urldefrag(page)[0]:
         return None
     return value

@@ -57,6 +57,14 @@ _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
 _LINK_SCAN_LIMIT = 2000
 
+# Prose in which the renderer has nothing to do: no character of _SPECIAL, no "]".
+_PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
+# An inline link whose label is such prose and whose URL needs no unescaping and fits in
+# _LINK_SCAN_LIMIT: "[label](url)". A paragraph of prose and such links only (most of
+# them, in a link-dense article) is rendered by _InlineRenderer._render_prose.
+_PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{_LINK_SCAN_LIMIT - 2}}})\)", re.I)
+_PROSE_WITH_LINKS = re.compile(rf"{_PROSE}(?:{_PROSE_LINK.pattern}{_PROSE})*", re.I)
+
 
 def parse_markdown(text: str, page_url: str | None = None) -> Document:
     lines = [line.rstrip("\r") for line in text.split("\n")]
@@ -135,6 +143,8 @@ def _normalise_label(label: str) -> str:
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
 
 
@@ -157,6 +167,20 @@ class _BlockSplitter:
         previous_blank = True
         for index in range(start, len(lines)):
             line = lines[index]
+            if fence is None and not in_comment:
+                # The two commonest lines, read without the checks below: a blank line,
+                # and prose (no block construct starts with a letter).
+                if not line:
+                    self.flush()
+                    previous_blank = True
+                    continue
+                if line[0].isalpha():
+                    previous_blank = in_indented_code = False
+                    if self.lines:
+                        self.lines.append(line)
+                    else:
+                        self.start(line, index + 1)
+                    continue
             number = index + 1
             fence, in_code = _fence_state(line, fence)
             if in_code:
@@ -275,13 +299,19 @@ class _InlineRenderer:
         self.page = page
 
     def render(self, source: str, links_allowed: bool = True) -> tuple[str, list[Link]]:
+        special = _SPECIAL.search(source)
+        if special is None:  # plain text, as most link labels are
+            return source, []
+        if links_allowed and _PROSE_WITH_LINKS.fullmatch(source):
+            return self._render_prose(source)
         out = _Output([], 0, [])
-        closing_bracket = _matching_brackets(source)
+        closing_bracket = _matching_brackets(source) if "[" in source else {}
         failed_code_runs: set[int] = set()
         comment_unclosed = False
         position = 0
         while True:
-            special = _SPECIAL.search(source, position)
+            if position:  # the search from 0 is done above
+                special = _SPECIAL.search(source, position)
             if special is None:
                 out.emit(source[position:])
                 break
@@ -319,6 +349,25 @@ class _InlineRenderer:
                 out.emit(special.group(0))
                 position = special.end()
         return "".join(out.parts), out.links
+
+    def _render_prose(self, source: str) -> tuple[str, list[Link]]:
+        """``render`` for a source that ``_PROSE_WITH_LINKS`` matches: each link's label
+        is its text, and everything else is kept as it is."""
+        parts: list[str] = []
+        links: list[Link] = []
+        length = position = 0
+        for match in _PROSE_LINK.finditer(source):
+            before = source[position : match.start()]
+            label = match.group(1)
+            start = length + len(before)
+            length = start + len(label)
+            parts += (before, label)
+            resolved = resolve_href(match.group(2), self.base, self.page)
+            if resolved:
+                links.append(Link(resolved, label, start, length, line=0))
+            position = match.end()
+        parts.append(source[position:])
+        return "".join(parts), links
 
     def _add_link(self, out: _Output, href: str, text: str) -> None:
         """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation)."""
@@ -471,9 +520,16 @@ def _matching_brackets(source: str) -> dict[int, int]:
     return pairs
 
 
+# "(url)" with nothing in the URL that the scan below treats specially.
+_PLAIN_DESTINATION = re.compile(r"\(([^\s()<\\]*)\)")
+
+
 def _inline_destination(source: str, open_paren: int) -> tuple[str, int] | None:
     """(url, index after the closing ")") of an inline link's "(url "title")", or None."""
     limit = min(len(source), open_paren + _LINK_SCAN_LIMIT)
+    plain = _PLAIN_DESTINATION.match(source, open_paren, limit)
+    if plain:
+        return plain.group(1), plain.end()
     index = open_paren + 1
     while index < limit and source[index] in " \t\n":
         index += 1

@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 
 # Each body excludes its own opening mark, so an unclosed mark costs one bounded scan.
+# Each pattern is run only on text that has its opening mark: most paragraphs have none.
 _QUOTED = (
-    re.compile(r"“([^“”]{1,1500})”"),
-    re.compile(r"«([^«»]{1,1500})»"),
-    re.compile(r"„([^„“”]{1,1500})[“”]"),
-    re.compile(r'"([^"]{1,1500})"'),
+    ("“", re.compile(r"“([^“”]{1,1500})”")),
+    ("«", re.compile(r"«([^«»]{1,1500})»")),
+    ("„", re.compile(r"„([^„“”]{1,1500})[“”]")),
+    ('"', re.compile(r'"([^"]{1,1500})"')),
 )
 
 MIN_QUOTE_WORDS = 5
@@ -41,7 +42,8 @@ def quoted_passages(text: str) -> list[Quoted]:
     """Every quoted passage in ``text``, ordered by position, outermost first."""
     found = [
         Quoted(match.start(), match.end(), match.group(1))
-        for pattern in _QUOTED
+        for opening, pattern in _QUOTED
+        if opening in text
         for match in pattern.finditer(text)
     ]
     found.sort(key=lambda quoted: (quoted.start, -quoted.end))

@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import TYPE_CHECKING
 
 from archiver.extract.quoted import quoted_passages
+
+if TYPE_CHECKING:
+    from archiver.extract.quoted import Quoted
 
 _ENDING = re.compile(r"[.!?…]+[\"”’')\]»]*(?=\s|$)")
 _NEXT_START = re.compile(r"\s*(\S)")
@@ -36,13 +40,16 @@ _NEVER_FINAL_WORDS = """
 _NEVER_FINAL = frozenset(_NEVER_FINAL_WORDS.split())
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, leading and trailing whitespace excluded.
 
     The spans cover the text without gaps except for the whitespace between sentences, so
-    every non-space character belongs to exactly one sentence.
+    every non-space character belongs to exactly one sentence. ``quoted`` is
+    ``quoted_passages(text)`` when the caller has it already.
     """
-    protected = _merged([(q.start, q.end) for q in quoted_passages(text)])
+    if quoted is None:
+        quoted = quoted_passages(text)
+    protected = _merged([(q.start, q.end) for q in quoted])
     protected_starts = [start for start, _ in protected]
     spans: list[tuple[int, int]] = []
     start = _skip_space(text, 0)
