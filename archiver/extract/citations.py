@@ -67,17 +67,18 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     items = _items(block)
     if not items:
         return []
-    quotes = quoted_passages(block.text)
-    sentences = sentence_spans(block.text, quotes)
+    text = block.text
+    quotes = quoted_passages(text)
+    sentences = sentence_spans(text, quotes)
     starts = [start for start, _ in sentences]
     quote_starts = [quoted.start for quoted in quotes]
     citations = []
     for index, item in enumerate(items):
-        following = items[index + 1].start if index + 1 < len(items) else len(block.text)
+        following = items[index + 1].start if index + 1 < len(items) else len(text)
         sentence = _sentence_around(sentences, starts, item.start, item.end)
-        context = " ".join(block.text[sentence[0] : sentence[1]].split())
-        inline_quote = _nearest_quote(quotes, quote_starts, sentence, item)
-        window = block.text[item.end : min(following, item.end + _ACCESS_WINDOW)]
+        context = " ".join(text[sentence[0] : sentence[1]].split())
+        inline_quote = _nearest_quote(quotes, quote_starts, sentence, item) if quotes else None
+        window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
         written_access = access_date(window)
         if item.link is not None:
             marker = item.marker.text if item.marker else item.link.marker
@@ -88,7 +89,7 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
             citations.append(
                 Citation(
                     url=None,
-                    text=_words_before(block.text[sentence[0] : item.start]),
+                    text=_words_before(text[sentence[0] : item.start]),
                     context=context,
                     line=item.line,
                     quote=inline_quote,
@@ -104,7 +105,8 @@ def _items(block: Block) -> list[_Item]:
     found = find_markers(block.text)
     if not found and not block.markers:  # the common case: only links, nothing to fold in
         items = [_Item(link.start, link.end, link.line, link, None) for link in block.links]
-        items.sort(key=lambda item: (item.start, item.end))
+        if len(items) > 1:
+            items.sort(key=lambda item: (item.start, item.end))
         return items
     written = [Marker(text, start, end, block.line_at(start)) for start, end, text in found]
     # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help

@@ -57,13 +57,13 @@ _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
 _LINK_SCAN_LIMIT = 2000
 
-# Prose in which the renderer has nothing to do: no character of _SPECIAL, no "]".
+# Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
+# "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
+# in _LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
+# links (most of them, in a link-dense article) is rendered by _InlineRenderer._prose.
+_NOT_PROSE = re.compile(r"[\\`\[\]<*_~!]|https?://", re.IGNORECASE)
 _PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
-# An inline link whose label is such prose and whose URL needs no unescaping and fits in
-# _LINK_SCAN_LIMIT: "[label](url)". A paragraph of prose and such links only (most of
-# them, in a link-dense article) is rendered by _InlineRenderer._render_prose.
 _PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{_LINK_SCAN_LIMIT - 2}}})\)", re.I)
-_PROSE_WITH_LINKS = re.compile(rf"{_PROSE}(?:{_PROSE_LINK.pattern}{_PROSE})*", re.I)
 
 
 def parse_markdown(text: str, page_url: str | None = None) -> Document:
@@ -106,6 +106,8 @@ def _reference_definitions(lines: list[str], start: int) -> tuple[dict[str, str]
     fence: str | None = None
     for index in range(start, len(lines)):
         line = lines[index]
+        if fence is None and (not line or line[0].isalpha()):
+            continue  # neither a fence nor a definition: the commonest lines
         fence, in_code = _fence_state(line, fence)
         if in_code:
             continue
@@ -260,16 +262,12 @@ class _BlockSplitter:
         if not self.lines:
             return
         text, found = self.renderer.render("\n".join(self.lines))
-        builder = self.builder
-        builder.add_text(text, self.first_line)
         line, counted_to = self.first_line, 0
         for link in found:  # in order of position, so lines can be counted incrementally
             line += text.count("\n", counted_to, link.start)
             counted_to = link.start
             link.line = line
-            builder.add_link(link)
-        builder.kind = self.kind
-        builder.flush()
+        self.builder.add_block(text, self.first_line, found, self.kind)
         self.after_list_item = self.is_list_item
         self.lines = []
         self.kind = "paragraph"
@@ -299,11 +297,13 @@ class _InlineRenderer:
         self.page = page
 
     def render(self, source: str, links_allowed: bool = True) -> tuple[str, list[Link]]:
+        if links_allowed:
+            prose = self._prose(source)
+            if prose is not None:
+                return prose
         special = _SPECIAL.search(source)
         if special is None:  # plain text, as most link labels are
             return source, []
-        if links_allowed and _PROSE_WITH_LINKS.fullmatch(source):
-            return self._render_prose(source)
         out = _Output([], 0, [])
         closing_bracket = _matching_brackets(source) if "[" in source else {}
         failed_code_runs: set[int] = set()
@@ -350,24 +350,27 @@ class _InlineRenderer:
                 position = special.end()
         return "".join(out.parts), out.links
 
-    def _render_prose(self, source: str) -> tuple[str, list[Link]]:
-        """``render`` for a source that ``_PROSE_WITH_LINKS`` matches: each link's label
-        is its text, and everything else is kept as it is."""
-        parts: list[str] = []
+    def _prose(self, source: str) -> tuple[str, list[Link]] | None:
+        """``render(source)`` when ``source`` is only prose and prose links (each link's
+        label is its text, and the rest is kept as it is), else None."""
+        # [prose, label, url, prose, label, url, ..., prose]
+        pieces = _PROSE_LINK.split(source)
+        for prose in pieces[::3]:
+            if _NOT_PROSE.search(prose):
+                return None
+        if len(pieces) == 1:
+            return source, []
         links: list[Link] = []
-        length = position = 0
-        for match in _PROSE_LINK.finditer(source):
-            before = source[position : match.start()]
-            label = match.group(1)
-            start = length + len(before)
+        length = 0
+        for index in range(1, len(pieces), 3):
+            label = pieces[index]
+            start = length + len(pieces[index - 1])
             length = start + len(label)
-            parts += (before, label)
-            resolved = resolve_href(match.group(2), self.base, self.page)
+            resolved = resolve_href(pieces[index + 1], self.base, self.page)
             if resolved:
                 links.append(Link(resolved, label, start, length, line=0))
-            position = match.end()
-        parts.append(source[position:])
-        return "".join(parts), links
+        del pieces[2::3]  # the URLs: what is left is the text as rendered
+        return "".join(pieces), links
 
     def _add_link(self, out: _Output, href: str, text: str) -> None:
         """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation)."""

@@ -43,4 +43,6 @@ DEAD_LINK_TEMPLATES = frozenset(
 
 def find_markers(text: str) -> list[tuple[int, int, str]]:
     """(start, end, exact text) of every marker in ``text``."""
+    if MARKER.search(text) is None:  # most paragraphs: no list to build
+        return []
     return [(match.start(), match.end(), match.group(0)) for match in MARKER.finditer(text)]

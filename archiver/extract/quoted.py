@@ -46,7 +46,8 @@ def quoted_passages(text: str) -> list[Quoted]:
         if opening in text
         for match in pattern.finditer(text)
     ]
-    found.sort(key=lambda quoted: (quoted.start, -quoted.end))
+    if len(found) > 1:
+        found.sort(key=lambda quoted: (quoted.start, -quoted.end))
     return found
 
 

@@ -27,6 +27,7 @@ from archiver.extract.quoted import quoted_passages
 if TYPE_CHECKING:
     from archiver.extract.quoted import Quoted
 
+_SPACES = re.compile(r"\s*")
 _ENDING = re.compile(r"[.!?…]+[\"”’')\]»]*(?=\s|$)")
 _NEXT_START = re.compile(r"\s*(\S)")
 _WORD_BEFORE = re.compile(r"(\S*)\.$")
@@ -49,13 +50,16 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
     """
     if quoted is None:
         quoted = quoted_passages(text)
-    protected = _merged([(q.start, q.end) for q in quoted])
-    protected_starts = [start for start, _ in protected]
+    protected: list[tuple[int, int]] = []
+    protected_starts: list[int] = []
+    if quoted:
+        protected = _merged([(q.start, q.end) for q in quoted])
+        protected_starts = [start for start, _ in protected]
     spans: list[tuple[int, int]] = []
     start = _skip_space(text, 0)
     for match in _ENDING.finditer(text):
         end = match.end()
-        if end <= start or _inside(protected, protected_starts, end):
+        if end <= start or (protected and _inside(protected, protected_starts, end)):
             continue
         if not _is_sentence_end(text, match):
             continue
@@ -89,9 +93,7 @@ def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
 
 
 def _skip_space(text: str, index: int) -> int:
-    while index < len(text) and text[index].isspace():
-        index += 1
-    return index
+    return _SPACES.match(text, index).end()  # type: ignore[union-attr]  # r"\s*" always matches
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
