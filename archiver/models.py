@@ -147,7 +147,7 @@ class History(_Serialisable):
     last_failure: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LinkCheck(_Serialisable):
     """The verdict on one URL, with the evidence behind it.
 
@@ -165,6 +165,34 @@ class LinkCheck(_Serialisable):
     from_cache: bool = False
     confirmed: bool = False
     history: History | None = None
+
+    def __init__(
+        self,
+        url: str,
+        verdict: Verdict,
+        http_status: int | None,
+        final_url: str | None,
+        reason: str,
+        checked_at: str,
+        method: str | None = None,
+        from_cache: bool = False,
+        confirmed: bool = False,
+        history: History | None = None,
+    ) -> None:
+        # As Citation's: a long list's every check is made, read back from the state file
+        # and replaced (with its history) by the ten thousand.
+        self.__dict__.update(
+            url=url,
+            verdict=verdict,
+            http_status=http_status,
+            final_url=final_url,
+            reason=reason,
+            checked_at=checked_at,
+            method=method,
+            from_cache=from_cache,
+            confirmed=confirmed,
+            history=history,
+        )
 
 
 @dataclass(frozen=True)

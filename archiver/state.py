@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS memento_passages (
 """
 
 
+_URLS_PER_QUERY = 500  # bound parameters per query; old SQLite builds allow 999
+
+
 class State:
     """A connection to the state file; safe to share between threads."""
 
@@ -98,19 +101,23 @@ class State:
         return [_row_to_check(row) for row in rows]
 
     def histories(self, urls: Iterable[str]) -> dict[str, list[LinkCheck]]:
-        """``history`` of many URLs in one query (an article can cite thousands)."""
+        """``history`` of many URLs in a few queries (an article can cite thousands).
+
+        Each query looks up a slice of the URLs with ``IN``, in the order of the index on
+        (url, checked_at), so SQLite neither fills a temporary table nor sorts the rows.
+        """
         wanted = list(dict.fromkeys(urls))
         found: dict[str, list[LinkCheck]] = {url: [] for url in wanted}
-        with self._lock, self._db:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM wanted")
-            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((u,) for u in wanted))
-            rows = self._db.execute(
-                "SELECT c.url, c.verdict, c.http_status, c.final_url, c.reason, c.checked_at,"
-                " c.method FROM checks c JOIN wanted w ON c.url = w.url"
-                " ORDER BY c.checked_at, c.id"
-            ).fetchall()
-            self._db.execute("DELETE FROM wanted")
+        rows: list[tuple[object, ...]] = []
+        with self._lock:
+            for start in range(0, len(wanted), _URLS_PER_QUERY):
+                part = wanted[start : start + _URLS_PER_QUERY]
+                rows += self._db.execute(
+                    "SELECT url, verdict, http_status, final_url, reason, checked_at, method"
+                    f" FROM checks WHERE url IN ({', '.join('?' * len(part))})"
+                    " ORDER BY url, checked_at, id",
+                    part,
+                ).fetchall()
         for row in rows:
             found[str(row[0])].append(_row_to_check(row))
         return found
@@ -147,14 +154,17 @@ def latest_if_fresh(history: list[LinkCheck], max_age: float, now: datetime) -> 
     return latest if 0 <= age <= max_age else None
 
 
+_VERDICTS: dict[object, Verdict] = {verdict.value: verdict for verdict in Verdict}
+
+
 def _row_to_check(row: tuple[object, ...]) -> LinkCheck:
     url, verdict, status, final_url, reason, checked_at, method = row
-    return LinkCheck(
-        url=str(url),
-        verdict=Verdict(str(verdict)),
-        http_status=int(status) if isinstance(status, int) else None,
-        final_url=str(final_url) if final_url is not None else None,
-        reason=str(reason),
-        checked_at=str(checked_at),
-        method=str(method) if method is not None else None,
+    return LinkCheck(  # positional: one per row of a long history, and keywords cost
+        str(url),
+        _VERDICTS.get(verdict) or Verdict(str(verdict)),
+        int(status) if isinstance(status, int) else None,
+        str(final_url) if final_url is not None else None,
+        str(reason),
+        str(checked_at),
+        str(method) if method is not None else None,
     )

@@ -7,13 +7,14 @@ import inspect
 
 import pytest
 
-from archiver.models import Citation
+from archiver.models import Citation, History, LinkCheck, Verdict
 
 
-def test_citation_init_takes_exactly_its_fields_with_their_defaults() -> None:
-    # Citation writes its own __init__ (for speed): it must stay the one dataclass would make.
-    parameters = list(inspect.signature(Citation).parameters.values())
-    fields = dataclasses.fields(Citation)
+@pytest.mark.parametrize("record", [Citation, LinkCheck])
+def test_init_takes_exactly_the_fields_with_their_defaults(record: type) -> None:
+    # These write their own __init__ (for speed): it must stay the one dataclass would make.
+    parameters = list(inspect.signature(record).parameters.values())
+    fields = dataclasses.fields(record)
     assert [p.name for p in parameters] == [f.name for f in fields]
     assert [p.default for p in parameters] == [
         inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields
@@ -43,3 +44,28 @@ def test_citation_is_a_frozen_value() -> None:
         "recovered_from": None,
         "recovered_at": None,
     }
+
+
+def test_link_check_is_a_frozen_value() -> None:
+    check = LinkCheck("http://a.example/", Verdict.DEAD, 404, None, "HTTP 404", "2024-01-01")
+    assert (check.method, check.from_cache, check.confirmed, check.history) == (
+        None,
+        False,
+        False,
+        None,
+    )
+    history = History(checks=3, failures=3, first_failure="2024-01-01", last_failure="2024-01-05")
+    confirmed = dataclasses.replace(check, confirmed=True, history=history)
+    assert confirmed != check and confirmed.history == history
+    assert hash(check) == hash(
+        LinkCheck("http://a.example/", Verdict.DEAD, 404, None, "HTTP 404", "2024-01-01")
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.verdict = Verdict.ALIVE  # type: ignore[misc]
+    assert confirmed.to_dict()["history"] == {
+        "checks": 3,
+        "failures": 3,
+        "first_failure": "2024-01-01",
+        "last_failure": "2024-01-05",
+    }
+    assert confirmed.to_dict()["verdict"] == "dead"
