@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import random
@@ -216,6 +217,19 @@ def test_markdown_paragraphs_of_links_keep_lines_and_sentences() -> None:
         ("http://b.example/2", "source 2", 5, "Claim 2 rests on source 2 and source 3."),
         ("http://c.example/3", "source 3", 6, "Claim 2 rests on source 2 and source 3."),
     ]
+
+
+def test_extraction_leaves_the_garbage_collector_as_it_found_it() -> None:
+    text = "See [a](http://a.example/)."
+    assert gc.isenabled()
+    assert [c.url for c in extract_citations(text, "markdown")] == ["http://a.example/"]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        extract_citations(text, "markdown")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_markdown_relative_links_resolve_against_the_article_url() -> None:

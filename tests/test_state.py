@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from archiver.models import LinkCheck, Verdict
@@ -61,3 +62,16 @@ def test_histories_of_more_urls_than_one_query_binds(tmp_path: Path) -> None:
 def test_histories_of_no_urls(tmp_path: Path) -> None:
     with State(tmp_path / "state.sqlite") as state:
         assert state.histories([]) == {}
+
+
+def test_histories_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) -> None:
+    with State(tmp_path / "state.sqlite") as state:
+        state.record_check(check("http://a.example/", Verdict.ALIVE, "2024-01-01T00:00:00Z"))
+        assert len(state.histories(["http://a.example/"])["http://a.example/"]) == 1
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            state.histories(["http://a.example/"])
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

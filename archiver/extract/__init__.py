@@ -21,7 +21,13 @@ from __future__ import annotations
 from archiver.errors import InputError
 from archiver.extract.article import Article, parse_article_bytes, read_article
 from archiver.extract.citations import build_citations
-from archiver.extract.formats import FORMATS, detect_format, page_url, parse_document
+from archiver.extract.formats import (
+    FORMATS,
+    collector_paused,
+    detect_format,
+    page_url,
+    parse_document,
+)
 from archiver.models import Citation
 
 __all__ = [
@@ -46,4 +52,6 @@ def extract_citations(
     chosen = fmt if fmt is not None else detect_format(text, source)
     if chosen not in FORMATS:
         raise InputError(f"unknown article format {chosen!r}; expected one of {', '.join(FORMATS)}")
-    return build_citations(parse_document(text, chosen, page_url(source)))
+    document = parse_document(text, chosen, page_url(source))
+    with collector_paused():
+        return build_citations(document)
