@@ -133,16 +133,22 @@ class _Checker:
         self.overall = asyncio.Semaphore(max(settings.workers, 1))
         self.probes: dict[tuple[str, str], asyncio.Task[PageSummary | None]] = {}
 
-    async def check(self, url: str) -> LinkCheck:
+    async def check_soon(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
+        """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
+        (another request, made once), a future of it: the caller's slot is free by then
+        and it can take its next URL instead of waiting."""
         attempts = max(self.settings.retries, 0) + 1
         result = await self._check_once(url)
         for _ in range(attempts - 1):
-            if result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE):
+            if not isinstance(result, LinkCheck) or result.verdict not in (
+                Verdict.TIMEOUT,
+                Verdict.UNREACHABLE,
+            ):
                 break
             result = await self._check_once(url)
         return result
 
-    async def _check_once(self, url: str) -> LinkCheck:
+    async def _check_once(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
         try:
             answer = await self._fetch(url)
             if answer.status in RETRYABLE_STATUSES:
@@ -151,9 +157,19 @@ class _Checker:
                     await asyncio.sleep(wait)
                     answer = await self._fetch(url)
         except _NetworkFailure as failure:
-            return self._result(url, failure.verdict, None, None, failure.reason, "GET")
-        verdict, reason = await self._judge(url, answer)
-        return self._result(url, verdict, answer.status, answer.final_url, reason, answer.method)
+            return self._result(url, failure.verdict, failure.reason)
+        judged = self._judge(url, answer)
+        if isinstance(judged, tuple):
+            return self._result(url, *judged, answer)
+        page = judged
+        probe = self._probe(url)
+        if probe.done():
+            return self._result(url, *_compare(answer, page, probe.result()), answer)
+
+        async def after_probe() -> LinkCheck:
+            return self._result(url, *_compare(answer, page, await probe), answer)
+
+        return asyncio.ensure_future(after_probe())
 
     async def _fetch(self, url: str) -> Response:
         """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise."""
@@ -171,7 +187,9 @@ class _Checker:
                 verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
                 raise _NetworkFailure(verdict, str(failure)) from failure
 
-    async def _judge(self, url: str, answer: Response) -> tuple[Verdict, str]:
+    def _judge(self, url: str, answer: Response) -> tuple[Verdict, str] | PageSummary:
+        """The verdict on an answer, or the page summary when only a comparison with the
+        host's soft-404 probe can tell."""
         verdict, reason = verdict_for_status(answer.status)
         if verdict is Verdict.BLOCKED or answer.status == 503:
             wall = _bot_wall(answer)
@@ -179,30 +197,26 @@ class _Checker:
                 return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
         if verdict is not Verdict.ALIVE:
             return verdict, reason
-        if answer.redirects:
-            reason += f" after {answer.redirects} redirect(s)"
         if answer.method == "HEAD":
-            return Verdict.ALIVE, reason + f" (HEAD; {answer.content_type or 'no type'})"
+            return Verdict.ALIVE, _alive_reason(answer)
         page = summarise(url, answer.final_url, answer.status, answer.body, answer.content_type)
         wall = _bot_wall(answer)
         if wall:
             return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
         evidence = redirect_evidence(page) or not_found_wording(page)
-        if evidence is None and (page.title or page.text):
-            probe = await self._probe(url)
-            if probe is not None:
-                evidence = probe_evidence(page, probe)
         if evidence is not None:
             return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
-        return Verdict.ALIVE, reason
+        if not (page.title or page.text):
+            return Verdict.ALIVE, _alive_reason(answer)
+        return page
 
-    async def _probe(self, url: str) -> PageSummary | None:
+    def _probe(self, url: str) -> asyncio.Task[PageSummary | None]:
         key = probe_key(url)
         task = self.probes.get(key)
         if task is None:
             task = asyncio.ensure_future(self._make_probe(url))
             self.probes[key] = task
-        return await task
+        return task
 
     async def _make_probe(self, url: str) -> PageSummary | None:
         probe = probe_url_for(url, f"archiver-probe-{secrets.token_hex(8)}")
@@ -213,23 +227,34 @@ class _Checker:
         return summarise(probe, answer.final_url, answer.status, answer.body, answer.content_type)
 
     def _result(
-        self,
-        url: str,
-        verdict: Verdict,
-        status: int | None,
-        final_url: str | None,
-        reason: str,
-        method: str,
+        self, url: str, verdict: Verdict, reason: str, answer: Response | None = None
     ) -> LinkCheck:
         return LinkCheck(
             url=url,
             verdict=verdict,
-            http_status=status,
-            final_url=final_url,
+            http_status=answer.status if answer is not None else None,
+            final_url=answer.final_url if answer is not None else None,
             reason=reason,
             checked_at=to_iso(self.clock()),
-            method=method,
+            method=answer.method if answer is not None else "GET",
         )
+
+
+def _alive_reason(answer: Response) -> str:
+    reason = f"HTTP {answer.status}"
+    if answer.redirects:
+        reason += f" after {answer.redirects} redirect(s)"
+    if answer.method == "HEAD":
+        reason += f" (HEAD; {answer.content_type or 'no type'})"
+    return reason
+
+
+def _compare(answer: Response, page: PageSummary, probe: PageSummary | None) -> tuple[Verdict, str]:
+    """An alive-looking page against its host's probe for a page that cannot exist."""
+    evidence = probe_evidence(page, probe) if probe is not None else None
+    if evidence is not None:
+        return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
+    return Verdict.ALIVE, _alive_reason(answer)
 
 
 def _looks_like_file(url: str) -> bool:
@@ -479,14 +504,24 @@ async def _check_all(
         async def work(queue: deque[str]) -> None:
             while queue:
                 url = queue.popleft()
-                results[url] = await checker.check(url)
-                if on_result is not None:
-                    on_result(results[url])
+                outcome = await checker.check_soon(url)
+                if isinstance(outcome, LinkCheck):
+                    done(outcome)
+                else:
+                    waiting.append(outcome)
+                    outcome.add_done_callback(lambda future: done(future.result()))
 
+        def done(result: LinkCheck) -> None:
+            results[result.url] = result
+            if on_result is not None:
+                on_result(result)
+
+        waiting: list[asyncio.Future[LinkCheck]] = []
         per_host = max(settings.per_host, 1)
         await asyncio.gather(
             *(work(queue) for queue in queues.values() for _ in range(min(per_host, len(queue))))
         )
+        await asyncio.gather(*waiting)
     finally:
         await client.close()
     return [results[url] for url in urls]
