@@ -171,18 +171,21 @@ def _link_citation(
 
 def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
     """(original url, archive url, memento datetime) for a link as written."""
-    unpacked = parse_archive_url(link.url)
     if link.archive_url:
+        unpacked = parse_archive_url(link.url)
         archived_at = link.archived_at
         from_archive_url = parse_archive_url(link.archive_url)
         if from_archive_url and from_archive_url.archived_at:
             archived_at = from_archive_url.archived_at
         return (unpacked.original if unpacked else link.url), link.archive_url, archived_at
+    # archive_name names the archive of every link parse_archive_url can unpack (and of
+    # some it cannot), so one look rules out the ordinary links that most citations are.
+    if archive_name(link.url) is None:
+        return link.url, None, None
+    unpacked = parse_archive_url(link.url)
     if unpacked:
         return unpacked.original, link.url, unpacked.archived_at
-    if archive_name(link.url):
-        return link.url, link.url, None
-    return link.url, None, None
+    return link.url, link.url, None
 
 
 def _sentence_around(
