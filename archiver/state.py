@@ -70,7 +70,8 @@ class State:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-            self._db.executescript(_SCHEMA)
+            # In one transaction: a new file is synced to disk once, not once a statement.
+            self._db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open state file {path}: {e}") from e
         self._lock = threading.Lock()

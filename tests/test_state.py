@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
+
+from archiver.errors import StoreError
 from archiver.models import LinkCheck, Verdict
 from archiver.state import State
 
@@ -12,6 +15,26 @@ from archiver.state import State
 def check(url: str, verdict: Verdict, checked_at: str, reason: str = "") -> LinkCheck:
     status = 200 if verdict is Verdict.ALIVE else 404
     return LinkCheck(url, verdict, status, None, reason or f"HTTP {status}", checked_at, "GET")
+
+
+def test_a_new_state_file_has_every_table_and_keeps_checks_when_reopened(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "deeper" / "state.sqlite"
+    with State(path) as state:
+        tables = {row[0] for row in state.execute("SELECT name FROM sqlite_master")}
+        state.record_check(check("http://a.example/", Verdict.ALIVE, "2024-01-01T00:00:00Z"))
+    assert {"checks", "checks_by_url", "archive_lookups", "memento_verdicts"} <= tables
+    assert "memento_passages" in tables
+    with State(path) as state:
+        assert [c.verdict for c in state.history("http://a.example/")] == [Verdict.ALIVE]
+
+
+def test_a_file_that_is_not_a_state_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(b"not a database at all, " * 100)
+    with pytest.raises(StoreError, match=f"cannot open state file {path}: "):
+        State(path)
 
 
 def test_histories_per_url_oldest_first_and_same_second_in_insertion_order(
