@@ -9,7 +9,6 @@ This is the only place where errors become messages and exit codes:
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -74,6 +73,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     source closest to the date it was cited, stores it as WARC with a hash-verified
     manifest, and reports what it found. Start with `archiver demo`.
     """
+    import logging  # not at the top: `archiver --help` does not need it
+
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     # Stages log what the user should know but that does not stop the run (an archive
