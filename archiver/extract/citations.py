@@ -191,6 +191,8 @@ def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
 def _sentence_around(
     sentences: list[tuple[int, int]], starts: list[int], start: int, end: int
 ) -> tuple[int, int]:
+    if len(sentences) == 1:  # a paragraph of one sentence: most of those with links
+        return sentences[0]
     if not sentences:
         return (start, start)
     first = max(bisect.bisect_right(starts, start) - 1, 0)
