@@ -66,6 +66,7 @@ BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
 DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
 FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
+RECORD_BATCH = 1000  # checks written to the state file at a time during a run
 SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
 FILE_EXTENSIONS = {
     "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
@@ -355,12 +356,21 @@ def check_urls(
             if url in results:
                 on_result(results[url])
     judged: dict[str, LinkCheck] = {}
+    unrecorded: list[LinkCheck] = []
+    answered = False  # once anything answered, this machine is not offline
 
     def arrived(check: LinkCheck) -> None:
-        # The history is summed up as each answer arrives, while the rest are in flight,
-        # rather than for all of them at the end.
+        # The history is summed up and recorded as answers arrive, while the rest are in
+        # flight, rather than all at the end. Until something answers, nothing is
+        # recorded: if nothing ever does, the machine may be offline.
+        nonlocal answered
         if state is not None:
             judged[check.url] = _with_history(check, [*known.get(check.url, []), check], settings)
+            unrecorded.append(check)
+            answered = answered or check.http_status is not None
+            if answered and len(unrecorded) >= RECORD_BATCH:
+                state.record_checks(unrecorded)
+                unrecorded.clear()
         if on_result is not None:
             on_result(check)
 
@@ -371,7 +381,7 @@ def check_urls(
     if state is None:
         return [results[url] for url in unique]
     if not offline:
-        state.record_checks(fresh)
+        state.record_checks(unrecorded)
     checked_now = {check.url for check in fresh}
 
     def finished(url: str) -> LinkCheck:

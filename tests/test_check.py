@@ -425,3 +425,21 @@ def test_untrusted_certificate_is_unreachable_not_dead(tls_ca, origin: OriginSer
     assert result.verdict is Verdict.UNREACHABLE
     assert result.reason.startswith("TLS failed: ")
     assert "CERTIFICATE_VERIFY_FAILED" in result.reason
+
+
+def test_a_long_list_is_recorded_once_each_across_batches(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # More URLs than one write to the state file takes (and than one process checks):
+    # every check is in the history exactly once, and each verdict carries it.
+    for n in range(10):
+        honest_site(origin, f"site{n}.example")
+    urls = [f"http://site{n % 10}.example/gone/{n}" for n in range(2500)]
+    settings = sandbox_settings(origin, per_host=16)
+    with State(tmp_path / "state.sqlite") as state:
+        results = check_urls(urls, settings, state=state, clock=lambda: FIXED)
+        rows = state.execute("SELECT url, COUNT(*) FROM checks GROUP BY url")
+    assert [r.url for r in results] == urls
+    assert {r.verdict for r in results} == {Verdict.DEAD}
+    assert all(r.history is not None and r.history.failures == 1 for r in results)
+    assert sorted(rows) == sorted((url, 1) for url in urls)
