@@ -38,11 +38,11 @@ import os
 import re
 import secrets
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from queue import Empty
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from archiver.aioclient import Client, RequestFailed, Response
@@ -86,6 +86,7 @@ CHALLENGE_WORDS = (
 )
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def validate_url(url: str) -> str:
@@ -418,13 +419,23 @@ def _check_fresh(
     if len(parts) > 1 and "fork" in multiprocessing.get_all_start_methods():
         results = _check_in_processes(parts, settings, clock, on_result)
     else:
-        results = asyncio.run(_check_all(urls, settings, clock, on_result))
+        results = run_loop(_check_all(urls, settings, clock, on_result))
     if any(r.http_status is not None for r in results):
         return results
-    if asyncio.run(_canary_answers(settings, clock)):
+    if run_loop(_canary_answers(settings, clock)):
         return results
     reason = f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
     return [replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results]
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed, else on asyncio's own loop: uvloop
+    opens connections in C, which took 0.1 s off scenario A's 5.7 (see bench/)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
@@ -486,7 +497,7 @@ def _check_in_processes(
 
 def _child_checks(urls: Sequence[str], settings: Settings, clock: Clock, queue: Any) -> None:
     try:
-        asyncio.run(_check_all(urls, settings, clock, queue.put))
+        run_loop(_check_all(urls, settings, clock, queue.put))
     except BaseException as e:  # reported to the parent, which raises it
         queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
 

@@ -18,11 +18,11 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import pytest
 import trustme
@@ -213,6 +213,25 @@ def redirect(status: int, location: str) -> bytes:
 
 # -- running the client ----------------------------------------------------------------
 
+# Every test runs on both event loops the checker may use: asyncio's own, and uvloop
+# (which ``archiver.check.run_loop`` prefers where it is installed).
+LOOPS: dict[str, Callable[[Coroutine[Any, Any, Any]], Any]] = {"asyncio": asyncio.run}
+try:
+    import uvloop
+
+    LOOPS["uvloop"] = uvloop.run
+except ImportError:  # not on this platform: asyncio's loop alone
+    pass
+run_on_loop = LOOPS["asyncio"]
+
+
+@pytest.fixture(autouse=True, params=sorted(LOOPS))
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    global run_on_loop
+    run_on_loop = LOOPS[request.param]
+    yield request.param
+    run_on_loop = LOOPS["asyncio"]
+
 
 def with_client(
     use: Callable[[Client], Awaitable[T]], settings: Settings = LOOPBACK, max_body: int = 1 << 20
@@ -224,7 +243,7 @@ def with_client(
         finally:
             await client.close()
 
-    return asyncio.run(main())
+    return run_on_loop(main())
 
 
 def fetch(
