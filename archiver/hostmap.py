@@ -8,8 +8,9 @@ way everywhere. This module imports nothing heavy: the checker loads it at start
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
-import urllib.request
+import sys
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -59,7 +60,7 @@ class ProxyChooser:
 
     def __init__(self, settings: Settings) -> None:
         sandboxed = bool(settings.host_map or settings.resolve_only)
-        self._proxies = {} if sandboxed else urllib.request.getproxies()
+        self._proxies = {} if sandboxed or not _may_have_proxies() else _system_proxies()
         self._cache: dict[tuple[str, str], str | None] = {}
 
     def proxy_for(self, url: str) -> str | None:
@@ -69,6 +70,22 @@ class ProxyChooser:
         key = (parts.scheme, parts.netloc)
         if key not in self._cache:
             proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+            import urllib.request
+
             bypass = urllib.request.proxy_bypass(parts.hostname or "")
             self._cache[key] = None if bypass else proxy
         return self._cache[key]
+
+
+def _may_have_proxies() -> bool:
+    """Whether proxies may be configured. On Linux only ``*_proxy`` variables can set
+    them: looking first spares the checker's start-up the import of urllib.request."""
+    if sys.platform in ("darwin", "win32"):  # system settings too
+        return True
+    return any(name.lower().endswith("_proxy") for name in os.environ)
+
+
+def _system_proxies() -> dict[str, str]:
+    import urllib.request
+
+    return urllib.request.getproxies()

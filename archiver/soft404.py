@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from rapidfuzz import fuzz
-
 # Phrases that a "not found" page puts in its title or main heading.
 NOT_FOUND_PHRASES = [
     r"^\W*404\b",
@@ -137,6 +135,8 @@ def probe_evidence(page: PageSummary, probe: PageSummary) -> str | None:
         return None  # the host says "404" honestly; its 200s can be believed
     if probe.final_url != probe.url and probe.final_url == page.final_url:
         return f"redirected to where made-up URLs go ({page.final_url})"
+    from rapidfuzz import fuzz  # here, not at start-up: most pages need no comparing
+
     score = fuzz.ratio(_comparable(page), _comparable(probe))
     if score >= SIMILAR_ENOUGH:
         return f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
