@@ -553,8 +553,10 @@ async def _check_all(
         # every host's second, ...), a round per turn of the event loop, so that each
         # host has an answer back, and a slot free for its next URL, as early as can be.
         workers: list[asyncio.Future[None]] = []
-        for rank in range(max(settings.per_host, 1)):
-            workers.extend(asyncio.ensure_future(work(q)) for q in queues.values() if rank < len(q))
+        per_host = max(settings.per_host, 1)
+        sizes = [(queue, len(queue)) for queue in queues.values()]  # before workers take any
+        for rank in range(per_host):
+            workers.extend(asyncio.ensure_future(work(q)) for q, size in sizes if rank < size)
             await asyncio.sleep(0)
         await asyncio.gather(*workers)
         await asyncio.gather(*waiting)

@@ -289,6 +289,18 @@ def test_per_host_limit_is_respected(origin: OriginServer) -> None:
     assert origin.peak_in_flight == {"busy.example": 3, "other.example": 3}
 
 
+def test_a_host_with_few_urls_still_gets_all_its_slots(origin: OriginServer) -> None:
+    # Five slow pages and four slots: four go out at once (the fifth waits), however the
+    # workers' start is spread over hosts.
+    honest_site(origin, "small.example")
+    for i in range(5):
+        origin.add(f"http://small.example/{i}", Page(body=article("ok", "fine"), delay=0.3))
+    urls = [f"http://small.example/{i}" for i in range(5)]
+    results = check_urls(urls, sandbox_settings(origin, per_host=4))
+    assert [r.verdict for r in results] == [Verdict.ALIVE] * 5
+    assert origin.peak_in_flight == {"small.example": 4}
+
+
 def test_user_agent_is_sent(origin: OriginServer) -> None:
     honest_site(origin, "news.example")
     origin.add("http://news.example/ua", Page(body=article("UA", "x")))
