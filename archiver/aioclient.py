@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import os
+import re
 import socket
 import ssl
 from collections import defaultdict
@@ -39,6 +41,18 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 # Characters left as they are in a request target; everything else (spaces, non-ASCII
 # text) is percent-encoded the way browsers do, and existing escapes are kept.
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
+_ALREADY_SAFE = re.compile(r"[A-Za-z0-9_.\-!#$%&'()*+,/:;=?@\[\]~]*")
+
+
+def _quoted(text: str) -> str:
+    """``text`` percent-encoded for a request target (most URLs need nothing done)."""
+    return text if _ALREADY_SAFE.fullmatch(text) else quote(text, safe=_SAFE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _idna(hostname: str) -> str:
+    """A host name as sent: IDNA-encoded (and checked), once per host, not per URL."""
+    return hostname.encode("idna").decode("ascii")
 
 
 class RequestFailed(Exception):
@@ -83,14 +97,14 @@ class _Target:
             raise RequestFailed("invalid", f"not an http(s) URL: {url}")
         try:
             port = parts.port or (443 if scheme == "https" else 80)
-            host = parts.hostname.encode("idna").decode("ascii")
+            host = _idna(parts.hostname)
         except (ValueError, UnicodeError) as e:
             raise RequestFailed("invalid", f"not a valid URL: {url} ({e})") from e
         shown = f"[{host}]" if ":" in host else host
         default = port == (443 if scheme == "https" else 80)
-        path = quote(parts.path or "/", safe=_SAFE)
+        path = _quoted(parts.path or "/")
         if parts.query:
-            path += "?" + quote(parts.query, safe=_SAFE)
+            path += "?" + _quoted(parts.query)
         return cls(scheme, host, port, shown if default else f"{shown}:{port}", path)
 
 

@@ -271,7 +271,9 @@ def _host_of(url: str) -> str:
 
 
 def _looks_like_file(url: str) -> bool:
-    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    authority = _AUTHORITY.match(url)
+    path = url[authority.end() :] if authority else urlsplit(url).path
+    last = path.partition("?")[0].partition("#")[0].rsplit("/", 1)[-1]
     return "." in last and last.rsplit(".", 1)[1].lower() in FILE_EXTENSIONS
 
 
