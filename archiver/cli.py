@@ -154,7 +154,8 @@ def network_options(func: F) -> F:
             type=click.FloatRange(min=0.1),
             default=DEFAULTS.timeout,
             show_default=True,
-            help="Seconds to wait for each connection and each read.",
+            help="Seconds to wait: a link check's whole request (connecting and the"
+            " answer, per redirect hop); archive requests' connection and each read.",
         ),
         click.option(
             "--retries",

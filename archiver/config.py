@@ -21,7 +21,8 @@ DEFAULT_USER_AGENT = f"archiver/{__version__} (citation link checker and web-arc
 
 @dataclass(frozen=True)
 class Settings:
-    timeout: float = 10.0  # seconds, for every request (connect and each read)
+    timeout: float = 10.0  # seconds: a link check's request (connect and answer, per hop);
+    # for archive requests, the connection and each read
     retries: int = 1  # extra attempts after a timeout or connection failure
     user_agent: str = DEFAULT_USER_AGENT
     max_bytes: int = 20 * 1024 * 1024  # cap on any body we read
