@@ -345,6 +345,8 @@ def check_urls(
 
     Fresh results in ``state`` (younger than ``settings.fresh_for``) are reused without a
     request; every new result is recorded there, except verdicts of an offline machine.
+    ``on_result`` sees each result as it is ready, with its history; only on an offline
+    machine are the returned results different objects (their verdicts become offline).
     """
     unique = list(dict.fromkeys(urls))
     results: dict[str, LinkCheck] = {}
@@ -353,15 +355,14 @@ def check_urls(
     known = state.histories(unique) if state is not None else {}
     for url in unique:
         cached = latest_if_fresh(known.get(url, []), settings.fresh_for, now)
-        if cached is not None:
-            results[url] = replace(cached, from_cache=True)
+        if cached is not None:  # reused: its history already holds it
+            results[url] = _with_history(replace(cached, from_cache=True), known[url], settings)
         else:
             to_check.append(url)
     if on_result is not None:
         for url in unique:
             if url in results:
                 on_result(results[url])
-    judged: dict[str, LinkCheck] = {}
     unrecorded: list[LinkCheck] = []
     answered = False  # once anything answered, this machine is not offline
 
@@ -371,34 +372,23 @@ def check_urls(
         # recorded: if nothing ever does, the machine may be offline.
         nonlocal answered
         if state is not None:
-            judged[check.url] = _with_history(check, [*known.get(check.url, []), check], settings)
             unrecorded.append(check)
             answered = answered or check.http_status is not None
             if answered and len(unrecorded) >= RECORD_BATCH:
                 state.record_checks(unrecorded)
                 unrecorded.clear()
+            check = _with_history(check, [*known.get(check.url, []), check], settings)
+        results[check.url] = check
         if on_result is not None:
             on_result(check)
 
     fresh = _check_fresh(to_check, settings, clock, arrived) if to_check else []
-    offline = bool(fresh) and all(check.verdict is Verdict.OFFLINE for check in fresh)
-    for check in fresh:
-        results[check.url] = check
-    if state is None:
-        return [results[url] for url in unique]
-    if not offline:
+    if fresh and all(check.verdict is Verdict.OFFLINE for check in fresh):
+        for check in fresh:  # an offline machine's verdicts: no history, nothing recorded
+            results[check.url] = check
+    elif state is not None:
         state.record_checks(unrecorded)
-    checked_now = {check.url for check in fresh}
-
-    def finished(url: str) -> LinkCheck:
-        check = results[url]
-        if url not in checked_now:  # reused: its history already holds it
-            return _with_history(check, known.get(url, []), settings)
-        if offline:
-            return check
-        return judged.get(url) or _with_history(check, [*known.get(url, []), check], settings)
-
-    return [finished(url) for url in unique]
+    return [results[url] for url in unique]
 
 
 def _with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) -> LinkCheck:

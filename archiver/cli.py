@@ -27,7 +27,7 @@ from archiver.report import table, terminal_width, to_json, to_jsonl
 # `archiver check` on a long article should not pay for warcio/waybackpy.
 if TYPE_CHECKING:
     from archiver.extract import Article
-    from archiver.models import Citation
+    from archiver.models import Citation, LinkCheck
     from archiver.pipeline import RunReport
     from archiver.save import InternetArchiveKeys, SaveReport
 
@@ -372,18 +372,30 @@ def check(
         canary_url=validate_url(canary),
     )
     distinct = cited_urls(targets, settings)
+    # JSON lines are written out while the checks run (the process mostly waits then), so
+    # the end of a long run does not spend a moment on it; a result that changed since
+    # (offline verdicts) is rendered again.
+    lines: dict[str, tuple[LinkCheck, str]] = {}
+
+    def arrived(result: LinkCheck) -> None:
+        if fmt == "jsonl":
+            lines[result.url] = (result, to_jsonl([result.to_dict()]))
+
     with State(settings.state_file) as state:
         if show_progress() and distinct:
             with click.progressbar(length=len(distinct), label="checking", file=sys.stderr) as bar:
-                results = check_urls(
-                    distinct, settings, state=state, on_result=lambda _: bar.update(1)
-                )
+
+                def counted(result: LinkCheck) -> None:
+                    arrived(result)
+                    bar.update(1)
+
+                results = check_urls(distinct, settings, state=state, on_result=counted)
         else:
-            results = check_urls(distinct, settings, state=state)
+            results = check_urls(distinct, settings, state=state, on_result=arrived)
     if fmt == "json":
         emit(to_json([r.to_dict() for r in results]))
     elif fmt == "jsonl":
-        emit(to_jsonl(r.to_dict() for r in results))
+        emit("\n".join(_line_for(r, lines) for r in results))
     else:
         rows = [
             (
@@ -667,6 +679,15 @@ def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citat
     else:
         loaded = read_article(source)
     return loaded, extract_citations(loaded.text, loaded.fmt, source=loaded.source)
+
+
+def _line_for(result: LinkCheck, lines: dict[str, tuple[LinkCheck, str]]) -> str:
+    rendered = lines.get(result.url)
+    return (
+        rendered[1]
+        if rendered is not None and rendered[0] is result
+        else to_jsonl([result.to_dict()])
+    )
 
 
 def cited_urls(targets: Sequence[str], settings: Settings) -> list[str]:

@@ -206,6 +206,22 @@ def test_offline_machine_is_one_line_and_exit_1(tmp_path: Path) -> None:
     )
 
 
+def test_offline_json_lines_carry_the_offline_verdicts(tmp_path: Path) -> None:
+    # Lines are rendered as results arrive; on an offline machine every verdict is then
+    # replaced, and the output must show the replacements, not the first answers.
+    args = ["check", "http://a.example/x", "http://b.example/y", "--only-resolved"]
+    result = invoke(
+        *args, "--canary", "http://canary.example/", "--format", "jsonl", "--store", str(tmp_path)
+    )
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["url"], r["verdict"]) for r in rows] == [
+        ("http://a.example/x", "offline"),
+        ("http://b.example/y", "offline"),
+    ]
+    assert all(r["reason"].startswith("this machine seems to be offline") for r in rows)
+
+
 def test_check_table_marks_confirmed_dead_links(origin: OriginServer, tmp_path: Path) -> None:
     origin.add("http://a.example/", Page(body="home"))
     args = ["check", "http://a.example/gone", "--store", str(tmp_path), *resolve_args(origin)]
