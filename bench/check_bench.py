@@ -155,6 +155,9 @@ def run_archiver(
     sc: Scenario, work: Path, tools: Path, limit: float
 ) -> tuple[float | None, float | None, dict[str, str], str]:
     exe = ROOT / ".venv" / "bin" / "archiver"
+    # Every run starts without a history, as the other tools do: a state file kept from
+    # the previous run would make this one load (and hold) its checks too.
+    (work / "state.sqlite").unlink(missing_ok=True)
     command = [
         str(exe), "check", "article.md", "--format", "jsonl", "--timeout", "5", "--retries", "0",
         "--per-host", "8", "--fresh-for", "0", "--state", str(work / "state.sqlite"),
