@@ -34,7 +34,7 @@ import httptools
 
 from archiver.bodies import decode_body
 from archiver.config import Settings
-from archiver.hostmap import HostMap, ProxyChooser
+from archiver.hostmap import HostMap, ProxyChooser, is_ip_address
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -406,7 +406,7 @@ class Client:
             ip, mapped_port = self._host_map.resolve(host, port)
         except socket.gaierror as e:
             raise _dns_failure(host, e) from e
-        if (ip, mapped_port) != (host, port) or _is_literal(host):
+        if (ip, mapped_port) != (host, port) or is_ip_address(host):
             return [(ip, mapped_port)]
         pending = self._addresses.get((host, port))
         if pending is None:
@@ -436,14 +436,6 @@ def _utf8_if_valid(header: str) -> str:
         return header.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return header
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
-        return False
-    return True
 
 
 def _proxy_authorization(proxy: str) -> str:

@@ -29,7 +29,7 @@ class HostMap:
     def resolve(self, host: str, port: int) -> tuple[str, int]:
         address = self._mapping.get(_idna(host))
         if address is None:
-            if self.resolve_only and not _is_ip_address(host):  # an address needs no DNS
+            if self.resolve_only and not is_ip_address(host):  # an address needs no DNS
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             return host, port
         ip, sep, mapped_port = address.rpartition(":")
@@ -46,7 +46,7 @@ def _idna(host: str) -> str:
         return host
 
 
-def _is_ip_address(host: str) -> bool:
+def is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
