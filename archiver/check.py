@@ -586,7 +586,13 @@ async def _check_each_host(
                     done(outcome)
                 else:
                     waiting.append(outcome)
-                    outcome.add_done_callback(lambda future: done(future.result()))
+                    outcome.add_done_callback(finished)
+
+        def finished(future: asyncio.Future[LinkCheck]) -> None:
+            # A failed or cancelled one is raised by the gather below, not here, where
+            # it would only be logged as an error in a callback.
+            if not future.cancelled() and future.exception() is None:
+                done(future.result())
 
         def done(result: LinkCheck) -> None:
             results[result.url] = result
