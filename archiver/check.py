@@ -137,7 +137,11 @@ class _Checker:
             lambda: asyncio.Semaphore(max(settings.per_host, 1))
         )
         self.overall = asyncio.Semaphore(max(settings.workers, 1))
-        self.probes: dict[tuple[str, str], asyncio.Task[PageSummary | None]] = {}
+        self.probes: dict[tuple[str, str], asyncio.Future[PageSummary | None]] = {}
+        # Each host's URLs still to start, where workers take them in turn (see
+        # ``_probe``); a probe is then one more item there.
+        self.queues: dict[str, deque[str | Coroutine[Any, Any, None]]] = {}
+        self.probe_tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
 
     async def check_soon(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
         """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
@@ -216,13 +220,34 @@ class _Checker:
             return Verdict.ALIVE, _alive_reason(answer)
         return page
 
-    def _probe(self, url: str) -> asyncio.Task[PageSummary | None]:
+    def _probe(self, url: str) -> asyncio.Future[PageSummary | None]:
+        """The soft-404 probe for ``url``'s host and directory, asked for once. Where the
+        host's URLs wait in a queue, the probe takes its turn there, behind the next
+        ``per_host`` of them: a cited link that could start now goes first (a link that
+        hangs costs the whole timeout from when it starts; a probe holds up only the
+        verdicts that wait on it, by about one answer's time)."""
         key = probe_key(url)
-        task = self.probes.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._make_probe(url))
-            self.probes[key] = task
-        return task
+        future = self.probes.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self.probes[key] = future
+            queue = self.queues.get(_host_of(url))
+            if queue is None:
+                task = asyncio.ensure_future(self._run_probe(url, future))
+                self.probe_tasks.add(task)
+                task.add_done_callback(self.probe_tasks.discard)
+            else:
+                queue.insert(min(len(queue), self.settings.per_host), self._run_probe(url, future))
+        return future
+
+    async def _run_probe(self, url: str, future: asyncio.Future[PageSummary | None]) -> None:
+        try:
+            future.set_result(await self._make_probe(url))
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as e:  # a bug: raised where the verdicts wait for it
+            future.set_exception(e)
 
     async def _make_probe(self, url: str) -> PageSummary | None:
         probe = probe_url_for(url, f"archiver-probe-{secrets.token_hex(8)}")
@@ -570,17 +595,23 @@ async def _check_each_host(
     on_result: Callable[[LinkCheck], None] | None,
 ) -> list[LinkCheck]:
     _allow_open_files(settings.workers + 256)
-    queues: dict[str, deque[str]] = defaultdict(deque)
-    for url in urls:
-        queues[_host_of(url)].append(url)
     results: dict[str, LinkCheck] = {}
     client = Client(settings, max_body=CHECK_BODY_BYTES)
+    checker = _Checker(client, settings, clock)
+    queues = checker.queues
+    for url in urls:
+        queue = queues.get(host := _host_of(url))
+        if queue is None:
+            queues[host] = queue = deque()
+        queue.append(url)
     try:
-        checker = _Checker(client, settings, clock)
 
-        async def work(queue: deque[str]) -> None:
+        async def work(queue: deque[str | Coroutine[Any, Any, None]]) -> None:
             while queue:
                 url = queue.popleft()
+                if not isinstance(url, str):  # a soft-404 probe's turn
+                    await url
+                    continue
                 outcome = await checker.check_soon(url)
                 if isinstance(outcome, LinkCheck):
                     done(outcome)
@@ -612,6 +643,10 @@ async def _check_each_host(
         await asyncio.gather(*workers)
         await asyncio.gather(*waiting)
     finally:
+        for queue in queues.values():  # not empty only when a worker failed
+            for item in queue:
+                if not isinstance(item, str):
+                    item.close()
         await client.close()
     return [results[url] for url in urls]
 

@@ -255,6 +255,23 @@ def test_one_probe_per_host_and_directory(origin: OriginServer) -> None:
     assert len(probes) == 1
 
 
+def test_cited_links_that_could_start_go_before_the_hosts_probe(origin: OriginServer) -> None:
+    # Two slots, four links: the first answer asks for the probe, but the two links still
+    # waiting take the next two slots (a link that hangs costs the whole timeout from
+    # when it starts); the probe comes fifth, not third or fourth.
+    origin.sites["acme.example"] = Site(fallback=Page(body=article("Acme", "Welcome to Acme.")))
+    for i in range(4):
+        origin.add(
+            f"http://acme.example/docs/{i}",
+            Page(body=article(f"Doc {i}", f"Text of document {i} " * 20), delay=0.2 * (i >= 2)),
+        )
+    settings = sandbox_settings(origin, per_host=2)
+    results = check_urls([f"http://acme.example/docs/{i}" for i in range(4)], settings)
+    assert [r.verdict for r in results] == [Verdict.ALIVE] * 4
+    paths = [h.path for h in origin.hits_for("acme.example")]
+    assert len(paths) == 5 and "archiver-probe-" in paths[4], paths
+
+
 def test_article_mentioning_404_in_its_title_is_alive(origin: OriginServer) -> None:
     honest_site(origin, "news.example")
     title = "Route 404 reopens after a year of meetings"
