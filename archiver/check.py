@@ -39,7 +39,7 @@ import re
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from queue import Empty
@@ -494,6 +494,7 @@ def _check_in_processes(
         gc.unfreeze()
     results: dict[str, LinkCheck] = {}
     expected = sum(len(part) for part in parts)
+    complete = False
     try:
         while len(results) < expected:
             try:
@@ -508,11 +509,14 @@ def _check_in_processes(
                 results[result.url] = result
                 if on_result is not None:
                     on_result(result)
+        complete = True
     finally:
-        for child in children:
-            child.join(timeout=5)
-            if child.is_alive():
+        # With every result in, the children are left to close their connections and
+        # exit on their own (multiprocessing reaps them), rather than waited for.
+        if not complete:
+            for child in children:
                 child.kill()
+                child.join()
     return [results[url] for part in parts for url in part]
 
 
@@ -520,20 +524,34 @@ def _child_checks(urls: Sequence[str], settings: Settings, clock: Clock, queue: 
     try:
         run_loop(_check_in_batches(urls, settings, clock, queue))
     except BaseException as e:  # reported to the parent, which raises it
-        queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
+        with suppress(ValueError):  # the queue is closed: the parent has every result
+            queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
 
 
 async def _check_in_batches(
     urls: Sequence[str], settings: Settings, clock: Clock, queue: Any
 ) -> None:
     """Results go to the parent in batches, every ``BATCH_SECONDS``: one pickling and
-    one pipe write per batch, not per result, leave the CPU to the requests."""
+    one pipe write per batch, not per result, leave the CPU to the requests. The last
+    batch goes as soon as the last result is in, and is written out before this process
+    closes its connections (by the queue's thread, which would otherwise wait its turn
+    behind that)."""
     batch: list[LinkCheck] = []
+    remaining = len(urls)
 
     def send() -> None:
         if batch:
             queue.put(batch.copy())
             batch.clear()
+
+    def arrived(result: LinkCheck) -> None:
+        nonlocal remaining
+        batch.append(result)
+        remaining -= 1
+        if remaining == 0:
+            send()
+            queue.close()
+            queue.join_thread()
 
     async def now_and_then() -> None:
         while True:
@@ -542,10 +560,9 @@ async def _check_in_batches(
 
     sender = asyncio.ensure_future(now_and_then())
     try:
-        await _check_all(urls, settings, clock, batch.append)
+        await _check_all(urls, settings, clock, arrived)
     finally:
         sender.cancel()
-    send()
 
 
 def _allow_open_files(wanted: int) -> None:

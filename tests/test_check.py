@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -472,3 +473,66 @@ def test_a_long_list_is_recorded_once_each_across_batches(
     assert {r.verdict for r in results} == {Verdict.DEAD}
     assert all(r.history is not None and r.history.failures == 1 for r in results)
     assert sorted(rows) == sorted((url, 1) for url in urls)
+
+
+class PidLoggingClock:
+    """A fixed clock that notes, in a file, each process that read it."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def __call__(self) -> datetime:
+        with self.log.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return FIXED
+
+
+def test_checking_split_over_two_processes(origin: OriginServer, tmp_path: Path) -> None:
+    # Long lists are split by host over one process per core; the verdicts, their order,
+    # the live results and the history must be as from one process.
+    honest_site(origin, "alive.example")
+    honest_site(origin, "gone.example")
+    origin.sites["catchall.example"] = Site(fallback=Page(body=NOT_FOUND_PAGE))
+    urls = []
+    for i in range(6):
+        origin.add(f"http://alive.example/{i}", Page(body=article(f"Story {i}", f"Words {i}.")))
+        urls += [f"http://alive.example/{i}", f"http://gone.example/{i}"]
+        urls.append(f"http://catchall.example/{i}")
+    clock = PidLoggingClock(tmp_path / "pids")
+    seen: list[LinkCheck] = []
+    with State(tmp_path / "state.sqlite") as state:
+        results = check_urls(
+            urls,
+            sandbox_settings(origin, processes=2),
+            state=state,
+            on_result=seen.append,
+            clock=clock,
+        )
+        recorded = state.histories(urls)
+    assert [r.url for r in results] == urls
+    expected = {"alive": Verdict.ALIVE, "gone": Verdict.DEAD, "catchall": Verdict.SOFT_404}
+    assert [r.verdict for r in results] == [expected[u.split("/")[2].split(".")[0]] for u in urls]
+    assert sorted(r.url for r in seen) == sorted(urls)
+    assert all(
+        len(recorded[url]) == 1 and r.history is not None
+        for url, r in zip(urls, results, strict=True)
+    )
+    children = set((tmp_path / "pids").read_text().split()) - {str(os.getpid())}
+    assert len(children) == 2  # the verdicts were dated in two other processes
+
+
+def test_a_failing_checking_process_is_an_error_not_a_hang(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    honest_site(origin, "a.example")
+    honest_site(origin, "b.example")
+    parent = os.getpid()
+
+    def broken_in_children() -> datetime:
+        if os.getpid() != parent:
+            raise OSError("clock unavailable")
+        return FIXED
+
+    urls = [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
+    with pytest.raises(RuntimeError, match="link checking failed: OSError: clock unavailable"):
+        check_urls(urls, sandbox_settings(origin, processes=2), clock=broken_in_children)
