@@ -4,22 +4,13 @@ A link checker that cries wolf is worse than none, so ``dead`` needs real eviden
 or 410, a host name that does not exist while the network works, or a soft-404 (a "not
 found" page served with 200, see ``archiver.soft404``). Answers that only say "not now"
 or "not for you" get their own verdicts: timeouts, 5xx, and bot walls (401/403/429,
-challenge pages) are never called dead.
+challenge pages) are never called dead. The requests, and the verdict on each answer, are
+``archiver.checker``'s; this module decides what to check, where, and keeps the history.
 
-How the requests are made, and why:
-
-- GET, not HEAD, for web pages: one GET answers the status and the soft-404 question at
-  once, where HEAD would need a GET after it for every page that is not plainly alive
-  (and many servers answer HEAD wrongly). HEAD is used where it is trustworthy: for files
-  (PDFs, images, archives) a 2xx HEAD with a non-HTML type is taken as alive, since a
-  soft-404 would be an HTML page. At most ``CHECK_BODY_BYTES`` of any body are read.
-- Soft-404 probes: one request per host and directory, for a URL that surely does not
-  exist, made only when a 200 page needs comparing, and shared by all its neighbours.
-- One event loop (per core, for long lists) keeps thousands of requests in flight on one
-  thread, through the small client in ``archiver.aioclient``; ``per_host`` worker
-  coroutines per host keep at most that many requests on any one host, and a semaphore
-  at most ``workers`` overall. 429 and 503 answers are retried once when
-  ``Retry-After`` asks for no more than ``max_retry_after`` seconds.
+- Long lists (``SPLIT_THRESHOLD`` URLs and more) are split by host over one process per
+  core (``CheckProcesses``), each with its own event loop. The processes can be started
+  before the article is read (``check_processes_for``): they import the checker while
+  the parent parses, which takes that import off the time to the first request.
 - Offline: when nothing answered and the failures are all network failures, a canary URL
   is tried; if it fails too, this machine is offline: every such verdict becomes
   ``offline`` and nothing is written to the history.
@@ -27,66 +18,38 @@ How the requests are made, and why:
 Every check is kept in the state file. ``confirm`` turns a history of failures into a
 ``confirmed`` flag: at least N failures spread over at least D days, reset by any alive
 answer (InternetArchiveBot's rule, defaults 3 and 3 days).
+
+This module does not import asyncio or the HTTP client: the parent of the worker
+processes never needs them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import multiprocessing
 import os
 import re
-import secrets
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from queue import Empty
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from archiver.aioclient import Client, RequestFailed, Response
 from archiver.config import Settings
-from archiver.dates import parse_http_date, parse_iso, to_iso, utcnow
+from archiver.dates import parse_iso, utcnow
 from archiver.errors import InputError
 from archiver.models import History, LinkCheck, Verdict
-from archiver.soft404 import (
-    PageSummary,
-    not_found_wording,
-    probe_evidence,
-    probe_key,
-    probe_url_for,
-    redirect_evidence,
-    summarise,
-)
 from archiver.state import State, latest_if_fresh
 
-CHECK_BODY_BYTES = 64 * 1024
-BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
-DEAD_STATUSES = {404, 410}
-RETRYABLE_STATUSES = {429, 503}
-FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
-COLLECT_EVERY = 50_000  # allocations between garbage collections while checking (Python: 700)
-BATCH_SECONDS = 0.05  # how often worker processes send their results to the parent
 RECORD_BATCH = 1000  # checks written to the state file at a time during a run
 SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
-FILE_EXTENSIONS = {
-    "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
-    "webp", "svg", "tif", "tiff", "mp3", "mp4", "m4a", "wav", "ogg", "webm", "mov", "avi",
-    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "epub", "csv", "iso", "dmg",
-}  # fmt: skip
-CHALLENGE_WORDS = (
-    "just a moment...",
-    "attention required! | cloudflare",
-    "checking your browser",
-    "are you a robot",
-    "verify you are human",
-    "captcha",
-    "ddos protection by",
-    "access denied",
-    "request unsuccessful. incapsula",
-)
+# An article file from which the worker processes are started before it is read: a
+# thousand short links fit in 32 KB; a smaller article rarely holds that many.
+EARLY_START_BYTES = 32 * 1024
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -104,227 +67,14 @@ def validate_url(url: str) -> str:
     return url.strip()
 
 
-def verdict_for_status(status: int) -> tuple[Verdict, str]:
-    """The verdict an HTTP status alone supports, and the reason to show."""
-    if 200 <= status < 300:
-        return Verdict.ALIVE, f"HTTP {status}"
-    if status in DEAD_STATUSES:
-        return Verdict.DEAD, f"HTTP {status}: {'gone' if status == 410 else 'not found'}"
-    if status in BLOCKED_STATUSES:
-        return Verdict.BLOCKED, f"HTTP {status}: access refused to this client, not proof of death"
-    if status >= 500:
-        return Verdict.SERVER_ERROR, f"HTTP {status}: the server failed"
-    if 300 <= status < 400:
-        return Verdict.SERVER_ERROR, f"HTTP {status}: redirect without a usable Location"
-    return Verdict.BLOCKED, f"HTTP {status}: the server refused the request; inconclusive"
+AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
 
 
-class _NetworkFailure(Exception):
-    """A request that got no HTTP answer; ``verdict`` and ``reason`` say what happened."""
-
-    def __init__(self, verdict: Verdict, reason: str) -> None:
-        super().__init__(reason)
-        self.verdict = verdict
-        self.reason = reason
-
-
-class _Checker:
-    def __init__(self, client: Client, settings: Settings, clock: Clock) -> None:
-        self.client = client
-        self.settings = settings
-        self.clock = clock
-        self.host_slots: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(max(settings.per_host, 1))
-        )
-        self.overall = asyncio.Semaphore(max(settings.workers, 1))
-        self.probes: dict[tuple[str, str], asyncio.Future[PageSummary | None]] = {}
-        # Each host's URLs still to start, where workers take them in turn (see
-        # ``_probe``); a probe is then one more item there.
-        self.queues: dict[str, deque[str | Coroutine[Any, Any, None]]] = {}
-        self.probe_tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
-
-    async def check_soon(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
-        """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
-        (another request, made once), a future of it: the caller's slot is free by then
-        and it can take its next URL instead of waiting."""
-        attempts = max(self.settings.retries, 0) + 1
-        result = await self._check_once(url)
-        for _ in range(attempts - 1):
-            if not isinstance(result, LinkCheck) or result.verdict not in (
-                Verdict.TIMEOUT,
-                Verdict.UNREACHABLE,
-            ):
-                break
-            result = await self._check_once(url)
-        return result
-
-    async def _check_once(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
-        try:
-            answer = await self._fetch(url)
-            if answer.status in RETRYABLE_STATUSES:
-                wait = _retry_after(answer.headers.get("retry-after"), self.clock())
-                if wait is not None and wait <= self.settings.max_retry_after:
-                    await asyncio.sleep(wait)
-                    answer = await self._fetch(url)
-        except _NetworkFailure as failure:
-            return self._result(url, failure.verdict, failure.reason)
-        judged = self._judge(url, answer)
-        if isinstance(judged, tuple):
-            return self._result(url, *judged, answer)
-        page = judged
-        probe = self._probe(url)
-        if probe.done():
-            return self._result(url, *_compare(answer, page, probe.result()), answer)
-
-        async def after_probe() -> LinkCheck:
-            return self._result(url, *_compare(answer, page, await probe), answer)
-
-        return asyncio.ensure_future(after_probe())
-
-    async def _fetch(self, url: str) -> Response:
-        """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise."""
-        if _looks_like_file(url):
-            head = await self._request("HEAD", url)
-            if 200 <= head.status < 300 and "html" not in head.content_type.lower():
-                return head
-        return await self._request("GET", url)
-
-    async def _request(self, method: str, url: str) -> Response:
-        async with self.host_slots[_host_of(url)], self.overall:
-            try:
-                return await self.client.request(method, url)
-            except RequestFailed as failure:
-                verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
-                raise _NetworkFailure(verdict, str(failure)) from failure
-
-    def _judge(self, url: str, answer: Response) -> tuple[Verdict, str] | PageSummary:
-        """The verdict on an answer, or the page summary when only a comparison with the
-        host's soft-404 probe can tell."""
-        verdict, reason = verdict_for_status(answer.status)
-        if verdict is Verdict.BLOCKED or answer.status == 503:
-            wall = _bot_wall(answer)
-            if wall:
-                return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
-        if verdict is not Verdict.ALIVE:
-            return verdict, reason
-        if answer.method == "HEAD":
-            return Verdict.ALIVE, _alive_reason(answer)
-        page = summarise(url, answer.final_url, answer.status, answer.body, answer.content_type)
-        wall = _bot_wall(answer)
-        if wall:
-            return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
-        evidence = redirect_evidence(page) or not_found_wording(page)
-        if evidence is not None:
-            return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
-        if not (page.title or page.text):
-            return Verdict.ALIVE, _alive_reason(answer)
-        return page
-
-    def _probe(self, url: str) -> asyncio.Future[PageSummary | None]:
-        """The soft-404 probe for ``url``'s host and directory, asked for once. Where the
-        host's URLs wait in a queue, the probe takes its turn there, behind the next
-        ``per_host`` of them: a cited link that could start now goes first (a link that
-        hangs costs the whole timeout from when it starts; a probe holds up only the
-        verdicts that wait on it, by about one answer's time)."""
-        key = probe_key(url)
-        future = self.probes.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self.probes[key] = future
-            queue = self.queues.get(_host_of(url))
-            if queue is None:
-                task = asyncio.ensure_future(self._run_probe(url, future))
-                self.probe_tasks.add(task)
-                task.add_done_callback(self.probe_tasks.discard)
-            else:
-                queue.insert(min(len(queue), self.settings.per_host), self._run_probe(url, future))
-        return future
-
-    async def _run_probe(self, url: str, future: asyncio.Future[PageSummary | None]) -> None:
-        try:
-            future.set_result(await self._make_probe(url))
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as e:  # a bug: raised where the verdicts wait for it
-            future.set_exception(e)
-
-    async def _make_probe(self, url: str) -> PageSummary | None:
-        probe = probe_url_for(url, f"archiver-probe-{secrets.token_hex(8)}")
-        try:
-            answer = await self._request("GET", probe)
-        except _NetworkFailure:
-            return None
-        return summarise(probe, answer.final_url, answer.status, answer.body, answer.content_type)
-
-    def _result(
-        self, url: str, verdict: Verdict, reason: str, answer: Response | None = None
-    ) -> LinkCheck:
-        return LinkCheck(
-            url=url,
-            verdict=verdict,
-            http_status=answer.status if answer is not None else None,
-            final_url=answer.final_url if answer is not None else None,
-            reason=reason,
-            checked_at=to_iso(self.clock()),
-            method=answer.method if answer is not None else "GET",
-        )
-
-
-def _alive_reason(answer: Response) -> str:
-    reason = f"HTTP {answer.status}"
-    if answer.redirects:
-        reason += f" after {answer.redirects} redirect(s)"
-    if answer.method == "HEAD":
-        reason += f" (HEAD; {answer.content_type or 'no type'})"
-    return reason
-
-
-def _compare(answer: Response, page: PageSummary, probe: PageSummary | None) -> tuple[Verdict, str]:
-    """An alive-looking page against its host's probe for a page that cannot exist."""
-    evidence = probe_evidence(page, probe) if probe is not None else None
-    if evidence is not None:
-        return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
-    return Verdict.ALIVE, _alive_reason(answer)
-
-
-_AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
-
-
-def _host_of(url: str) -> str:
+def host_of(url: str) -> str:
     """The authority part of ``url``, lower-cased: what per-host limits count by
     (a regular expression, as ``urlsplit`` is twenty times slower on 20,000 URLs)."""
-    match = _AUTHORITY.match(url)
+    match = AUTHORITY.match(url)
     return match.group(1).lower() if match else urlsplit(url).netloc.lower()
-
-
-def _looks_like_file(url: str) -> bool:
-    authority = _AUTHORITY.match(url)
-    path = url[authority.end() :] if authority else urlsplit(url).path
-    last = path.partition("?")[0].partition("#")[0].rsplit("/", 1)[-1]
-    return "." in last and last.rsplit(".", 1)[1].lower() in FILE_EXTENSIONS
-
-
-def _bot_wall(answer: Response) -> str | None:
-    if answer.headers.get("cf-mitigated", "").lower() == "challenge":
-        return "a bot wall (cf-mitigated: challenge)"
-    head = answer.body[:8192].decode("utf-8", errors="replace").lower()
-    for words in CHALLENGE_WORDS:
-        if words in head:
-            return f"a bot wall or challenge page ({words!r})"
-    return None
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max((parse_http_date(value) - now).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 # -- history ---------------------------------------------------------------------------
@@ -365,6 +115,7 @@ def check_urls(
     state: State | None = None,
     on_result: Callable[[LinkCheck], None] | None = None,
     clock: Clock = utcnow,
+    processes: CheckProcesses | None = None,
 ) -> list[LinkCheck]:
     """Check each distinct URL once; results in the order the URLs were first given.
 
@@ -372,6 +123,8 @@ def check_urls(
     request; every new result is recorded there, except verdicts of an offline machine.
     ``on_result`` sees each result as it is ready, with its history; only on an offline
     machine are the returned results different objects (their verdicts become offline).
+    ``processes`` (see ``check_processes_for``) are used for a long list when they were
+    started for these settings and clock.
     """
     unique = list(dict.fromkeys(urls))
     results: dict[str, LinkCheck] = {}
@@ -407,7 +160,7 @@ def check_urls(
         if on_result is not None:
             on_result(check)
 
-    fresh = _check_fresh(to_check, settings, clock, arrived) if to_check else []
+    fresh = _check_fresh(to_check, settings, clock, arrived, processes) if to_check else []
     if fresh and all(check.verdict is Verdict.OFFLINE for check in fresh):
         for check in fresh:  # an offline machine's verdicts: no history, nothing recorded
             results[check.url] = check
@@ -429,20 +182,30 @@ def _check_fresh(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
+    processes: CheckProcesses | None,
 ) -> list[LinkCheck]:
-    """Check ``urls`` in one event loop, or in one per core for long lists, then decide
-    whether the machine is offline."""
-    processes = settings.processes or (
-        min(2, os.cpu_count() or 1) if len(urls) >= SPLIT_THRESHOLD else 1
-    )
-    parts = _partition_by_host(urls, processes)
-    if len(parts) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        results = _check_in_processes(parts, settings, clock, on_result)
+    """Check ``urls`` in one event loop, or in one per core for long lists (in
+    ``processes`` when they were started early for these settings), then decide whether
+    the machine is offline."""
+    long_list = len(urls) >= SPLIT_THRESHOLD
+    parts = _partition_by_host(urls, _process_count(settings) if long_list else settings.processes)
+    ready = processes if processes is not None and processes.fits(settings, clock) else None
+    if ready is None and processes is not None:
+        processes.close()
+    if len(parts) > 1 and _can_fork():
+        ready = ready or CheckProcesses(len(parts), settings, clock)
+        results = ready.run(parts, on_result)
     else:
-        results = run_loop(_check_all(urls, settings, clock, on_result))
+        if ready is not None:
+            ready.close()
+        from archiver import checker  # here: a parent of worker processes never needs it
+
+        results = run_loop(checker.check_all(urls, settings, clock, on_result))
     if any(r.http_status is not None for r in results):
         return results
-    if run_loop(_canary_answers(settings, clock)):
+    from archiver import checker
+
+    if run_loop(checker.canary_answers(settings, clock)):
         return results
     reason = f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
     return [replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results]
@@ -454,8 +217,18 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
     except ImportError:
+        import asyncio
+
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def _process_count(settings: Settings) -> int:
+    return settings.processes or min(2, os.cpu_count() or 1)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
@@ -463,221 +236,138 @@ def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
     that per-host limits hold inside each group."""
     by_host: dict[str, list[str]] = defaultdict(list)
     for url in urls:
-        by_host[_host_of(url)].append(url)
+        by_host[host_of(url)].append(url)
     groups: list[list[str]] = [[] for _ in range(max(1, min(parts, len(by_host))))]
     for host_urls in sorted(by_host.values(), key=len, reverse=True):
         min(groups, key=len).extend(host_urls)
     return [group for group in groups if group]
 
 
-def _check_in_processes(
-    parts: Sequence[Sequence[str]],
-    settings: Settings,
-    clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
-) -> list[LinkCheck]:
-    """One forked process per group, each with its own event loop; results stream back
-    through a queue so progress stays live."""
-    context = multiprocessing.get_context("fork")
-    queue: Any = context.Queue()
-    children = [
-        context.Process(target=_child_checks, args=(part, settings, clock, queue), daemon=True)
-        for part in parts
-    ]
-    # Objects the parent already has are frozen out of the garbage collector first, so
-    # the children's collections do not touch, and so copy, every page they inherit.
-    gc.freeze()
-    try:
-        for child in children:
-            child.start()
-    finally:
-        gc.unfreeze()
-    results: dict[str, LinkCheck] = {}
-    expected = sum(len(part) for part in parts)
-    complete = False
-    try:
-        while len(results) < expected:
-            try:
-                item = queue.get(timeout=1.0)
-            except Empty:
-                if not any(child.is_alive() for child in children):
-                    raise RuntimeError("a link-checking process died") from None
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            for result in item:
-                results[result.url] = result
-                if on_result is not None:
-                    on_result(result)
-        complete = True
-    finally:
-        # With every result in, the children are left to close their connections and
-        # exit on their own (multiprocessing reaps them), rather than waited for.
-        if not complete:
-            for child in children:
-                child.kill()
-                child.join()
-    return [results[url] for part in parts for url in part]
+class CheckProcesses:
+    """Forked worker processes, one per group of hosts, each with its own event loop.
+
+    Each imports the checker as soon as it starts, then waits for its URLs (``run``);
+    results stream back through one queue, in batches, so progress stays live. Started
+    before the article is read, they do that import while the parent parses. ``close``
+    lets the ones never given work go.
+    """
+
+    def __init__(self, count: int, settings: Settings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        context = multiprocessing.get_context("fork")
+        self._queue: Any = context.Queue()
+        self.children: list[multiprocessing.process.BaseProcess] = []
+        self._work: list[Any] = []  # the sending end of each child's pipe
+        # Objects the parent already has are frozen out of the garbage collector first,
+        # so the children's collections do not touch, and so copy, every page they share.
+        gc.freeze()
+        try:
+            for _ in range(count):
+                receiving, sending = context.Pipe(duplex=False)
+                child = context.Process(
+                    target=_worker,
+                    args=(receiving, [*self._work, sending], settings, clock, self._queue),
+                    daemon=True,
+                )
+                child.start()
+                receiving.close()
+                self.children.append(child)
+                self._work.append(sending)
+        finally:
+            gc.unfreeze()
+
+    def fits(self, settings: Settings, clock: Clock) -> bool:
+        """Whether these processes check as ``settings`` and ``clock`` ask."""
+        return settings == self.settings and clock is self.clock
+
+    def run(
+        self, parts: Sequence[Sequence[str]], on_result: Callable[[LinkCheck], None] | None
+    ) -> list[LinkCheck]:
+        """Check each part in its own process (at most one part per process)."""
+        if len(parts) > len(self.children):
+            raise ValueError(f"{len(parts)} parts for {len(self.children)} processes")
+        for sending, part in zip(self._work, parts, strict=False):
+            sending.send(list(part))
+        self.close()  # a process given no part goes
+        results: dict[str, LinkCheck] = {}
+        expected = sum(len(part) for part in parts)
+        complete = False
+        try:
+            while len(results) < expected:
+                try:
+                    item = self._queue.get(timeout=1.0)
+                except Empty:
+                    if not any(child.is_alive() for child in self.children):
+                        raise RuntimeError("a link-checking process died") from None
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                for result in item:
+                    results[result.url] = result
+                    if on_result is not None:
+                        on_result(result)
+            complete = True
+        finally:
+            # With every result in, the children are left to close their connections
+            # and exit on their own (multiprocessing reaps them), not waited for.
+            if not complete:
+                self.stop()
+        return [results[url] for part in parts for url in part]
+
+    def close(self) -> None:
+        """Tell the processes that have no work yet that none is coming."""
+        for sending in self._work:
+            sending.close()
+        self._work = []
+
+    def stop(self) -> None:
+        """End every process now (after a failure)."""
+        self.close()
+        for child in self.children:
+            child.kill()
+            child.join()
 
 
-def _child_checks(urls: Sequence[str], settings: Settings, clock: Clock, queue: Any) -> None:
+def _worker(
+    receiving: Any, inherited: Sequence[Any], settings: Settings, clock: Clock, queue: Any
+) -> None:
+    for sending in inherited:  # so that the parent closing its end (or exiting) is seen
+        sending.close()
     try:
-        run_loop(_check_in_batches(urls, settings, clock, queue))
+        from archiver import checker  # before the URLs arrive: the parent may be parsing
+
+        try:
+            urls = receiving.recv()
+        except EOFError:  # closed: no work for this process
+            return
+        run_loop(checker.check_in_batches(urls, settings, clock, queue))
     except BaseException as e:  # reported to the parent, which raises it
         with suppress(ValueError):  # the queue is closed: the parent has every result
             queue.put(RuntimeError(f"link checking failed: {type(e).__name__}: {e}"))
 
 
-async def _check_in_batches(
-    urls: Sequence[str], settings: Settings, clock: Clock, queue: Any
-) -> None:
-    """Results go to the parent in batches, every ``BATCH_SECONDS``: one pickling and
-    one pipe write per batch, not per result, leave the CPU to the requests. The last
-    batch goes as soon as the last result is in, and is written out before this process
-    closes its connections (by the queue's thread, which would otherwise wait its turn
-    behind that)."""
-    batch: list[LinkCheck] = []
-    remaining = len(urls)
-
-    def send() -> None:
-        if batch:
-            queue.put(batch.copy())
-            batch.clear()
-
-    def arrived(result: LinkCheck) -> None:
-        nonlocal remaining
-        batch.append(result)
-        remaining -= 1
-        if remaining == 0:
-            send()
-            queue.close()
-            queue.join_thread()
-
-    async def now_and_then() -> None:
-        while True:
-            await asyncio.sleep(BATCH_SECONDS)
-            send()
-
-    sender = asyncio.ensure_future(now_and_then())
-    try:
-        await _check_all(urls, settings, clock, arrived)
-    finally:
-        sender.cancel()
-
-
-def _allow_open_files(wanted: int) -> None:
-    """Raise the soft limit on open files towards ``wanted`` (many systems start at 1024,
-    fewer than a busy check keeps open); never above the hard limit."""
-    try:
-        import resource
-    except ImportError:  # not on this platform: connections are then capped by the OS
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-async def _check_all(
-    urls: Sequence[str],
-    settings: Settings,
-    clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
-) -> list[LinkCheck]:
-    """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
-    next URL when it is done: memory stays proportional to the requests in flight, not to
-    the length of the list, and no host waits behind another's queue."""
-    with _rare_collections():
-        return await _check_each_host(urls, settings, clock, on_result)
-
-
 @contextmanager
-def _rare_collections() -> Iterator[None]:
-    """Fewer passes of the garbage collector while requests are in flight. Each request
-    makes many short-lived objects (coroutines, futures) that reference counting frees
-    anyway; the collector's frequent passes over them took CPU the first wave of
-    requests needed (scenario A: 5.59 s to 5.54 s, mean of 8 runs)."""
-    old = gc.get_threshold()
-    gc.set_threshold(COLLECT_EVERY, *old[1:])
+def check_processes_for(
+    targets: Sequence[str], settings: Settings, clock: Clock = utcnow
+) -> Iterator[CheckProcesses | None]:
+    """Worker processes started now, for the URLs ``targets`` will give, when a target is
+    an article file big enough to cite about ``SPLIT_THRESHOLD`` links (else None); any
+    not given work by the end are let go, and all are stopped after a failure."""
+    size = 0
+    for target in targets:
+        with suppress(OSError, ValueError):
+            size += Path(target).stat().st_size if "://" not in target else 0
+    count = _process_count(settings)
+    if size < EARLY_START_BYTES or count < 2 or not _can_fork():
+        yield None
+        return
+    processes = CheckProcesses(count, settings, clock)
     try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-async def _check_each_host(
-    urls: Sequence[str],
-    settings: Settings,
-    clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
-) -> list[LinkCheck]:
-    _allow_open_files(settings.workers + 256)
-    results: dict[str, LinkCheck] = {}
-    client = Client(settings, max_body=CHECK_BODY_BYTES)
-    checker = _Checker(client, settings, clock)
-    queues = checker.queues
-    for url in urls:
-        queue = queues.get(host := _host_of(url))
-        if queue is None:
-            queues[host] = queue = deque()
-        queue.append(url)
-    try:
-
-        async def work(queue: deque[str | Coroutine[Any, Any, None]]) -> None:
-            while queue:
-                url = queue.popleft()
-                if not isinstance(url, str):  # a soft-404 probe's turn
-                    await url
-                    continue
-                outcome = await checker.check_soon(url)
-                if isinstance(outcome, LinkCheck):
-                    done(outcome)
-                else:
-                    waiting.append(outcome)
-                    outcome.add_done_callback(finished)
-
-        def finished(future: asyncio.Future[LinkCheck]) -> None:
-            # A failed or cancelled one is raised by the gather below, not here, where
-            # it would only be logged as an error in a callback.
-            if not future.cancelled() and future.exception() is None:
-                done(future.result())
-
-        def done(result: LinkCheck) -> None:
-            results[result.url] = result
-            if on_result is not None:
-                on_result(result)
-
-        waiting: list[asyncio.Future[LinkCheck]] = []
-        # Workers start round-robin over the hosts (every host's first request, then
-        # every host's second, ...), a round per turn of the event loop, so that each
-        # host has an answer back, and a slot free for its next URL, as early as can be.
-        workers: list[asyncio.Future[None]] = []
-        per_host = max(settings.per_host, 1)
-        sizes = [(queue, len(queue)) for queue in queues.values()]  # before workers take any
-        for rank in range(per_host):
-            workers.extend(asyncio.ensure_future(work(q)) for q, size in sizes if rank < size)
-            await asyncio.sleep(0)
-        await asyncio.gather(*workers)
-        await asyncio.gather(*waiting)
-    finally:
-        for queue in queues.values():  # not empty only when a worker failed
-            for item in queue:
-                if not isinstance(item, str):
-                    item.close()
-        await client.close()
-    return [results[url] for url in urls]
-
-
-async def _canary_answers(settings: Settings, clock: Clock) -> bool:
-    """Any HTTP answer at all from the canary shows the network works."""
-    client = Client(settings, max_body=0)
-    try:
-        await _Checker(client, settings, clock)._request("HEAD", settings.canary_url)
-    except _NetworkFailure:
-        return False
-    finally:
-        await client.close()
-    return True
+        yield processes
+    except BaseException:
+        processes.stop()
+        raise
+    processes.close()
 
 
 def check_url(url: str, settings: Settings, clock: Clock = utcnow) -> LinkCheck:

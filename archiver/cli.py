@@ -361,7 +361,7 @@ def check(
 
     Example: archiver check article.md --format jsonl
     """
-    from archiver.check import check_urls, validate_url
+    from archiver.check import check_processes_for, check_urls, validate_url
     from archiver.models import Verdict
     from archiver.state import State
 
@@ -371,7 +371,6 @@ def check(
         confirm_days=confirm_days,
         canary_url=validate_url(canary),
     )
-    distinct = cited_urls(targets, settings)
     # JSON lines are written out while the checks run (the process mostly waits then), so
     # the end of a long run does not spend a moment on it; a result that changed since
     # (offline verdicts) is rendered again.
@@ -381,17 +380,26 @@ def check(
         if fmt == "jsonl":
             lines[result.url] = (result, to_jsonl([result.to_dict()]))
 
-    with State(settings.state_file) as state:
-        if show_progress() and distinct:
-            with click.progressbar(length=len(distinct), label="checking", file=sys.stderr) as bar:
+    # For a long article, the checking processes start first and get ready while it is read.
+    with check_processes_for(targets, settings) as processes:
+        distinct = cited_urls(targets, settings)
+        with State(settings.state_file) as state:
+            if show_progress() and distinct:
+                with click.progressbar(
+                    length=len(distinct), label="checking", file=sys.stderr
+                ) as bar:
 
-                def counted(result: LinkCheck) -> None:
-                    arrived(result)
-                    bar.update(1)
+                    def counted(result: LinkCheck) -> None:
+                        arrived(result)
+                        bar.update(1)
 
-                results = check_urls(distinct, settings, state=state, on_result=counted)
-        else:
-            results = check_urls(distinct, settings, state=state, on_result=arrived)
+                    results = check_urls(
+                        distinct, settings, state=state, on_result=counted, processes=processes
+                    )
+            else:
+                results = check_urls(
+                    distinct, settings, state=state, on_result=arrived, processes=processes
+                )
     if fmt == "json":
         emit(to_json([r.to_dict() for r in results]))
     elif fmt == "jsonl":

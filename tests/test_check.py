@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.check import check_urls, validate_url
+from archiver.check import EARLY_START_BYTES, check_processes_for, check_urls, validate_url
+from archiver.config import Settings
 from archiver.errors import InputError
 from archiver.models import LinkCheck, Verdict
 from archiver.simweb.origin import OriginServer, Page, Site
@@ -536,3 +537,77 @@ def test_a_failing_checking_process_is_an_error_not_a_hang(
     urls = [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
     with pytest.raises(RuntimeError, match="link checking failed: OSError: clock unavailable"):
         check_urls(urls, sandbox_settings(origin, processes=2), clock=broken_in_children)
+
+
+def long_article(path: Path, urls: list[str]) -> Path:
+    """An article file long enough for the checking processes to start before it is read."""
+    prose = "A sentence of the article that cites nothing at all. " * 1400
+    path.write_text(prose + "\n\n" + "\n\n".join(f"See [a source]({url})." for url in urls))
+    assert path.stat().st_size >= EARLY_START_BYTES
+    return path
+
+
+def two_sites(origin: OriginServer) -> list[str]:
+    honest_site(origin, "a.example")
+    honest_site(origin, "b.example")
+    for i in range(3):
+        origin.add(f"http://a.example/{i}", Page(body=article(f"A {i}", f"Words {i}.")))
+    return [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
+
+
+def dated_in(log: Path) -> set[int]:
+    return {int(pid) for pid in log.read_text().split()} - {os.getpid()}
+
+
+def test_processes_started_before_reading_are_the_ones_that_check(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    urls = two_sites(origin)
+    settings = sandbox_settings(origin, processes=2)
+    clock = PidLoggingClock(tmp_path / "pids")
+    with check_processes_for([str(long_article(tmp_path / "a.md", urls))], settings, clock) as p:
+        assert p is not None
+        started = {child.pid for child in p.children}
+        results = check_urls(urls, settings, clock=clock, processes=p)
+    assert [r.verdict for r in results] == [Verdict.ALIVE] * 3 + [Verdict.DEAD] * 3
+    assert dated_in(tmp_path / "pids") == started and len(started) == 2
+
+
+def test_processes_started_for_other_settings_are_let_go(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    urls = two_sites(origin)
+    clock = PidLoggingClock(tmp_path / "pids")
+    early = sandbox_settings(origin, processes=2)
+    with check_processes_for([str(long_article(tmp_path / "a.md", urls))], early, clock) as p:
+        assert p is not None
+        results = check_urls(urls, early.replace(timeout=1.5), clock=clock, processes=p)
+    assert [r.verdict for r in results] == [Verdict.ALIVE] * 3 + [Verdict.DEAD] * 3
+    started = {child.pid for child in p.children}
+    assert len(dated_in(tmp_path / "pids")) == 2 and not dated_in(tmp_path / "pids") & started
+    for child in p.children:  # told no work is coming, they end
+        child.join(timeout=10)
+        assert child.exitcode == 0
+
+
+def test_no_early_processes_for_short_articles_urls_or_one_core(tmp_path: Path) -> None:
+    short = tmp_path / "short.md"
+    short.write_text("See [a](http://a.example/1).")
+    long = long_article(tmp_path / "long.md", ["http://a.example/1"])
+    settings = Settings(processes=2)
+    for targets in ([str(short)], ["http://a.example/1"], ["-"], [str(tmp_path / "missing.md")]):
+        with check_processes_for(targets, settings) as processes:
+            assert processes is None, targets
+    with check_processes_for([str(long)], Settings(processes=1)) as processes:
+        assert processes is None
+
+
+def test_early_processes_are_stopped_when_reading_the_article_fails(tmp_path: Path) -> None:
+    long = long_article(tmp_path / "long.md", ["http://a.example/1"])
+    with (
+        pytest.raises(InputError, match="unreadable"),
+        check_processes_for([str(long)], Settings(processes=2)) as processes,
+    ):
+        assert processes is not None
+        raise InputError("unreadable article")
+    assert [child.is_alive() for child in processes.children] == [False, False]

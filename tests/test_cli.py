@@ -9,8 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from archiver.check import EARLY_START_BYTES
 from archiver.cli import cli
-from archiver.simweb.origin import OriginServer, Page
+from archiver.simweb.origin import OriginServer, Page, Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
 
@@ -79,6 +80,31 @@ def test_check_exits_0_when_all_alive(origin: OriginServer, tmp_path: Path) -> N
     result = invoke("check", "http://a.example/ok", "--store", str(tmp_path), *resolve_args(origin))
     assert result.exit_code == 0, result.output
     assert "alive" in result.stdout
+
+
+def test_check_a_long_article_in_processes_started_before_it_is_read(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # A thousand links: checked in worker processes, started while the article is read.
+    page = Page(body="<html><head><title>A story</title></head><body>Words.</body></html>")
+    urls = []
+    for i in range(1000):
+        host = f"{'abcd'[i % 4]}.example"
+        origin.sites.setdefault(host, Site())
+        if i % 10:
+            origin.add(f"http://{host}/story/{i}", page)
+        urls.append(f"http://{host}/story/{i}")
+    article = tmp_path / "long.md"
+    article.write_text(
+        "\n\n".join(f"Claim {i} is in [a source]({url})." for i, url in enumerate(urls))
+    )
+    assert article.stat().st_size >= EARLY_START_BYTES
+    args = ["check", str(article), "--format", "jsonl", "--store", str(tmp_path / "store")]
+    result = invoke(*args, *resolve_args(origin))
+    assert result.exit_code == 3, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["url"] for r in rows] == urls
+    assert [r["verdict"] for r in rows] == ["dead" if i % 10 == 0 else "alive" for i in range(1000)]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from archiver.simweb.origin import OriginServer, Page, Site
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
 HEAVY = (
     "archiver.check",
@@ -25,8 +27,8 @@ HEAVY = (
 )
 
 
-def loaded_after(*args: str) -> list[str]:
-    """The modules of HEAVY loaded after running ``archiver ARGS`` in a new interpreter."""
+def loaded_after(*args: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """The ``modules`` loaded after running ``archiver ARGS`` in a new interpreter."""
     program = (
         "import sys\n"
         "from archiver.cli import main\n"
@@ -34,7 +36,7 @@ def loaded_after(*args: str) -> list[str]:
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"print('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print('loaded:' + ','.join(m for m in {modules!r} if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
@@ -59,3 +61,23 @@ def test_scanning_html_loads_the_html_parser() -> None:
     loaded = loaded_after("scan", str(html), "--format", "json")
     assert "archiver.extract.html" in loaded and "lxml" in loaded
     assert "archiver.extract.wikitext" not in loaded
+
+
+def test_checking_a_long_article_leaves_the_requests_to_the_worker_processes(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # The worker processes import the checker (and asyncio) while the parent reads the
+    # article; the parent never needs them, so never spends the time.
+    for host in "abcdefgh":
+        origin.sites[f"{host}.example"] = Site(fallback=Page(body="<title>A</title><p>Words.</p>"))
+    article = tmp_path / "long.md"
+    article.write_text(
+        "\n\n".join(
+            f"Claim {i} is in [a source](http://{'abcdefgh'[i % 8]}.example/{i})."
+            for i in range(1000)
+        )
+    )
+    resolve = [f"--resolve={host}={address}" for host, address in origin.host_map().items()]
+    args = ["check", str(article), "--store", str(tmp_path), "--only-resolved", *resolve]
+    loaded = loaded_after(*args, modules=("archiver.checker", "asyncio", "archiver.aioclient"))
+    assert loaded == []
