@@ -284,19 +284,21 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 
 async def check_in_batches(
-    urls: Sequence[str], settings: Settings, clock: Clock, queue: Any
+    urls: Sequence[str],
+    settings: Settings,
+    clock: Clock,
+    send: Callable[[list[LinkCheck]], None],
 ) -> None:
-    """Results go to the parent in batches, every ``BATCH_SECONDS``: one pickling and
-    one pipe write per batch, not per result, leave the CPU to the requests. The last
-    batch goes as soon as the last result is in, and is written out before this process
-    closes its connections (by the queue's thread, which would otherwise wait its turn
-    behind that)."""
+    """Results go to ``send`` (the parent) in batches, every ``BATCH_SECONDS``: one
+    pickling and one pipe write per batch, not per result, leave the CPU to the
+    requests. The last batch goes as soon as the last result is in, before this process
+    closes its connections."""
     batch: list[LinkCheck] = []
     remaining = len(urls)
 
-    def send() -> None:
+    def flush() -> None:
         if batch:
-            queue.put(batch.copy())
+            send(batch.copy())
             batch.clear()
 
     def arrived(result: LinkCheck) -> None:
@@ -304,14 +306,12 @@ async def check_in_batches(
         batch.append(result)
         remaining -= 1
         if remaining == 0:
-            send()
-            queue.close()
-            queue.join_thread()
+            flush()
 
     async def now_and_then() -> None:
         while True:
             await asyncio.sleep(BATCH_SECONDS)
-            send()
+            flush()
 
     sender = asyncio.ensure_future(now_and_then())
     try:
