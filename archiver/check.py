@@ -399,6 +399,9 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
     try:
         from archiver import checker  # before the URLs arrive: the parent may be parsing
 
+        with suppress(ImportError):  # the loop ``run_loop`` prefers, where installed
+            import uvloop  # noqa: F401
+
         data = _read_all(work)
         os.close(work)
         if not data:  # let go: no work for this process
