@@ -47,6 +47,7 @@ from archiver.models import History, LinkCheck, Verdict
 from archiver.state import State, latest_if_fresh
 
 RECORD_BATCH = 1000  # checks written to the state file at a time during a run
+IDLE_SECONDS = 0.2  # no result for this long: the ones waiting are written down then
 SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
 # An article file from which the worker processes are started before it is read: a
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
@@ -161,7 +162,14 @@ def check_urls(
         if on_result is not None:
             on_result(check)
 
-    fresh = _check_fresh(to_check, settings, clock, arrived, processes) if to_check else []
+    def idle() -> None:
+        # Nothing arrived for a moment: a good time to write down what did (a long run's
+        # last results, the links that time out, then leave little to write at the end).
+        if state is not None and answered and unrecorded:
+            state.record_checks(unrecorded)
+            unrecorded.clear()
+
+    fresh = _check_fresh(to_check, settings, clock, arrived, idle, processes) if to_check else []
     if fresh and all(check.verdict is Verdict.OFFLINE for check in fresh):
         for check in fresh:  # an offline machine's verdicts: no history, nothing recorded
             results[check.url] = check
@@ -183,6 +191,7 @@ def _check_fresh(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
+    on_idle: Callable[[], None] | None,
     processes: CheckProcesses | None,
 ) -> list[LinkCheck]:
     """Check ``urls`` in one event loop, or in one per core for long lists (in
@@ -195,7 +204,7 @@ def _check_fresh(
         processes.close()
     if len(parts) > 1 and _can_fork():
         ready = ready or CheckProcesses(len(parts), settings, clock)
-        results = ready.run(parts, on_result)
+        results = ready.run(parts, on_result, on_idle)
     else:
         if ready is not None:
             ready.close()
@@ -291,9 +300,13 @@ class CheckProcesses:
         return settings == self.settings and clock is self.clock
 
     def run(
-        self, parts: Sequence[Sequence[str]], on_result: Callable[[LinkCheck], None] | None
+        self,
+        parts: Sequence[Sequence[str]],
+        on_result: Callable[[LinkCheck], None] | None,
+        on_idle: Callable[[], None] | None = None,
     ) -> list[LinkCheck]:
-        """Check each part in its own process (at most one part per process)."""
+        """Check each part in its own process (at most one part per process);
+        ``on_idle`` is called whenever no result arrived for ``IDLE_SECONDS``."""
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
@@ -308,7 +321,10 @@ class CheckProcesses:
         complete = False
         try:
             while any(missing.values()):
-                for fd, _ in poller.poll():
+                events = poller.poll(None if on_idle is None else IDLE_SECONDS * 1000)
+                if not events and on_idle is not None:
+                    on_idle()
+                for fd, _ in events:
                     chunk = os.read(fd, 1 << 20)
                     if not chunk:
                         if missing[fd]:

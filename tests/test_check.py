@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -538,6 +539,29 @@ def test_a_failing_checking_process_is_an_error_not_a_hang(
     urls = [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
     with pytest.raises(RuntimeError, match="link checking failed: OSError: clock unavailable"):
         check_urls(urls, sandbox_settings(origin, processes=2), clock=broken_in_children)
+
+
+def test_results_are_written_down_while_a_slow_link_is_awaited(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    honest_site(origin, "a.example")
+    honest_site(origin, "b.example")
+    origin.add("http://b.example/slow", Page(body=article("Slow", "At last."), delay=1.0))
+    urls = [f"http://a.example/{i}" for i in range(4)] + ["http://b.example/slow"]
+    rows_when_slow_arrived: list[int] = []
+
+    def arrived(result: LinkCheck) -> None:
+        if result.url.endswith("/slow"):
+            with sqlite3.connect(tmp_path / "state.sqlite") as db:
+                rows_when_slow_arrived.append(
+                    db.execute("SELECT count(*) FROM checks").fetchone()[0]
+                )
+
+    with State(tmp_path / "state.sqlite") as state:
+        check_urls(urls, sandbox_settings(origin, processes=2), state=state, on_result=arrived)
+        assert len(state.histories(urls)) == 5
+    # the four quick ones were written while the slow one was awaited, not at the end
+    assert rows_when_slow_arrived == [4]
 
 
 def test_a_checking_process_that_dies_is_an_error_not_a_hang(origin: OriginServer) -> None:
