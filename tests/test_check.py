@@ -524,11 +524,16 @@ def test_checking_split_over_two_processes(origin: OriginServer, tmp_path: Path)
     assert len(children) == 2  # the verdicts were dated in two other processes
 
 
-def test_a_failing_checking_process_is_an_error_not_a_hang(
-    origin: OriginServer, tmp_path: Path
-) -> None:
+def two_sites(origin: OriginServer) -> list[str]:
     honest_site(origin, "a.example")
     honest_site(origin, "b.example")
+    for i in range(3):
+        origin.add(f"http://a.example/{i}", Page(body=article(f"A {i}", f"Words {i}.")))
+    return [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
+
+
+def test_a_failing_checking_process_is_an_error_not_a_hang(origin: OriginServer) -> None:
+    urls = two_sites(origin)
     parent = os.getpid()
 
     def broken_in_children() -> datetime:
@@ -536,7 +541,6 @@ def test_a_failing_checking_process_is_an_error_not_a_hang(
             raise OSError("clock unavailable")
         return FIXED
 
-    urls = [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
     with pytest.raises(RuntimeError, match="link checking failed: OSError: clock unavailable"):
         check_urls(urls, sandbox_settings(origin, processes=2), clock=broken_in_children)
 
@@ -565,8 +569,7 @@ def test_results_are_written_down_while_a_slow_link_is_awaited(
 
 
 def test_a_checking_process_that_dies_is_an_error_not_a_hang(origin: OriginServer) -> None:
-    honest_site(origin, "a.example")
-    honest_site(origin, "b.example")
+    urls = two_sites(origin)
     parent = os.getpid()
 
     def dies_in_children() -> datetime:
@@ -574,7 +577,6 @@ def test_a_checking_process_that_dies_is_an_error_not_a_hang(origin: OriginServe
             os._exit(7)  # as if killed: no word to the parent
         return FIXED
 
-    urls = [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
     with pytest.raises(RuntimeError, match="a link-checking process died"):
         check_urls(urls, sandbox_settings(origin, processes=2), clock=dies_in_children)
 
@@ -585,14 +587,6 @@ def long_article(path: Path, urls: list[str]) -> Path:
     path.write_text(prose + "\n\n" + "\n\n".join(f"See [a source]({url})." for url in urls))
     assert path.stat().st_size >= EARLY_START_BYTES
     return path
-
-
-def two_sites(origin: OriginServer) -> list[str]:
-    honest_site(origin, "a.example")
-    honest_site(origin, "b.example")
-    for i in range(3):
-        origin.add(f"http://a.example/{i}", Page(body=article(f"A {i}", f"Words {i}.")))
-    return [f"http://{host}.example/{i}" for host in "ab" for i in range(3)]
 
 
 def exit_status(pid: int) -> int | None:
