@@ -382,7 +382,7 @@ def check(
 
     # For a long article, the checking processes start first and get ready while it is read.
     with check_processes_for(targets, settings) as processes:
-        distinct = cited_urls(targets, settings)
+        distinct = cited_urls(targets)
         with State(settings.state_file) as state:
             if show_progress() and distinct:
                 with click.progressbar(
@@ -541,7 +541,7 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     settings = build_settings(params)
     keys = load_keys()  # before any request: without keys nothing can be saved
     with State(settings.state_file) as state:
-        checks = check_urls(cited_urls(targets, settings), settings, state=state)
+        checks = check_urls(cited_urls(targets), settings, state=state)
 
     def tell(result: SaveResult) -> None:
         click.echo(f"{result.status.value}: {result.url}", err=True)
@@ -698,7 +698,7 @@ def _line_for(result: LinkCheck, lines: dict[str, tuple[LinkCheck, str]]) -> str
     )
 
 
-def cited_urls(targets: Sequence[str], settings: Settings) -> list[str]:
+def cited_urls(targets: Sequence[str]) -> list[str]:
     """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
     URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
     from archiver.check import validate_url
@@ -708,8 +708,10 @@ def cited_urls(targets: Sequence[str], settings: Settings) -> list[str]:
         if "://" in target:
             urls.append(validate_url(target))
         else:
-            _, citations = load_citations(target, settings)
-            urls.extend(c.url for c in citations if c.url)
+            from archiver.extract import extract_urls, read_article
+
+            article = read_article(target)
+            urls.extend(extract_urls(article.text, article.fmt, source=article.source))
     return list(dict.fromkeys(urls))
 
 

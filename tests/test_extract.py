@@ -15,6 +15,7 @@ from archiver.extract import (
     Article,
     detect_format,
     extract_citations,
+    extract_urls,
     parse_article_bytes,
     read_article,
 )
@@ -465,6 +466,58 @@ def test_wikitext_archive_url_without_url_gives_the_original() -> None:
     )
 
 
+# -- URLs only (what `archiver check` reads) ----------------------------------------
+
+
+URL_CASES = {
+    "markdown": (
+        "Said [here](https://a.example/1) [dead link] and [link no longer available]. "
+        "Kept at [the archive](https://web.archive.org/web/2015/http://b.example/2), "
+        "[short](https://archive.ph/AbCd1). ![img](https://img.example/x.png)\n\n"
+        "> A quote long enough to be attached to a citation somewhere.\n\n"
+        "Then <https://c.example/3> and [ref][r].\n\n[r]: https://d.example/4\n"
+    ),
+    "html": (
+        "<p>Said <a href='https://a.example/1'>here</a>"
+        "<sup><a href='https://help.example/dead'>[dead link]</a></sup>, "
+        "<q cite='https://q.example/5'>quoted words here and more</q>.</p>"
+        "<nav><a href='https://nav.example/'>home</a></nav>"
+        "<blockquote cite='https://b.example/6'><p>Quoted.</p></blockquote>"
+    ),
+    "wikitext": (
+        "Fact.<ref>{{cite web |url=https://a.example/1 |title=A |access-date=2019-01-02}}"
+        "</ref> More.<ref>{{cite web |title=Gone"
+        " |archive-url=https://web.archive.org/web/2012/http://gone.example/}}</ref>"
+        " [https://c.example/3 bare]{{dead link}}"
+    ),
+    "text": "See https://a.example/1 (retrieved 2020-01-02) and https://b.example/2 [dead link].",
+}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ARTICLES.iterdir()))
+def test_extract_urls_are_the_citations_urls_in_the_fixtures(name: str) -> None:
+    article = read_article(str(ARTICLES / name))
+    urls = [c.url for c in fixture_citations(name) if c.url]
+    assert urls  # every fixture cites something
+    assert extract_urls(article.text, article.fmt, source=article.source) == urls
+
+
+@pytest.mark.parametrize("fmt", sorted(URL_CASES))
+def test_extract_urls_unpacks_archive_links_and_skips_markers_like_citations(fmt: str) -> None:
+    text = URL_CASES[fmt]
+    urls = [c.url for c in extract_citations(text, fmt) if c.url]
+    assert extract_urls(text, fmt) == urls
+    assert "https://a.example/1" in urls
+    assert "https://help.example/dead" not in urls  # a link that is a marker cites nothing
+    if fmt in ("markdown", "wikitext"):
+        assert ("http://b.example/2" if fmt == "markdown" else "http://gone.example/") in urls
+
+
+def test_extract_urls_refuses_an_unknown_format_like_extract_citations() -> None:
+    with pytest.raises(InputError, match="unknown article format"):
+        extract_urls("text", "rtf")
+
+
 # -- The seed article -------------------------------------------------------------------
 
 
@@ -734,11 +787,11 @@ def test_byte_order_marks_are_honoured() -> None:
 # -- Robustness -------------------------------------------------------------------------
 
 
-def test_real_world_html_from_the_iana_crawl_never_crashes() -> None:
+def test_real_world_html_from_the_iana_crawl_never_crashes_and_urls_agree() -> None:
     from warcio.archiveiterator import ArchiveIterator
 
     warc = require_shared("corpus", "warcs", "iana.warc.gz")
-    pages = 0
+    pages = links = 0
     with warc.open("rb") as stream:
         for record in ArchiveIterator(stream):
             if record.rec_type != "response" or record.http_headers is None:
@@ -753,10 +806,15 @@ def test_real_world_html_from_the_iana_crawl_never_crashes() -> None:
             if len(article.text) < 200_000:
                 formats.append("wikitext")
             for fmt in formats:
-                for citation in extract_citations(article.text, fmt, source=uri):
+                citations = extract_citations(article.text, fmt, source=uri)
+                for citation in citations:
                     assert citation.url is None or citation.url.startswith(("http://", "https://"))
+                urls = [c.url for c in citations if c.url]
+                assert extract_urls(article.text, fmt, source=uri) == urls
+                links += len(urls)
             pages += 1
     assert pages > 10
+    assert links > 1000
 
 
 def test_odd_input_never_raises() -> None:
@@ -766,7 +824,8 @@ def test_odd_input_never_raises() -> None:
     samples += ["".join(rng.choice(chars) for _ in range(rng.randint(1, 200))) for _ in range(300)]
     for sample in samples:
         for fmt in ("markdown", "html", "text", "wikitext"):
-            extract_citations(sample, fmt)
+            urls = [c.url for c in extract_citations(sample, fmt) if c.url]
+            assert extract_urls(sample, fmt) == urls
 
 
 BENCH_PARAGRAPH = (

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from archiver.errors import InputError
 from archiver.extract.article import Article, parse_article_bytes, read_article
-from archiver.extract.citations import build_citations
+from archiver.extract.blocks import Document
+from archiver.extract.citations import build_citations, citation_urls
 from archiver.extract.formats import (
     FORMATS,
     collector_paused,
@@ -35,6 +36,7 @@ __all__ = [
     "Article",
     "detect_format",
     "extract_citations",
+    "extract_urls",
     "parse_article_bytes",
     "read_article",
 ]
@@ -49,9 +51,22 @@ def extract_citations(
     and then from the content. When ``source`` is an http(s) URL it is the article's
     address, against which relative links in HTML and Markdown are resolved.
     """
+    document = _document(text, fmt, source)
+    with collector_paused():
+        return build_citations(document)
+
+
+def extract_urls(text: str, fmt: str | None = None, *, source: str | None = None) -> list[str]:
+    """The ``url`` of each citation ``extract_citations`` gives (those without one left
+    out), in the same order, in about half its time: the sentences, quotes and dates that
+    only the other fields need are not worked out. What ``archiver check`` reads."""
+    document = _document(text, fmt, source)
+    with collector_paused():
+        return citation_urls(document)
+
+
+def _document(text: str, fmt: str | None, source: str | None) -> Document:
     chosen = fmt if fmt is not None else detect_format(text, source)
     if chosen not in FORMATS:
         raise InputError(f"unknown article format {chosen!r}; expected one of {', '.join(FORMATS)}")
-    document = parse_document(text, chosen, page_url(source))
-    with collector_paused():
-        return build_citations(document)
+    return parse_document(text, chosen, page_url(source))

@@ -63,6 +63,17 @@ def build_citations(document: Document) -> list[Citation]:
     return [citation for citations in per_block for citation in citations]
 
 
+def citation_urls(document: Document) -> list[str]:
+    """``url`` of each of ``build_citations(document)`` that has one, in the same order:
+    the links ``_items`` finds, archive links unpacked as ``_link_citation`` does."""
+    return [
+        _unpack_archive(item.link)[0]
+        for block in document.blocks
+        for item in _items(block)
+        if item.link is not None
+    ]
+
+
 def _block_citations(block: Block, published: str | None) -> list[Citation]:
     items = _items(block)
     if not items:
