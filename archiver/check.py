@@ -37,7 +37,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from archiver.config import Settings
@@ -45,6 +45,9 @@ from archiver.dates import parse_iso, utcnow
 from archiver.errors import InputError
 from archiver.models import History, LinkCheck, Verdict
 from archiver.state import State, latest_if_fresh
+
+if TYPE_CHECKING:
+    import asyncio
 
 RECORD_BATCH = 1000  # checks written to the state file at a time during a run
 IDLE_SECONDS = 0.2  # no result for this long: the ones waiting are written down then
@@ -222,15 +225,21 @@ def _check_fresh(
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on uvloop where it is installed, else on asyncio's own loop: uvloop
-    opens connections in C, which took 0.1 s off scenario A's 5.7 (see bench/)."""
+    """Run ``main`` in a new event loop (see ``new_runner``)."""
+    with new_runner() as runner:
+        return runner.run(main)
+
+
+def new_runner() -> asyncio.Runner:
+    """A runner of uvloop's event loop where uvloop is installed, else of asyncio's own:
+    uvloop opens connections in C, which took 0.1 s off scenario A's 5.7 (see bench/)."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
-        import asyncio
-
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 def _process_count(settings: Settings) -> int:
@@ -413,21 +422,23 @@ def _read_all(fd: int) -> bytes:
 def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
     """A worker process's life: import the checker, wait for the URLs, check them."""
     try:
-        from archiver import checker  # before the URLs arrive: the parent may be parsing
+        # All that can be done before the URLs arrive is done first, while the parent
+        # may still be parsing: the imports, the loop, what checking imports on first use.
+        from archiver import checker
 
-        with suppress(ImportError):  # the loop ``run_loop`` prefers, where installed
-            import uvloop  # noqa: F401
+        checker.prepare()
+        with new_runner() as runner:
+            runner.get_loop()
+            data = _read_all(work)
+            os.close(work)
+            if not data:  # let go: no work for this process
+                return 0
+            urls = pickle.loads(data[8:])
 
-        data = _read_all(work)
-        os.close(work)
-        if not data:  # let go: no work for this process
-            return 0
-        urls = pickle.loads(data[8:])
+            def send(batch: list[LinkCheck]) -> None:
+                _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
 
-        def send(batch: list[LinkCheck]) -> None:
-            _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-
-        run_loop(checker.check_in_batches(urls, settings, clock, send))
+            runner.run(checker.check_in_batches(urls, settings, clock, send))
         return 0
     except BaseException as e:  # reported to the parent, which raises it
         failure = RuntimeError(f"link checking failed: {type(e).__name__}: {e}")
