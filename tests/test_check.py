@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -207,6 +208,59 @@ def test_200_not_found_page_is_soft_404_by_its_title(origin: OriginServer) -> No
 def test_not_found_titles_in_other_languages(origin: OriginServer, title: str) -> None:
     origin.add("http://blog.example/posts/x", Page(body=f"<title>{title}</title><p>…</p>"))
     assert check_one(origin, "http://blog.example/posts/x").verdict is Verdict.SOFT_404
+
+
+# One text each phrase of soft404.NOT_FOUND_PHRASES matches, in the phrases' order.
+PHRASE_EXAMPLES = [
+    "404 - gone",
+    "Error 404",
+    "Page was not found",
+    "File not found",
+    "The page you requested cannot be found",
+    "This offer is no longer available",
+    "This page doesn't exist",
+    "Datei nicht gefunden",
+    "No se encontró el artículo",
+    "Page non trouvée",
+    "Pagina non trovata",
+    "Pagina niet gevonden",
+    "Página não encontrada",
+    "Страница не найдена",
+    "Nie znaleziono strony",
+    "Sayfa bulunamadı",
+    "页面不存在",
+    "ページが見つかりません",
+    "페이지를 찾을 수 없습니다",
+]
+
+
+def test_not_found_wording_finds_every_phrase_in_any_case() -> None:
+    # not_found_wording looks for a few plain words before it searches for the phrases;
+    # that look must never rule out a page the search would find, whatever the case, and
+    # with the letters the search's ignore-case matches though lower() keeps them apart.
+    import random
+
+    from archiver.soft404 import _NOT_FOUND, NOT_FOUND_PHRASES, PageSummary, not_found_wording
+
+    assert len(PHRASE_EXAMPLES) == len(NOT_FOUND_PHRASES)
+    odd = {"i": "ıİ", "s": "ſ", "k": "\u212a", "д": "\u1c81", "о": "\u1c82", "т": "\u1c84"}
+    rng = random.Random(4)
+    for example, phrase in zip(PHRASE_EXAMPLES, NOT_FOUND_PHRASES, strict=True):
+        assert re.search(phrase, example, re.IGNORECASE), (phrase, example)
+        variants = [example, example.upper(), example.lower(), example.title()]
+        for _ in range(30):
+            variants.append(
+                "".join(
+                    rng.choice(odd.get(c.lower(), c.swapcase()) + c) if rng.random() < 0.5 else c
+                    for c in example
+                )
+            )
+        for text in variants:
+            page = PageSummary("http://a.example/x", "http://a.example/x", 200, text, "")
+            said = not_found_wording(page)
+            assert (said is not None) == bool(_NOT_FOUND.search(text)), text
+    nothing = PageSummary("http://a.example/x", "http://a.example/x", 200, "Page 12", "A page.")
+    assert not_found_wording(nothing) is None
 
 
 def test_redirect_to_the_home_page_is_soft_404(origin: OriginServer) -> None:
