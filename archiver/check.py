@@ -422,11 +422,10 @@ def _read_all(fd: int) -> bytes:
 def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
     """A worker process's life: import the checker, wait for the URLs, check them."""
     try:
-        # All that can be done before the URLs arrive is done first, while the parent
-        # may still be parsing: the imports, the loop, what checking imports on first use.
+        # What can be done before the URLs arrive is done first, while the parent may
+        # still be parsing: the checker's imports and the event loop.
         from archiver import checker
 
-        checker.prepare()
         with new_runner() as runner:
             runner.get_loop()
             data = _read_all(work)

@@ -283,13 +283,6 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def prepare() -> None:
-    """Import now what checking imports on first use: a worker process does this while
-    the parent is still reading the article, not in the middle of its first requests
-    (the soft-404 comparison's rapidfuzz took ~20 ms of each worker's first wave)."""
-    from rapidfuzz import fuzz  # noqa: F401
-
-
 async def check_in_batches(
     urls: Sequence[str],
     settings: Settings,

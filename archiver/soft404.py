@@ -163,12 +163,23 @@ def probe_evidence(page: PageSummary, probe: PageSummary) -> str | None:
         return None  # the host says "404" honestly; its 200s can be believed
     if probe.final_url != probe.url and probe.final_url == page.final_url:
         return f"redirected to where made-up URLs go ({page.final_url})"
+    text, probe_text = _comparable(page), _comparable(probe)
+    if not could_be_similar(len(text), len(probe_text)):
+        return None
     from rapidfuzz import fuzz  # here, not at start-up: most pages need no comparing
 
-    score = fuzz.ratio(_comparable(page), _comparable(probe))
+    score = fuzz.ratio(text, probe_text)
     if score >= SIMILAR_ENOUGH:
         return f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
     return None
+
+
+def could_be_similar(length: int, other: int) -> bool:
+    """Whether texts of these lengths can reach ``SIMILAR_ENOUGH``: rapidfuzz's ratio is
+    100 * 2 * (characters in common, in order) / (both lengths), so at most
+    100 * 2 * shorter / both. Most pages differ in length from their site's "not found"
+    page by more than that allows, and need neither the comparison nor its import."""
+    return 200 * min(length, other) >= SIMILAR_ENOUGH * (length + other)
 
 
 def probe_url_for(url: str, token: str) -> str:

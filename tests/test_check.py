@@ -263,6 +263,30 @@ def test_not_found_wording_finds_every_phrase_in_any_case() -> None:
     assert not_found_wording(nothing) is None
 
 
+def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> None:
+    # probe_evidence skips rapidfuzz when the lengths alone rule a match out; that must
+    # never skip a pair it would have called the same, the lengths at the line included.
+    import random
+
+    from rapidfuzz import fuzz
+
+    from archiver.soft404 import SIMILAR_ENOUGH, could_be_similar
+
+    rng = random.Random(9)
+    ruled_out = 0
+    for _ in range(20_000):
+        a = "".join(rng.choice("ab #") for _ in range(rng.randint(0, 40)))
+        b = a[: rng.randint(0, len(a))] + "".join(
+            rng.choice("ab") for _ in range(rng.randint(0, 8))
+        )
+        if not could_be_similar(len(a), len(b)):
+            ruled_out += 1
+            assert fuzz.ratio(a, b) < SIMILAR_ENOUGH, (a, b)
+    assert ruled_out > 1000
+    assert could_be_similar(90, 110) and not could_be_similar(89, 110)  # 180/200 = 90 %
+    assert could_be_similar(0, 0)  # two empty pages are the same page
+
+
 def test_redirect_to_the_home_page_is_soft_404(origin: OriginServer) -> None:
     honest_site(origin, "shop.example")
     origin.add("http://shop.example/products/discontinued", Page(status=302, location="/"))
