@@ -43,7 +43,7 @@ NOT_FOUND_PHRASES = [
 _NOT_FOUND = re.compile("|".join(f"(?:{p})" for p in NOT_FOUND_PHRASES), re.IGNORECASE)
 # Whatever a phrase above matches holds one of these once lowercased. Looking for them
 # (~1 us) spares nearly every page the search for all the phrases (~10 us per title or
-# text, 40 ms of scenario A's first wave in bench/). None has an "i", "s" or "k", nor
+# text, ~35 ms of scenario A's first wave in bench/). None has an "i", "s" or "k", nor
 # the Cyrillic letters that the search's ignore-case also finds in letters lower() keeps
 # apart ("ı", "ſ", "ᲁ"), so the look never rules out what the search would find.
 _NOT_FOUND_WORDS = (
