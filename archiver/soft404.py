@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 # Phrases that a "not found" page puts in its title or main heading.
@@ -81,6 +82,20 @@ class PageSummary:
     title: str
     text: str
 
+    @cached_property
+    def comparable(self) -> str:
+        """Title and text with the page's own URL words removed, so two error pages
+        naming different missing URLs still compare as equal. Kept once worked out: a
+        host's probe is compared with every page in its directory."""
+        text = f"{self.title} {self.text}"
+        for url in (self.url, self.final_url):
+            parts = urlsplit(url)
+            for piece in [url, parts.path, *parts.path.split("/")]:
+                if len(piece) > 2:
+                    text = text.replace(piece, " ")
+        text = re.sub(r"\d+", "#", text)
+        return " ".join(text.split()).lower()
+
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _HEADING = re.compile(rb"<h[12][^>]*>(.*?)</h[12]\s*>", re.IGNORECASE | re.DOTALL)
@@ -144,31 +159,17 @@ def redirect_evidence(page: PageSummary) -> str | None:
     return None
 
 
-def _comparable(page: PageSummary) -> str:
-    """Text with the page's own URL words removed, so two error pages naming different
-    missing URLs still compare as equal."""
-    text = f"{page.title} {page.text}"
-    for url in (page.url, page.final_url):
-        parts = urlsplit(url)
-        for piece in [url, parts.path, *parts.path.split("/")]:
-            if len(piece) > 2:
-                text = text.replace(piece, " ")
-    text = re.sub(r"\d+", "#", text)
-    return " ".join(text.split()).lower()
-
-
 def probe_evidence(page: PageSummary, probe: PageSummary) -> str | None:
     """Compare a page with what the host answered for a made-up URL in the same directory."""
     if not 200 <= probe.status < 300:
         return None  # the host says "404" honestly; its 200s can be believed
     if probe.final_url != probe.url and probe.final_url == page.final_url:
         return f"redirected to where made-up URLs go ({page.final_url})"
-    text, probe_text = _comparable(page), _comparable(probe)
-    if not could_be_similar(len(text), len(probe_text)):
+    if not could_be_similar(len(page.comparable), len(probe.comparable)):
         return None
     from rapidfuzz import fuzz  # here, not at start-up: most pages need no comparing
 
-    score = fuzz.ratio(text, probe_text)
+    score = fuzz.ratio(page.comparable, probe.comparable)
     if score >= SIMILAR_ENOUGH:
         return f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
     return None
