@@ -37,7 +37,7 @@ class Settings:
     confirm_failures: int = 3  # failures needed before "dead" is confirmed ...
     confirm_days: float = 3.0  # ... spread over at least this many days
     canary_url: str = "https://web.archive.org/"  # tried when nothing else answers
-    # Save Page Now 2 (archiver.save); the keys are never settings, see save.load_keys
+    # Save Page Now 2 (archiver.save.spn); the keys are never settings, see save.load_keys
     spn_endpoint: str = "https://web.archive.org/save"
     spn_if_not_archived_within: str = "30d"  # reuse a capture younger than this (SPN2 syntax)
     spn_poll_interval: float = 5.0  # seconds between polls of a capture job

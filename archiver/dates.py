@@ -11,6 +11,7 @@ pulls in much of the email package, which checking a Markdown article never uses
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 _WAYBACK_TS = re.compile(r"^\d{4,14}$")
@@ -69,3 +70,6 @@ def to_http_date(moment: datetime) -> str:
 def date_to_datetime(day: date) -> datetime:
     """The end of that day: a source cited on a day was seen at some time during it."""
     return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+
+
+Clock = Callable[[], datetime]

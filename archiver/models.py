@@ -60,7 +60,7 @@ class Citation(_Serialisable):
     "[link no longer available]" is left. When the article linked to a web archive,
     ``url`` is the original URL and ``archive_url``/``archived_at`` keep the archive link.
     A removed link whose URL was read back from an archived copy of the article
-    (``archiver.recover``) has ``url`` set, its ``marker`` kept, and ``recovered_from``
+    (``archiver.recover.removed``) has ``url`` set, its ``marker`` kept, and ``recovered_from``
     (that copy's replay URL) and ``recovered_at`` (its capture datetime) set.
     """
 
@@ -110,7 +110,7 @@ class Citation(_Serialisable):
 
 @dataclass(frozen=True)
 class Recovery(_Serialisable):
-    """A removed link looked for in archived copies of the article (``archiver.recover``).
+    """A removed link looked for in archived copies of the article (``archiver.recover.removed``).
 
     ``url`` is the recovered URL, or None with ``reason`` saying why it was not found.
     ``article_memento`` and ``article_captured_at`` name the capture of the article the
@@ -162,7 +162,7 @@ class LinkCheck(_Serialisable):
     """The verdict on one URL, with the evidence behind it.
 
     ``confirmed`` is set when the failure has been seen often enough, over enough days,
-    to act on (see ``archiver.check.confirm``); a single check never confirms anything.
+    to act on (see ``archiver.check.links.confirm``); a single check never confirms anything.
     """
 
     url: str

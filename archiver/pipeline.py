@@ -15,23 +15,24 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from archiver.check import check_urls, validate_url
+from archiver.archives.cache import LookupCache
+from archiver.archives.specs import parse_archive_spec
+from archiver.check.links import check_urls
 from archiver.config import Settings
 from archiver.dates import date_to_datetime, parse_iso, to_iso, utcnow
 from archiver.errors import ArchiverError, InputError, NetworkError
 from archiver.extract import Article, parse_article_bytes, read_article
-from archiver.find import parse_archive_spec
-from archiver.http import build_session, fetch
-from archiver.lookup_cache import LookupCache
 from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _Serialisable
-from archiver.recover import apply_recovery, is_removed_link, recover_removed_links
-from archiver.save import InternetArchiveKeys, SaveResult, save_urls
-from archiver.select import find_best_memento
+from archiver.net.http import build_session, fetch
+from archiver.net.urls import validate_url
+from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
+from archiver.save.spn import InternetArchiveKeys, SaveResult, save_urls
+from archiver.select.choose import find_best_memento
 from archiver.state import State
-from archiver.store import Capture, Store
+from archiver.storage.store import Capture, Store
 
 if TYPE_CHECKING:
-    from archiver.select import AnyArchive
+    from archiver.archives.specs import AnyArchive
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def run_pipeline(
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
     Removed links (a marker, no URL) are first looked for in archived copies of the
-    article (``archiver.recover``), at ``article_url`` or else ``article.url``; those
+    article (``archiver.recover.removed``), at ``article_url`` or else ``article.url``; those
     recovered are then checked and archived like the rest.
     """
     started = to_iso(clock())

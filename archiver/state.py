@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS checks (
 );
 CREATE INDEX IF NOT EXISTS checks_by_url ON checks (url, checked_at);
 
--- archiver.lookup_cache: what archives answered, so a rerun need not ask them again.
+-- archiver.archives.cache: what archives answered, so a rerun need not ask them again.
 CREATE TABLE IF NOT EXISTS archive_lookups (
     archive TEXT NOT NULL,
     url TEXT NOT NULL,

@@ -37,20 +37,15 @@ from pathlib import Path
 
 import requests
 
+from archiver.archives.cache import LookupCache
+from archiver.archives.specs import parse_archive_spec
+from archiver.archives.wayback import INTERNET_ARCHIVE, Archive, find_in_archive, replay_interval
 from archiver.config import Settings
-from archiver.find import (
-    INTERNET_ARCHIVE,
-    Archive,
-    CdxRateLimiter,
-    find_in_archive,
-    parse_archive_spec,
-    replay_interval,
-)
-from archiver.http import build_session
-from archiver.lookup_cache import LookupCache
+from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer, write_fixture_warc
 from archiver.models import Selection
-from archiver.select import choose_memento, find_best_memento, select_memento
-from archiver.simweb.wayback import FixtureCapture, WaybackServer, write_fixture_warc
+from archiver.net.http import build_session
+from archiver.net.polite import CdxRateLimiter
+from archiver.select.choose import choose_memento, find_best_memento, select_memento
 from archiver.state import State
 
 CDX_LIMIT = 25

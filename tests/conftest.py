@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from archiver.config import Settings
-from archiver.simweb.origin import OriginServer
-from archiver.simweb.wayback import (
+from archiver.demo.simweb.origin import OriginServer
+from archiver.demo.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
     pywb_installed,

@@ -27,8 +27,8 @@ from typing import Any, Self, TypeVar
 import pytest
 import trustme
 
-from archiver.aioclient import Client, RequestFailed, Response
 from archiver.config import Settings
+from archiver.net.aioclient import Client, RequestFailed, Response
 from tests.conftest import closed_port
 
 T = TypeVar("T")
@@ -214,7 +214,7 @@ def redirect(status: int, location: str) -> bytes:
 # -- running the client ----------------------------------------------------------------
 
 # Every test runs on both event loops the checker may use: asyncio's own, and uvloop
-# (which ``archiver.check.run_loop`` prefers where it is installed).
+# (which ``archiver.check.links.run_loop`` prefers where it is installed).
 LOOPS: dict[str, Callable[[Coroutine[Any, Any, Any]], Any]] = {"asyncio": asyncio.run}
 try:
     import uvloop

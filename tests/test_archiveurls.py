@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.archiveurls import ArchiveLink, archive_name, parse_archive_url
+from archiver.archives.urls import ArchiveLink, archive_name, parse_archive_url
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from archiver.check import EARLY_START_BYTES, check_processes_for, check_urls, validate_url
+from archiver.check.links import EARLY_START_BYTES, check_processes_for, check_urls
 from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.errors import InputError
 from archiver.models import LinkCheck, Verdict
-from archiver.simweb.origin import OriginServer, Page, Site
+from archiver.net.urls import validate_url
 from archiver.state import State
 from tests.conftest import closed_port, sandbox_settings
 
@@ -240,7 +241,7 @@ def test_not_found_wording_finds_every_phrase_in_any_case() -> None:
     # with the letters the search's ignore-case matches though lower() keeps them apart.
     import random
 
-    from archiver.soft404 import _NOT_FOUND, NOT_FOUND_PHRASES, PageSummary, not_found_wording
+    from archiver.check.soft404 import _NOT_FOUND, NOT_FOUND_PHRASES, PageSummary, not_found_wording
 
     assert len(PHRASE_EXAMPLES) == len(NOT_FOUND_PHRASES)
     odd = {"i": "ıİ", "s": "ſ", "k": "\u212a", "д": "\u1c81", "о": "\u1c82", "т": "\u1c84"}
@@ -270,7 +271,7 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
 
     from rapidfuzz import fuzz
 
-    from archiver.soft404 import SIMILAR_ENOUGH, could_be_similar
+    from archiver.check.soft404 import SIMILAR_ENOUGH, could_be_similar
 
     rng = random.Random(9)
     ruled_out = 0

@@ -9,9 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archiver.check import EARLY_START_BYTES
-from archiver.cli import cli
-from archiver.simweb.origin import OriginServer, Page, Site
+from archiver.check.links import EARLY_START_BYTES
+from archiver.cli.commands import cli
+from archiver.demo.simweb.origin import OriginServer, Page, Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
 

@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archiver.simweb.origin import OriginServer, Page, Site
+from archiver.demo.simweb.origin import OriginServer, Page, Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
 HEAVY = (
-    "archiver.check",
+    "archiver.check.links",
     "archiver.state",
     "archiver.extract",
     "archiver.extract.html",
@@ -31,7 +31,7 @@ def loaded_after(*args: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
     """The ``modules`` loaded after running ``archiver ARGS`` in a new interpreter."""
     program = (
         "import sys\n"
-        "from archiver.cli import main\n"
+        "from archiver.cli.commands import main\n"
         "try:\n"
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"
@@ -79,5 +79,7 @@ def test_checking_a_long_article_leaves_the_requests_to_the_worker_processes(
     )
     resolve = [f"--resolve={host}={address}" for host, address in origin.host_map().items()]
     args = ["check", str(article), "--store", str(tmp_path), "--only-resolved", *resolve]
-    loaded = loaded_after(*args, modules=("archiver.checker", "asyncio", "archiver.aioclient"))
+    loaded = loaded_after(
+        *args, modules=("archiver.check.checker", "asyncio", "archiver.net.aioclient")
+    )
     assert loaded == []

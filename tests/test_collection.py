@@ -22,8 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archiver.cli import cli
-from archiver.collection import (
+from archiver.archives.local import (
     CollectionResponse,
     LocalCollection,
     RedirectStep,
@@ -33,17 +32,18 @@ from archiver.collection import (
     parse_locator,
     url_key,
 )
+from archiver.archives.specs import find_mementos, parse_archive_spec
+from archiver.cli.commands import cli
 from archiver.config import Settings
 from archiver.dates import to_iso
+from archiver.demo.simweb.wayback import FixtureCapture, payload_digest, write_fixture_warc
 from archiver.errors import InputError
-from archiver.find import find_mementos, parse_archive_spec
-from archiver.http import build_session
-from archiver.manifest import read_manifest
 from archiver.models import Memento
-from archiver.select import select_memento
-from archiver.simweb.wayback import FixtureCapture, payload_digest, write_fixture_warc
-from archiver.store import Store
-from archiver.verify import verify_store
+from archiver.net.http import build_session
+from archiver.select.choose import select_memento
+from archiver.storage.manifest import read_manifest
+from archiver.storage.store import Store
+from archiver.storage.verify import verify_store
 from tests.conftest import require_shared
 
 REPORT = "http://news.example/2018/report.html"
@@ -599,7 +599,7 @@ def test_damaged_files_are_errors_alone_and_skipped_in_a_folder(
         "archive 'broken.warc.gz': cannot read it: not a WARC file, or damaged where it starts"
     )
 
-    with caplog.at_level(logging.WARNING, logger="archiver.collection"):
+    with caplog.at_level(logging.WARNING, logger="archiver.archives.local"):
         collection = LocalCollection(folder)
         assert [m.datetime for m in collection.find(REPORT, None)] == ["2018-01-01T00:00:00Z"]
     assert collection.problems == (
@@ -733,7 +733,7 @@ def test_iana_captured_302_is_followed_to_its_https_target(tmp_path: Path) -> No
 
 def test_corpus_folder_resolves_revisits_across_files(caplog: pytest.LogCaptureFixture) -> None:
     folder = corpus("iana.warc.gz").parent
-    with caplog.at_level(logging.WARNING, logger="archiver.collection"):
+    with caplog.at_level(logging.WARNING, logger="archiver.archives.local"):
         collection = LocalCollection(folder)
         moved = next(m for m in collection.find("http://iana.org", None) if m.http_status == 302)
     # dupes.warc.gz: iana.org 302 -> www.iana.org/, a revisit of a response in iana.warc.gz

@@ -19,31 +19,28 @@ import pytest
 from waybackpy import WaybackMachineCDXServerAPI
 from waybackpy.cdx_snapshot import CDXSnapshot
 
-from archiver.config import Settings
-from archiver.errors import InputError, NetworkError, SetupError
-from archiver.find import (
+from archiver.archives.specs import find_mementos, parse_archive_spec, parse_archive_specs
+from archiver.archives.wayback import (
     IA_CDX_URL,
     INTERNET_ARCHIVE,
     Archive,
     ArchiveCdxQuery,
-    CdxRateLimiter,
     find_in_archive,
-    find_mementos,
-    parse_archive_spec,
-    parse_archive_specs,
-    parse_retry_after,
 )
-from archiver.http import build_session, fetch
-from archiver.models import Memento
-from archiver.select import select_memento
-from archiver.simweb import wayback as wayback_module
-from archiver.simweb.wayback import (
+from archiver.config import Settings
+from archiver.demo.simweb import wayback as wayback_module
+from archiver.demo.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
     payload_digest,
     pywb_installed,
     write_fixture_warc,
 )
+from archiver.errors import InputError, NetworkError, SetupError
+from archiver.models import Memento
+from archiver.net.http import build_session, fetch
+from archiver.net.polite import CdxRateLimiter, parse_retry_after
+from archiver.select.choose import select_memento
 from tests.conftest import (
     REPORT,
     REPORT_HISTORY,

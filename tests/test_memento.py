@@ -17,17 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archiver.config import Settings
-from archiver.errors import InputError, NetworkError
-from archiver.find import (
-    INTERNET_ARCHIVE,
-    CdxRateLimiter,
-    find_mementos,
-    parse_archive_spec,
-    parse_archive_specs,
-)
-from archiver.http import build_session, fetch
-from archiver.memento import (
+from archiver.archives.memento import (
     Link,
     MementoArchive,
     TimeMapMemento,
@@ -37,15 +27,21 @@ from archiver.memento import (
     parse_memento_spec,
     parse_timemap,
 )
-from archiver.models import Memento
-from archiver.select import select_memento
-from archiver.simweb.origin import OriginServer, Page
-from archiver.simweb.wayback import (
+from archiver.archives.specs import find_mementos, parse_archive_spec, parse_archive_specs
+from archiver.archives.wayback import INTERNET_ARCHIVE
+from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.demo.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
     pywb_installed,
     write_fixture_warc,
 )
+from archiver.errors import InputError, NetworkError
+from archiver.models import Memento
+from archiver.net.http import build_session, fetch
+from archiver.net.polite import CdxRateLimiter
+from archiver.select.choose import select_memento
 from tests.conftest import (
     REPORT,
     REPORT_HISTORY,
@@ -542,7 +538,7 @@ def test_an_archive_that_is_down_is_reported_but_does_not_hide_the_others(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     down = "memento:http://down.test/web/timemap/link/"
-    with caplog.at_level(logging.WARNING, logger="archiver.find"):
+    with caplog.at_level(logging.WARNING, logger="archiver.archives.wayback"):
         found = find([down, MIRROR_TIMEGATE], CITED, settings)
     assert [(m.archive, m.datetime) for m in found] == [(MIRROR_TIMEGATE, "2018-11-27T12:00:00Z")]
     assert caplog.messages == [f"{down}: cannot connect to down.test (connection refused)"]
@@ -696,7 +692,7 @@ def test_capped_timemap_is_read_in_part_and_the_timegate_fills_in(
 ) -> None:
     memento_url = f"http://archive.md/20181120000000/{TODAY_URL}"
     cap = serve_capped_timemap_and_timegate(stand_in, memento_url, "Tue, 20 Nov 2018 00:00:00 GMT")
-    with caplog.at_level(logging.WARNING, logger="archiver.memento"):
+    with caplog.at_level(logging.WARNING, logger="archiver.archives.memento"):
         found = find_today(stand_in, CITED, max_bytes=cap)
     assert [(m.datetime, m.url, m.http_status) for m in found] == [
         ("2016-01-01T00:00:00Z", f"http://archive.md/20160101000000/{TODAY_URL}", None),

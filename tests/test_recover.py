@@ -1,4 +1,4 @@
-"""Removed links recovered from archived copies of the article (archiver.recover).
+"""Removed links recovered from archived copies of the article (archiver.recover.removed).
 
 A real pywb serves a fixture WARC holding archived copies of two invented articles:
 
@@ -23,25 +23,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archiver.cli import cli
+from archiver.archives.cache import LookupCache
+from archiver.archives.specs import parse_archive_spec
+from archiver.cli.commands import cli
 from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page, Site
+from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer
 from archiver.extract import Article, extract_citations, parse_article_bytes, read_article
-from archiver.find import parse_archive_spec
-from archiver.http import build_session
-from archiver.lookup_cache import LookupCache
 from archiver.models import Citation, Memento, Recovery
+from archiver.net.http import build_session
 from archiver.pipeline import run_pipeline
-from archiver.recover import (
+from archiver.recover.removed import (
     ArchivedArticle,
     apply_recovery,
     capture_order,
     is_removed_link,
     recover_removed_links,
-)
-from archiver.simweb.origin import OriginServer, Page, Site
-from archiver.simweb.wayback import (
-    FixtureCapture,
-    WaybackServer,
 )
 from archiver.state import State
 from tests.conftest import (
@@ -721,7 +718,7 @@ def test_a_capture_the_archive_cannot_replay_is_skipped(tmp_path: Path) -> None:
 
 
 def test_the_demo_archive_holds_the_bundled_article_with_its_two_links() -> None:
-    from archiver import demo
+    from archiver.demo import run as demo
 
     article = read_article(str(demo.example_article()))
     assert article.url == demo.ARTICLE  # from the front matter's url:

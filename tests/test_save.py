@@ -1,4 +1,4 @@
-"""Save Page Now 2, against the SPN2 stand-in on loopback (archiver.simweb.spn)."""
+"""Save Page Now 2, against the SPN2 stand-in on loopback (archiver.demo.simweb.spn)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from archiver.check import check_urls
-from archiver.cli import cli
+from archiver.check.links import check_urls
+from archiver.cli.commands import cli
 from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.demo.simweb.spn import LOGIN_REQUIRED, CapturePlan, SpnServer
 from archiver.errors import InputError, NetworkError, SetupError
-from archiver.save import (
+from archiver.save.spn import (
     MISSING_KEYS,
     InternetArchiveKeys,
     Quota,
@@ -27,8 +29,6 @@ from archiver.save import (
     save_urls,
     validate_within,
 )
-from archiver.simweb.origin import OriginServer, Page
-from archiver.simweb.spn import LOGIN_REQUIRED, CapturePlan, SpnServer
 from tests.conftest import closed_port, sandbox_settings
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)

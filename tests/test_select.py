@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archiver.lookup_cache import PassageMatch
+from archiver.archives.cache import PassageMatch
 from archiver.models import Memento, Rejection
-from archiver.select import find_passage, normalise_passage, rank_mementos, select_memento
+from archiver.select.choose import find_passage, normalise_passage, rank_mementos, select_memento
 
 IA = "ia"
 LOCAL = "wayback:http://127.0.0.1:8080/web/"

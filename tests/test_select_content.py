@@ -19,30 +19,17 @@ from pathlib import Path
 import pytest
 import requests
 
+from archiver.archives.cache import SETTLED_AFTER, ContentVerdict, LookupCache, PassageMatch
+from archiver.archives.specs import parse_archive_spec
+from archiver.archives.wayback import Archive, find_closest_by_replay, parse_replay_url
 from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer, payload_digest
 from archiver.errors import NetworkError
-from archiver.find import (
-    Archive,
-    CdxRateLimiter,
-    find_closest_by_replay,
-    parse_archive_spec,
-    parse_replay_url,
-)
-from archiver.http import build_session
-from archiver.lookup_cache import (
-    SETTLED_AFTER,
-    ContentVerdict,
-    LookupCache,
-    PassageMatch,
-)
 from archiver.models import Memento, Rejection, Selection
-from archiver.select import choose_memento, find_best_memento
-from archiver.simweb.origin import OriginServer, Page
-from archiver.simweb.wayback import (
-    FixtureCapture,
-    WaybackServer,
-    payload_digest,
-)
+from archiver.net.http import build_session
+from archiver.net.polite import CdxRateLimiter
+from archiver.select.choose import choose_memento, find_best_memento
 from archiver.state import State
 from tests.conftest import archive_settings, running_wayback
 

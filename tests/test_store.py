@@ -37,19 +37,19 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver.config import Settings
 from archiver.dates import parse_http_date, to_iso
-from archiver.errors import NetworkError, StoreError
-from archiver.http import Fetched, build_session
-from archiver.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
-from archiver.models import Memento
-from archiver.simweb.origin import OriginServer, Page
-from archiver.simweb.wayback import (
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.demo.simweb.wayback import (
     FixtureCapture,
     WaybackServer,
     payload_digest,
     pywb_installed,
     write_fixture_warc,
 )
-from archiver.store import (
+from archiver.errors import NetworkError, StoreError
+from archiver.models import Memento
+from archiver.net.http import Fetched, build_session
+from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
+from archiver.storage.store import (
     Capture,
     Store,
     WrittenRecord,
@@ -57,7 +57,7 @@ from archiver.store import (
     stored_response_headers,
     write_capture,
 )
-from archiver.verify import verify_store
+from archiver.storage.verify import verify_store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 REGEN = os.environ.get("ARCHIVER_REGEN_GOLDEN") == "1"
@@ -714,9 +714,9 @@ WORKER = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from archiver.config import Settings
-    from archiver.http import build_session
-    from archiver.simweb.origin import OriginServer, Page
-    from archiver.store import Store
+    from archiver.net.http import build_session
+    from archiver.demo.simweb.origin import OriginServer, Page
+    from archiver.storage.store import Store
 
     root, kill_at, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     urls = [f"http://kill.example/page/{n}" for n in range(first, first + count)]

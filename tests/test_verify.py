@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.errors import InputError, StoreError
-from archiver.http import build_session
-from archiver.manifest import MANIFEST_NAME, RecordEntry, read_manifest
 from archiver.models import Memento
-from archiver.simweb.origin import OriginServer, Page
-from archiver.store import Store, payload_sha1_base32
-from archiver.verify import VerifyProblem, VerifyReport, verify_store, verify_warc
+from archiver.net.http import build_session
+from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
+from archiver.storage.store import Store, payload_sha1_base32
+from archiver.storage.verify import VerifyProblem, VerifyReport, verify_store, verify_warc
 from tests.conftest import require_shared
 
 STORY = "http://news.example/story"

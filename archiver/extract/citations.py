@@ -32,7 +32,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from archiver.archiveurls import archive_name, parse_archive_url
+from archiver.archives.urls import archive_name, parse_archive_url
 from archiver.extract.blocks import Block, Document, Link, Marker
 from archiver.extract.datetext import access_date
 from archiver.extract.markers import find_markers

@@ -38,7 +38,7 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.parser import ParserError
 
-from archiver.archiveurls import parse_archive_url
+from archiver.archives.urls import parse_archive_url
 from archiver.extract.bareurls import trim_url
 from archiver.extract.blocks import BlockBuilder, Document, Link, Marker
 from archiver.extract.datetext import parse_date

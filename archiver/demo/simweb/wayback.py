@@ -54,7 +54,7 @@ from warcio.warcwriter import WARCWriter
 from archiver.config import Settings
 from archiver.dates import to_http_date, to_iso
 from archiver.errors import SetupError
-from archiver.http import build_session
+from archiver.net.http import build_session
 
 PYWB_MISSING = "pywb is not installed: pip install 'archiver[demo]'"
 

@@ -2,10 +2,10 @@
 
 A link checker that cries wolf is worse than none, so ``dead`` needs real evidence: a 404
 or 410, a host name that does not exist while the network works, or a soft-404 (a "not
-found" page served with 200, see ``archiver.soft404``). Answers that only say "not now"
+found" page served with 200, see ``archiver.check.soft404``). Answers that only say "not now"
 or "not for you" get their own verdicts: timeouts, 5xx, and bot walls (401/403/429,
 challenge pages) are never called dead. The requests, and the verdict on each answer, are
-``archiver.checker``'s; this module decides what to check, where, and keeps the history.
+``archiver.check.checker``'s; this module decides what to check, where, and keeps the history.
 
 - Long lists (``SPLIT_THRESHOLD`` URLs and more) are split by host over one process per
   core (``CheckProcesses``), each with its own event loop. The processes can be started
@@ -28,22 +28,19 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import re
 import select
 import signal
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from archiver.config import Settings
-from archiver.dates import parse_iso, utcnow
-from archiver.errors import InputError
+from archiver.dates import Clock, parse_iso, utcnow
 from archiver.models import History, LinkCheck, Verdict
+from archiver.net.urls import host_of
 from archiver.state import State, latest_if_fresh
 
 if TYPE_CHECKING:
@@ -56,30 +53,7 @@ SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the cores
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
 EARLY_START_BYTES = 32 * 1024
 
-Clock = Callable[[], datetime]
 T = TypeVar("T")
-
-
-def validate_url(url: str) -> str:
-    """Return ``url`` if it is an absolute http(s) URL; raise InputError otherwise."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"not an http(s) URL: {url!r}")
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as e:
-        raise InputError(f"not a valid URL: {url!r} ({e})") from e
-    return url.strip()
-
-
-AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
-
-
-def host_of(url: str) -> str:
-    """The authority part of ``url``, lower-cased: what per-host limits count by
-    (a regular expression, as ``urlsplit`` is twenty times slower on 20,000 URLs)."""
-    match = AUTHORITY.match(url)
-    return match.group(1).lower() if match else urlsplit(url).netloc.lower()
 
 
 # -- history ---------------------------------------------------------------------------
@@ -211,12 +185,12 @@ def _check_fresh(
     else:
         if ready is not None:
             ready.close()
-        from archiver import checker  # here: a parent of worker processes never needs it
+        from archiver.check import checker
 
         results = run_loop(checker.check_all(urls, settings, clock, on_result))
     if any(r.http_status is not None for r in results):
         return results
-    from archiver import checker
+    from archiver.check import checker
 
     if run_loop(checker.canary_answers(settings, clock)):
         return results
@@ -424,7 +398,7 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
     try:
         # What can be done before the URLs arrive is done first, while the parent may
         # still be parsing: the checker's imports and the event loop.
-        from archiver import checker
+        from archiver.check import checker
 
         with new_runner() as runner:
             runner.get_loop()

@@ -17,7 +17,7 @@ Two levels:
   ``max_inspected`` of them: a captured redirect is followed inside the archive (its
   target's capture becomes the memento, unless it is the site's home page or an error
   page), a 200 that says "Page not found" is a soft-404 (the live checker's detector in
-  ``archiver.soft404``), and when the citation quotes a passage the closest capture that
+  ``archiver.check.soft404``), and when the citation quotes a passage the closest capture that
   contains it wins. Revisits rank by date like any capture here: their replay is checked.
 
 ``find_best_memento`` spends the archives' budgets only where needed. The Internet
@@ -51,30 +51,26 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from rapidfuzz import fuzz
 
-from archiver.config import Settings
-from archiver.dates import parse_http_date, parse_iso
-from archiver.errors import ArchiverError, NetworkError
-from archiver.find import (
+from archiver.archives.cache import ContentVerdict, LookupCache, PassageMatch
+from archiver.archives.specs import find_mementos, parse_archive_spec
+from archiver.archives.wayback import (
     Archive,
-    CdxRateLimiter,
     find_closest_by_replay,
     find_in_archive,
-    find_mementos,
-    parse_archive_spec,
     parse_replay_url,
     replay_get,
     replay_memento,
 )
-from archiver.http import Fetched, fetch
-from archiver.lookup_cache import ContentVerdict, LookupCache, PassageMatch
+from archiver.check.soft404 import PageSummary, not_found_wording, redirect_evidence, summarise
+from archiver.config import Settings
+from archiver.dates import parse_http_date, parse_iso
+from archiver.errors import ArchiverError, NetworkError
 from archiver.models import Memento, Rejection, Selection
-from archiver.soft404 import PageSummary, not_found_wording, redirect_evidence, summarise
+from archiver.net.http import Fetched, fetch
+from archiver.net.polite import CdxRateLimiter
 
 if TYPE_CHECKING:
-    from archiver.collection import LocalCollection
-    from archiver.memento import MementoArchive
-
-    AnyArchive = Archive | MementoArchive | LocalCollection
+    from archiver.archives.specs import AnyArchive
 
 log = logging.getLogger(__name__)
 

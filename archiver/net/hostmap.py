@@ -1,7 +1,7 @@
 """Where requests go: host names pinned to addresses, and proxies from the environment.
 
-Both HTTP stacks use these (``requests`` for archive work in ``archiver.http``, the link
-checker's own client in ``archiver.aioclient``), so a sandboxed run is sandboxed the same
+Both HTTP stacks use these (``requests`` for archive work in ``archiver.net.http``, the link
+checker's own client in ``archiver.net.aioclient``), so a sandboxed run is sandboxed the same
 way everywhere. This module imports nothing heavy: the checker loads it at start-up.
 """
 

@@ -4,11 +4,11 @@ A *capture* is one HTTP response kept for a citation: either a memento fetched f
 archive in its raw (``id_``) form, or the live page. ``write_capture`` turns one fetched
 response into WARC records on any binary stream (pure: the same inputs, ids and dates give
 the same bytes, which the golden-file test pins down); ``Store`` is the directory that
-holds the WARC files and the manifest (``archiver.manifest``) that indexes them.
+holds the WARC files and the manifest (``archiver.storage.manifest``) that indexes them.
 
 Layout of a store directory::
 
-    manifest.json                         the index (see archiver.manifest)
+    manifest.json                         the index (see archiver.storage.manifest)
     <YYYYmmddHHMMSS>-<sha1(target)[:8]>-<id>.warc.gz
                                           one file per capture, named by its WARC-Date
     *.warc.gz.open                        a file being written (or left by a killed run)
@@ -21,7 +21,7 @@ in flight, and lets a file be checked, copied or deleted as a unit.
 Each file is WARC/1.1, gzipped per record, and holds: a ``warcinfo`` record; the
 ``response``; the ``request`` actually sent (``WARC-Concurrent-To`` the response); and,
 when redirects were followed, a ``metadata`` record listing them. A memento read from a
-local WARC/WACZ collection (``archiver.collection``; its ``WARC-Source-URI`` is a
+local WARC/WACZ collection (``archiver.archives.local``; its ``WARC-Source-URI`` is a
 ``file:`` locator) has no request record, since none was sent, and its headers are
 stored as a live capture's are (they are the crawl's own, with no archive framing).
 
@@ -97,7 +97,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archiver import __version__
-from archiver.collection import is_collection_locator, read_collection_memento
+from archiver.archives.local import is_collection_locator, read_collection_memento
 from archiver.config import Settings
 from archiver.dates import (
     parse_http_date,
@@ -109,8 +109,9 @@ from archiver.dates import (
 )
 from archiver.durable import fsync_directory
 from archiver.errors import NetworkError, StoreError
-from archiver.http import Fetched, fetch
-from archiver.manifest import (
+from archiver.models import Memento, _Serialisable
+from archiver.net.http import Fetched, fetch
+from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
     Capture,
@@ -120,7 +121,6 @@ from archiver.manifest import (
     read_manifest,
     write_manifest,
 )
-from archiver.models import Memento, _Serialisable
 
 try:
     import fcntl
@@ -251,7 +251,7 @@ def stored_response_headers(fetched: Fetched, *, from_archive: bool) -> list[tup
 
 
 def _fetched_over_http(fetched: Fetched) -> bool:
-    """False for a memento read from a local WARC/WACZ file (``archiver.collection``): no
+    """False for a memento read from a local WARC/WACZ file (``archiver.archives.local``): no
     request was sent for it, and its headers are the crawl's own, with no archive framing."""
     return urlsplit(fetched.final_url).scheme.lower() in ("http", "https")
 

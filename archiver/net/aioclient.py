@@ -32,9 +32,9 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httptools
 
-from archiver.bodies import decode_body
 from archiver.config import Settings
-from archiver.hostmap import HostMap, ProxyChooser, is_ip_address
+from archiver.net.bodies import decode_body
+from archiver.net.hostmap import HostMap, ProxyChooser, is_ip_address
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

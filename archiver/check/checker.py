@@ -1,6 +1,6 @@
 """The checker: requests and verdicts for a list of URLs, inside one event loop.
 
-``archiver.check`` decides what to check and keeps the history; this module, imported only
+``archiver.check.links`` decides what to check and keeps the history; this module, imported only
 where the requests are made (in each worker process, while the parent still reads the
 article), makes them:
 
@@ -12,7 +12,7 @@ article), makes them:
 - Soft-404 probes: one request per host and directory, for a URL that surely does not
   exist, made only when a 200 page needs comparing, and shared by all its neighbours.
 - One event loop keeps thousands of requests in flight on one thread, through the small
-  client in ``archiver.aioclient``; ``per_host`` worker coroutines per host keep at most
+  client in ``archiver.net.aioclient``; ``per_host`` worker coroutines per host keep at most
   that many requests on any one host, and a semaphore at most ``workers`` overall. 429
   and 503 answers are retried once when ``Retry-After`` asks for no more than
   ``max_retry_after`` seconds.
@@ -30,12 +30,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.aioclient import Client, RequestFailed, Response
-from archiver.check import AUTHORITY, Clock, host_of
-from archiver.config import Settings
-from archiver.dates import parse_http_date, to_iso
-from archiver.models import LinkCheck, Verdict
-from archiver.soft404 import (
+from archiver.check.soft404 import (
     PageSummary,
     not_found_wording,
     probe_evidence,
@@ -44,6 +39,11 @@ from archiver.soft404 import (
     redirect_evidence,
     summarise,
 )
+from archiver.config import Settings
+from archiver.dates import Clock, parse_http_date, to_iso
+from archiver.models import LinkCheck, Verdict
+from archiver.net.aioclient import Client, RequestFailed, Response
+from archiver.net.urls import AUTHORITY, host_of
 
 CHECK_BODY_BYTES = 64 * 1024
 BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}

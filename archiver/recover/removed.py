@@ -45,7 +45,10 @@ import requests
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
-from archiver.collection import is_collection_locator, read_collection_memento
+from archiver.archives.cache import LookupCache
+from archiver.archives.local import is_collection_locator, read_collection_memento
+from archiver.archives.specs import find_mementos
+from archiver.archives.wayback import Archive, find_in_archive, parse_replay_url, replay_get
 from archiver.config import Settings
 from archiver.dates import parse_iso
 from archiver.errors import ArchiverError, NetworkError
@@ -53,21 +56,13 @@ from archiver.extract import Article, extract_citations, parse_article_bytes
 from archiver.extract.formats import parse_document
 from archiver.extract.markers import find_markers
 from archiver.extract.sentences import sentence_spans
-from archiver.find import (
-    Archive,
-    CdxRateLimiter,
-    find_in_archive,
-    find_mementos,
-    parse_replay_url,
-    replay_get,
-)
-from archiver.http import Fetched, fetch
-from archiver.lookup_cache import LookupCache
 from archiver.models import Citation, Memento, Recovery
-from archiver.select import normalise_passage
+from archiver.net.http import Fetched, fetch
+from archiver.net.polite import CdxRateLimiter
+from archiver.select.choose import normalise_passage
 
 if TYPE_CHECKING:
-    from archiver.select import AnyArchive
+    from archiver.archives.specs import AnyArchive
 
 log = logging.getLogger(__name__)
 

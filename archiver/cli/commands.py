@@ -20,7 +20,14 @@ import click
 from archiver import __version__
 from archiver.config import Settings
 from archiver.errors import ArchiverError, InputError, NetworkError
-from archiver.report import table, terminal_width, to_json, to_jsonl
+from archiver.report.render import (
+    render_run_report,
+    render_save_report,
+    table,
+    terminal_width,
+    to_json,
+    to_jsonl,
+)
 
 # Every stage is imported inside the commands that use it: `archiver --help` and
 # `check --help` need none of them, `scan` needs no HTTP client or state file, and
@@ -29,7 +36,7 @@ if TYPE_CHECKING:
     from archiver.extract import Article
     from archiver.models import Citation, LinkCheck
     from archiver.pipeline import RunReport
-    from archiver.save import InternetArchiveKeys, SaveReport
+    from archiver.save.spn import InternetArchiveKeys
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FOUND_PROBLEMS = 0, 1, 2, 3
 DEFAULTS = Settings()  # option defaults come from the library's, so the two never drift
@@ -265,7 +272,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         if params.get(key) is not None:
             changes[key] = params[key]
     if params.get("spn_if_not_archived_within") is not None:
-        from archiver.save import validate_within
+        from archiver.save.spn import validate_within
 
         changes["spn_if_not_archived_within"] = validate_within(
             params["spn_if_not_archived_within"]
@@ -361,8 +368,9 @@ def check(
 
     Example: archiver check article.md --format jsonl
     """
-    from archiver.check import check_processes_for, check_urls, validate_url
+    from archiver.check.links import check_processes_for, check_urls
     from archiver.models import Verdict
+    from archiver.net.urls import validate_url
     from archiver.state import State
 
     settings = build_settings(params).replace(
@@ -445,12 +453,12 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 
     Example: archiver find http://example.com/report --date 2018-11-28
     """
-    from archiver.check import validate_url
+    from archiver.archives.cache import LookupCache
+    from archiver.archives.specs import parse_archive_spec
     from archiver.dates import date_to_datetime, parse_iso
-    from archiver.find import parse_archive_spec
-    from archiver.http import build_session
-    from archiver.lookup_cache import LookupCache
-    from archiver.select import find_best_memento
+    from archiver.net.http import build_session
+    from archiver.net.urls import validate_url
+    from archiver.select.choose import find_best_memento
     from archiver.state import State
 
     settings = build_settings({**params, "archives": archives})
@@ -534,8 +542,8 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
 
     Example: archiver save article.md --if-not-archived-within 7d
     """
-    from archiver.check import check_urls
-    from archiver.save import SaveResult, load_keys, save_checks
+    from archiver.check.links import check_urls
+    from archiver.save.spn import SaveResult, load_keys, save_checks
     from archiver.state import State
 
     settings = build_settings(params)
@@ -596,8 +604,8 @@ def run(
     Example: archiver run article.md --store warcs
     """
     from archiver.durable import replace_file
-    from archiver.save import load_keys
-    from archiver.verify import verify_store
+    from archiver.save.spn import load_keys
+    from archiver.storage.verify import verify_store
 
     settings = build_settings({**params, "archives": archives})
     keys = load_keys() if save_live else None  # missing keys: stop before any request
@@ -633,7 +641,7 @@ def verify(store: Path, fmt: str) -> None:
 
     Example: archiver verify warcs
     """
-    from archiver.verify import verify_store, verify_warc
+    from archiver.storage.verify import verify_store, verify_warc
 
     if not store.exists():
         raise InputError(f"no such store or file: {store}")
@@ -667,7 +675,7 @@ def demo(output: Path) -> None:
     `archiver run` on citations/ against them, and says where everything went.
     Needs no network. Requires pywb: pip install 'archiver[demo]'.
     """
-    from archiver.demo import run_demo
+    from archiver.demo.run import run_demo
 
     code = run_demo(output, echo=lambda line: click.echo(line, err=True), emit=emit)
     if code:
@@ -701,7 +709,7 @@ def _line_for(result: LinkCheck, lines: dict[str, tuple[LinkCheck, str]]) -> str
 def cited_urls(targets: Sequence[str]) -> list[str]:
     """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
     URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
-    from archiver.check import validate_url
+    from archiver.net.urls import validate_url
 
     urls: list[str] = []
     for target in targets:
@@ -721,7 +729,7 @@ def run_for(
     save_live: InternetArchiveKeys | None = None,
     article_url: str | None = None,
 ) -> RunReport:
-    from archiver.check import validate_url
+    from archiver.net.urls import validate_url
     from archiver.pipeline import run_pipeline
 
     if article_url is not None:
@@ -731,50 +739,6 @@ def run_for(
     return run_pipeline(
         loaded, citations, settings, on_progress=say, save_live=save_live, article_url=article_url
     )
-
-
-def render_save_report(report: SaveReport) -> str:
-    rows = [
-        (r.status.value, r.url, r.timestamp or "", r.memento_url or r.message)
-        for r in report.results
-    ]
-    width = terminal_width()
-    body = table(["status", "url", "captured", "memento or reason"], rows, [0, width // 3, 0, 90])
-    summary = ", ".join(f"{k}={v}" for k, v in report.summary().items() if v)
-    return f"{body}\n\n{summary or 'nothing to save'}"
-
-
-def render_run_report(report: RunReport) -> str:
-    """One row per citation: its verdict, the copy chosen (or why none), what was stored."""
-    rows = []
-    for result in report.results:
-        c = result.citation
-        memento = result.selection.memento if result.selection else None
-        if memento is not None:
-            found = f"{memento.datetime[:10]} in {_archive_label(memento.archive)}"
-        elif result.selection is not None:
-            found = result.selection.reason
-        else:
-            found = "; ".join(result.notes)
-        stored = "+".join(cap.source for cap in result.captures) or "-"
-        verdict = result.check.verdict.value if result.check else "removed"
-        shown = f"(recovered) {c.url}" if c.recovered_from else c.url or c.marker
-        rows.append((c.line, verdict, shown, found, stored))
-    width = terminal_width()
-    body = table(
-        ["line", "verdict", "url", "archived copy", "stored"],
-        rows,
-        [0, 0, max(width // 3, 40), max(width // 3, 40), 0],
-    )
-    summary = ", ".join(f"{k}={v}" for k, v in report.summary().items())
-    return f"{body}\n\n{summary}"
-
-
-def _archive_label(spec: str) -> str:
-    """A short name for an archive spec: 'ia', 'wayback', 'loc', or a file name."""
-    if "://" not in spec and ("/" in spec or "\\" in spec):
-        return Path(spec).name
-    return spec.split(":", 1)[0]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -38,7 +38,7 @@ Choices that are not obvious:
   ``id_`` means nothing there; Perma.cc's are opaque ids), so ``raw_url`` is the memento
   URL itself and what ``store`` keeps is the archive's rendering of the page, not the
   bytes the original server sent.
-- Politeness is the CDX path's (``archiver.find``): the TimeMap or TimeGate request waits
+- Politeness is the CDX path's (``archiver.net.polite``): the TimeMap or TimeGate request waits
   its turn in the shared ``CdxRateLimiter`` (the Internet Archive's TimeMap shares the CDX
   API's slot and 2.5 s spacing; other named archives are spaced 1 s apart, an assumption
   rather than a published limit), a 429/503 is retried once only when ``Retry-After`` asks
@@ -59,20 +59,18 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 
+from archiver.archives.wayback import IA_CDX_URL, IA_HOST, IA_MIN_INTERVAL
 from archiver.config import Settings
 from archiver.dates import parse_http_date, parse_iso, to_http_date, to_iso, utcnow
 from archiver.errors import InputError, NetworkError
-from archiver.find import (
+from archiver.models import Memento
+from archiver.net.http import Fetched
+from archiver.net.polite import (
     DEFAULT_RATE_LIMITER,
-    IA_CDX_URL,
-    IA_HOST,
-    IA_MIN_INTERVAL,
     CdxRateLimiter,
     parse_interval_option,
     polite_get,
 )
-from archiver.http import Fetched
-from archiver.models import Memento
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +151,7 @@ class _Preset:
 
 # TimeMap and TimeGate prefixes of well-known archives, as MemGator (oduwsdl/MemGator,
 # archives.json) lists them and their own Link headers name them. "ia" is reachable this
-# way only as "memento:ia": plain "ia" stays the CDX API (archiver.find).
+# way only as "memento:ia": plain "ia" stays the CDX API (archiver.archives.wayback).
 PRESETS: Mapping[str, _Preset] = MappingProxyType(
     {
         "ia": _Preset(

@@ -30,11 +30,8 @@ capture" without saying what status that capture had; their ``http_status`` is N
 from __future__ import annotations
 
 import logging
-import math
 import re
-import threading
-import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -46,27 +43,22 @@ from waybackpy.cdx_snapshot import CDXSnapshot
 from waybackpy.cdx_utils import full_url
 from waybackpy.exceptions import WaybackError
 
-from archiver.collection import (
-    LocalCollection,
-    is_collection_path,
-    looks_like_collection_path,
-    open_collection,
-)
 from archiver.config import Settings
 from archiver.dates import (
-    parse_http_date,
     parse_wayback_timestamp,
     to_iso,
     to_wayback_timestamp,
     utcnow,
 )
-from archiver.errors import InputError, NetworkError
-from archiver.http import Fetched, fetch
+from archiver.errors import NetworkError
 from archiver.models import Memento
+from archiver.net.http import Fetched
+from archiver.net.polite import DEFAULT_RATE_LIMITER, CdxRateLimiter, first_line, polite_get
+from archiver.net.urls import is_http_url
 
 if TYPE_CHECKING:
-    # archiver.memento builds on this module, so it is imported where it is used.
-    from archiver.memento import MementoArchive
+    # archiver.archives.memento builds on this module, so it is imported where it is used.
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +68,6 @@ IA_REPLAY_BASE = "https://web.archive.org/web/"
 IA_HOST = "web.archive.org"
 IA_MIN_INTERVAL = 2.5  # seconds between CDX calls: ~0.4 requests/s, under the IA's limit
 
-MAX_RETRY_AFTER = 60.0  # the longest Retry-After we wait out; a longer one is an error
 CDX_BODY_LIMIT = 4 * 1024 * 1024  # a CDX answer for N<=1000 rows is far smaller
 
 # pywb's names for the IA's default fields (urlkey timestamp original mimetype statuscode
@@ -115,229 +106,6 @@ INTERNET_ARCHIVE = Archive(
     dialect="ia",
     min_interval=IA_MIN_INTERVAL,
 )
-
-_SPEC_OPTION = re.compile(r",(cdx|interval)=")
-
-
-def parse_archive_spec(spec: str) -> Archive | MementoArchive | LocalCollection:
-    """Parse an ``--archive`` value.
-
-    - ``ia``: the Internet Archive's Wayback Machine.
-    - ``wayback:BASE_URL[,cdx=CDX_URL][,interval=SECONDS]``: any Wayback-compatible
-      server, ``BASE_URL`` being its replay base (``http://127.0.0.1:8080/web/``). The CDX
-      endpoint defaults to ``BASE_URL + "cdx"``, pywb's; a ``cdx=`` URL ending in
-      ``/cdx/search/cdx`` (the IA / OpenWayback CDX server) is queried with the IA's field
-      names. A base on web.archive.org is the Internet Archive, limits included.
-    - ``memento:URL``, ``memento:NAME`` or a Memento archive's name (``archive.today``,
-      ...): an archive reached through TimeMaps and TimeGates (``archiver.memento``).
-    - the path of an existing WARC, WARC.gz or WACZ file, or of a folder of them: a local
-      collection (``archiver.collection``).
-    """
-    text = spec.strip()
-    if text.lower() == IA_SPEC:
-        return INTERNET_ARCHIVE
-    if is_collection_path(text):
-        return open_collection(text)
-    from archiver.memento import NAMED_ARCHIVES, is_memento_spec, parse_memento_spec
-
-    if is_memento_spec(text):
-        return parse_memento_spec(text)
-    usage = "use 'ia' or 'wayback:BASE_URL' (for example wayback:http://127.0.0.1:8080/web/)"
-    if not text.startswith("wayback:"):
-        if looks_like_collection_path(text):
-            raise InputError(f"archive {spec!r}: no such WARC/WACZ file or folder")
-        raise InputError(
-            f"unknown archive {spec!r}: {usage}; or 'memento:TIMEMAP_URL' or one of "
-            + ", ".join(NAMED_ARCHIVES)
-        )
-
-    rest = text[len("wayback:") :]
-    first = _SPEC_OPTION.search(rest)
-    base = rest[: first.start()] if first else rest
-    options: dict[str, str] = {}
-    if first:
-        parts = _SPEC_OPTION.split(rest[first.start() :])
-        # split gives ["", key1, value1, key2, value2, ...]
-        for key, value in zip(parts[1::2], parts[2::2], strict=True):
-            if key in options:
-                raise InputError(f"archive {spec!r}: {key}= given twice")
-            options[key] = value
-
-    if not _is_http_url(base):
-        raise InputError(f"archive {spec!r}: {base!r} is not an http(s) URL; {usage}")
-    if not base.endswith("/"):
-        base += "/"
-
-    host = (urlsplit(base).hostname or "").lower()
-    cdx_url = options.get("cdx")
-    if cdx_url is not None and not _is_http_url(cdx_url):
-        raise InputError(f"archive {spec!r}: cdx={cdx_url!r} is not an http(s) URL")
-    if host == IA_HOST:
-        dialect: CdxDialect = "ia"
-        cdx_url = cdx_url or IA_CDX_URL
-        interval = IA_MIN_INTERVAL
-    else:
-        cdx_url = cdx_url or base + "cdx"
-        dialect = "ia" if urlsplit(cdx_url).path.rstrip("/").endswith("/cdx/search/cdx") else "pywb"
-        interval = IA_MIN_INTERVAL if (urlsplit(cdx_url).hostname or "") == IA_HOST else 0.0
-
-    if "interval" in options:
-        interval = parse_interval_option(spec, options["interval"])
-    return Archive(
-        spec=text, replay_base=base, cdx_url=cdx_url, dialect=dialect, min_interval=interval
-    )
-
-
-def parse_interval_option(spec: str, value: str) -> float:
-    """The seconds of an ``interval=`` option in an archive spec; InputError if not."""
-    try:
-        interval = float(value)
-    except ValueError:
-        interval = -1.0
-    if not (interval >= 0 and math.isfinite(interval)):
-        raise InputError(f"archive {spec!r}: interval={value!r} is not a number of seconds")
-    return interval
-
-
-def parse_archive_specs(
-    specs: Iterable[str],
-) -> list[Archive | MementoArchive | LocalCollection]:
-    """``parse_archive_spec`` for each of ``specs`` (``Settings.archives``), in order."""
-    return [parse_archive_spec(spec) for spec in specs]
-
-
-def _is_http_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-class CdxRateLimiter:
-    """Spaces out CDX calls to each endpoint; thread-safe; clock and sleep injectable.
-
-    Each call reserves the next free slot for its endpoint under a lock and then sleeps
-    outside it, so concurrent callers queue up instead of all firing when a wait ends.
-    """
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self._next_slot: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, endpoint: str, min_interval: float) -> float:
-        """Wait until ``endpoint`` may be called again; return the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next_slot.get(endpoint, now))
-            self._next_slot[endpoint] = start + min_interval
-        delay = start - now
-        if delay > 0:
-            self._sleep(delay)
-        return delay
-
-    def pending(self, endpoint: str) -> float:
-        """Seconds until ``endpoint`` may be called again (0 if it may be called now)."""
-        with self._lock:
-            return max(0.0, self._next_slot.get(endpoint, 0.0) - self._clock())
-
-    def hold(self, endpoint: str, seconds: float) -> None:
-        """Keep every caller off ``endpoint`` for ``seconds`` from now (after a 429)."""
-        with self._lock:
-            until = self._clock() + seconds
-            self._next_slot[endpoint] = max(self._next_slot.get(endpoint, until), until)
-
-
-DEFAULT_RATE_LIMITER = CdxRateLimiter()
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parse_http_date(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, (moment - (now or utcnow())).total_seconds())
-
-
-def polite_get(
-    session: requests.Session,
-    url: str,
-    settings: Settings,
-    *,
-    spec: str,
-    server: str,
-    limiter: CdxRateLimiter,
-    endpoint: str,
-    min_interval: float | None,
-    headers: Mapping[str, str] | None = None,
-    allow_redirects: bool = True,
-    max_bytes: int | None = None,
-) -> Fetched:
-    """One GET to an archive, with every politeness rule archiver keeps towards archives.
-
-    ``spec`` and ``server`` name the archive in errors ("ia: CDX server ..."). Calls to
-    one ``endpoint`` wait their turn in ``limiter``, ``min_interval`` apart (None: this
-    call does not take a turn, but still respects a pause the archive asked for).
-    Connection failures and timeouts are retried ``settings.retries`` times. A 429 or
-    503 is retried once, and only when ``Retry-After`` asks for at most
-    ``MAX_RETRY_AFTER`` seconds; the endpoint is then held for what was asked, so later
-    calls wait or fail at once instead of going through more 429s. A 429/503 that has a
-    ``Memento-Datetime`` is a captured answer, not the archive being busy. Raises
-    ``NetworkError``.
-    """
-    label = f"{spec}: {server}"
-    transport_failures = 0
-    throttled = False
-    while True:
-        # An archive that asked for a long pause gets it: fail fast rather than sleep
-        # for minutes or ask again before it is ready.
-        pending = limiter.pending(endpoint)
-        if pending > MAX_RETRY_AFTER:
-            raise NetworkError(
-                f"{label} asked for a pause; not asking it again for another {pending:.0f}s"
-            )
-        if min_interval is not None:
-            limiter.wait(endpoint, min_interval)
-        try:
-            answer = fetch(
-                session,
-                url,
-                settings,
-                allow_redirects=allow_redirects,
-                headers=headers,
-                max_bytes=max_bytes,
-            )
-        except (requests.ConnectionError, requests.Timeout) as e:
-            transport_failures += 1
-            if transport_failures > settings.retries:
-                reason = _describe_failure(e, urlsplit(url).netloc, settings)
-                raise NetworkError(f"{spec}: {reason}") from e
-            continue
-        except requests.RequestException as e:
-            raise NetworkError(f"{label} request failed: {_first_line(e)}") from e
-        if answer.status in (429, 503) and answer.header("Memento-Datetime") is None:
-            delay = parse_retry_after(answer.header("Retry-After"))
-            limiter.hold(endpoint, delay if delay is not None else MAX_RETRY_AFTER)
-            what = "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
-            if throttled or delay is None or delay > MAX_RETRY_AFTER:
-                asked = "" if delay is None else f", asked to wait {delay:g}s"
-                raise NetworkError(f"{label} {what}{asked}; try again later")
-            throttled = True
-            log.info("%s %s; retrying in %gs", label, what, delay)
-            continue
-        return answer
 
 
 class ArchiveCdxQuery(WaybackMachineCDXServerAPI):
@@ -411,20 +179,6 @@ def _cdx_text(answer: Fetched, archive: Archive) -> str:
     return answer.text()
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
-
-
-def _describe_failure(error: requests.RequestException, where: str, settings: Settings) -> str:
-    if isinstance(error, requests.Timeout):
-        return f"no answer from {where} within {settings.timeout:g}s"
-    reason = "connection refused" if "refused" in str(error).lower() else _first_line(error)
-    if "Name or service not known" in str(error) or "NameResolution" in str(error):
-        reason = "no such host"
-    return f"cannot connect to {where} ({reason})"
-
-
 def find_in_archive(
     url: str,
     when: datetime | None,
@@ -456,7 +210,7 @@ def find_in_archive(
     except (WaybackError, ValueError) as e:
         # waybackpy raises WaybackError for lines that are not 7 fields and ValueError
         # (from strptime) for a bad timestamp: the server did not speak CDX.
-        raise NetworkError(f"{archive.spec}: unexpected CDX answer: {_first_line(e)}") from e
+        raise NetworkError(f"{archive.spec}: unexpected CDX answer: {first_line(e)}") from e
 
     seen: set[tuple[str, str]] = set()
     mementos: list[Memento] = []
@@ -481,47 +235,6 @@ def _memento(snapshot: CDXSnapshot, archive: Archive) -> Memento:
         mimetype=snapshot.mimetype if snapshot.mimetype != "-" else None,
         digest=snapshot.digest if snapshot.digest != "-" else None,
     )
-
-
-def find_mementos(
-    url: str,
-    when: datetime | None,
-    archives: Sequence[Archive | MementoArchive | LocalCollection],
-    session: requests.Session,
-    settings: Settings,
-    limit: int = 25,
-    *,
-    limiter: CdxRateLimiter | None = None,
-) -> list[Memento]:
-    """Candidates near ``when`` (newest when None) from every archive, in archive order.
-
-    An archive that fails is an error only when it matters: if another archive returned
-    captures, they are returned and the failure is logged; if none did, "no copy" would
-    be a wrong answer, so the first failure is raised as ``NetworkError``.
-    """
-    from archiver.memento import MementoArchive, find_in_memento_archive
-
-    found: list[Memento] = []
-    failures: list[NetworkError] = []
-    for archive in archives:
-        try:
-            if isinstance(archive, LocalCollection):
-                mementos = archive.find(url, when, limit)  # local files: no session needed
-            elif isinstance(archive, MementoArchive):
-                mementos = find_in_memento_archive(
-                    url, when, archive, session, settings, limit, limiter=limiter
-                )
-            else:
-                mementos = find_in_archive(
-                    url, when, archive, session, settings, limit, limiter=limiter
-                )
-            found.extend(mementos)
-        except NetworkError as e:
-            failures.append(e)
-            log.warning("%s", e)
-    if failures and not found:
-        raise failures[0]
-    return found
 
 
 # -- the closest capture through replay ----------------------------------------------------
@@ -583,7 +296,7 @@ def parse_replay_url(archive: Archive, url: str) -> tuple[str, str] | None:
         return None
     rest = url[url.index(parts.path) + len(base_path) :]
     match = _REPLAY_PATH.match(rest)
-    if match is None or not _is_http_url(match.group(2)):
+    if match is None or not is_http_url(match.group(2)):
         return None
     return match.group(1), match.group(2)
 

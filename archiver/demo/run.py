@@ -1,11 +1,11 @@
 """``archiver demo``: the main job on the bundled example, against a simulated web.
 
-The example article (``citations/harbour-sensors.md``) cites invented sites under the
-reserved ``.example`` domain. The demo serves them from an origin server on loopback
-(some alive, some dead, one hung, one behind a wall, one host that no longer exists) and
-starts a real pywb holding old copies of them, standing in for the Wayback Machine. The
+The example article (``harbour-sensors.md`` beside this module, shipped in the package;
+``citations/`` links to it) cites invented sites under the reserved ``.example`` domain.
+The demo serves them from an origin server on loopback (some alive, some dead, one hung,
+one behind a wall, one host that no longer exists) and starts a real pywb holding old copies of them, standing in for the Wayback Machine. The
 archive also holds the article itself as first published, from which the two links now
-replaced by "[link no longer available]" are recovered (``archiver.recover``). Then
+replaced by "[link no longer available]" are recovered (``archiver.recover.removed``). Then
 it runs the same pipeline as ``archiver run`` with a host map that sends every name to
 loopback and treats every other name as nonexistent, so the demo cannot reach the
 internet even by mistake.
@@ -21,23 +21,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page, Site
+from archiver.demo.simweb.wayback import (
+    FixtureCapture,
+    WaybackServer,
+    ensure_pywb,
+    write_fixture_warc,
+)
 from archiver.durable import replace_file
 from archiver.errors import SetupError
 from archiver.extract import extract_citations, read_article
 from archiver.pipeline import run_pipeline
-from archiver.report import to_json
-from archiver.simweb.origin import OriginServer, Page, Site
-from archiver.simweb.wayback import FixtureCapture, WaybackServer, ensure_pywb, write_fixture_warc
-from archiver.verify import verify_store
+from archiver.report.render import to_json
+from archiver.storage.verify import verify_store
 
 EXAMPLE = "harbour-sensors.md"
 
 
 def example_article() -> Path:
-    """The bundled article: ``citations/`` beside the package in a checkout."""
-    path = Path(__file__).resolve().parent.parent / "citations" / EXAMPLE
+    """The bundled article, shipped inside the package (``citations/`` links to it)."""
+    path = Path(__file__).resolve().parent / EXAMPLE
     if not path.is_file():
-        raise SetupError(f"the bundled example is missing ({path}); run the demo from a checkout")
+        raise SetupError(f"the bundled example is missing ({path}); reinstall archiver")
     return path
 
 
@@ -218,7 +223,7 @@ def archived_copies() -> list[FixtureCapture]:
 
 def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str], None]) -> int:
     """Run the demo into ``output``; returns the exit code for the CLI."""
-    from archiver.cli import render_run_report
+    from archiver.report.render import render_run_report
 
     ensure_pywb()
 

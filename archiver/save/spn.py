@@ -54,13 +54,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from archiver.check import validate_url
 from archiver.config import Settings
-from archiver.dates import parse_wayback_timestamp, to_iso, utcnow
+from archiver.dates import Clock, parse_wayback_timestamp, to_iso, utcnow
 from archiver.errors import InputError, NetworkError, SetupError
-from archiver.find import parse_retry_after
-from archiver.http import build_session, fetch
 from archiver.models import LinkCheck, Verdict, _Serialisable
+from archiver.net.http import build_session, fetch
+from archiver.net.polite import parse_retry_after
+from archiver.net.urls import validate_url
 
 ACCESS_KEY_ENV = "IA_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "IA_SECRET_ACCESS_KEY"
@@ -77,7 +77,6 @@ _WITHIN = re.compile(r"^\d+[smhd]?(\s+\d+[smhd]?)*$", re.IGNORECASE)
 
 Sleep = Callable[[float], None]
 Monotonic = Callable[[], float]
-Clock = Callable[[], datetime]
 
 
 # -- keys ------------------------------------------------------------------------------

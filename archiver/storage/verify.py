@@ -62,8 +62,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
 from archiver.errors import InputError, StoreError
-from archiver.manifest import MANIFEST_NAME, RecordEntry, read_manifest
 from archiver.models import _Serialisable
+from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 

@@ -4,8 +4,8 @@ Every request archiver makes goes through a session from ``build_session`` so th
 User-Agent, timeouts, connection-pool sizes and the host map are the same everywhere, and
 through ``fetch`` so that no body is ever read past ``Settings.max_bytes``.
 
-The host map (``archiver.hostmap``) replaces DNS for the names it lists. The link
-checker has its own client (``archiver.aioclient``) with the same identity and host map.
+The host map (``archiver.net.hostmap``) replaces DNS for the names it lists. The link
+checker has its own client (``archiver.net.aioclient``) with the same identity and host map.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
-from archiver.bodies import decode_body
 from archiver.config import Settings
-from archiver.hostmap import HostMap
+from archiver.net.bodies import decode_body
+from archiver.net.hostmap import HostMap
 
 __all__ = ["Fetched", "HostMap", "build_session", "decode_body", "fetch"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from archiver.simweb.serving import ThreadedService
+from archiver.demo.simweb.serving import ThreadedService
 
 
 @dataclass(frozen=True)

@@ -86,9 +86,9 @@ from warcio.exceptions import ArchiveLoadFailed
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
 from archiver.durable import replace_file
 from archiver.errors import InputError
-from archiver.http import Fetched
 from archiver.models import Memento, _Serialisable
-from archiver.verify import WARC_READ_ERRORS
+from archiver.net.http import Fetched
+from archiver.storage.verify import WARC_READ_ERRORS
 
 __all__ = [
     "CollectionResponse",

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from archiver.dates import to_wayback_timestamp, utcnow
-from archiver.simweb.serving import ThreadedService
+from archiver.demo.simweb.serving import ThreadedService
 
 LOGIN_REQUIRED = "You need to be logged in to use Save Page Now."
 _WITHIN_PART = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)

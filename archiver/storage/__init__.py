@@ -1,0 +1,3 @@
+"""The store: WARC files written (``store``), their manifest (``manifest``) and
+re-verification (``verify``).
+"""
