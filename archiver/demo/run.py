@@ -3,12 +3,12 @@
 The example article (``harbour-sensors.md`` beside this module, shipped in the package;
 ``citations/`` links to it) cites invented sites under the reserved ``.example`` domain.
 The demo serves them from an origin server on loopback (some alive, some dead, one hung,
-one behind a wall, one host that no longer exists) and starts a real pywb holding old copies of them, standing in for the Wayback Machine. The
-archive also holds the article itself as first published, from which the two links now
-replaced by "[link no longer available]" are recovered (``archiver.recover.removed``). Then
-it runs the same pipeline as ``archiver run`` with a host map that sends every name to
-loopback and treats every other name as nonexistent, so the demo cannot reach the
-internet even by mistake.
+one behind a wall, one host that no longer exists) and starts a real pywb holding old
+copies of them, standing in for the Wayback Machine. The archive also holds the article
+itself as first published, from which the two links now replaced by "[link no longer
+available]" are recovered (``archiver.recover.removed``). Then it runs the same pipeline
+as ``archiver run`` with a host map that sends every name to loopback and treats every
+other name as nonexistent, so the demo cannot reach the internet even by mistake.
 """
 
 from __future__ import annotations
