@@ -53,7 +53,13 @@ from archiver.dates import (
 from archiver.errors import NetworkError
 from archiver.models import Memento
 from archiver.net.http import Fetched
-from archiver.net.polite import DEFAULT_RATE_LIMITER, CdxRateLimiter, first_line, polite_get
+from archiver.net.polite import (
+    DEFAULT_RATE_LIMITER,
+    DEFAULT_REPLAY_LIMITER,
+    CdxRateLimiter,
+    first_line,
+    polite_get,
+)
 from archiver.net.urls import is_http_url
 
 if TYPE_CHECKING:
@@ -245,7 +251,6 @@ def _memento(snapshot: CDXSnapshot, archive: Archive) -> Memento:
 # Internet Archive allows several a second there, against ~0.4 a second for CDX.
 
 REPLAY_SHARE = 0.2  # replay calls are spaced a fifth of the CDX interval: 0.5 s for the IA
-DEFAULT_REPLAY_LIMITER = CdxRateLimiter()
 _REPLAY_PATH = re.compile(r"^(\d{4,14})(?:[a-z]{2}_)?/(.+)$")
 
 

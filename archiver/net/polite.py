@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -85,6 +86,21 @@ class CdxRateLimiter:
 
 
 DEFAULT_RATE_LIMITER = CdxRateLimiter()
+# Replay requests get their own limiter: the Internet Archive allows several a second
+# there, against ~0.4 a second for CDX.
+DEFAULT_REPLAY_LIMITER = CdxRateLimiter()
+
+
+@dataclass(frozen=True)
+class Net:
+    """What a request to an archive needs: the session (identity, host map, pools), the
+    settings (timeouts, retries, size caps) and the pace kept per endpoint, for CDX-like
+    lookups and for replay. One is made per run and handed to every archive."""
+
+    session: requests.Session
+    settings: Settings
+    cdx_limiter: CdxRateLimiter = DEFAULT_RATE_LIMITER
+    replay_limiter: CdxRateLimiter = DEFAULT_REPLAY_LIMITER
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
