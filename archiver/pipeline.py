@@ -100,8 +100,8 @@ def load_article(source: str, settings: Settings) -> Article:
     with build_session(settings) as session:
         try:
             answer = fetch(session, url, settings)
-        except requests.RequestException as e:
-            raise NetworkError(f"cannot fetch the article {url}: {e}") from e
+        except NetworkError as e:
+            raise e.with_context(f"cannot fetch the article {url}") from e
     if not 200 <= answer.status < 300:
         raise NetworkError(f"cannot fetch the article {url}: HTTP {answer.status}")
     if answer.truncated:

@@ -9,206 +9,47 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import gzip
 import os
 import select
 import socket
-import ssl
 import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import trustme
 
 from archiver.config import Settings
-from archiver.net.aioclient import Client, RequestFailed, Response
+from archiver.errors import (
+    BadAnswer,
+    ConnectFailed,
+    ConnectionClosed,
+    NetworkError,
+    NoSuchHost,
+    TimedOut,
+    TooManyRedirects,
+)
+from archiver.net.aioclient import Client, Response
 from tests.conftest import closed_port
+from tests.scripted_server import (
+    Handler,
+    Peer,
+    ScriptedServer,
+    answers,
+    ok,
+    per_connection,
+    redirect,
+    server_context,
+)
 
 T = TypeVar("T")
 
 # Sandboxed (no proxies from the environment), so only IP literals and mapped names work.
 LOOPBACK = Settings(timeout=2.0, resolve_only=True)
-
-
-# -- scripted servers ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request head as the server read it."""
-
-    line: str
-    headers: dict[str, str]  # lower-case names
-    connection: int  # which accepted connection it came on, counting from 1
-
-
-class Peer:
-    """The server's end of one accepted connection."""
-
-    def __init__(self, sock: socket.socket, number: int, server: ScriptedServer) -> None:
-        self.sock = sock
-        self.number = number
-        self.server = server
-        self.buffer = b""
-
-    def read_request(self) -> Request | None:
-        """The next request head, or None once the client has closed the connection."""
-        while b"\r\n\r\n" not in self.buffer:
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
-        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
-        line, *fields = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for field in fields:
-            name, _, value = field.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        request = Request(line, headers, self.number)
-        self.server.requests.append(request)
-        return request
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def wait_closed(self) -> None:
-        """Read and drop everything until the client closes (or the server stops)."""
-        with contextlib.suppress(OSError):
-            while self.sock.recv(65536):
-                pass
-
-
-Handler = Callable[[Peer], None]
-
-
-class ScriptedServer:
-    """A loopback listener running ``handler`` on its own thread for each connection."""
-
-    def __init__(
-        self, handler: Handler, *, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
-    ) -> None:
-        self.handler = handler
-        self.tls = tls
-        self.host = host
-        self.listener = socket.create_server(
-            (host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET
-        )
-        self.port: int = self.listener.getsockname()[1]
-        self.accepts = 0
-        self.requests: list[Request] = []
-        self.handshake_failures = 0
-        self._errors: list[BaseException] = []
-        self._sockets: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def address(self) -> str:
-        """``ip:port``, for ``Settings.host_map``."""
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-    def url(self, path: str = "/") -> str:
-        return f"{'https' if self.tls else 'http'}://{self.address}{path}"
-
-    def lines(self) -> list[str]:
-        return [request.line for request in self.requests]
-
-    def __enter__(self) -> Self:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        self.listener.close()
-        for sock in list(self._sockets):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes handlers blocked in recv()
-        for thread in list(self._threads):
-            thread.join(timeout=5)
-        if self._errors and exc_type is None:
-            raise AssertionError(f"a server handler failed: {self._errors[0]!r}")
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepts += 1
-            self._sockets.append(sock)
-            thread = threading.Thread(target=self._serve, args=(sock, self.accepts), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, sock: socket.socket, number: int) -> None:
-        try:
-            if self.tls is not None:
-                try:
-                    sock = self.tls.wrap_socket(sock, server_side=True)
-                except (ssl.SSLError, OSError):
-                    self.handshake_failures += 1
-                    return
-                self._sockets.append(sock)
-            self.handler(Peer(sock, number, self))
-        except OSError:
-            pass  # the client went away: what happens then is each test's business
-        except BaseException as e:
-            self._errors.append(e)
-        finally:
-            sock.close()
-
-
-def answers(*responses: bytes) -> Handler:
-    """Answers each request, on whichever connection it comes, with the next of
-    ``responses``, and keeps the connection open until they run out."""
-    pending = list(responses)
-    lock = threading.Lock()
-
-    def handle(peer: Peer) -> None:
-        while peer.read_request() is not None:
-            with lock:
-                if not pending:
-                    return
-                response = pending.pop(0)
-            peer.send(response)
-
-    return handle
-
-
-def per_connection(*handlers: Handler) -> Handler:
-    """The first connection gets the first handler, the second the second, and so on."""
-
-    def handle(peer: Peer) -> None:
-        handlers[peer.number - 1](peer)
-
-    return handle
-
-
-def ok(body: bytes = b"ok", *headers: str, status: str = "200 OK") -> bytes:
-    """An HTTP/1.1 answer with an exact Content-Length."""
-    head = "".join(f"{header}\r\n" for header in headers)
-    return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
-
-
-def redirect(status: int, location: str) -> bytes:
-    return ok(b"", f"Location: {location}", status=f"{status} Moved")
 
 
 # -- running the client ----------------------------------------------------------------
@@ -259,8 +100,8 @@ def fetch_twice(url: str, settings: Settings = LOOPBACK) -> tuple[Response, Resp
     return with_client(twice, settings)
 
 
-def failure(url: str, settings: Settings = LOOPBACK, method: str = "GET") -> RequestFailed:
-    with pytest.raises(RequestFailed) as caught:
+def failure(url: str, settings: Settings = LOOPBACK, method: str = "GET") -> NetworkError:
+    with pytest.raises(NetworkError) as caught:
         fetch(url, settings, method)
     return caught.value
 
@@ -343,7 +184,8 @@ def test_new_connection_closed_without_an_answer_fails_as_closed_and_is_not_retr
 
     with ScriptedServer(hang_up) as server:
         error = failure(server.url())
-    assert (error.kind, str(error)) == (
+    assert (type(error), error.kind, str(error)) == (
+        ConnectionClosed,
         "closed",
         "connection failed: the server closed it without answering",
     )
@@ -564,7 +406,7 @@ def test_answer_cut_off_in_the_headers_is_invalid() -> None:
 
     with ScriptedServer(serve) as server:
         error = failure(server.url())
-    assert (error.kind, str(error)) == ("invalid", "the answer was cut off")
+    assert (type(error), error.kind, str(error)) == (BadAnswer, "invalid", "the answer was cut off")
 
 
 @pytest.mark.parametrize(
@@ -580,13 +422,17 @@ def test_server_that_stops_answering_times_out(partial: bytes) -> None:
         started = time.monotonic()
         error = failure(server.url(), LOOPBACK.replace(timeout=0.3))
         elapsed = time.monotonic() - started
-    assert (error.kind, str(error)) == ("timeout", "no answer within 0.3 s")
+    assert (type(error), error.kind, str(error)) == (TimedOut, "timeout", "no answer within 0.3 s")
     assert 0.3 <= elapsed < 1.0
 
 
 def test_refused_connection_fails_to_connect() -> None:
     error = failure(f"http://127.0.0.1:{closed_port()}/")
-    assert (error.kind, str(error)) == ("connect", "connection failed: Connection refused")
+    assert (type(error), error.kind, str(error)) == (
+        ConnectFailed,
+        "connect",
+        "connection failed: Connection refused",
+    )
 
 
 @pytest.mark.parametrize(
@@ -598,7 +444,11 @@ def test_url_the_client_cannot_ask_for_is_invalid(url: str) -> None:
 
 def test_unmapped_name_in_a_sandbox_is_no_such_host() -> None:
     error = failure("http://not-mapped.example/")
-    assert (error.kind, str(error)) == ("no-such-host", "no such host: not-mapped.example")
+    assert (type(error), error.kind, str(error)) == (
+        NoSuchHost,
+        "no-such-host",
+        "no such host: not-mapped.example",
+    )
 
 
 # -- redirects -------------------------------------------------------------------------
@@ -649,7 +499,11 @@ def test_too_many_redirects() -> None:
     loop = [redirect(302, "/again")] * 10
     with ScriptedServer(answers(*loop)) as server:
         error = failure(server.url("/again"), LOOPBACK.replace(max_redirects=3))
-    assert (error.kind, str(error)) == ("redirects", "more than 3 redirects")
+    assert (type(error), error.kind, str(error)) == (
+        TooManyRedirects,
+        "redirects",
+        "more than 3 redirects",
+    )
     assert len(server.requests) == 4
 
 
@@ -757,12 +611,6 @@ def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return path
-
-
-def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(*names).configure_cert(context)
-    return context
 
 
 def test_https_with_a_trusted_certificate(ca: trustme.CA, ca_bundle: Path) -> None:

@@ -39,7 +39,7 @@ from archiver.demo.simweb.wayback import (
 from archiver.errors import InputError, NetworkError, SetupError
 from archiver.models import Memento
 from archiver.net.http import build_session, fetch
-from archiver.net.polite import CdxRateLimiter, parse_retry_after
+from archiver.net.polite import CdxRateLimiter
 from archiver.select.choose import select_memento
 from tests.conftest import (
     REPORT,
@@ -410,14 +410,6 @@ def test_rate_limiter_hold_delays_the_next_call() -> None:
     limiter = CdxRateLimiter(clock=clock, sleep=clock.sleep)
     limiter.hold(IA_CDX_URL, 30.0)
     assert limiter.wait(IA_CDX_URL, 2.5) == 30.0
-
-
-def test_retry_after_forms() -> None:
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
-    assert parse_retry_after("whenever") is None
-    assert parse_retry_after(None) is None
 
 
 # -- scripted CDX answers: throttling and garbage -------------------------------------------

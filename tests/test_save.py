@@ -17,7 +17,7 @@ from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.spn import LOGIN_REQUIRED, CapturePlan, SpnServer
-from archiver.errors import InputError, NetworkError, SetupError
+from archiver.errors import InputError, NetworkError, NoSuchHost, SetupError
 from archiver.save.spn import (
     MISSING_KEYS,
     InternetArchiveKeys,
@@ -372,7 +372,8 @@ def test_an_unusable_endpoint_is_one_error(
     with pytest.raises(NetworkError) as raised:
         save([PAGE], settings, keys, fake_time)
     assert str(raised.value) == (
-        f"cannot reach Save Page Now at http://127.0.0.1:{port}/save: connection refused"
+        f"Save Page Now at http://127.0.0.1:{port}/save: "
+        f"cannot connect to 127.0.0.1:{port} (connection refused)"
     )
     not_spn = sandbox_settings(origin, spn_endpoint=f"http://{origin.address}/save")
     with pytest.raises(NetworkError) as raised:
@@ -381,6 +382,15 @@ def test_an_unusable_endpoint_is_one_error(
         f"Save Page Now at http://{origin.address}/save does not answer like Save Page Now "
         "(HTTP 421 for /status/user, not JSON)"
     )
+
+
+def test_an_unknown_endpoint_host_is_no_such_host(
+    origin: OriginServer, keys: InternetArchiveKeys, fake_time: FakeTime
+) -> None:
+    settings = sandbox_settings(origin, spn_endpoint="http://spn.test/save")
+    with pytest.raises(NoSuchHost) as raised:
+        save([PAGE], settings, keys, fake_time)
+    assert str(raised.value) == "Save Page Now at http://spn.test/save: no such host: spn.test"
 
 
 def test_nothing_to_save_makes_no_request(

@@ -26,7 +26,6 @@ import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,9 +39,11 @@ from archiver.check.soft404 import (
     summarise,
 )
 from archiver.config import Settings
-from archiver.dates import Clock, parse_http_date, to_iso
+from archiver.dates import Clock, to_iso
+from archiver.errors import NetworkError
 from archiver.models import LinkCheck, Verdict
-from archiver.net.aioclient import Client, RequestFailed, Response
+from archiver.net.aioclient import Client, Response
+from archiver.net.retry_after import parse_retry_after, pause_within
 from archiver.net.urls import AUTHORITY, host_of
 
 CHECK_BODY_BYTES = 64 * 1024
@@ -128,8 +129,9 @@ class _Checker:
         try:
             answer = await self._fetch(url)
             if answer.status in RETRYABLE_STATUSES:
-                wait = _retry_after(answer.headers.get("retry-after"), self.clock())
-                if wait is not None and wait <= self.settings.max_retry_after:
+                asked = parse_retry_after(answer.headers.get("retry-after"), self.clock())
+                wait = pause_within(asked, self.settings.max_retry_after)
+                if wait is not None:
                     await asyncio.sleep(wait)
                     answer = await self._fetch(url)
         except _NetworkFailure as failure:
@@ -159,7 +161,7 @@ class _Checker:
         async with self.host_slots[host_of(url)], self.overall:
             try:
                 return await self.client.request(method, url)
-            except RequestFailed as failure:
+            except NetworkError as failure:
                 verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
                 raise _NetworkFailure(verdict, str(failure)) from failure
 
@@ -269,18 +271,6 @@ def _bot_wall(answer: Response) -> str | None:
         if words in head:
             return f"a bot wall or challenge page ({words!r})"
     return None
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max((parse_http_date(value) - now).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 async def check_in_batches(

@@ -13,7 +13,9 @@ bodies, at most ``max_body`` bytes of any body read, HTTP proxies (CONNECT for h
 one deadline per request (connecting, sending and the answer), host names pinned by the
 host map. What it leaves out on purpose: request bodies, cookies, HTTP/2, pipelining.
 
-Failures are ``RequestFailed`` with a ``kind`` the checker turns into a verdict.
+Failures are the ``NetworkError`` subclasses of ``archiver.errors`` that ``archiver.net.http``
+raises too (``TimedOut``, ``NoSuchHost``, ...); their ``kind`` is what the checker turns into
+a verdict, and their messages are the reasons its reports show.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import httptools
 
 from archiver.config import Settings
+from archiver.errors import (
+    BadAnswer,
+    BadUrl,
+    ConnectFailed,
+    ConnectionClosed,
+    DnsUnavailable,
+    NoSuchHost,
+    TimedOut,
+    TlsFailed,
+    TooManyRedirects,
+)
 from archiver.net.bodies import decode_body
 from archiver.net.hostmap import HostMap, ProxyChooser, is_ip_address
 
@@ -53,15 +66,6 @@ def _quoted(text: str) -> str:
 def _idna(hostname: str) -> str:
     """A host name as sent: IDNA-encoded (and checked), once per host, not per URL."""
     return hostname.encode("idna").decode("ascii")
-
-
-class RequestFailed(Exception):
-    """No usable HTTP answer. ``kind`` is one of: timeout, no-such-host, dns-temporary,
-    connect, tls, closed, redirects, invalid; ``str()`` is a reason fit for a report."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +98,12 @@ class _Target:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
-            raise RequestFailed("invalid", f"not an http(s) URL: {url}")
+            raise BadUrl(f"not an http(s) URL: {url}")
         try:
             port = parts.port or (443 if scheme == "https" else 80)
             host = _idna(parts.hostname)
         except (ValueError, UnicodeError) as e:
-            raise RequestFailed("invalid", f"not a valid URL: {url} ({e})") from e
+            raise BadUrl(f"not a valid URL: {url} ({e})") from e
         shown = f"[{host}]" if ":" in host else host
         default = port == (443 if scheme == "https" else 80)
         path = _quoted(parts.path or "/")
@@ -138,7 +142,7 @@ class _Connection(asyncio.Protocol):
         if self._status:  # an answer whose body ends with the connection (HTTP/1.0 style)
             self._finish(reusable=False)
         elif self._got_bytes:
-            waiter.set_exception(RequestFailed("invalid", "the answer was cut off"))
+            waiter.set_exception(BadAnswer("the answer was cut off"))
         else:
             waiter.set_exception(_Closed())
 
@@ -154,7 +158,7 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=False)
         except httptools.HttpParserError as e:
             if not waiter.done():
-                waiter.set_exception(RequestFailed("invalid", f"not a valid HTTP answer ({e})"))
+                waiter.set_exception(BadAnswer(f"not a valid HTTP answer ({e})"))
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -268,10 +272,10 @@ class Client:
                 body = decode_body(body, headers.get("content-encoding"), self.max_body)
                 return Response(method, status, url, headers, body, redirects)
             if redirects >= self.max_redirects:
-                raise RequestFailed("redirects", f"more than {self.max_redirects} redirects")
+                raise TooManyRedirects(f"more than {self.max_redirects} redirects")
             following = urljoin(url, location).partition("#")[0]
             if urlsplit(following).scheme.lower() not in ("http", "https"):
-                raise RequestFailed("invalid", f"redirected to a non-web address: {location}")
+                raise BadAnswer(f"redirected to a non-web address: {location}")
             if status == 303 and method != "HEAD":
                 method = "GET"
             url = following
@@ -310,13 +314,13 @@ class Client:
                     connection.abort()
                 if reused:
                     continue  # the server had closed the idle connection: try a new one
-                raise RequestFailed(
-                    "closed", "connection failed: the server closed it without answering"
+                raise ConnectionClosed(
+                    "connection failed: the server closed it without answering"
                 ) from None
             except TimeoutError:
                 if connection is not None:
                     connection.abort()
-                raise RequestFailed("timeout", f"no answer within {self.timeout:g} s") from None
+                raise TimedOut(f"no answer within {self.timeout:g} s") from None
             except BaseException:
                 if connection is not None:
                     connection.abort()
@@ -349,7 +353,7 @@ class Client:
             return await self._connect(target.host, target.port, target.scheme == "https")
         proxy_parts = urlsplit(proxy)
         if proxy_parts.scheme.lower() != "http" or not proxy_parts.hostname:
-            raise RequestFailed("connect", f"connection failed: unsupported proxy {proxy}")
+            raise ConnectFailed(f"connection failed: unsupported proxy {proxy}")
         connection = await self._connect(proxy_parts.hostname, proxy_parts.port or 80, False)
         if target.scheme == "http":
             return connection
@@ -362,7 +366,7 @@ class Client:
         status, _, _ = await connection.exchange(tunnel, head_only=True)
         if status != 200:
             connection.abort()
-            raise RequestFailed("connect", f"connection failed: the proxy answered {status}")
+            raise ConnectFailed(f"connection failed: the proxy answered {status}")
         assert connection.transport is not None
         try:
             transport = await loop.start_tls(
@@ -370,7 +374,7 @@ class Client:
             )
         except ssl.SSLError as e:
             connection.abort()
-            raise RequestFailed("tls", f"TLS failed: {e}") from e
+            raise TlsFailed(f"TLS failed: {e}") from e
         except OSError as e:
             connection.abort()
             raise _connect_failure(e) from e
@@ -393,7 +397,7 @@ class Client:
                 )
                 return connection
             except ssl.SSLError as e:
-                raise RequestFailed("tls", f"TLS failed: {e}") from e
+                raise TlsFailed(f"TLS failed: {e}") from e
             except OSError as e:
                 failure = e
         assert isinstance(failure, OSError)
@@ -446,12 +450,12 @@ def _proxy_authorization(proxy: str) -> str:
     return f"Proxy-Authorization: Basic {base64.b64encode(pair).decode('ascii')}\r\n"
 
 
-def _dns_failure(host: str, error: socket.gaierror) -> RequestFailed:
+def _dns_failure(host: str, error: socket.gaierror) -> NoSuchHost | DnsUnavailable:
     if error.errno == socket.EAI_AGAIN:
-        return RequestFailed("dns-temporary", f"DNS lookup failed for {host} (temporary failure)")
-    return RequestFailed("no-such-host", f"no such host: {host}")
+        return DnsUnavailable(f"DNS lookup failed for {host} (temporary failure)")
+    return NoSuchHost(f"no such host: {host}")
 
 
-def _connect_failure(error: OSError) -> RequestFailed:
+def _connect_failure(error: OSError) -> ConnectFailed:
     detail = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
-    return RequestFailed("connect", f"connection failed: {detail}")
+    return ConnectFailed(f"connection failed: {detail}")

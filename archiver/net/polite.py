@@ -3,8 +3,10 @@
 Archives are protected from us: the Internet Archive's CDX API allows roughly 0.4
 requests a second per client and firewalls a client that keeps going through 429s. Every
 request to an archive goes through ``polite_get``, which waits its turn in a
-``CdxRateLimiter``, retries a failed connection ``settings.retries`` times, and retries a
-429/503 once, only when ``Retry-After`` asks for a bounded wait.
+``CdxRateLimiter``, retries a transient transport failure (``NetworkError.transient``)
+``settings.retries`` times, and retries a 429/503 once, only when ``Retry-After`` asks for
+a bounded wait (``archiver.net.retry_after``, the rule Save Page Now and the checker keep
+too).
 """
 
 from __future__ import annotations
@@ -15,18 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import urlsplit
 
 import requests
 
 from archiver.config import Settings
-from archiver.dates import (
-    parse_http_date,
-    utcnow,
-)
-from archiver.errors import InputError, NetworkError
+from archiver.errors import InputError, NetworkError, Throttled
 from archiver.net.http import Fetched, fetch
+from archiver.net.retry_after import parse_retry_after, pause_within
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,8 @@ def parse_interval_option(spec: str, value: str) -> float:
 
 
 class CdxRateLimiter:
-    """Spaces out CDX calls to each endpoint; thread-safe; clock and sleep injectable.
+    """Spaces out calls to each endpoint (CDX lookups, replay, Save Page Now), and keeps
+    callers off an endpoint that asked for a pause; thread-safe; clock and sleep injectable.
 
     Each call reserves the next free slot for its endpoint under a lock and then sleeps
     outside it, so concurrent callers queue up instead of all firing when a wait ends.
@@ -103,20 +101,6 @@ class Net:
     replay_limiter: CdxRateLimiter = DEFAULT_REPLAY_LIMITER
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parse_http_date(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, (moment - (now or utcnow())).total_seconds())
-
-
 def polite_get(
     session: requests.Session,
     url: str,
@@ -136,26 +120,19 @@ def polite_get(
     ``spec`` and ``server`` name the archive in errors ("ia: CDX server ..."). Calls to
     one ``endpoint`` wait their turn in ``limiter``, ``min_interval`` apart (None: this
     call does not take a turn, but still respects a pause the archive asked for).
-    Connection failures and timeouts are retried ``settings.retries`` times. A 429 or
-    503 is retried once, and only when ``Retry-After`` asks for at most
-    ``MAX_RETRY_AFTER`` seconds; the endpoint is then held for what was asked, so later
-    calls wait or fail at once instead of going through more 429s. A 429/503 that has a
-    ``Memento-Datetime`` is a captured answer, not the archive being busy. Raises
-    ``NetworkError``.
+    Transient transport failures (timeouts, refused or dropped connections) are retried
+    ``settings.retries`` times. A 429 or 503 is retried once, and only when
+    ``Retry-After`` asks for at most ``MAX_RETRY_AFTER`` seconds; the endpoint is then
+    held for what was asked, so later calls wait or fail at once instead of going through
+    more 429s. A 429/503 that has a ``Memento-Datetime`` is a captured answer, not the
+    archive being busy. Raises the ``NetworkError`` subclasses, prefixed with ``spec``,
+    and ``Throttled``.
     """
     label = f"{spec}: {server}"
     transport_failures = 0
     throttled = False
     while True:
-        # An archive that asked for a long pause gets it: fail fast rather than sleep
-        # for minutes or ask again before it is ready.
-        pending = limiter.pending(endpoint)
-        if pending > MAX_RETRY_AFTER:
-            raise NetworkError(
-                f"{label} asked for a pause; not asking it again for another {pending:.0f}s"
-            )
-        if min_interval is not None:
-            limiter.wait(endpoint, min_interval)
+        _take_turn(limiter, endpoint, min_interval, label, after_pause=throttled)
         try:
             answer = fetch(
                 session,
@@ -165,36 +142,55 @@ def polite_get(
                 headers=headers,
                 max_bytes=max_bytes,
             )
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except NetworkError as e:
             transport_failures += 1
-            if transport_failures > settings.retries:
-                reason = describe_failure(e, urlsplit(url).netloc, settings)
-                raise NetworkError(f"{spec}: {reason}") from e
-            continue
-        except requests.RequestException as e:
-            raise NetworkError(f"{label} request failed: {first_line(e)}") from e
-        if answer.status in (429, 503) and answer.header("Memento-Datetime") is None:
-            delay = parse_retry_after(answer.header("Retry-After"))
-            limiter.hold(endpoint, delay if delay is not None else MAX_RETRY_AFTER)
-            what = "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
-            if throttled or delay is None or delay > MAX_RETRY_AFTER:
-                asked = "" if delay is None else f", asked to wait {delay:g}s"
-                raise NetworkError(f"{label} {what}{asked}; try again later")
-            throttled = True
-            log.info("%s %s; retrying in %gs", label, what, delay)
-            continue
-        return answer
+            if e.transient and transport_failures <= settings.retries:
+                continue
+            raise e.with_context(spec) from e
+        if answer.status not in (429, 503) or answer.header("Memento-Datetime") is not None:
+            return answer
+        _hold_for_retry_after(answer, limiter, endpoint, label, again=throttled)
+        throttled = True
+
+
+def _take_turn(
+    limiter: CdxRateLimiter,
+    endpoint: str,
+    min_interval: float | None,
+    label: str,
+    *,
+    after_pause: bool,
+) -> None:
+    """Wait for ``endpoint``'s next slot (a call that takes no turn waits only for a pause
+    the archive asked for, when it asks again after one)."""
+    # An archive that asked for a long pause gets it: fail fast rather than sleep for
+    # minutes or ask again before it is ready.
+    pending = limiter.pending(endpoint)
+    if pending > MAX_RETRY_AFTER:
+        raise Throttled(
+            f"{label} asked for a pause; not asking it again for another {pending:.0f}s"
+        )
+    if min_interval is not None or after_pause:
+        limiter.wait(endpoint, min_interval or 0.0)
+
+
+def _hold_for_retry_after(
+    answer: Fetched, limiter: CdxRateLimiter, endpoint: str, label: str, *, again: bool
+) -> None:
+    """Hold ``endpoint`` for the pause a 429/503 asked for; returns when the request is to
+    be sent again after it, else raises ``Throttled``."""
+    asked = parse_retry_after(answer.header("Retry-After"))
+    limiter.hold(endpoint, asked if asked is not None else MAX_RETRY_AFTER)
+    what = "rate limited (HTTP 429)" if answer.status == 429 else "unavailable (HTTP 503)"
+    pause = None if again else pause_within(asked, MAX_RETRY_AFTER)
+    if pause is None:
+        waited = "" if asked is None else f", asked to wait {asked:g}s"
+        raise Throttled(f"{label} {what}{waited}; try again later")
+    log.info("%s %s; retrying in %gs", label, what, pause)
 
 
 def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), for errors of
+    libraries whose messages run over several lines."""
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
-
-
-def describe_failure(error: requests.RequestException, where: str, settings: Settings) -> str:
-    if isinstance(error, requests.Timeout):
-        return f"no answer from {where} within {settings.timeout:g}s"
-    reason = "connection refused" if "refused" in str(error).lower() else first_line(error)
-    if "Name or service not known" in str(error) or "NameResolution" in str(error):
-        reason = "no such host"
-    return f"cannot connect to {where} ({reason})"

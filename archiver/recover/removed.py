@@ -489,8 +489,8 @@ def _read_capture(
     else:
         try:
             answer = fetch(session, memento.raw_url, settings)
-        except requests.RequestException as e:
-            raise NetworkError(f"{memento.archive}: cannot read {memento.raw_url}: {e}") from e
+        except NetworkError as e:
+            raise e.with_context(f"{memento.archive}: cannot read {memento.raw_url}") from e
     if not 200 <= answer.status < 300:
         raise NetworkError(f"the archive answered HTTP {answer.status}")
     return answer

@@ -32,8 +32,8 @@ Choices that are not obvious:
 - One pause per run: the first 429/503 stops every worker for the ``Retry-After`` asked (at
   most ``Settings.max_retry_after``); a refusal after that pause stops all traffic to SPN2,
   because a client that keeps going through 429s gets firewalled.
-- The POST is made on a session from ``build_session`` but not through ``http.fetch``,
-  which has no request body; its answer is read with the same kind of size cap.
+- Every request, the POST included, goes through ``http.fetch``: the same session, size
+  cap and typed transport errors as any other request.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from archiver.dates import Clock, parse_wayback_timestamp, to_iso, utcnow
 from archiver.errors import InputError, NetworkError, SetupError
 from archiver.models import LinkCheck, Verdict, _Serialisable
 from archiver.net.http import build_session, fetch
-from archiver.net.polite import parse_retry_after
+from archiver.net.retry_after import parse_retry_after
 from archiver.net.urls import validate_url
 
 ACCESS_KEY_ENV = "IA_ACCESS_KEY_ID"
@@ -330,7 +330,7 @@ class _SpnClient:
 
     def request(self, method: str, url: str, form: Mapping[str, str] | None = None) -> _Reply:
         """One request, sent again once after a pause SPN2 asked for; raises _Stopped or
-        the ``requests`` exceptions."""
+        the ``NetworkError`` subclasses."""
         while True:
             ticket = self._throttle.before_request()
             reply = self._send(method, url, form)
@@ -339,33 +339,18 @@ class _SpnClient:
             self._throttle.refused(ticket, reply.status, reply.retry_after)
 
     def _send(self, method: str, url: str, form: Mapping[str, str] | None) -> _Reply:
-        headers = {"Accept": "application/json", "Authorization": self._keys.authorization}
-        if form is None:
-            answer = fetch(
-                self._session,
-                url,
-                self._settings,
-                method=method,
-                headers=headers,
-                allow_redirects=False,
-                max_bytes=SPN_BODY_LIMIT,
-            )
-            return _Reply(answer.status, _json_object(answer.body), answer.header("Retry-After"))
-        response = self._session.request(
-            method,
+        answer = fetch(
+            self._session,
             url,
-            data=dict(form),
-            headers=headers,
-            timeout=self._settings.timeout,
+            self._settings,
+            method=method,
+            headers={"Accept": "application/json", "Authorization": self._keys.authorization},
+            data=form,
             allow_redirects=False,
-            stream=True,
+            max_bytes=SPN_BODY_LIMIT,
         )
-        try:
-            body = response.raw.read(SPN_BODY_LIMIT + 1, decode_content=True)
-        finally:
-            response.close()
-        data = _json_object(body) if len(body) <= SPN_BODY_LIMIT else None
-        return _Reply(response.status_code, data, response.headers.get("Retry-After"))
+        data = None if answer.truncated else _json_object(answer.body)
+        return _Reply(answer.status, data, answer.header("Retry-After"))
 
     def quota(self) -> Quota:
         """The user's quota; also proves the keys and the endpoint before any submission."""
@@ -374,9 +359,8 @@ class _SpnClient:
             reply = self.request("GET", self.status_url("user"))
         except _Stopped as e:
             raise NetworkError(str(e)) from e
-        except requests.RequestException as e:
-            problem = _transport_problem(e, self._settings)
-            raise NetworkError(f"cannot reach {where}: {problem}") from e
+        except NetworkError as e:
+            raise e.with_context(where) from e
         if reply.status in (401, 403):
             said = f": {reply.field('message')}" if reply.field("message") else ""
             raise SetupError(
@@ -423,9 +407,8 @@ class _Saver:
             reply = self._client.request("POST", self._client.endpoint, form)
         except _Stopped as e:
             return SaveResult(url, SaveStatus.ERROR, f"not submitted: {e}")
-        except requests.RequestException as e:
-            problem = _transport_problem(e, self._settings)
-            return SaveResult(url, SaveStatus.ERROR, f"submission failed: {problem}")
+        except NetworkError as e:
+            return SaveResult(url, SaveStatus.ERROR, f"submission failed: {e}")
         job_id = reply.field("job_id")
         if reply.field("status") == "error" or not 200 <= reply.status < 300:
             return _refusal(url, reply, job_id or None)
@@ -450,8 +433,8 @@ class _Saver:
             except _Stopped as e:
                 message = f"stopped polling: {e}; the job may still finish"
                 return SaveResult(url, SaveStatus.PENDING_TIMEOUT, message, job_id=job_id)
-            except requests.RequestException as e:
-                problem = _transport_problem(e, self._settings)
+            except NetworkError as e:
+                problem = str(e)
             else:
                 status = reply.field("status")
                 if reply.status == 200 and status == "success":
@@ -513,18 +496,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 
 def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _transport_problem(error: requests.RequestException, settings: Settings) -> str:
-    if isinstance(error, requests.Timeout):
-        return f"no answer within {settings.timeout:g}s"
-    text = str(error)
-    if "NameResolution" in text or "Name or service not known" in text:
-        return "no such host"
-    if "refused" in text.lower():
-        return "connection refused"
-    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return first[:200]
 
 
 # -- running ---------------------------------------------------------------------------

@@ -468,8 +468,8 @@ def _judge_elsewhere(memento: Memento, session: requests.Session, settings: Sett
     """
     try:
         answer = fetch(session, memento.raw_url, settings)
-    except requests.RequestException as e:
-        raise NetworkError(f"{memento.archive}: cannot read {memento.raw_url}: {e}") from e
+    except NetworkError as e:
+        raise e.with_context(f"{memento.archive}: cannot read {memento.raw_url}") from e
     if not 200 <= answer.status < 300:
         if answer.header("Memento-Datetime") is not None:
             return _Judgement(ContentVerdict(False, f"captured status {answer.status}"), None, True)

@@ -415,8 +415,8 @@ def _fetch_memento(session: requests.Session, memento: Memento, settings: Settin
     while True:
         try:
             fetched = fetch(session, url, settings, allow_redirects=False)
-        except requests.RequestException as e:
-            raise NetworkError(f"could not fetch memento {url}: {_describe(e)}") from e
+        except NetworkError as e:
+            raise e.with_context(f"could not fetch memento {url}") from e
         location = fetched.header("Location")
         if (
             300 <= fetched.status < 400
@@ -688,8 +688,8 @@ class Store:
                 return self.add_citations(existing, citations)
         try:
             fetched = fetch(session, url, settings)
-        except requests.RequestException as e:
-            raise NetworkError(f"could not fetch {url}: {_describe(e)}") from e
+        except NetworkError as e:
+            raise e.with_context(f"could not fetch {url}") from e
         fetched_at = to_iso(self._clock())
         return self._store(
             fetched,

@@ -47,14 +47,13 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import quote
 
-import requests
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archiver.config import Settings
 from archiver.dates import to_http_date, to_iso
-from archiver.errors import SetupError
-from archiver.net.http import build_session
+from archiver.errors import NetworkError, SetupError
+from archiver.net.http import build_session, fetch
 
 PYWB_MISSING = "pywb is not installed: pip install 'archiver[demo]'"
 
@@ -356,7 +355,8 @@ class WaybackServer:
         # A CDX query goes through pywb's front end and its internal index server, so an
         # answer means both are up (the front page alone would not prove that).
         probe = f"{self.cdx_url}?url={quote('http://readiness.invalid/', safe='')}&limit=1"
-        session = build_session(Settings(timeout=2.0, retries=0))
+        settings = Settings(timeout=2.0, retries=0)
+        session = build_session(settings)
         session.trust_env = False  # loopback must never go through a proxy
         deadline = time.monotonic() + self.startup_timeout
         try:
@@ -365,11 +365,9 @@ class WaybackServer:
                 if code is not None:
                     raise self._startup_error(f"pywb exited with status {code} while starting")
                 try:
-                    response = session.get(probe, timeout=2.0)
-                    response.close()
-                    if response.status_code == 200:
+                    if fetch(session, probe, settings, max_bytes=64 * 1024).status == 200:
                         return
-                except requests.RequestException:
+                except NetworkError:
                     pass
                 if time.monotonic() > deadline:
                     raise self._startup_error(
