@@ -26,7 +26,9 @@ from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _
 from archiver.net.http import build_session, fetch
 from archiver.net.urls import validate_url
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
-from archiver.save.spn import InternetArchiveKeys, SaveResult, save_urls
+from archiver.save.keys import InternetArchiveKeys
+from archiver.save.results import SaveResult
+from archiver.save.run import save_urls
 from archiver.select.choose import find_best_memento
 from archiver.state import State
 from archiver.storage.store import Capture, Store

@@ -18,17 +18,10 @@ from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.spn import LOGIN_REQUIRED, CapturePlan, SpnServer
 from archiver.errors import InputError, NetworkError, NoSuchHost, SetupError
-from archiver.save.spn import (
-    MISSING_KEYS,
-    InternetArchiveKeys,
-    Quota,
-    SaveResult,
-    SaveStatus,
-    load_keys,
-    save_checks,
-    save_urls,
-    validate_within,
-)
+from archiver.save.keys import MISSING_KEYS, InternetArchiveKeys, load_keys
+from archiver.save.results import Quota, SaveResult, SaveStatus
+from archiver.save.run import save_checks, save_urls
+from archiver.save.spn import validate_within
 from tests.conftest import closed_port, sandbox_settings
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from archiver.extract import Article
     from archiver.models import Citation, LinkCheck
     from archiver.pipeline import RunReport
-    from archiver.save.spn import InternetArchiveKeys
+    from archiver.save.keys import InternetArchiveKeys
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FOUND_PROBLEMS = 0, 1, 2, 3
 DEFAULTS = Settings()  # option defaults come from the library's, so the two never drift
@@ -543,7 +543,9 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     Example: archiver save article.md --if-not-archived-within 7d
     """
     from archiver.check.links import check_urls
-    from archiver.save.spn import SaveResult, load_keys, save_checks
+    from archiver.save.keys import load_keys
+    from archiver.save.results import SaveResult
+    from archiver.save.run import save_checks
     from archiver.state import State
 
     settings = build_settings(params)
@@ -604,7 +606,7 @@ def run(
     Example: archiver run article.md --store warcs
     """
     from archiver.durable import replace_file
-    from archiver.save.spn import load_keys
+    from archiver.save.keys import load_keys
     from archiver.storage.verify import verify_store
 
     settings = build_settings({**params, "archives": archives})

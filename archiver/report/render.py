@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from archiver.pipeline import RunReport
-    from archiver.save.spn import SaveReport
+    from archiver.save.results import SaveReport
 
 import json
 from collections.abc import Iterable, Sequence
