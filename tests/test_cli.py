@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archiver.check.links import EARLY_START_BYTES
+from archiver.check.processes import EARLY_START_BYTES
 from archiver.cli.commands import cli
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 

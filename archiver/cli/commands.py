@@ -368,7 +368,8 @@ def check(
 
     Example: archiver check article.md --format jsonl
     """
-    from archiver.check.links import check_processes_for, check_urls
+    from archiver.check.links import check_urls
+    from archiver.check.processes import check_processes_for
     from archiver.models import Verdict
     from archiver.net.urls import validate_url
     from archiver.state import State
