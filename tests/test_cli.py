@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from archiver.check.processes import EARLY_START_BYTES
-from archiver.cli.commands import cli
+from archiver.cli.main import cli
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from archiver.models import History, LinkCheck, Verdict
-from archiver.report.render import to_json, to_jsonl
+from archiver.report.json_format import to_json
+from archiver.report.jsonl_format import to_jsonl
 
 
 def test_json_lines_are_compact_and_keep_non_ascii_text() -> None:
