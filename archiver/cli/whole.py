@@ -96,8 +96,9 @@ def demo(output: Path) -> None:
 
     Starts an origin server (the live web: some sources alive, some dead) and a real
     pywb (standing in for the Wayback Machine, holding old copies) on loopback, runs
-    `archiver run` on the example (citations/harbour-sensors.md) against them, and says
-    where everything went. Needs no network. Requires pywb: pip install 'archiver[demo]'.
+    `archiver run` against them on the example article that ships with archiver
+    (citations/harbour-sensors.md in its repository), and says where everything went.
+    Needs no network. Requires pywb: pip install 'archiver[demo]'.
     """
     from archiver.demo.run import run_demo
 
