@@ -29,7 +29,8 @@ class Settings:
     max_redirects: int = 10
     per_host: int = 4  # requests in flight to one host
     workers: int = 1024  # requests in flight overall (per process); politeness is per_host
-    processes: int = 0  # event loops (one per process) for checking; 0: one per core, long lists
+    processes: int = 0  # event loops (one per process) for checking; 0: one, or for a long
+    # list one per core, at most 2 (archiver.check.processes)
     store: Path = Path("warcs")
     state_path: Path | None = None  # default: <store>/state.sqlite
     fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)

@@ -4,6 +4,13 @@ Everything inside archiver is timezone-aware UTC. Archives speak 14-digit Waybac
 timestamps (``20180115093000``), HTTP dates (``Mon, 15 Jan 2018 09:30:00 GMT``) and ISO 8601;
 JSON output always uses ISO 8601 with a ``Z`` suffix.
 
+Time enters a run in one place, a ``RunClock``: what "now" is (``now``, for dates that
+are written down), how to wait (``sleep``) and how long something took (``monotonic``).
+``run_pipeline`` takes one and hands its parts to every stage that asks the time, so a test
+can run the whole job at a moment of its choosing, and wait without waiting
+(``RunClock.simulated``). The parts are plain functions, not methods: the link checker asks
+``now`` once a result, and an attribute read costs less than a bound method call.
+
 ``email.utils`` (for HTTP dates) is imported by the two functions that need it: it
 pulls in much of the email package, which checking a Markdown article never uses.
 """
@@ -11,14 +18,59 @@ pulls in much of the email package, which checking a Markdown article never uses
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 _WAYBACK_TS = re.compile(r"^\d{4,14}$")
+
+Clock = Callable[[], datetime]  # "now", timezone-aware UTC
+Sleep = Callable[[float], None]  # wait this many seconds
+Monotonic = Callable[[], float]  # seconds from an arbitrary start, never going back
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive one is taken to be UTC already (archiver's convention)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """How a run tells the time and waits: the wall clock for dates written down, a
+    monotonic clock for intervals, and sleep. ``SYSTEM_CLOCK`` is the real one."""
+
+    now: Clock = utcnow
+    sleep: Sleep = time.sleep
+    monotonic: Monotonic = time.monotonic
+
+    @classmethod
+    def simulated(cls, start: datetime) -> RunClock:
+        """A clock that stands at ``start`` and moves only when slept on: a sleep returns
+        at once, having moved ``now`` and ``monotonic`` on by its length (so a loop that
+        waits for a deadline still ends)."""
+        origin = as_utc(start)
+        elapsed = [0.0]
+
+        def now() -> datetime:
+            return origin + timedelta(seconds=elapsed[0])
+
+        def sleep(seconds: float) -> None:
+            elapsed[0] += max(seconds, 0.0)
+
+        def monotonic() -> float:
+            return elapsed[0]
+
+        return cls(now=now, sleep=sleep, monotonic=monotonic)
+
+
+SYSTEM_CLOCK = RunClock()
 
 
 def parse_wayback_timestamp(ts: str) -> datetime:
@@ -46,19 +98,13 @@ def parse_iso(text: str) -> datetime:
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(value))
 
 
 def parse_http_date(text: str) -> datetime:
     from email.utils import parsedate_to_datetime
 
-    parsed = parsedate_to_datetime(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(parsedate_to_datetime(text))
 
 
 def to_http_date(moment: datetime) -> str:
@@ -70,6 +116,3 @@ def to_http_date(moment: datetime) -> str:
 def date_to_datetime(day: date) -> datetime:
     """The end of that day: a source cited on a day was seen at some time during it."""
     return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-
-
-Clock = Callable[[], datetime]

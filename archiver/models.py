@@ -162,7 +162,7 @@ class LinkCheck(_Serialisable):
     """The verdict on one URL, with the evidence behind it.
 
     ``confirmed`` is set when the failure has been seen often enough, over enough days,
-    to act on (see ``archiver.check.links.confirm``); a single check never confirms anything.
+    to act on (see ``archiver.check.history.confirm``); a single check never confirms anything.
     """
 
     url: str

@@ -1,9 +1,12 @@
 """The whole job: extract → check → find → select → store, ending in a report.
 
 Each stage stays a plain function; this module only wires them together, decides which
-copy of each source is "best", and collects what happened into a ``RunReport`` that the
-CLI renders. Per-citation trouble (an archive that did not answer, a capture that failed)
-is recorded in that citation's result, so one bad source never stops the run.
+copy of each source is "best", and collects what happened into a ``RunReport``.
+Per-citation trouble (an archive that did not answer, a capture that failed) is recorded
+in that citation's result, so one bad source never stops the run. ``finish_run`` ends a
+run (the store verified, the report written) for ``archiver run`` and the demo alike;
+``find_copy`` and ``check_and_save`` are the ``find`` and ``save`` commands' stages, run
+alone. What any of it looks like on screen is ``archiver.report``'s business.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -19,19 +23,22 @@ from archiver.archives.cache import LookupCache
 from archiver.archives.specs import parse_archive_spec
 from archiver.check.links import check_urls
 from archiver.config import Settings
-from archiver.dates import date_to_datetime, parse_iso, to_iso, utcnow
+from archiver.dates import SYSTEM_CLOCK, RunClock, date_to_datetime, parse_iso, to_iso
+from archiver.durable import replace_file
 from archiver.errors import ArchiverError, InputError, NetworkError
 from archiver.extract import Article, parse_article_bytes, read_article
 from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _Serialisable
 from archiver.net.http import build_session, fetch
 from archiver.net.urls import validate_url
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
+from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
-from archiver.save.results import SaveResult
-from archiver.save.run import save_urls
+from archiver.save.results import SaveReport, SaveResult
+from archiver.save.run import save_checks, save_urls
 from archiver.select.choose import find_best_memento
 from archiver.state import State
 from archiver.storage.store import Capture, Store
+from archiver.storage.verify import VerifyReport, verify_store
 
 if TYPE_CHECKING:
     from archiver.archives.specs import AnyArchive
@@ -94,6 +101,76 @@ class RunReport(_Serialisable):
         return data
 
 
+@dataclass(frozen=True)
+class FinishedRun:
+    """A run and what finishing it added: the store's verification (None when the run
+    stored nothing) and the file its JSON report was written to."""
+
+    report: RunReport
+    verification: VerifyReport | None
+    path: Path
+
+    @property
+    def found_problems(self) -> bool:
+        """A dead link, a store that failed verification, or a failed Save Page Now
+        capture: what makes ``archiver run`` exit 3."""
+        failed = self.verification is not None and not self.verification.ok
+        return bool(self.report.dead_links or failed or self.report.failed_saves)
+
+    def to_dict(self) -> dict[str, Any]:
+        verification = self.verification.to_dict() if self.verification is not None else None
+        return {**self.report.to_dict(), "verification": verification}
+
+
+def finish_run(
+    report: RunReport, settings: Settings, report_path: Path | None = None
+) -> FinishedRun:
+    """End a run: re-hash the store when the run stored anything, and write the report
+    with that verification to ``report_path`` (default STORE/report.json), replacing the
+    file atomically, also when the machine turned out to be offline."""
+    stored = any(result.captures for result in report.results)
+    verification = verify_store(settings.store) if stored else None
+    finished = FinishedRun(report, verification, report_path or settings.store / "report.json")
+    replace_file(finished.path, (to_json(finished.to_dict()) + "\n").encode())
+    return finished
+
+
+def find_copy(
+    url: str, when: datetime | None, settings: Settings, *, clock: RunClock = SYSTEM_CLOCK
+) -> Selection:
+    """The find and select stages alone: the archived copy of ``url`` closest to ``when``
+    (a citation's date; None: the newest) across ``settings.archives``, with the
+    archives' answers cached in the state file."""
+    validate_url(url)
+    archives = [parse_archive_spec(spec) for spec in settings.archives]
+    with State(settings.state_file) as state, build_session(settings) as session:
+        cache = LookupCache(state, clock=clock.now)
+        return find_best_memento(url, when, archives, session, settings, cache=cache)
+
+
+def check_and_save(
+    urls: Sequence[str],
+    settings: Settings,
+    keys: InternetArchiveKeys,
+    *,
+    on_result: Callable[[SaveResult], None] | None = None,
+    clock: RunClock = SYSTEM_CLOCK,
+) -> SaveReport:
+    """The save stage alone: check every URL (kept in the state file's history), then ask
+    Save Page Now to capture the alive ones; the others are reported as skipped."""
+    with State(settings.state_file) as state:
+        checks = check_urls(urls, settings, state=state, clock=clock.now)
+    return save_checks(
+        checks,
+        settings,
+        keys,
+        on_result=on_result,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        clock=clock.now,
+    )
+
+
 def load_article(source: str, settings: Settings) -> Article:
     """Read an article from a file, '-' (stdin) or an http(s) URL."""
     if "://" not in source:
@@ -132,7 +209,7 @@ def run_pipeline(
     capture: bool = True,
     save_live: InternetArchiveKeys | None = None,
     on_progress: Callable[[str], None] | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: RunClock = SYSTEM_CLOCK,
     article_url: str | None = None,
 ) -> RunReport:
     """Check every cited URL, choose a memento for each, and store the best copies.
@@ -141,81 +218,104 @@ def run_pipeline(
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
     Removed links (a marker, no URL) are first looked for in archived copies of the
     article (``archiver.recover.removed``), at ``article_url`` or else ``article.url``; those
-    recovered are then checked and archived like the rest.
+    recovered are then checked and archived like the rest. ``clock`` is the run's time:
+    the report's dates, the checks', the lookup cache's and the captures' come from it.
     """
-    started = to_iso(clock())
+    started = to_iso(clock.now())
     archives = [parse_archive_spec(spec) for spec in settings.archives]
     say = on_progress or (lambda _message: None)
     if article_url is not None:
         article_url = validate_url(article_url)
     with State(settings.state_file) as state, build_session(settings) as session:
-        cache = LookupCache(state)  # archive answers, kept so a rerun need not ask again
-        recoveries: list[Recovery | None] = [None] * len(citations)
-        if any(is_removed_link(c) for c in citations):
-            say("looking for removed links in archived copies of the article")
-            recoveries = recover_removed_links(
-                article,
-                citations,
-                archives,
-                session,
-                settings,
-                article_url=article_url,
-                cache=cache,
-            )
-            citations = [apply_recovery(c, r) for c, r in zip(citations, recoveries, strict=True)]
+        cache = LookupCache(state, clock=clock.now)  # archive answers, so a rerun need not ask
+        citations, recoveries = _recover(
+            article, citations, archives, session, settings, cache, article_url, say
+        )
         urls = [c.url for c in citations if c.url]
         say(f"checking {len(set(urls))} URL(s)")
-        checks = {check.url: check for check in check_urls(urls, settings, state=state)}
+        checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
         offline = bool(checks) and all(c.verdict is Verdict.OFFLINE for c in checks.values())
-        saved: dict[str, SaveResult] = {}
-        if save_live is not None:
-            alive = [url for url, check in checks.items() if check.verdict is Verdict.ALIVE]
-            say(f"saving {len(alive)} live URL(s) with Save Page Now")
-            saved = {r.url: r for r in save_urls(alive, settings, save_live).results}
-        store = Store(settings.store) if capture else None
+        saved = _save_alive(checks, settings, save_live, say, clock)
+        store = Store(settings.store, clock=clock.now) if capture else None
+        tools = _Tools(archives, session, cache, store)
         results = []
-        for number, citation in enumerate(citations, 1):
+        for number, (citation, recovery) in enumerate(zip(citations, recoveries, strict=True), 1):
             say(f"[{number}/{len(citations)}] {citation.url or citation.marker}")
+            check = checks.get(citation.url or "")
             if offline:  # every archive lookup would fail the same way: ask none
                 note = "not looked up: this machine seems to be offline"
-                results.append(
-                    CitationResult(citation, check=checks.get(citation.url or ""), notes=(note,))
-                )
+                results.append(CitationResult(citation, check=check, notes=(note,)))
                 continue
-            result = _process(
-                article,
-                citation,
-                checks,
-                archives,
-                store,
-                session,
-                settings,
-                cache=cache,
-                recovery=recoveries[number - 1],
-            )
+            result = _process(article, citation, check, tools, settings, recovery)
             if citation.url in saved:
                 result = replace(result, saved=saved[citation.url])
             results.append(result)
     return RunReport(
         article=article.source,
         started_at=started,
-        finished_at=to_iso(clock()),
+        finished_at=to_iso(clock.now()),
         store=str(settings.store),
         results=tuple(results),
     )
 
 
+def _recover(
+    article: Article,
+    citations: Sequence[Citation],
+    archives: Sequence[AnyArchive],
+    session: requests.Session,
+    settings: Settings,
+    cache: LookupCache,
+    article_url: str | None,
+    say: Callable[[str], None],
+) -> tuple[list[Citation], list[Recovery | None]]:
+    """The citations with their removed links filled in where archived copies of the
+    article had them, and each one's ``Recovery`` (None where no link was removed)."""
+    if not any(is_removed_link(c) for c in citations):
+        return list(citations), [None] * len(citations)
+    say("looking for removed links in archived copies of the article")
+    recoveries = recover_removed_links(
+        article, citations, archives, session, settings, article_url=article_url, cache=cache
+    )
+    recovered = [apply_recovery(c, r) for c, r in zip(citations, recoveries, strict=True)]
+    return recovered, recoveries
+
+
+@dataclass(frozen=True)
+class _Tools:
+    """What every citation of a run is looked up and stored with."""
+
+    archives: Sequence[AnyArchive]
+    session: requests.Session
+    cache: LookupCache
+    store: Store | None
+
+
+def _save_alive(
+    checks: dict[str, LinkCheck],
+    settings: Settings,
+    keys: InternetArchiveKeys | None,
+    say: Callable[[str], None],
+    clock: RunClock,
+) -> dict[str, SaveResult]:
+    """Save Page Now's answer for each alive URL, when there are keys to ask with."""
+    if keys is None:
+        return {}
+    alive = [url for url, check in checks.items() if check.verdict is Verdict.ALIVE]
+    say(f"saving {len(alive)} live URL(s) with Save Page Now")
+    report = save_urls(
+        alive, settings, keys, sleep=clock.sleep, monotonic=clock.monotonic, clock=clock.now
+    )
+    return {r.url: r for r in report.results}
+
+
 def _process(
     article: Article,
     citation: Citation,
-    checks: dict[str, LinkCheck],
-    archives: Sequence[AnyArchive],
-    store: Store | None,
-    session: requests.Session,
+    check: LinkCheck | None,
+    tools: _Tools,
     settings: Settings,
-    *,
-    cache: LookupCache | None = None,
-    recovery: Recovery | None = None,
+    recovery: Recovery | None,
 ) -> CitationResult:
     if citation.url is None:
         note = (
@@ -225,7 +325,6 @@ def _process(
         if recovery is not None:
             note = f"the link was removed from the text and not recovered: {recovery.reason}"
         return CitationResult(citation=citation, notes=(note,), recovery=recovery)
-    check = checks.get(citation.url)
     notes: list[str] = []
     if recovery is not None and recovery.url is not None:
         notes.append(f"the removed link's URL was {recovery.reason}")
@@ -234,15 +333,16 @@ def _process(
         selection = find_best_memento(
             citation.url,
             citation_date(citation),
-            archives,
-            session,
+            tools.archives,
+            tools.session,
             settings,
             quote=citation.quote,
-            cache=cache,
+            cache=tools.cache,
         )
     except ArchiverError as e:
         notes.append(f"archive lookup failed: {e}")
     captures: list[Capture] = []
+    store, session = tools.store, tools.session
     if store is not None:
         label = [citation_label(article, citation)]
         if selection is not None and selection.memento is not None:

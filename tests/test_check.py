@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.check.links import EARLY_START_BYTES, check_processes_for, check_urls
+from archiver.check.links import check_urls
+from archiver.check.processes import EARLY_START_BYTES, check_processes_for
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.errors import InputError
@@ -570,7 +571,7 @@ class PidLoggingClock:
 
 
 def test_checking_split_over_two_processes(origin: OriginServer, tmp_path: Path) -> None:
-    # Long lists are split by host over one process per core; the verdicts, their order,
+    # Long lists are split by host over worker processes; the verdicts, their order,
     # the live results and the history must be as from one process.
     honest_site(origin, "alive.example")
     honest_site(origin, "gone.example")

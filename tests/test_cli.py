@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from archiver.check.links import EARLY_START_BYTES
-from archiver.cli.commands import cli
+from archiver.check.processes import EARLY_START_BYTES
+from archiver.cli.main import cli
 from archiver.demo.simweb.origin import OriginServer, Page, Site
+from tests.conftest import shared_dir
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "citations" / "harbour-sensors.md"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "citations" / "harbour-sensors.md"
 
 
 def invoke(*args: str, input: bytes | str | None = None):  # type: ignore[no-untyped-def]
@@ -34,6 +37,88 @@ def test_every_command_has_help() -> None:
         assert result.exit_code == 0, name
         assert command.help and len(command.help.split()) >= 8, f"{name} needs a real docstring"
         assert "Usage: " in result.output
+
+
+def example_lines(text: str) -> list[str]:
+    """The command lines of the ``Examples:`` blocks in ``text`` (a help text or the
+    README): the lines after it that start with ``archiver``, until the block ends."""
+    lines: list[str] = []
+    state = "outside"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == "Examples:":
+            state = "opening"
+        elif state != "outside" and stripped in ("", "```"):
+            state = "outside" if state == "inside" else state  # the end, or before the start
+        elif state != "outside":
+            state = "inside"
+            words = shlex.split(stripped)
+            while words and "=" in words[0] and not words[0].startswith("-"):
+                words.pop(0)  # VARIABLE=value before the command
+            if words and words[0] == "archiver":
+                lines.append(stripped)
+    return lines
+
+
+def named_paths(line: str) -> list[str]:
+    """The files and folders an example command line reads: its arguments that are not
+    URLs, and the --archive values that are a collection's path."""
+    words = shlex.split(line)
+    while words[0] != "archiver":
+        words.pop(0)
+    if ">" in words:  # the shell's redirection is no argument
+        words = words[: words.index(">")]
+    name, *args = words[1:]
+    command = cli.commands[name]
+    context = command.make_context(name, args, resilient_parsing=True)
+    paths: list[str] = []
+    for param in command.params:
+        value = context.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(param, click.Argument):
+            paths += [str(v) for v in values if v is not None and "://" not in str(v)]
+        elif param.name == "archives":
+            paths += [v for v in values if "/" in v and not v.startswith(("wayback:", "memento:"))]
+    return paths
+
+
+def existing(path: str) -> bool:
+    if path.startswith("../shared/"):  # the shared reference files, where they are laid
+        if not shared_dir().exists():
+            return True
+        return (shared_dir() / path.removeprefix("../shared/")).exists()
+    return (ROOT / path).exists()
+
+
+def test_every_help_example_names_files_that_exist() -> None:
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        for line in example_lines(command.help or ""):
+            assert line.split()[1] == name, line
+            missing = [path for path in named_paths(line) if not existing(path)]
+            assert missing == [], f"{name} --help: {line}"
+    assert len(example_lines(cli.commands["scan"].help or "")) == 2
+
+
+def test_every_readme_example_names_files_that_exist() -> None:
+    lines = example_lines((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(lines) >= 10
+    for line in lines:
+        missing = [path for path in named_paths(line) if not existing(path)]
+        assert missing == [], f"README: {line}"
+
+
+def test_example_commands_are_found_with_their_paths() -> None:
+    help_text = "Does things.\n\n\b\nExamples:\n  archiver scan a.md\n  archiver verify\n"
+    assert example_lines(help_text) == ["archiver scan a.md", "archiver verify"]
+    readme = "Examples:\n\n```\nX=1 archiver check a.md http://a.example/ > out\n```\nafter\n"
+    assert example_lines(readme) == ["X=1 archiver check a.md http://a.example/ > out"]
+    assert named_paths("X=1 archiver check a.md http://a.example/ > out") == ["a.md"]
+    assert named_paths("archiver verify") == ["warcs"]  # the default store
+    line = (
+        "archiver find http://a.example/ --archive ia --archive dir/x.warc.gz --archive wayback:h/"
+    )
+    assert named_paths(line) == ["dir/x.warc.gz"]
 
 
 def test_scan_the_bundled_example_as_json() -> None:

@@ -31,7 +31,7 @@ def loaded_after(*args: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
     """The ``modules`` loaded after running ``archiver ARGS`` in a new interpreter."""
     program = (
         "import sys\n"
-        "from archiver.cli.commands import main\n"
+        "from archiver.cli.main import main\n"
         "try:\n"
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"

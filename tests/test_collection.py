@@ -33,7 +33,7 @@ from archiver.archives.local import (
     url_key,
 )
 from archiver.archives.specs import find_mementos, parse_archive_spec
-from archiver.cli.commands import cli
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.dates import to_iso
 from archiver.demo.simweb.wayback import FixtureCapture, payload_digest, write_fixture_warc

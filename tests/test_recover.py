@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from archiver.archives.cache import LookupCache
 from archiver.archives.specs import parse_archive_spec
-from archiver.cli.commands import cli
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer

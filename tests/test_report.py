@@ -1,11 +1,16 @@
-"""Rendering for programs: JSON lines exactly as json.dumps writes them, one per row."""
+"""Rendering (archiver.report): JSON lines exactly as json.dumps writes them, one per row;
+each format renders every kind of result."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from archiver.models import History, LinkCheck, Verdict
-from archiver.report.render import to_json, to_jsonl
+from archiver.models import History, LinkCheck, Memento, Selection, Verdict
+from archiver.report.formats import formatter
+from archiver.report.json_format import JsonFormat, to_json
+from archiver.report.jsonl_format import JsonLinesFormat, StreamedChecks, to_jsonl
+from archiver.report.table import TableFormat
 
 
 def test_json_lines_are_compact_and_keep_non_ascii_text() -> None:
@@ -37,3 +42,67 @@ def test_a_check_with_its_history_as_json() -> None:
         '"first_failure": "2024-01-01T00:00:00Z", "last_failure": "2024-01-05T00:00:00Z"}}'
     )
     assert json.loads(to_json([check.to_dict()]))[0]["history"]["failures"] == 3
+
+
+# -- the formatters: one per format, one method per result -------------------------------
+
+MEMENTO = Memento(
+    "http://a.example/r",
+    "2018-06-15T10:30:00Z",
+    "ia",
+    "https://web.archive.org/web/20180615103000/http://a.example/r",
+    "https://web.archive.org/web/20180615103000id_/http://a.example/r",
+    200,
+)
+DEAD = LinkCheck(
+    "http://a.example/gone", Verdict.DEAD, 404, None, "HTTP 404: not found", "T", "GET"
+)
+
+
+def test_each_format_is_named_as_the_option_names_it() -> None:
+    assert isinstance(formatter("table"), TableFormat)
+    assert isinstance(formatter("json"), JsonFormat)
+    assert isinstance(formatter("jsonl"), JsonLinesFormat)
+
+
+def test_a_table_of_checks_is_cut_to_the_width() -> None:
+    confirmed = replace(DEAD, url="http://a.example/" + "x" * 60, confirmed=True)
+    assert TableFormat(width=40).checks([confirmed]) == (
+        "verdict           status  url                   reason\n"
+        "----------------  ------  --------------------  -------------------\n"
+        "dead (confirmed)  404     http://a.example/xx…  HTTP 404: not found"
+    )
+
+
+def test_a_selection_without_a_copy_has_no_table() -> None:
+    none = Selection(None, "no archive holds a copy")
+    assert TableFormat(width=80).selection("http://a.example/r", None, none) == ""
+    assert TableFormat(width=80).selection(
+        "http://a.example/r", None, Selection(MEMENTO, "ok")
+    ) == (
+        "datetime              status  archive  memento\n"
+        f"--------------------  ------  -------  {'-' * 61}\n"
+        "2018-06-15T10:30:00Z  200     ia       "
+        "https://web.archive.org/web/20180615103000/http://a.example/r"
+    )
+
+
+def test_json_lines_are_a_line_per_item_or_one_per_document() -> None:
+    lines = JsonLinesFormat()
+    assert lines.checks([DEAD, DEAD]).count("\n") == 1
+    assert lines.checks([]) == ""
+    found = Selection(MEMENTO, "the closest capture")
+    one = lines.selection("http://a.example/r", "2018-07-01", found)
+    assert "\n" not in one
+    assert json.loads(one) == json.loads(
+        JsonFormat().selection("http://a.example/r", "2018-07-01", found)
+    )
+    assert json.loads(one)["date"] == "2018-07-01"
+
+
+def test_streamed_lines_render_a_replaced_result_again() -> None:
+    streamed = StreamedChecks()
+    streamed.arrived(DEAD)
+    offline = replace(DEAD, verdict=Verdict.OFFLINE, reason="offline")
+    assert streamed.render([DEAD]) == to_jsonl([DEAD.to_dict()])
+    assert streamed.render([offline]) == to_jsonl([offline.to_dict()])

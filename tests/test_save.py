@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archiver.check.links import check_urls
-from archiver.cli.commands import cli
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
 from archiver.demo.simweb.origin import OriginServer, Page

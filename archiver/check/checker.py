@@ -382,8 +382,7 @@ async def _check_each_host(
                     outcome.add_done_callback(finished)
 
         def finished(future: asyncio.Future[LinkCheck]) -> None:
-            # A failed or cancelled one is raised by the gather below, not here, where
-            # it would only be logged as an error in a callback.
+            # A failure is raised by the gather below: raised in a callback, it is only logged
             if not future.cancelled() and future.exception() is None:
                 done(future.result())
 

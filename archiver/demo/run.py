@@ -17,10 +17,12 @@ import html
 import re
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from archiver.config import Settings
+from archiver.dates import as_utc
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.demo.simweb.wayback import (
     FixtureCapture,
@@ -28,12 +30,10 @@ from archiver.demo.simweb.wayback import (
     ensure_pywb,
     write_fixture_warc,
 )
-from archiver.durable import replace_file
 from archiver.errors import SetupError
 from archiver.extract import extract_citations, read_article
-from archiver.pipeline import run_pipeline
-from archiver.report.render import to_json
-from archiver.storage.verify import verify_store
+from archiver.pipeline import finish_run, run_pipeline
+from archiver.report.table import TableFormat
 
 EXAMPLE = "harbour-sensors.md"
 
@@ -139,92 +139,102 @@ def article_as_first_published(markdown: str) -> str:
     return f"<!doctype html><html><head>{head}</head><body>{''.join(blocks)}</body></html>"
 
 
+class _OldPage(NamedTuple):
+    url: str
+    captured_at: str  # ISO 8601, UTC
+    title: str
+    text: str
+    status: int = 200
+
+
+_OLD_PAGES = (
+    _OldPage(
+        TENDER,
+        "2018-03-20T09:15:00",
+        "Tender 2018-044",
+        "A distributed network of flood, air-quality and pedestrian-flow sensors "
+        "covering the whole of the harbour promenade.",
+    ),
+    _OldPage(TENDER, "2019-06-01T10:00:00", "Not Found", "No such page.", status=404),
+    _OldPage(
+        ANNEX,
+        "2018-04-02T14:30:00",
+        "Annex B",
+        "Each mast records the hardware addresses of phones within thirty metres.",
+    ),
+    _OldPage(
+        PRESS,
+        "2018-05-01T08:00:00",
+        "Tidewater wins Harbour City",
+        "We will operate the network for seven years before handing it to the city.",
+    ),
+    _OldPage(
+        GAZETTE,
+        "2018-07-20T18:45:00",
+        "Masts go up",
+        "The first masts went up on the promenade this week.",
+    ),
+    _OldPage(
+        GAZETTE,
+        "2018-08-15T07:00:00",
+        "Masts go up (updated)",
+        "The first masts went up in July.",
+    ),
+    _OldPage(
+        BRIEFING,
+        "2019-02-01T12:00:00",
+        "Ombudsman briefing",
+        "The council should publish a privacy assessment.",
+    ),
+    _OldPage(
+        GUIDANCE,
+        "2018-03-05T12:00:00",
+        "Guidance on public sensors",
+        "Public bodies should assess sensors before buying them.",
+    ),
+    _OldPage(
+        INVESTORS,
+        "2018-10-30T16:20:00",
+        "Q3 briefing",
+        "The project is halfway built and fully financed.",
+    ),
+    _OldPage(
+        SUMMARY,
+        "2018-12-05T11:00:00",
+        "Sensor network: budget summary",
+        "The sensor network is contingency-funded.",
+    ),
+    _OldPage(
+        LETTER,
+        "2018-11-20T15:40:00",
+        "Letter to councillors",
+        "No data-protection assessment was made before the contract was signed.",
+    ),
+)
+
+
 def archived_copies() -> list[FixtureCapture]:
-    """Old copies held by the simulated Wayback Machine."""
-
-    def at(text: str) -> datetime:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-    def page(url: str, when: str, title: str, text: str, status: int = 200) -> FixtureCapture:
-        return FixtureCapture(
-            url=url, captured_at=at(when), status=status, body=_page(title, text).encode()
-        )
-
-    return [
-        page(
-            TENDER,
-            "2018-03-20T09:15:00",
-            "Tender 2018-044",
-            "A distributed network of flood, air-quality and pedestrian-flow sensors "
-            "covering the whole of the harbour promenade.",
-        ),
-        page(TENDER, "2019-06-01T10:00:00", "Not Found", "No such page.", status=404),
-        page(
-            ANNEX,
-            "2018-04-02T14:30:00",
-            "Annex B",
-            "Each mast records the hardware addresses of phones within thirty metres.",
-        ),
-        page(
-            PRESS,
-            "2018-05-01T08:00:00",
-            "Tidewater wins Harbour City",
-            "We will operate the network for seven years before handing it to the city.",
-        ),
-        page(
-            GAZETTE,
-            "2018-07-20T18:45:00",
-            "Masts go up",
-            "The first masts went up on the promenade this week.",
-        ),
-        page(
-            GAZETTE,
-            "2018-08-15T07:00:00",
-            "Masts go up (updated)",
-            "The first masts went up in July.",
-        ),
-        page(
-            BRIEFING,
-            "2019-02-01T12:00:00",
-            "Ombudsman briefing",
-            "The council should publish a privacy assessment.",
-        ),
-        page(
-            GUIDANCE,
-            "2018-03-05T12:00:00",
-            "Guidance on public sensors",
-            "Public bodies should assess sensors before buying them.",
-        ),
-        page(
-            INVESTORS,
-            "2018-10-30T16:20:00",
-            "Q3 briefing",
-            "The project is halfway built and fully financed.",
-        ),
-        page(
-            SUMMARY,
-            "2018-12-05T11:00:00",
-            "Sensor network: budget summary",
-            "The sensor network is contingency-funded.",
-        ),
-        page(
-            LETTER,
-            "2018-11-20T15:40:00",
-            "Letter to councillors",
-            "No data-protection assessment was made before the contract was signed.",
-        ),
+    """Old copies held by the simulated Wayback Machine: the sources' pages, then the
+    article as first published."""
+    pages = [
         FixtureCapture(
-            url=ARTICLE,
-            captured_at=at("2019-03-15T07:30:00"),
-            body=article_as_first_published(example_article().read_text(encoding="utf-8")).encode(),
-        ),
+            url=page.url,
+            captured_at=as_utc(datetime.fromisoformat(page.captured_at)),
+            status=page.status,
+            body=_page(page.title, page.text).encode(),
+        )
+        for page in _OLD_PAGES
     ]
+    article = FixtureCapture(
+        url=ARTICLE,
+        captured_at=as_utc(datetime.fromisoformat("2019-03-15T07:30:00")),
+        body=article_as_first_published(example_article().read_text(encoding="utf-8")).encode(),
+    )
+    return [*pages, article]
 
 
 def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str], None]) -> int:
     """Run the demo into ``output``; returns the exit code for the CLI."""
-    from archiver.report.render import render_run_report
-
     ensure_pywb()
 
     article_path = example_article()
@@ -249,14 +259,13 @@ def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str],
         citations = extract_citations(article.text, article.fmt, source=article.source)
         echo(f"demo: {len(citations)} citations in {article_path.name}; checking and archiving ...")
         report = run_pipeline(article, citations, settings, on_progress=echo)
-    verification = verify_store(settings.store)
-    data = {**report.to_dict(), "verification": verification.to_dict()}
-    report_path = output / "report.json"
-    replace_file(report_path, (to_json(data) + "\n").encode())
-    emit(render_run_report(report))
+    finished = finish_run(report, settings, output / "report.json")
+    verification = finished.verification  # None only if nothing was stored
+    ok = verification is None or verification.ok
+    emit(TableFormat().run(finished))
     emit("")
-    emit(f"report:   {report_path}")
+    emit(f"report:   {finished.path}")
     emit(f"WARCs:    {settings.store} (manifest: {settings.store / 'manifest.json'})")
-    outcome = "OK" if verification.ok else "FAILED"
-    emit(f"verified: {outcome} ({verification.records_checked} records)")
-    return 0 if verification.ok else 3
+    records = verification.records_checked if verification is not None else 0
+    emit(f"verified: {'OK' if ok else 'FAILED'} ({records} records)")
+    return 0 if ok else 3

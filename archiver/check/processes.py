@@ -1,0 +1,256 @@
+"""The worker processes that check a long list: one per group of hosts, each with its own
+event loop.
+
+Long lists (``SPLIT_THRESHOLD`` URLs and more) are split by host (``archiver.check.links``)
+over ``process_count`` processes: one per core but at most two, unless
+``Settings.processes`` asks for another number (bench/ measured one against two, on a
+machine of two cores). They can be started before the article
+is read (``check_processes_for``): they import the checker while the parent parses, which
+takes that import off the time to the first request.
+
+Plain ``os.fork`` and pipes, not multiprocessing: its import and its queue's set-up took
+20 ms of that start, and its queue's thread competed with the requests. This module does
+not import asyncio or the HTTP client: the parent never needs them; each worker imports
+the checker itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import select
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from archiver.check.loop import new_runner
+from archiver.config import Settings
+from archiver.dates import Clock, utcnow
+from archiver.models import LinkCheck
+
+SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the processes
+IDLE_SECONDS = 0.2  # no result for this long: the ones waiting are written down then
+# An article file from which the worker processes are started before it is read: a
+# thousand short links fit in 32 KB; a smaller article rarely holds that many.
+EARLY_START_BYTES = 32 * 1024
+
+
+def process_count(settings: Settings) -> int:
+    """Worker processes for a long list: ``settings.processes``, else one per core, at
+    most two."""
+    return settings.processes or min(2, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and hasattr(select, "poll")
+
+
+class CheckProcesses:
+    """Forked worker processes, one per group of hosts, each with its own event loop.
+
+    Each imports the checker as soon as it starts, then waits for its URLs (``run``).
+    Started before the article is read, they do that import while the parent parses.
+    Plain ``os.fork`` and pipes, not multiprocessing: its import and its queue's set-up
+    took 20 ms of that start, and its queue's thread competed with the requests. Results
+    come back as pickled batches, each preceded by its length; a process that ends
+    before sending all of its results is an error. ``close`` lets the processes never
+    given work go.
+    """
+
+    def __init__(self, count: int, settings: Settings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        self.pids: list[int] = []
+        self._work: list[int] = []  # the parent's ends of the pipes: work out, results in
+        self._results: list[int] = []
+        _reap()
+        # Objects the parent already has are frozen out of the garbage collector first,
+        # so the children's collections do not touch, and so copy, every page they share.
+        gc.freeze()
+        try:
+            for _ in range(count):
+                work_in, work_out = os.pipe()
+                results_in, results_out = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker: it never returns into the parent's code
+                    code = 1
+                    try:
+                        for fd in (work_out, results_in, *self._work, *self._results):
+                            os.close(fd)  # so that the parent closing its end is seen
+                        code = _worker(work_in, results_out, settings, clock)
+                    finally:
+                        os._exit(code)
+                os.close(work_in)
+                os.close(results_out)
+                self.pids.append(pid)
+                self._work.append(work_out)
+                self._results.append(results_in)
+        finally:
+            gc.unfreeze()
+
+    def fits(self, settings: Settings, clock: Clock) -> bool:
+        """Whether these processes check as ``settings`` and ``clock`` ask."""
+        return settings == self.settings and clock is self.clock
+
+    def run(
+        self,
+        parts: Sequence[Sequence[str]],
+        on_result: Callable[[LinkCheck], None] | None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> list[LinkCheck]:
+        """Check each part in its own process (at most one part per process);
+        ``on_idle`` is called whenever no result arrived for ``IDLE_SECONDS``."""
+        if len(parts) > len(self._work):
+            raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
+        for fd, part in zip(self._work, parts, strict=False):
+            _write_all(fd, pickle.dumps(list(part), pickle.HIGHEST_PROTOCOL))
+        self._close_work()  # the work is out; a process given no part goes
+        missing = {fd: len(part) for fd, part in zip(self._results, parts, strict=False)}
+        buffers = {fd: bytearray() for fd in missing}
+        results: dict[str, LinkCheck] = {}
+        poller = select.poll()
+        for fd in missing:
+            poller.register(fd, select.POLLIN)
+        complete = False
+        try:
+            while any(missing.values()):
+                events = poller.poll(None if on_idle is None else IDLE_SECONDS * 1000)
+                if not events and on_idle is not None:
+                    on_idle()
+                for fd, _ in events:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        if missing[fd]:
+                            raise RuntimeError("a link-checking process died")
+                        poller.unregister(fd)
+                        continue
+                    for item in _frames(buffers[fd], chunk):
+                        if isinstance(item, BaseException):
+                            raise item
+                        missing[fd] -= len(item)
+                        for result in item:
+                            results[result.url] = result
+                            if on_result is not None:
+                                on_result(result)
+            complete = True
+        finally:
+            if complete:  # they close their connections and exit on their own
+                self.close()
+            else:
+                self.stop()
+        return [results[url] for part in parts for url in part]
+
+    def close(self) -> None:
+        """Let the processes go: those that have no work yet get none, and end."""
+        self._close_work()
+        for fd in self._results:
+            os.close(fd)
+        if self._results:  # the first close: collect them when they have ended
+            _UNREAPED.extend(self.pids)
+        self._results = []
+        _reap()
+
+    def stop(self) -> None:
+        """End every process now (after a failure)."""
+        for pid in self.pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.close()
+        _reap(wait=True)
+
+    def _close_work(self) -> None:
+        for fd in self._work:
+            os.close(fd)
+        self._work = []
+
+
+_UNREAPED: list[int] = []  # worker processes that ended, or will, and are not waited for
+
+
+def _reap(wait: bool = False) -> None:
+    """Collect the exit of worker processes (``wait``: even of those still ending)."""
+    for pid in list(_UNREAPED):
+        try:
+            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        except ChildProcessError:  # not ours, or collected already
+            done = pid
+        if done:
+            _UNREAPED.remove(pid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(len(data).to_bytes(8, "big") + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _frames(buffer: bytearray, chunk: bytes) -> Iterator[Any]:
+    """The objects completed by ``chunk`` of a stream of length-prefixed pickles."""
+    buffer += chunk
+    while len(buffer) >= 8:
+        size = int.from_bytes(buffer[:8], "big")
+        if len(buffer) < 8 + size:
+            return
+        data = bytes(buffer[8 : 8 + size])
+        del buffer[: 8 + size]
+        yield pickle.loads(data)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
+    """A worker process's life: import the checker, wait for the URLs, check them."""
+    try:
+        # What can be done before the URLs arrive is done first, while the parent may
+        # still be parsing: the checker's imports and the event loop.
+        from archiver.check import checker
+
+        with new_runner() as runner:
+            runner.get_loop()
+            data = _read_all(work)
+            os.close(work)
+            if not data:  # let go: no work for this process
+                return 0
+            urls = pickle.loads(data[8:])
+
+            def send(batch: list[LinkCheck]) -> None:
+                _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+
+            runner.run(checker.check_in_batches(urls, settings, clock, send))
+        return 0
+    except BaseException as e:  # reported to the parent, which raises it
+        failure = RuntimeError(f"link checking failed: {type(e).__name__}: {e}")
+        with suppress(OSError):  # the parent is gone, or has every result
+            _write_all(results, pickle.dumps(failure))
+        return 1
+
+
+@contextmanager
+def check_processes_for(
+    targets: Sequence[str], settings: Settings, clock: Clock = utcnow
+) -> Iterator[CheckProcesses | None]:
+    """Worker processes started now, for the URLs ``targets`` will give, when a target is
+    an article file big enough to cite about ``SPLIT_THRESHOLD`` links (else None); any
+    not given work by the end are let go, and all are stopped after a failure."""
+    size = 0
+    for target in targets:
+        with suppress(OSError, ValueError):
+            size += Path(target).stat().st_size if "://" not in target else 0
+    count = process_count(settings)
+    if size < EARLY_START_BYTES or count < 2 or not can_fork():
+        yield None
+        return
+    processes = CheckProcesses(count, settings, clock)
+    try:
+        yield processes
+    except BaseException:
+        processes.stop()
+        raise
+    processes.close()

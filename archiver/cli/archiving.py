@@ -1,0 +1,119 @@
+"""Commands on archived copies: find the best one (``find``), store every source's
+(``archive``), and re-hash a store (``verify``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit
+from archiver.cli.options import (
+    archive_option,
+    article_url_option,
+    build_settings,
+    format_option,
+    network_options,
+    store_option,
+)
+from archiver.cli.targets import run_on
+from archiver.errors import InputError, NetworkError
+from archiver.report.formats import formatter
+
+
+@click.command()
+@click.argument("url")
+@click.option(
+    "--date",
+    "when",
+    metavar="DATE",
+    help="The date the source was cited (ISO 8601). [default: now]",
+)
+@archive_option
+@format_option("table", "json")
+@network_options
+def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **params: Any) -> None:
+    """Find the archived copy of URL closest to DATE.
+
+    Prefers the latest capture at or before DATE, then the earliest one after it, skipping
+    captured errors, soft-404s and redirects to a home page (the closest pages are read to
+    tell). Answers are cached in the state file. Exits with 3 when no archive holds a
+    usable copy.
+
+    \b
+    Examples:
+      archiver find http://example.com/report --date 2018-11-28
+      archiver find http://example.com/report --archive wayback:http://127.0.0.1:8080/web/
+    """
+    from archiver.dates import date_to_datetime, parse_iso
+    from archiver.net.urls import validate_url
+    from archiver.pipeline import find_copy
+
+    settings = build_settings({**params, "archives": archives})
+    validate_url(url)
+    moment = None
+    if when:
+        try:
+            moment = parse_iso(when)
+        except ValueError as e:
+            raise InputError(f"not an ISO 8601 date: {when!r}") from e
+        if len(when.strip()) == 10:
+            moment = date_to_datetime(moment.date())
+    selection = find_copy(url, moment, settings)
+    emit(formatter(fmt).selection(url, when, selection))
+    if fmt == "table":  # the reason is the answer when there is no copy, else a note
+        click.echo(selection.reason, err=selection.memento is not None)
+    if selection.memento is None:
+        raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+@click.command()
+@click.argument("article")
+@archive_option
+@store_option
+@format_option("table", "json")
+@network_options
+@article_url_option
+def archive(
+    article: str, archives: tuple[str, ...], fmt: str, article_url: str | None, **params: Any
+) -> None:
+    """Store the best copy of every source ARTICLE cites, as WARC plus a manifest.
+
+    For each citation: the memento closest to its date (and a fresh capture of the live
+    page when it is still alive). Captures already in the store are not fetched again.
+    Links removed from the text are first recovered from archived copies of the article.
+
+    \b
+    Examples:
+      archiver archive citations/harbour-sensors.md --store warcs
+    """
+    settings = build_settings({**params, "archives": archives})
+    report = run_on(article, settings, article_url=article_url)
+    if report.offline:
+        raise NetworkError("this machine seems to be offline: no link answered, nothing archived")
+    emit(formatter(fmt).captures([c for r in report.results for c in r.captures]))
+
+
+@click.command()
+@click.argument("store", required=False, type=click.Path(path_type=Path), default=Path("warcs"))
+@format_option("table", "json")
+def verify(store: Path, fmt: str) -> None:
+    """Re-hash everything in STORE (default ./warcs) against its manifest.
+
+    STORE may also be a single WARC or WACZ file, whose own digests are checked. Every
+    mismatch is named: file, record, and which hash. Exits with 3 on any problem.
+
+    \b
+    Examples:
+      archiver verify warcs
+      archiver verify tests/fixtures/golden/live_capture.warc
+    """
+    from archiver.storage.verify import verify_store, verify_warc
+
+    if not store.exists():
+        raise InputError(f"no such store or file: {store}")
+    result = verify_store(store) if store.is_dir() else verify_warc(store)
+    emit(formatter(fmt).verification(result))
+    if not result.ok:
+        raise SystemExit(EXIT_FOUND_PROBLEMS)

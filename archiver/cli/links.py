@@ -1,0 +1,172 @@
+"""Commands on an article's links: list them (``scan``), check them (``check``), and have
+the live ones saved by the Internet Archive (``save``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from archiver.cli.console import EXIT_FOUND_PROBLEMS, counting, emit, show_progress, tell
+from archiver.cli.options import (
+    DEFAULTS,
+    build_settings,
+    format_option,
+    network_options,
+    spn_options,
+    store_option,
+)
+from archiver.cli.targets import cited_urls, load_citations
+from archiver.errors import NetworkError
+from archiver.report.formats import formatter
+from archiver.report.jsonl_format import StreamedChecks
+
+
+@click.command()
+@click.argument("article")
+@format_option("table", "json")
+@network_options
+def scan(article: str, fmt: str, **params: Any) -> None:
+    """List the citations in ARTICLE (a file, '-' for stdin, or an http(s) URL).
+
+    Reads Markdown, HTML, plain text and wikitext. Citations whose link was removed and
+    replaced by a marker such as "[link no longer available]" are listed with no URL.
+    No network is used unless ARTICLE is itself a URL.
+
+    \b
+    Examples:
+      archiver scan citations/harbour-sensors.md
+      archiver scan tests/fixtures/articles/harbour-report.html --format json
+    """
+    loaded, citations = load_citations(article, build_settings(params))
+    emit(formatter(fmt).citations(citations))
+    if fmt == "table":
+        tell(f"{len(citations)} citation(s) in {loaded.source} ({loaded.fmt})")
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
+@format_option("table", "json", "jsonl")
+@network_options
+@store_option
+@click.option(
+    "--confirm-failures",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.confirm_failures,
+    show_default=True,
+    help="Failed checks needed before a dead link counts as confirmed.",
+)
+@click.option(
+    "--confirm-days",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.confirm_days,
+    show_default=True,
+    help="Days the failed checks must span before a dead link counts as confirmed.",
+)
+@click.option(
+    "--canary",
+    metavar="URL",
+    default=DEFAULTS.canary_url,
+    show_default=True,
+    help="A URL that always answers, tried when no link does, to tell 'offline' from 'dead'.",
+)
+@click.option(
+    "--fresh-for",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.fresh_for / 3600,
+    show_default=True,
+    help="Reuse a result from the state file younger than this many hours (0: always check).",
+)
+def check(
+    targets: tuple[str, ...],
+    fmt: str,
+    fresh_for: float,
+    confirm_failures: int,
+    confirm_days: float,
+    canary: str,
+    **params: Any,
+) -> None:
+    """Check every cited URL and give each a verdict.
+
+    Each target is an http(s) URL or an article whose citations are checked. Verdicts:
+    alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
+    README). Every check is kept in the state file; a failure is "confirmed" once it was
+    seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
+    link is dead or a soft-404, and with 1 when this machine turns out to be offline.
+
+    \b
+    Examples:
+      archiver check citations/harbour-sensors.md --format jsonl
+      archiver check https://example.com/a https://example.com/b --timeout 5 --retries 0
+    """
+    from archiver.check.links import check_urls
+    from archiver.check.processes import check_processes_for
+    from archiver.models import Verdict
+    from archiver.net.urls import validate_url
+    from archiver.state import State
+
+    settings = build_settings(params).replace(
+        fresh_for=fresh_for * 3600,
+        confirm_failures=confirm_failures,
+        confirm_days=confirm_days,
+        canary_url=validate_url(canary),
+    )
+    # JSON lines are rendered while the checks run (the process mostly waits then).
+    streamed = StreamedChecks() if fmt == "jsonl" else None
+    # For a long article, the checking processes start first and get ready while it is read.
+    with check_processes_for(targets, settings) as processes:
+        urls = cited_urls(targets)
+        with (
+            State(settings.state_file) as state,
+            counting(len(urls), "checking", streamed.arrived if streamed else None) as on_result,
+        ):
+            results = check_urls(
+                urls, settings, state=state, on_result=on_result, processes=processes
+            )
+    emit(streamed.render(results) if streamed else formatter(fmt).checks(results))
+    if results and all(r.verdict is Verdict.OFFLINE for r in results):
+        raise NetworkError(
+            f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
+            " no verdict was recorded"
+        )
+    if any(r.verdict.is_failure for r in results):
+        raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
+@spn_options
+@format_option("table", "json")
+@network_options
+@store_option
+def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
+    """Ask the Internet Archive's Save Page Now to capture every cited page still alive.
+
+    Each target is an http(s) URL or an article whose cited URLs are used. Every URL is
+    checked first and only the alive ones are submitted; a Wayback capture younger than
+    --if-not-archived-within is reused instead of making a new one. Needs Internet Archive
+    keys in IA_ACCESS_KEY_ID and IA_SECRET_ACCESS_KEY (or the `ia` tool's config file).
+    Statuses: saved, recently-archived, error, pending-timeout, skipped. Exits with 3 when
+    a URL was not saved or reused.
+
+    \b
+    Examples:
+      archiver save citations/harbour-sensors.md --if-not-archived-within 7d
+    """
+    from archiver.pipeline import check_and_save
+    from archiver.save.keys import load_keys
+    from archiver.save.results import SaveResult
+
+    settings = build_settings(params)
+    keys = load_keys()  # before any request: without keys nothing can be saved
+
+    def progress(result: SaveResult) -> None:
+        tell(f"{result.status.value}: {result.url}")
+
+    urls = cited_urls(targets)
+    report = check_and_save(urls, settings, keys, on_result=progress if show_progress() else None)
+    emit(formatter(fmt).saves(report))
+    if fmt == "table" and report.quota is not None:
+        tell(f"Save Page Now quota: {report.quota.describe()}")
+    if not report.all_saved:
+        raise SystemExit(EXIT_FOUND_PROBLEMS)

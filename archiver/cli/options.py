@@ -1,0 +1,206 @@
+"""The options several commands share, as decorators, and the ``Settings`` they build.
+
+Defaults come from the library's ``Settings()``, so the two never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from archiver.config import Settings
+
+DEFAULTS = Settings()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _all_of(options: Sequence[Callable[[Any], Any]]) -> Callable[[F], F]:
+    """One decorator applying ``options``, listed in the order ``--help`` shows them."""
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format: a readable table, or machine-readable JSON.",
+    )
+
+
+def store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULTS.store,
+        show_default=True,
+        help="Directory of WARC files, manifest and state.",
+    )(func)
+
+
+def archive_option(func: F) -> F:
+    return click.option(
+        "--archive",
+        "archives",
+        multiple=True,
+        metavar="SPEC",
+        help="Archive to search; repeatable, the best copy across all wins. 'ia' (the "
+        "Internet Archive, default), 'wayback:BASE_URL' (any Wayback-compatible server), "
+        "'memento:TIMEMAP_OR_TIMEGATE_URL', a preset (archive.today, arquivo.pt, loc, ukwa, "
+        "perma.cc), or the path of a WARC/WACZ file or folder.",
+    )(func)
+
+
+def article_url_option(func: F) -> F:
+    return click.option(
+        "--article-url",
+        metavar="URL",
+        help="The article's own address: its archived copies are searched for links that "
+        "were removed from the text. [default: the article's canonical link, og:url or "
+        "front-matter url]",
+    )(func)
+
+
+network_options = _all_of(
+    [
+        click.option(
+            "--ca-bundle",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Trust the CA certificates in this PEM file instead of the system's.",
+        ),
+        click.option(
+            "--user-agent",
+            default=DEFAULTS.user_agent,
+            show_default=True,
+            help="The User-Agent header sent with every request.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULTS.timeout,
+            show_default=True,
+            help="Seconds to wait: a link check's whole request (connecting and the"
+            " answer, per redirect hop); archive requests' connection and each read.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=DEFAULTS.retries,
+            show_default=True,
+            help="Extra attempts after a timeout or failed connection.",
+        ),
+        click.option(
+            "--per-host",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.per_host,
+            show_default=True,
+            help="Requests in flight to one host at most.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.workers,
+            show_default=True,
+            help="Requests in flight overall at most.",
+        ),
+        click.option(
+            "--resolve",
+            multiple=True,
+            metavar="HOST=IP:PORT",
+            help="Send requests for HOST to IP:PORT instead of asking DNS "
+            "(like curl's --resolve); repeatable.",
+        ),
+        click.option(
+            "--only-resolved",
+            is_flag=True,
+            help="Treat every host not given with --resolve as nonexistent (a sandboxed run).",
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="State file (SQLite) with the history of checks. [default: STORE/state.sqlite]",
+        ),
+    ]
+)
+"""The options of every command that goes online."""
+
+spn_options = _all_of(
+    [
+        click.option(
+            "--if-not-archived-within",
+            "spn_if_not_archived_within",
+            default=DEFAULTS.spn_if_not_archived_within,
+            show_default=True,
+            metavar="AGE",
+            help="Reuse a Wayback capture younger than AGE instead of making a new one "
+            "('30d', '3d 5h 20m', or seconds).",
+        ),
+        click.option(
+            "--poll-interval",
+            "spn_poll_interval",
+            type=click.FloatRange(min=0.0),
+            default=DEFAULTS.spn_poll_interval,
+            show_default=True,
+            help="Seconds between polls of a capture job.",
+        ),
+        click.option(
+            "--job-timeout",
+            "spn_job_timeout",
+            type=click.FloatRange(min=0.0),
+            default=DEFAULTS.spn_job_timeout,
+            show_default=True,
+            help="Stop waiting for one capture job after this many seconds.",
+        ),
+        click.option(
+            "--spn-endpoint",
+            default=DEFAULTS.spn_endpoint,
+            show_default=True,
+            metavar="URL",
+            help="Save Page Now 2 endpoint (another one only for testing).",
+        ),
+    ]
+)
+"""Options of Save Page Now 2 (the keys come from the environment, never from flags)."""
+
+
+def build_settings(params: dict[str, Any]) -> Settings:
+    """Settings from the shared options present in ``params``."""
+    host_map: dict[str, str] = {}
+    for item in params.get("resolve") or ():
+        host, sep, address = item.partition("=")
+        if not sep or not host or not address:
+            raise click.BadParameter(f"expected HOST=IP:PORT, got {item!r}", param_hint="--resolve")
+        host_map[host.strip().lower()] = address.strip()
+    changes: dict[str, Any] = {
+        "host_map": host_map,
+        "resolve_only": bool(params.get("only_resolved")),
+    }
+    keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
+    for key in (*keys, "ca_bundle"):
+        if params.get(key) is not None:
+            changes[key] = params[key]
+    if params.get("archives"):
+        changes["archives"] = tuple(params["archives"])
+    for key in ("spn_endpoint", "spn_poll_interval", "spn_job_timeout"):
+        if params.get(key) is not None:
+            changes[key] = params[key]
+    if params.get("spn_if_not_archived_within") is not None:
+        from archiver.save.spn import validate_within
+
+        changes["spn_if_not_archived_within"] = validate_within(
+            params["spn_if_not_archived_within"]
+        )
+    return Settings().replace(**changes)

@@ -1,0 +1,75 @@
+"""What a command's ARTICLE or URL arguments name, read for the stage the command runs.
+
+An ARTICLE is a file, '-' for stdin, or an http(s) URL; an ARTICLE|URL target is either
+an http(s) URL to take as it is or an article whose cited URLs are taken. Each stage is
+imported by the function that needs it: ``scan`` of a Markdown file reads it with the
+Markdown parser alone, and never loads the HTTP client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from archiver.cli.console import progress_notes
+from archiver.config import Settings
+
+if TYPE_CHECKING:
+    from archiver.extract import Article
+    from archiver.models import Citation
+    from archiver.pipeline import RunReport
+    from archiver.save.keys import InternetArchiveKeys
+
+
+def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citation]]:
+    """The article ``source`` names, and its citations."""
+    from archiver.extract import extract_citations, read_article
+
+    if "://" in source:
+        from archiver.pipeline import load_article
+
+        loaded = load_article(source, settings)
+    else:
+        loaded = read_article(source)
+    return loaded, extract_citations(loaded.text, loaded.fmt, source=loaded.source)
+
+
+def cited_urls(targets: Sequence[str]) -> list[str]:
+    """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
+    URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
+    from archiver.net.urls import validate_url
+
+    urls: list[str] = []
+    for target in targets:
+        if "://" in target:
+            urls.append(validate_url(target))
+        else:
+            from archiver.extract import extract_urls, read_article
+
+            article = read_article(target)
+            urls.extend(extract_urls(article.text, article.fmt, source=article.source))
+    return list(dict.fromkeys(urls))
+
+
+def run_on(
+    article: str,
+    settings: Settings,
+    *,
+    save_live: InternetArchiveKeys | None = None,
+    article_url: str | None = None,
+) -> RunReport:
+    """The pipeline run on the ``article`` argument (progress on a terminal's stderr)."""
+    from archiver.net.urls import validate_url
+    from archiver.pipeline import run_pipeline
+
+    if article_url is not None:
+        article_url = validate_url(article_url)  # before the article is read or fetched
+    loaded, citations = load_citations(article, settings)
+    return run_pipeline(
+        loaded,
+        citations,
+        settings,
+        on_progress=progress_notes(),
+        save_live=save_live,
+        article_url=article_url,
+    )

@@ -1,0 +1,76 @@
+"""The whole job (archiver.pipeline) on one clock, against the origin and a real pywb on
+loopback: every date the run writes down is the clock's, not the machine's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from archiver.dates import RunClock, to_iso
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.demo.simweb.wayback import FixtureCapture
+from archiver.extract import extract_citations, read_article
+from archiver.pipeline import finish_run, run_pipeline
+from archiver.state import State
+from tests.conftest import running_wayback, sandbox_settings
+
+ALIVE = "http://news.example/2019/harbour"
+GONE = "http://news.example/2019/tender"
+# Far from any real "now", so that no date below can be the machine's by chance.
+MOMENT = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+ARTICLE = f"""---
+date: 2019-03-14
+---
+
+The council [announced the masts]({ALIVE}) after a [tender]({GONE}) that is gone now.
+"""
+
+
+def test_every_date_a_run_writes_is_its_clock(origin: OriginServer, tmp_path: Path) -> None:
+    page = "<html><title>Harbour</title><p>" + "The masts went up on the promenade. " * 20
+    origin.add(ALIVE, Page(body=page + "</p></html>"))
+    origin.add("http://news.example/", Page(body="<html><title>News</title></html>"))
+    captures = [
+        FixtureCapture(ALIVE, datetime(2019, 3, 1, 9, 0, tzinfo=UTC), body=page.encode()),
+        FixtureCapture(GONE, datetime(2018, 11, 2, 9, 0, tzinfo=UTC), body=b"<p>Tender</p>"),
+    ]
+    path = tmp_path / "article.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    article = read_article(str(path))
+    citations = extract_citations(article.text, article.fmt, source=article.source)
+    with running_wayback(tmp_path / "wayback", captures) as wayback:
+        base = sandbox_settings(origin, store=tmp_path / "warcs", fresh_for=0.0)
+        settings = base.replace(
+            host_map={**base.host_map, "archive.test": f"127.0.0.1:{wayback.port}"},
+            archives=("wayback:http://archive.test/web/",),
+        )
+        report = run_pipeline(article, citations, settings, clock=RunClock.simulated(MOMENT))
+    finished = finish_run(report, settings)
+
+    now = to_iso(MOMENT)
+    assert (report.started_at, report.finished_at) == (now, now)
+    checks = {r.citation.url: r.check for r in report.results if r.check}
+    assert {url: (c.verdict.value, c.checked_at) for url, c in checks.items()} == {
+        ALIVE: ("alive", now),
+        GONE: ("dead", now),
+    }
+    stored = [c for r in report.results for c in r.captures]
+    assert sorted((c.url, c.source) for c in stored) == [
+        (ALIVE, "live"),
+        (ALIVE, "memento"),
+        (GONE, "memento"),
+    ]
+    assert {c.creation_date for c in stored} == {now}
+    dates = {(c.url, c.source): c.warc_date for c in stored}
+    assert dates[(ALIVE, "live")] == now  # a live page is dated when it was fetched
+    assert dates[(GONE, "memento")] == "2018-11-02T09:00:00Z"  # a memento, by the archive
+    with State(settings.state_file) as state:
+        assert [c.checked_at for c in state.history(GONE)] == [now]
+        looked_up = state.execute("SELECT DISTINCT looked_up_at FROM archive_lookups")
+        assert looked_up == [(now,)]
+    written = json.loads(finished.path.read_text())
+    assert (written["started_at"], written["finished_at"]) == (now, now)
+    assert [r["check"]["checked_at"] for r in written["results"]] == [now, now]
+    assert finished.verification is not None and finished.verification.ok
+    assert written["verification"]["ok"] is True
