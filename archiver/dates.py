@@ -21,6 +21,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; archiver's convention is that a naive datetime already is."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 def parse_wayback_timestamp(ts: str) -> datetime:
     """Parse a (possibly shortened) Wayback timestamp; missing parts take their minimum."""
     if not _WAYBACK_TS.match(ts):
