@@ -32,7 +32,7 @@ from archiver.state import State
 from archiver.storage.store import Capture, Store
 
 if TYPE_CHECKING:
-    from archiver.archives.specs import AnyArchive
+    from archiver.archives.base import Archive
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def _process(
     article: Article,
     citation: Citation,
     checks: dict[str, LinkCheck],
-    archives: Sequence[AnyArchive],
+    archives: Sequence[Archive],
     store: Store | None,
     session: requests.Session,
     settings: Settings,
