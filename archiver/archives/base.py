@@ -2,9 +2,9 @@
 
 Three kinds implement it: Wayback servers (``archiver.archives.wayback``), Memento archives
 (``archiver.archives.memento``) and local WARC/WACZ collections (``archiver.archives.local``).
-``select``, ``recover`` and ``store`` hold archives only through this protocol and never ask
-which kind they have; a ``Memento`` names its archive by ``spec``, and a stage that needs
-the archive back looks it up in the archives it was given (``by_spec``).
+``find_mementos``, ``select`` and ``recover`` hold archives only through this protocol and
+never ask which kind they have; a ``Memento`` names its archive by ``spec``, and a stage
+that needs the archive back looks it up in the archives it was given (``by_spec``).
 
 An archive can do three things:
 
@@ -63,7 +63,7 @@ class Archive(Protocol):
     @property
     def closest_first(self) -> bool:
         """Whether ``closest`` spends a cheaper budget than ``find`` (a Wayback replay request
-        against a CDX query), so that asking it first saves listing at all."""
+        against a CDX query), so that asking it first may spare the listing."""
 
     @property
     def verdicts_last(self) -> bool:
@@ -80,8 +80,9 @@ class Archive(Protocol):
 
     def read(self, memento: Memento, net: Net, *, max_bytes: int | None = None) -> ArchivedResponse:
         """The capture ``memento`` names, its body cut at ``max_bytes`` (None: the settings'
-        cap). Raises ``NetworkError`` when the archive cannot be reached or asks for a pause;
-        an answer that is not a capture (a 404 from the archive) is returned, not raised."""
+        cap). Raises ``NetworkError`` when the archive cannot be reached or asks for a pause
+        (``InputError`` for a record a local collection cannot read); an answer that is not
+        a capture (a 404 from the archive) is returned, not raised."""
 
 
 def by_spec(archives: Iterable[Archive] | Mapping[str, Archive]) -> dict[str, Archive]:
