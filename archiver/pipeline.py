@@ -41,7 +41,7 @@ from archiver.storage.store import Capture, Store
 from archiver.storage.verify import VerifyReport, verify_store
 
 if TYPE_CHECKING:
-    from archiver.archives.specs import AnyArchive
+    from archiver.archives.base import Archive
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def run_pipeline(
 def _recover(
     article: Article,
     citations: Sequence[Citation],
-    archives: Sequence[AnyArchive],
+    archives: Sequence[Archive],
     session: requests.Session,
     settings: Settings,
     cache: LookupCache,
@@ -285,7 +285,7 @@ def _recover(
 class _Tools:
     """What every citation of a run is looked up and stored with."""
 
-    archives: Sequence[AnyArchive]
+    archives: Sequence[Archive]
     session: requests.Session
     cache: LookupCache
     store: Store | None

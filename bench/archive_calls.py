@@ -38,14 +38,16 @@ from pathlib import Path
 import requests
 
 from archiver.archives.cache import LookupCache
+from archiver.archives.cdx import find_in_archive
 from archiver.archives.specs import parse_archive_spec
-from archiver.archives.wayback import INTERNET_ARCHIVE, Archive, find_in_archive, replay_interval
+from archiver.archives.wayback import INTERNET_ARCHIVE, WaybackArchive, replay_interval
 from archiver.config import Settings
 from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer, write_fixture_warc
 from archiver.models import Selection
 from archiver.net.http import build_session
 from archiver.net.polite import CdxRateLimiter
-from archiver.select.choose import choose_memento, find_best_memento, select_memento
+from archiver.select.choose import choose_memento, find_best_memento
+from archiver.select.rank import select_memento
 from archiver.state import State
 
 CDX_LIMIT = 25
@@ -147,28 +149,40 @@ class CallLog:
         return taken
 
 
-Strategy = Callable[[Citation, Archive, requests.Session, Settings, LookupCache], Selection]
+Strategy = Callable[[Citation, WaybackArchive, requests.Session, Settings, LookupCache], Selection]
 
 
 def cdx_metadata(
-    c: Citation, archive: Archive, session: requests.Session, settings: Settings, _: LookupCache
+    c: Citation,
+    archive: WaybackArchive,
+    session: requests.Session,
+    settings: Settings,
+    _: LookupCache,
 ) -> Selection:
     return select_memento(find_in_archive(c.url, c.when, archive, session, settings), c.when)
 
 
 def cdx_content(
-    c: Citation, archive: Archive, session: requests.Session, settings: Settings, cache: LookupCache
+    c: Citation,
+    archive: WaybackArchive,
+    session: requests.Session,
+    settings: Settings,
+    cache: LookupCache,
 ) -> Selection:
     kind = f"cdx:{CDX_LIMIT}"
     listed = cache.lookup(archive.spec, c.url, c.when, kind)
     if listed is None:
         listed = find_in_archive(c.url, c.when, archive, session, settings, CDX_LIMIT)
         cache.remember_lookup(archive.spec, c.url, c.when, kind, listed)
-    return choose_memento(listed, c.when, session, settings, c.quote, cache=cache)
+    return choose_memento(listed, c.when, [archive], session, settings, c.quote, cache=cache)
 
 
 def replay_first(
-    c: Citation, archive: Archive, session: requests.Session, settings: Settings, cache: LookupCache
+    c: Citation,
+    archive: WaybackArchive,
+    session: requests.Session,
+    settings: Settings,
+    cache: LookupCache,
 ) -> Selection:
     return find_best_memento(
         c.url, c.when, [archive], session, settings, quote=c.quote, cache=cache
@@ -192,7 +206,7 @@ class Run:
 def run(
     strategy: Strategy,
     citations: list[Citation],
-    archive: Archive,
+    archive: WaybackArchive,
     settings: Settings,
     cache: LookupCache,
 ) -> Run:
@@ -232,7 +246,7 @@ def chosen(selection: Selection) -> str | None:
 
 
 @contextmanager
-def archive_server(captures: list[FixtureCapture]) -> Iterator[tuple[Archive, Settings]]:
+def archive_server(captures: list[FixtureCapture]) -> Iterator[tuple[WaybackArchive, Settings]]:
     with tempfile.TemporaryDirectory() as tmp:
         warc = Path(tmp) / "fixture.warc.gz"
         write_fixture_warc(warc, captures)
@@ -244,7 +258,7 @@ def archive_server(captures: list[FixtureCapture]) -> Iterator[tuple[Archive, Se
                 retries=0,
             )
             archive = parse_archive_spec("wayback:http://archive.test/web/")
-            assert isinstance(archive, Archive)
+            assert isinstance(archive, WaybackArchive)
             yield archive, settings
 
 

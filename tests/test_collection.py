@@ -40,7 +40,7 @@ from archiver.demo.simweb.wayback import FixtureCapture, payload_digest, write_f
 from archiver.errors import InputError
 from archiver.models import Memento
 from archiver.net.http import build_session
-from archiver.select.choose import select_memento
+from archiver.select.rank import select_memento
 from archiver.storage.manifest import read_manifest
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
@@ -408,7 +408,7 @@ def test_a_revisit_keeps_its_own_status_and_headers_with_the_original_payload(si
     memento = next(m for m in collection.find(REPORT, T2) if m.datetime == to_iso(T2))
     assert (memento.http_status, memento.digest) == (200, sha1_base32(BODY_1))
 
-    served = collection.read(memento.raw_url)
+    served = collection.read_locator(memento.raw_url)
 
     assert served == CollectionResponse(
         url=REPORT,
@@ -428,7 +428,7 @@ def test_a_revisit_keeps_its_own_status_and_headers_with_the_original_payload(si
 def test_a_revisit_found_by_digest_alone(site: Path) -> None:
     collection = LocalCollection(site)
     (memento,) = collection.find(MIRROR, T2)
-    served = collection.read(memento.raw_url)
+    served = collection.read_locator(memento.raw_url)
     assert (served.payload, served.headers) == (BODY_1, (("X-Mirror", "yes"),))
     assert served.payload_locator == locator_of(site, "response", REPORT, T1)
 
@@ -437,7 +437,7 @@ def test_a_revisit_without_http_headers_takes_the_originals(site: Path) -> None:
     collection = LocalCollection(site)
     (memento,) = collection.find(BARE, T2)
     assert (memento.http_status, memento.mimetype) == (200, "text/html")  # from the original
-    served = collection.read(memento.raw_url)
+    served = collection.read_locator(memento.raw_url)
     assert served.status == 200
     assert served.headers == (("Content-Type", "text/html"), ("X-Version", "1"))
     assert (served.payload, served.datetime) == (BODY_1, to_iso(T2))
@@ -447,7 +447,7 @@ def test_a_revisit_whose_original_is_missing_is_a_clear_error(site: Path) -> Non
     collection = LocalCollection(site, spec="crawl")
     (memento,) = collection.find(LOST, T2)
     with pytest.raises(InputError) as raised:
-        collection.read(memento.raw_url)
+        collection.read_locator(memento.raw_url)
     assert str(raised.value) == (
         f"archive 'crawl': {LOST} at 2018-03-01T12:00:00Z is a revisit of {LOST}, "
         "whose payload is not in the collection"
@@ -464,7 +464,7 @@ def test_a_captured_redirect_is_followed_to_the_closest_capture_of_its_target(
     (memento,) = collection.find(OLD, T1)
     assert memento.http_status == 301  # find reports the capture as it is, like CDX
 
-    served = collection.read(memento.raw_url)
+    served = collection.read_locator(memento.raw_url)
 
     assert (served.url, served.status, served.payload) == (NEW, 200, NEW_BODY)
     assert served.datetime == to_iso(T1 + timedelta(seconds=2))  # not the capture 30 days on
@@ -472,7 +472,7 @@ def test_a_captured_redirect_is_followed_to_the_closest_capture_of_its_target(
         RedirectStep(OLD, to_iso(T1), 301, NEW, locator_of(site, "response", OLD, T1)),
     )
     assert served.stopped is None
-    unfollowed = collection.read(memento.raw_url, follow_redirects=False)
+    unfollowed = collection.read_locator(memento.raw_url, follow_redirects=False)
     assert (unfollowed.status, unfollowed.redirects) == (301, ())
 
 
@@ -496,21 +496,21 @@ def test_redirect_following_stops_where_it_must(
 ) -> None:
     collection = LocalCollection(site)
     (memento,) = collection.find(start, T1)
-    served = collection.read(memento.raw_url, max_redirects=max_redirects)
+    served = collection.read_locator(memento.raw_url, max_redirects=max_redirects)
     assert (served.status, len(served.redirects), served.stopped) == (status, hops, stopped)
 
 
 def test_chunked_framing_is_removed_only_when_it_is_exactly_that(site: Path) -> None:
     collection = LocalCollection(site)
-    chunked = collection.read(collection.find(CHUNKED, T1)[0].raw_url)
+    chunked = collection.read_locator(collection.find(CHUNKED, T1)[0].raw_url)
     assert chunked.payload == b"hello world"
-    hexlike = collection.read(collection.find(HEXLIKE, T1)[0].raw_url)
+    hexlike = collection.read_locator(collection.find(HEXLIKE, T1)[0].raw_url)
     assert hexlike.payload == b"abc\r\nxyz"  # "abc" parses as hex; warcio would eat it
 
 
 def test_the_payload_is_cut_at_max_bytes(site: Path) -> None:
     collection = LocalCollection(site)
-    served = collection.read(collection.find(REPORT, T1)[0].raw_url, max_bytes=10)
+    served = collection.read_locator(collection.find(REPORT, T1)[0].raw_url, max_bytes=10)
     assert (served.payload, served.truncated) == (BODY_1[:10], True)
 
 
@@ -675,7 +675,7 @@ def test_iana_crawl_home_page(cache_dir: Path) -> None:
         mimetype="text/html",
         digest="OSSAPWJ23L56IYVRW3GFEAR4MCJMGPTB",
     )
-    served = collection.read(memento.raw_url)
+    served = collection.read_locator(memento.raw_url)
     assert sha1_base32(served.payload) == "OSSAPWJ23L56IYVRW3GFEAR4MCJMGPTB"
     assert served.payload.startswith(b"<!doctype html>")
     (index,) = (cache_dir / "cdxj").iterdir()
@@ -690,7 +690,7 @@ def test_iana_resource_that_exists_only_as_revisits() -> None:
     url = "https://www.iana.org/_css/2013.1/print.css"
     found = [m for m in collection.find(url, None, limit=50) if m.original == url]
     assert [(m.datetime, m.http_status) for m in found] == [("2014-01-26T20:13:07Z", 200)]
-    served = collection.read(found[0].raw_url)
+    served = collection.read_locator(found[0].raw_url)
     assert sha1_base32(served.payload) == found[0].digest == "VNBXHMUNWJQC5OWWGZ3X7GM5C7X6ZAB4"
     assert served.payload_locator == f"{path.as_uri()}#offset=50482"
     assert ("Date", "Sun, 26 Jan 2014 20:13:07 GMT") in served.headers  # the revisit's own
@@ -702,7 +702,7 @@ def test_iana_captured_302_is_followed_to_its_https_target(tmp_path: Path) -> No
     moved = next(
         m for m in collection.find("http://www.iana.org/dnssec", None) if m.http_status == 302
     )
-    served = collection.read(moved.raw_url)
+    served = collection.read_locator(moved.raw_url)
     assert (served.url, served.status, served.datetime) == (
         "https://www.iana.org/dnssec",
         200,
@@ -737,7 +737,7 @@ def test_corpus_folder_resolves_revisits_across_files(caplog: pytest.LogCaptureF
         collection = LocalCollection(folder)
         moved = next(m for m in collection.find("http://iana.org", None) if m.http_status == 302)
     # dupes.warc.gz: iana.org 302 -> www.iana.org/, a revisit of a response in iana.warc.gz
-    served = collection.read(moved.raw_url)
+    served = collection.read_locator(moved.raw_url)
     assert (served.url, served.status) == ("http://www.iana.org/", 200)
     assert served.locator == f"{(folder / 'dupes.warc.gz').as_uri()}#offset=2678"
     assert served.payload_locator == f"{(folder / 'iana.warc.gz').as_uri()}#offset=334"
@@ -766,7 +766,7 @@ def test_files_written_by_other_tools(name: str, url: str, digest: str) -> None:
     found = collection.find(url, None)
     assert found and all(m.http_status == 200 and m.digest == digest for m in found)
     for memento in found:  # example.warc.gz: a response and a revisit of it
-        assert sha1_base32(collection.read(memento.raw_url).payload) == digest
+        assert sha1_base32(collection.read_locator(memento.raw_url).payload) == digest
     assert collection.problems == ()
 
 
@@ -781,7 +781,7 @@ def test_one_gzip_stream_file_is_read_with_a_warning() -> None:
     path = corpus("example-bad.warc.gz.bad")
     collection = LocalCollection(path)
     (moved,) = collection.find("http://www.iana.org/domains/example", None)
-    served = collection.read(moved.raw_url)
+    served = collection.read_locator(moved.raw_url)
     assert (served.status, served.stopped) == (
         302,
         "the redirect target http://www.iana.org/domains/reserved is not in the collection",

@@ -19,14 +19,9 @@ import pytest
 from waybackpy import WaybackMachineCDXServerAPI
 from waybackpy.cdx_snapshot import CDXSnapshot
 
+from archiver.archives.cdx import ArchiveCdxQuery, find_in_archive
 from archiver.archives.specs import find_mementos, parse_archive_spec, parse_archive_specs
-from archiver.archives.wayback import (
-    IA_CDX_URL,
-    INTERNET_ARCHIVE,
-    Archive,
-    ArchiveCdxQuery,
-    find_in_archive,
-)
+from archiver.archives.wayback import IA_CDX_URL, INTERNET_ARCHIVE, WaybackArchive
 from archiver.config import Settings
 from archiver.demo.simweb import wayback as wayback_module
 from archiver.demo.simweb.wayback import (
@@ -40,7 +35,7 @@ from archiver.errors import InputError, NetworkError, SetupError
 from archiver.models import Memento
 from archiver.net.http import build_session, fetch
 from archiver.net.polite import CdxRateLimiter
-from archiver.select.choose import select_memento
+from archiver.select.rank import select_memento
 from tests.conftest import (
     REPORT,
     REPORT_HISTORY,
@@ -317,7 +312,7 @@ def test_ia_spec() -> None:
 
 
 def test_wayback_spec_defaults_to_pywb_cdx_endpoint() -> None:
-    assert parse_archive_spec("wayback:http://127.0.0.1:8080/web") == Archive(
+    assert parse_archive_spec("wayback:http://127.0.0.1:8080/web") == WaybackArchive(
         spec="wayback:http://127.0.0.1:8080/web",
         replay_base="http://127.0.0.1:8080/web/",
         cdx_url="http://127.0.0.1:8080/web/cdx",

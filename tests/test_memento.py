@@ -17,17 +17,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archiver.archives.memento import (
+from archiver.archives.linkformat import (
     Link,
-    MementoArchive,
     TimeMapMemento,
     TimeMapPage,
-    find_in_memento_archive,
     iter_links,
-    parse_memento_spec,
     parse_timemap,
 )
-from archiver.archives.specs import find_mementos, parse_archive_spec, parse_archive_specs
+from archiver.archives.memento import MementoArchive, find_in_memento_archive
+from archiver.archives.specs import (
+    find_mementos,
+    parse_archive_spec,
+    parse_archive_specs,
+    parse_memento_spec,
+)
 from archiver.archives.wayback import INTERNET_ARCHIVE
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
@@ -41,7 +44,7 @@ from archiver.errors import InputError, NetworkError
 from archiver.models import Memento
 from archiver.net.http import build_session, fetch
 from archiver.net.polite import CdxRateLimiter
-from archiver.select.choose import select_memento
+from archiver.select.rank import select_memento
 from tests.conftest import (
     REPORT,
     REPORT_HISTORY,
@@ -356,9 +359,9 @@ def test_specs_of_several_kinds_keep_their_order() -> None:
     archives = parse_archive_specs(["archive.today", "ia", TIMEGATE, "wayback:http://w.test/web/"])
     assert [(type(a).__name__, a.spec) for a in archives] == [
         ("MementoArchive", "archive.today"),
-        ("Archive", "ia"),
+        ("WaybackArchive", "ia"),
         ("MementoArchive", TIMEGATE),
-        ("Archive", "wayback:http://w.test/web/"),
+        ("WaybackArchive", "wayback:http://w.test/web/"),
     ]
 
 

@@ -33,8 +33,8 @@ from archiver.extract import Article, extract_citations, parse_article_bytes, re
 from archiver.models import Citation, Memento, Recovery
 from archiver.net.http import build_session
 from archiver.pipeline import run_pipeline
+from archiver.recover.matching import ArchivedArticle
 from archiver.recover.removed import (
-    ArchivedArticle,
     apply_recovery,
     capture_order,
     is_removed_link,

@@ -8,7 +8,8 @@ import pytest
 
 from archiver.archives.cache import PassageMatch
 from archiver.models import Memento, Rejection
-from archiver.select.choose import find_passage, normalise_passage, rank_mementos, select_memento
+from archiver.select.passages import find_passage, normalise_passage
+from archiver.select.rank import rank_mementos, select_memento
 
 IA = "ia"
 LOCAL = "wayback:http://127.0.0.1:8080/web/"

@@ -21,7 +21,7 @@ import requests
 
 from archiver.archives.cache import SETTLED_AFTER, ContentVerdict, LookupCache, PassageMatch
 from archiver.archives.specs import parse_archive_spec
-from archiver.archives.wayback import Archive, find_closest_by_replay, parse_replay_url
+from archiver.archives.wayback import WaybackArchive, find_closest_by_replay, parse_replay_url
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer, payload_digest
@@ -34,9 +34,9 @@ from archiver.state import State
 from tests.conftest import archive_settings, running_wayback
 
 
-def wayback_archive(spec: str) -> Archive:
+def wayback_archive(spec: str) -> WaybackArchive:
     archive = parse_archive_spec(spec)
-    assert isinstance(archive, Archive)
+    assert isinstance(archive, WaybackArchive)
     return archive
 
 
@@ -267,7 +267,7 @@ def test_redirects_to_the_same_page_under_another_address(
         http_status=301,
     )
     with build_session(settings) as session:
-        chosen = choose_memento([listed], CITED, session, settings, cache=cache)
+        chosen = choose_memento([listed], CITED, [ARCHIVE], session, settings, cache=cache)
     assert chosen.memento is not None
     assert chosen.memento.raw_url == raw(captured, target)
     assert chosen.reason == (
@@ -389,7 +389,7 @@ def test_choose_memento_over_given_mementos(settings: Settings, cache: LookupCac
                 ("2018-11-10T09:00:00Z", "20181110090000"),
             ]
         ]
-        selection = choose_memento(listed, CITED, session, settings, cache=cache)
+        selection = choose_memento(listed, CITED, [ARCHIVE], session, settings, cache=cache)
     assert selection.memento == Memento(
         original=REPORT,
         datetime="2018-06-15T10:30:00Z",

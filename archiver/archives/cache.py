@@ -4,7 +4,9 @@ The Internet Archive's CDX API allows about 0.4 requests a second and firewalls 
 that push through 429s, so every answer is worth keeping. Two kinds are kept:
 
 - **lookups**: the captures an archive listed for (archive, URL, moment, kind), where
-  the kind is ``replay`` (the one capture closest to the moment) or ``cdx:<limit>``. The
+  the kind is ``replay`` (the one capture closest to the moment, ``Archive.closest``) or
+  ``<listing_kind>:<limit>`` (``cdx:25`` for a Wayback server, ``list:25`` for the
+  others: ``Archive.find``); ``closest`` and ``listed`` ask through the cache. The
   captures at or before a moment in the past do not change (an archive only adds captures
   at the time it makes them), so a lookup that found something around a moment more than
   ``SETTLED_AFTER`` ago is kept for good. One that found nothing, or that was made around
@@ -26,11 +28,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
 from archiver.models import Memento, _Serialisable
 from archiver.state import State
+
+if TYPE_CHECKING:
+    from archiver.archives.base import Archive
+    from archiver.net.polite import Net
 
 SETTLED_AFTER = timedelta(days=2)  # archives index new captures within hours to days
 NOTHING_FOUND_TTL = 24 * 3600.0  # seconds before an empty or unsettled lookup is redone
@@ -152,6 +158,29 @@ class LookupCache:
                 expires,
             ),
         )
+
+    def closest(
+        self, archive: Archive, url: str, when: datetime | None, net: Net
+    ) -> Memento | None:
+        """``archive.closest``, through the cache (kind ``replay``)."""
+        cached = self.lookup(archive.spec, url, when, "replay")
+        if cached is not None:
+            return cached[0] if cached else None
+        found = archive.closest(url, when, net)
+        self.remember_lookup(archive.spec, url, when, "replay", [found] if found else [])
+        return found
+
+    def listed(
+        self, archive: Archive, url: str, when: datetime | None, limit: int, net: Net
+    ) -> list[Memento]:
+        """``archive.find``, through the cache (kind ``<listing_kind>:<limit>``)."""
+        kind = f"{archive.listing_kind}:{limit}"
+        cached = self.lookup(archive.spec, url, when, kind)
+        if cached is not None:
+            return cached
+        found = archive.find(url, when, limit, net)
+        self.remember_lookup(archive.spec, url, when, kind, found)
+        return found
 
     # -- content verdicts ---------------------------------------------------------------
 

@@ -74,21 +74,33 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import replace as dataclass_replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archiver.dates import parse_iso, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
+from archiver.archives.base import ArchivedResponse, CapturedRedirect
+from archiver.dates import (
+    as_utc,
+    parse_iso,
+    parse_wayback_timestamp,
+    to_iso,
+    to_wayback_timestamp,
+    utcnow,
+)
 from archiver.durable import replace_file
 from archiver.errors import InputError
 from archiver.models import Memento, _Serialisable
 from archiver.net.http import Fetched
 from archiver.storage.verify import WARC_READ_ERRORS
+
+if TYPE_CHECKING:
+    from archiver.net.polite import Net
 
 __all__ = [
     "CollectionResponse",
@@ -751,6 +763,10 @@ class LocalCollection:
     indexed, one line each. Thread-safe.
     """
 
+    listing_kind: ClassVar[str] = "list"
+    closest_first: ClassVar[bool] = False  # the index answers both at no cost
+    verdicts_last: ClassVar[bool] = False  # local files change
+
     def __init__(self, path: Path | str, *, spec: str | None = None, cache_dir: Path | None = None):
         self.spec = spec if spec is not None else str(path)
         self.root = Path(path).expanduser().absolute()
@@ -861,14 +877,15 @@ class LocalCollection:
 
     # -- finding --
 
-    def find(self, url: str, when: datetime | None = None, limit: int = 25) -> list[Memento]:
+    def find(
+        self, url: str, when: datetime | None = None, limit: int = 25, net: Net | None = None
+    ) -> list[Memento]:
         """The (up to ``limit``) captures of ``url`` closest to ``when`` (None: now), oldest
-        first; one per (moment, URL), a response preferred to a revisit."""
+        first; one per (moment, URL), a response preferred to a revisit. ``net`` is not
+        needed: the files are local."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        moment = utcnow() if when is None else when
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+        moment = utcnow() if when is None else as_utc(when)
         unique: dict[tuple[str, str], IndexEntry] = {}
         for entry in self.entries(url):
             key = (entry.timestamp, entry.url)
@@ -880,6 +897,11 @@ class LocalCollection:
         ]
         with self._lock:
             return [self._memento(e) for e in sorted(nearest, key=lambda e: (e.timestamp, e.url))]
+
+    def closest(self, url: str, when: datetime | None, net: Net | None = None) -> Memento | None:
+        """The capture of ``url`` closest to ``when`` (None: now), from the index."""
+        found = self.find(url, when, 1)
+        return found[0] if found else None
 
     def _memento(self, entry: IndexEntry) -> Memento:
         status, mime = entry.status, entry.mime
@@ -926,6 +948,41 @@ class LocalCollection:
     # -- reading --
 
     def read(
+        self, memento: Memento, net: Net | None = None, *, max_bytes: int | None = None
+    ) -> ArchivedResponse:
+        """The record ``memento.raw_url`` locates, revisit resolved, payload cut at
+        ``max_bytes`` (None: ``net``'s cap). A captured redirect is not followed: it comes
+        back with its target and the target's capture closest in time, if the collection
+        holds one."""
+        if max_bytes is None and net is not None:
+            max_bytes = net.settings.max_bytes
+        served = self.read_locator(memento.raw_url, follow_redirects=False, max_bytes=max_bytes)
+        redirect = None
+        with self._lock:
+            entry = self._entry_at(served.locator)
+            target = self._captured_target(entry, served)
+            if target is not None and urlsplit(target).scheme in ("http", "https"):
+                following = self._closest_capture(target, entry, {entry.locator})
+                capture = self._memento(following) if following is not None else None
+                redirect = CapturedRedirect(target, None, capture)
+        return ArchivedResponse(
+            memento=dataclass_replace(memento, http_status=served.status),
+            requested=memento.raw_url,
+            url=served.locator,
+            status=served.status,
+            reason=served.reason,
+            http_version=served.http_version,
+            headers=served.headers,
+            payload=served.payload,
+            truncated=served.truncated,
+            captured=True,
+            datetime=served.datetime,
+            original=served.url,
+            digest=served.digest,
+            redirect=redirect,
+        )
+
+    def read_locator(
         self,
         locator: str,
         *,
@@ -937,21 +994,15 @@ class LocalCollection:
         the collection (at most ``max_redirects``), payload cut at ``max_bytes``."""
         with self._lock:
             self.refresh()
-            file, member, offset = parse_locator(locator)
-            entry = self._by_place.get((str(file), member, offset))
-            if entry is None:
-                raise InputError(f"archive {self.spec!r} has no capture at {locator}")
+            entry = self._entry_at(locator)
             chain: list[RedirectStep] = []
             visited = {entry.locator}
             stopped = None
             while True:
                 served = self._serve(entry, max_bytes)
-                if not follow_redirects or not 300 <= served.status < 400:
+                target = self._captured_target(entry, served) if follow_redirects else None
+                if target is None:
                     break
-                location = dict((k.lower(), v) for k, v in served.headers).get("location")
-                if not location:
-                    break
-                target = urljoin(entry.url, location.strip())
                 if len(chain) >= max_redirects:
                     stopped = f"stopped after {max_redirects} redirects"
                     break
@@ -973,21 +1024,22 @@ class LocalCollection:
                 )
                 visited.add(following.locator)
                 entry = following
-            return CollectionResponse(
-                url=served.url,
-                datetime=served.datetime,
-                locator=served.locator,
-                status=served.status,
-                reason=served.reason,
-                http_version=served.http_version,
-                headers=served.headers,
-                payload=served.payload,
-                truncated=served.truncated,
-                digest=served.digest,
-                payload_locator=served.payload_locator,
-                redirects=tuple(chain),
-                stopped=stopped,
-            )
+            return dataclass_replace(served, redirects=tuple(chain), stopped=stopped)
+
+    def _entry_at(self, locator: str) -> IndexEntry:
+        file, member, offset = parse_locator(locator)
+        entry = self._by_place.get((str(file), member, offset))
+        if entry is None:
+            raise InputError(f"archive {self.spec!r} has no capture at {locator}")
+        return entry
+
+    @staticmethod
+    def _captured_target(entry: IndexEntry, served: CollectionResponse) -> str | None:
+        """The absolute target of a captured redirect, or None when ``served`` is not one."""
+        if not 300 <= served.status < 400:
+            return None
+        location = dict((k.lower(), v) for k, v in served.headers).get("location")
+        return urljoin(entry.url, location.strip()) if location else None
 
     def _closest_capture(
         self, target: str, after: IndexEntry, visited: set[str]
@@ -1111,7 +1163,12 @@ _OPEN_LOCK = threading.Lock()
 
 def open_collection(spec: str | Path, cache_dir: Path | None = None) -> LocalCollection:
     """The ``LocalCollection`` for ``spec`` (a path), shared within the process so that its
-    index is read once; ``cache_dir`` defaults to ``default_cache_dir()``."""
+    index is read once; ``cache_dir`` defaults to ``default_cache_dir()``.
+
+    ``parse_archive_spec`` opens collections here. Stages hand archives along rather than
+    reopening them; the one place a collection is opened from a memento alone is
+    ``read_collection_memento``, for the store until it is given the run's archives.
+    """
     root = Path(spec).expanduser().absolute()
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     with _OPEN_LOCK:
@@ -1133,4 +1190,6 @@ def read_collection_memento(
     file, _, _ = parse_locator(memento.raw_url)
     spec: str | Path = memento.archive if is_collection_path(memento.archive) else file
     collection = open_collection(spec)
-    return collection.read(memento.raw_url, max_redirects=max_redirects, max_bytes=max_bytes)
+    return collection.read_locator(
+        memento.raw_url, max_redirects=max_redirects, max_bytes=max_bytes
+    )

@@ -1,11 +1,11 @@
-"""Find mementos in any archive that speaks Memento (RFC 7089): TimeMaps and TimeGates.
+"""Any archive that speaks Memento (RFC 7089) as an archive: TimeMaps, TimeGates, reading.
 
 Most web archives that have no CDX API (archive.today, Perma.cc) or whose CDX API is not
 public (national libraries) still answer the Memento protocol: a **TimeMap**
 (``application/link-format``, RFC 7089 §5) lists every memento of a URL with its
 datetime, and a **TimeGate** answers a request carrying ``Accept-Datetime`` with a
 redirect to the memento it judges closest (§4). ``--archive memento:URL`` reaches any of
-them; the well-known ones have names (see ``PRESETS``).
+them; the well-known ones have names (``archiver.archives.specs.PRESETS``).
 
 Choices that are not obvious:
 
@@ -43,41 +43,45 @@ Choices that are not obvious:
   API's slot and 2.5 s spacing; other named archives are spaced 1 s apart, an assumption
   rather than a published limit), a 429/503 is retried once only when ``Retry-After`` asks
   for a bounded wait, and every request has the settings' timeout. Following a TimeGate's
-  redirect to the memento is a replay request and does not wait.
+  redirect to the memento, and reading a memento, are replay requests and do not wait,
+  but no request goes to an archive that asked for a long pause.
+- Reading a memento (``MementoArchive.read``) follows the archive's own redirects (those
+  without ``Memento-Datetime``) and stops at a captured redirect. The capture of its
+  target, to be read next, is named where memento URLs are Wayback-shaped: the same
+  moment's, at the target's URL (the archive redirects to the exact capture from there).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 
-from archiver.archives.wayback import IA_CDX_URL, IA_HOST, IA_MIN_INTERVAL
+from archiver.archives.base import ArchivedResponse, CapturedRedirect, stated_original
+from archiver.archives.linkformat import http_date_or_none, iter_links, parse_timemap
+from archiver.archives.wayback import IA_CDX_URL, IA_HOST
 from archiver.config import Settings
-from archiver.dates import parse_http_date, parse_iso, to_http_date, to_iso, utcnow
-from archiver.errors import InputError, NetworkError
+from archiver.dates import as_utc, parse_iso, parse_wayback_timestamp, to_http_date, to_iso, utcnow
+from archiver.errors import NetworkError
 from archiver.models import Memento
 from archiver.net.http import Fetched
-from archiver.net.polite import (
-    DEFAULT_RATE_LIMITER,
-    CdxRateLimiter,
-    parse_interval_option,
-    polite_get,
-)
+from archiver.net.polite import DEFAULT_RATE_LIMITER, CdxRateLimiter, polite_get
+from archiver.net.urls import is_http_url
+
+if TYPE_CHECKING:
+    from archiver.net.polite import Net
 
 log = logging.getLogger(__name__)
 
-MEMENTO_PREFIX = "memento:"
 URL_PLACEHOLDER = "{url}"
 MAX_TIMEMAP_PAGES = 3  # TimeMap requests for one URL, the first page included
-PUBLIC_MIN_INTERVAL = 1.0  # seconds between lookups in a named archive other than the IA
 
 RawReplay = Literal["id_", "none"]
 
@@ -99,6 +103,10 @@ class MementoArchive:
     timegate: str | None = None
     raw_replay: RawReplay = "id_"
     min_interval: float = 0.0
+
+    listing_kind: ClassVar[str] = "list"
+    closest_first: ClassVar[bool] = False  # a TimeGate costs a lookup, as a TimeMap does
+    verdicts_last: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if self.timemap is None and self.timegate is None:
@@ -127,6 +135,84 @@ class MementoArchive:
             return memento_url
         return f"{match.group('prefix')}{match.group('ts')}id_/{match.group('rest')}"
 
+    def find(self, url: str, when: datetime | None, limit: int, net: Net) -> list[Memento]:
+        """The mementos nearest ``when``, from the TimeMap (or the TimeGate)."""
+        return find_in_memento_archive(
+            url, when, self, net.session, net.settings, limit, limiter=net.cdx_limiter
+        )
+
+    def closest(self, url: str, when: datetime | None, net: Net) -> Memento | None:
+        """The memento the TimeGate negotiates, or the nearest the TimeMap lists."""
+        lookup = _Lookup(self, net.session, net.settings, net.cdx_limiter, _utc(when))
+        return lookup.closest(urldefrag(url).url)
+
+    def read(self, memento: Memento, net: Net, *, max_bytes: int | None = None) -> ArchivedResponse:
+        """``memento.raw_url``, the archive's own redirects followed (see the module
+        docstring). Raises ``NetworkError``."""
+        url = memento.raw_url
+        history: list[tuple[str, int]] = []
+        for _ in range(net.settings.max_redirects + 1):
+            answer = polite_get(
+                net.session,
+                url,
+                net.settings,
+                spec=self.spec,
+                server="archive",
+                limiter=net.cdx_limiter,
+                endpoint=self.limiter_key,
+                min_interval=None,
+                allow_redirects=False,
+                max_bytes=max_bytes,
+            )
+            location = answer.header("Location")
+            own = answer.header("Memento-Datetime") is None and answer.status in _REDIRECTS
+            if own and location:
+                history.append((url, answer.status))
+                url = urljoin(answer.final_url, location)
+                continue
+            served = dataclass_replace(memento, http_status=memento.http_status or answer.status)
+            redirect = self._captured_redirect(memento, answer)
+            return ArchivedResponse.from_http(
+                answer, memento, served, history=tuple(history), redirect=redirect
+            )
+        raise NetworkError(f"{self.spec}: more than {net.settings.max_redirects} redirects")
+
+    def _captured_redirect(self, memento: Memento, answer: Fetched) -> CapturedRedirect | None:
+        """Where a captured redirect points, and the capture to read there: the same
+        moment's, where memento URLs are Wayback-shaped."""
+        location = answer.header("Location")
+        if (
+            not (location and 300 <= answer.status < 400)
+            or answer.header("Memento-Datetime") is None
+        ):
+            return None
+        inside = _WAYBACK_MEMENTO.match(urljoin(answer.final_url, location))
+        if inside is not None and is_http_url(inside.group("rest")):  # rewritten into the archive
+            target, timestamp = inside.group("rest"), inside.group("ts")
+            return CapturedRedirect(
+                target, timestamp, self._memento_at(inside.group("prefix"), timestamp, target)
+            )
+        original = stated_original(answer) or memento.original
+        target = urljoin(original, location)
+        if not is_http_url(target):
+            return None
+        shape = _WAYBACK_MEMENTO.match(memento.url)
+        if shape is None:
+            return CapturedRedirect(target, None, None)
+        return CapturedRedirect(
+            target, None, self._memento_at(shape.group("prefix"), shape.group("ts"), target)
+        )
+
+    def _memento_at(self, prefix: str, timestamp: str, original: str) -> Memento:
+        url = f"{prefix}{timestamp}/{original}"
+        return Memento(
+            original=original,
+            datetime=to_iso(parse_wayback_timestamp(timestamp)),
+            archive=self.spec,
+            url=url,
+            raw_url=self.raw_url(url),
+        )
+
 
 # ".../<14-digit timestamp>[flags_]/<original>" where the original is a URL.
 _WAYBACK_MEMENTO = re.compile(
@@ -139,333 +225,6 @@ def _expand(template: str, original: str) -> str:
     if URL_PLACEHOLDER in template:
         return template.replace(URL_PLACEHOLDER, original)
     return template + original
-
-
-@dataclass(frozen=True)
-class _Preset:
-    timemap: str
-    timegate: str | None
-    raw_replay: RawReplay
-    min_interval: float
-
-
-# TimeMap and TimeGate prefixes of well-known archives, as MemGator (oduwsdl/MemGator,
-# archives.json) lists them and their own Link headers name them. "ia" is reachable this
-# way only as "memento:ia": plain "ia" stays the CDX API (archiver.archives.wayback).
-PRESETS: Mapping[str, _Preset] = MappingProxyType(
-    {
-        "ia": _Preset(
-            "https://web.archive.org/web/timemap/link/",
-            "https://web.archive.org/web/",
-            "id_",
-            IA_MIN_INTERVAL,
-        ),
-        "archive.today": _Preset(
-            "https://archive.ph/timemap/",
-            "https://archive.ph/timegate/",
-            "none",
-            PUBLIC_MIN_INTERVAL,
-        ),
-        "arquivo.pt": _Preset(
-            "https://arquivo.pt/wayback/timemap/link/",
-            "https://arquivo.pt/wayback/",
-            "id_",
-            PUBLIC_MIN_INTERVAL,
-        ),
-        "loc": _Preset(
-            "https://webarchive.loc.gov/all/timemap/link/",
-            "https://webarchive.loc.gov/all/",
-            "id_",
-            PUBLIC_MIN_INTERVAL,
-        ),
-        "ukwa": _Preset(
-            "https://www.webarchive.org.uk/wayback/archive/timemap/link/",
-            "https://www.webarchive.org.uk/wayback/archive/",
-            "id_",
-            PUBLIC_MIN_INTERVAL,
-        ),
-        "perma.cc": _Preset(
-            "https://perma.cc/timemap/link/",
-            "https://perma.cc/timegate/",
-            "none",
-            PUBLIC_MIN_INTERVAL,
-        ),
-    }
-)
-# Names that mean a Memento archive without the "memento:" prefix ("ia" means the CDX API).
-NAMED_ARCHIVES = tuple(name for name in PRESETS if name != "ia")
-
-_OPTION = re.compile(r",(timegate|raw|interval)=")
-
-
-def _split_options(spec: str, text: str) -> tuple[str, dict[str, str]]:
-    first = _OPTION.search(text)
-    if not first:
-        return text, {}
-    options: dict[str, str] = {}
-    parts = _OPTION.split(text[first.start() :])
-    # split gives ["", key1, value1, key2, value2, ...]
-    for key, value in zip(parts[1::2], parts[2::2], strict=True):
-        if key in options:
-            raise InputError(f"archive {spec!r}: {key}= given twice")
-        options[key] = value
-    return text[: first.start()], options
-
-
-def is_memento_spec(spec: str) -> bool:
-    """True for ``memento:...`` and for the names of Memento archives (``archive.today``...)."""
-    text = spec.strip()
-    if text[: len(MEMENTO_PREFIX)].lower() == MEMENTO_PREFIX:
-        return True
-    first = _OPTION.search(text)
-    name = text[: first.start()] if first else text
-    return name.lower() in NAMED_ARCHIVES
-
-
-def parse_memento_spec(spec: str) -> MementoArchive:
-    """Parse a Memento ``--archive`` value.
-
-    - ``NAME`` or ``memento:NAME``: a named archive (``archive.today``, ``arquivo.pt``,
-      ``loc``, ``ukwa``, ``perma.cc``; ``memento:ia`` is the Internet Archive's TimeMap).
-    - ``memento:URL``: any Memento archive, ``URL`` being the prefix (or ``{url}``
-      template) of its TimeMap or of its TimeGate.
-
-    Options, after a comma: ``timegate=URL`` (the TimeGate, for TimeMaps too large to
-    read whole), ``raw=id_|none`` (whether memento URLs have a Wayback ``id_`` raw form;
-    ``id_`` by default) and ``interval=SECONDS`` (the least time between two lookups).
-    """
-    text = spec.strip()
-    named = text[: len(MEMENTO_PREFIX)].lower() != MEMENTO_PREFIX
-    rest = text if named else text[len(MEMENTO_PREFIX) :]
-    only_timegate = not named and rest.startswith("timegate=")
-    target, options = _split_options(spec, "," + rest if only_timegate else rest)
-    names = ", ".join(NAMED_ARCHIVES)
-    preset = PRESETS.get(target.lower())
-    if preset is None and not only_timegate and (named or not _is_template_url(target)):
-        raise InputError(
-            f"archive {spec!r}: {target!r} is neither an http(s) URL nor a Memento archive "
-            f"name ({names}, ia)"
-        )
-
-    timegate = options.get("timegate")
-    if timegate is not None and not _is_template_url(timegate):
-        raise InputError(f"archive {spec!r}: timegate={timegate!r} is not an http(s) URL")
-    raw: RawReplay | None = None
-    if "raw" in options:
-        if options["raw"] == "id_":
-            raw = "id_"
-        elif options["raw"] == "none":
-            raw = "none"
-        else:
-            raise InputError(f"archive {spec!r}: raw={options['raw']!r} must be 'id_' or 'none'")
-    interval: float | None = None
-    if "interval" in options:
-        interval = parse_interval_option(spec, options["interval"])
-
-    if preset is not None:
-        return MementoArchive(
-            spec=text,
-            timemap=preset.timemap,
-            timegate=timegate or preset.timegate,
-            raw_replay=raw or preset.raw_replay,
-            min_interval=preset.min_interval if interval is None else interval,
-        )
-    if interval is None:
-        on_ia = (urlsplit(target or timegate or "").hostname or "").lower() == IA_HOST
-        interval = IA_MIN_INTERVAL if on_ia else 0.0
-    return MementoArchive(
-        spec=text,
-        timemap=None if only_timegate else target,
-        timegate=timegate,
-        raw_replay=raw or "id_",
-        min_interval=interval,
-    )
-
-
-def _is_template_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text.replace(URL_PLACEHOLDER, ""))
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-# -- link-format (RFC 6690 / RFC 8288), as TimeMaps and Link headers use it ----------------
-
-
-@dataclass(frozen=True)
-class Link:
-    """One link: its target and parameters (names lower-cased, first occurrence kept)."""
-
-    target: str
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    @property
-    def rels(self) -> frozenset[str]:
-        """Relation types, lower-cased: ``rel="first memento"`` is {"first", "memento"}."""
-        return frozenset(self.params.get("rel", "").lower().split())
-
-
-_TARGET = re.compile(r"[\s,]*<([^>]*)>")
-_PARAM = re.compile(
-    r"\s*;\s*([^\s=;,\"<>]+)\s*(?:=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s;,\"<>]*))?", re.DOTALL
-)
-_END_OF_LINK = re.compile(r"\s*(?:(,)|(?=<)|$)")
-_NEXT_LINK = re.compile(r",\s*(?=<)")
-_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def iter_links(text: str, *, complete: bool = True) -> Iterator[Link]:
-    """The links in link-format ``text``, in order; entries it cannot read are skipped.
-
-    Entries may span lines, and commas and semicolons inside ``<...>`` or quoted values
-    are not separators. With ``complete`` False (a body cut short by a size cap) the last
-    entry is dropped unless a comma shows it ended.
-    """
-    position, length = 0, len(text)
-    while position < length:
-        target = _TARGET.match(text, position)
-        if target is None:
-            if not text[position:].strip(" \t\r\n,"):
-                break
-            skip = _NEXT_LINK.search(text, position)  # not a link: resume at the next one
-            if skip is None:
-                break
-            position = skip.end()
-            continue
-        position = target.end()
-        params: dict[str, str] = {}
-        while True:
-            param = _PARAM.match(text, position)
-            if param is None:
-                break
-            position = param.end()
-            name, value = param.group(1).lower(), param.group(2) or ""
-            if value.startswith('"'):
-                value = value[1:-1]
-                if "\\" in value:
-                    value = _ESCAPE.sub(r"\1", value)
-            params.setdefault(name, value)
-        end = _END_OF_LINK.match(text, position)
-        if end is None:  # garbage after the parameters: drop the entry, go to the next one
-            skip = _NEXT_LINK.search(text, position)
-            if skip is None:
-                break
-            position = skip.end()
-            continue
-        position = end.end()
-        # Only a comma or the next "<" proves an entry whole; the end of a cut body does not.
-        if end.group(1) or position < length or complete:
-            yield Link(target.group(1).strip(), MappingProxyType(params))
-
-
-@dataclass(frozen=True)
-class TimeMapMemento:
-    url: str
-    datetime: datetime
-    mimetype: str | None = None
-
-
-@dataclass(frozen=True)
-class TimeMapPage:
-    """Another TimeMap this one points to, with the range of datetimes it says it covers."""
-
-    url: str
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def covers(self, moment: datetime) -> bool:
-        return (self.start is None or self.start <= moment) and (
-            self.end is None or moment <= self.end
-        )
-
-
-@dataclass(frozen=True)
-class TimeMap:
-    """What a TimeMap says: the original URL, its TimeGate, its mementos (in the order
-    listed) and further pages; ``skipped`` counts memento entries without a usable
-    datetime."""
-
-    original: str | None
-    timegate: str | None
-    mementos: tuple[TimeMapMemento, ...]
-    pages: tuple[TimeMapPage, ...] = ()
-    skipped: int = 0
-
-
-_PAGE_RELS = frozenset({"timemap", "next", "prev", "previous"})
-_ABSOLUTE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
-_RFC1123 = re.compile(
-    r"\s*[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT\s*$"
-)
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
-
-
-def parse_timemap(text: str, base_url: str = "", *, complete: bool = True) -> TimeMap:
-    """Parse an ``application/link-format`` TimeMap; relative URLs resolve against ``base_url``.
-
-    Every link whose relation types include ``memento`` (``"first memento"``,
-    ``"last memento"``, ``"first last memento"``...) is a memento; its ``datetime`` is an
-    RFC 1123 date. ``complete`` is as for ``iter_links``.
-    """
-    original: str | None = None
-    timegate: str | None = None
-    mementos: list[TimeMapMemento] = []
-    pages: list[TimeMapPage] = []
-    skipped = 0
-    for link in iter_links(text, complete=complete):
-        rels = link.rels
-        url = link.target
-        if base_url and not _ABSOLUTE.match(url):
-            url = urljoin(base_url, url)
-        if "memento" in rels:
-            moment = _http_date(link.params.get("datetime"))
-            if moment is None:
-                skipped += 1
-                continue
-            mementos.append(TimeMapMemento(url, moment, link.params.get("type") or None))
-        elif "original" in rels:
-            original = original or url
-        elif "timegate" in rels:
-            timegate = timegate or url
-        elif rels & _PAGE_RELS and "self" not in rels:
-            kind = link.params.get("type", "application/link-format").lower()
-            if "link-format" in kind:
-                start = _http_date(link.params.get("from"))
-                end = _http_date(link.params.get("until"))
-                pages.append(TimeMapPage(url, start, end))
-    return TimeMap(original, timegate, tuple(mementos), tuple(pages), skipped)
-
-
-def _http_date(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    # The RFC 1123 form every TimeMap entry uses, read directly: email.utils is slow
-    # enough to dominate the parsing of a TimeMap with 100,000 entries.
-    fixed = _RFC1123.match(text)
-    if fixed and fixed.group(2).title() in _MONTHS:
-        day, month, year, hour, minute, second = fixed.group(1, 2, 3, 4, 5, 6)
-        try:
-            return datetime(
-                int(year),
-                _MONTHS[month.title()],
-                int(day),
-                int(hour),
-                int(minute),
-                int(second),
-                tzinfo=UTC,
-            )
-        except ValueError:
-            return None
-    try:
-        return parse_http_date(text)
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 # -- lookups ------------------------------------------------------------------------------
@@ -489,12 +248,14 @@ def find_in_memento_archive(
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # archiver's convention: naive means UTC
     original = urldefrag(url).url  # a fragment is never sent to a server
-    lookup = _Lookup(archive, session, settings, limiter or DEFAULT_RATE_LIMITER, when)
+    lookup = _Lookup(archive, session, settings, limiter or DEFAULT_RATE_LIMITER, _utc(when))
     found = lookup.find(original)
-    return _closest(_unique(found), when or utcnow(), limit)
+    return _closest(_unique(found), lookup.when or utcnow(), limit)
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return None if when is None else as_utc(when)
 
 
 def _unique(mementos: Sequence[Memento]) -> list[Memento]:
@@ -534,6 +295,14 @@ class _Lookup:
         self.settings = settings
         self.limiter = limiter
         self.when = when
+
+    def closest(self, original: str) -> Memento | None:
+        """The TimeGate's memento for the date, or the nearest the TimeMap lists."""
+        timegate = self.archive.timegate_url(original)
+        if timegate is not None:
+            return self._from_timegate(timegate, original)
+        nearest = _closest(_unique(self.find(original)), self.when or utcnow(), 1)
+        return nearest[0] if nearest else None
 
     def find(self, original: str) -> list[Memento]:
         timemap = self.archive.timemap_url(original)
@@ -666,7 +435,7 @@ class _Lookup:
 
     def _memento_from(self, answer: Fetched, original: str) -> Memento:
         spec = self.archive.spec
-        moment = _http_date(answer.header("Memento-Datetime"))
+        moment = http_date_or_none(answer.header("Memento-Datetime"))
         if moment is None:
             raise NetworkError(
                 f"{spec}: unreadable Memento-Datetime {answer.header('Memento-Datetime')!r} "

@@ -1,72 +1,48 @@
-"""Find archived copies (mementos) of a URL near a date, in every configured archive.
+"""Wayback servers (the Internet Archive, pywb, OpenWayback) as archives: replay URLs, the
+closest capture through replay, and reading a capture.
 
-Why the CDX API and not the Wayback "availability" API: the availability API returns at
-most one snapshot, the closest by time whatever it holds (a captured 404, a redirect to
-the home page), with no status or digest to judge it by, and it is known to answer "no
-snapshot" intermittently for URLs that do have captures. One CDX query with
-``sort=closest&closest=<timestamp>&limit=N`` instead returns the N captures nearest the date
-on both sides, each with its recorded HTTP status, MIME type and payload digest, which is
-what ``select`` needs to choose a real page from before the citation.
+A Wayback server has two doors. Its CDX API lists captures with their status and digest
+(``archiver.archives.cdx``), but the Internet Archive allows only about 0.4 CDX requests a
+second. Its replay endpoint, ``<base><timestamp>id_/<url>``, serves a capture's original
+bytes and allows far more; asked for an inexact timestamp it redirects to the capture
+closest to it (the IA with 302, pywb configured like it with 307), which makes it a cheap
+closest-capture lookup (``find_closest_by_replay``). Replay requests have their own
+limiter and pace (``replay_interval``).
 
-waybackpy builds the CDX query and parses its 7-field lines into snapshots. Two parts of
-it are replaced: ``cdx_api_manager`` so that the request goes through archiver's session
-(timeouts, User-Agent, host map, size cap) instead of waybackpy's own ``get_response``,
-which has no timeout, retries by itself and would follow resume keys page after page; and
-``add_payload`` so that pywb-style servers, whose CDX API defaults to CDXJ and names the
-fields ``url``/``mime``/``status``, are asked for the same 7 fields as text.
-
-Archives are protected from us: the Internet Archive's CDX API allows roughly 0.4
-requests a second per client, and a client that keeps sending requests through 429s is
-firewalled for an hour (doubling each time). So every CDX call waits its turn in a
-per-endpoint ``CdxRateLimiter`` (2.5 s apart for web.archive.org, no wait for other
-archives unless their spec says ``interval=``), a 429 or 503 is retried at most once and
-only when ``Retry-After`` asks for a bounded wait, and otherwise it is an error.
-
-Revisit records (``warc/revisit``; the CDX status is ``-``) say "same payload as an earlier
-capture" without saying what status that capture had; their ``http_status`` is None and
-``select`` uses them only when no capture with a known 2xx status exists.
+**Reading a capture** (``WaybackArchive.read``) follows the archive's own redirects: a
+redirect without ``Memento-Datetime`` to the same page under another timestamp (or
+another scheme, ``www.`` or trailing slash) is the archive pointing at the capture it
+means. Anything else is answered as it is: a captured redirect (the Internet Archive
+rewrites its ``Location`` into a replay URL; pywb leaves it as captured), or a redirect the
+archive chose to follow itself to another page, are both returned as the captured
+redirect they are, with their target. The ``Link`` header of a memento may name the
+capture before it and say whether it is the first (the IA's ``prev memento`` and
+``first memento``; pywb sends neither).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from dataclasses import replace as dataclass_replace
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from waybackpy import WaybackMachineCDXServerAPI
-from waybackpy.cdx_snapshot import CDXSnapshot
-from waybackpy.cdx_utils import full_url
-from waybackpy.exceptions import WaybackError
 
+from archiver.archives.base import ArchivedResponse, CapturedRedirect
+from archiver.archives.cdx import find_in_archive
 from archiver.config import Settings
-from archiver.dates import (
-    parse_wayback_timestamp,
-    to_iso,
-    to_wayback_timestamp,
-    utcnow,
-)
+from archiver.dates import as_utc, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
 from archiver.errors import NetworkError
 from archiver.models import Memento
 from archiver.net.http import Fetched
-from archiver.net.polite import (
-    DEFAULT_RATE_LIMITER,
-    DEFAULT_REPLAY_LIMITER,
-    CdxRateLimiter,
-    first_line,
-    polite_get,
-)
+from archiver.net.polite import DEFAULT_REPLAY_LIMITER, CdxRateLimiter, polite_get
 from archiver.net.urls import is_http_url
 
 if TYPE_CHECKING:
-    # archiver.archives.memento builds on this module, so it is imported where it is used.
-    pass
-
-log = logging.getLogger(__name__)
+    from archiver.net.polite import Net
 
 IA_SPEC = "ia"
 IA_CDX_URL = "https://web.archive.org/cdx/search/cdx"
@@ -74,17 +50,11 @@ IA_REPLAY_BASE = "https://web.archive.org/web/"
 IA_HOST = "web.archive.org"
 IA_MIN_INTERVAL = 2.5  # seconds between CDX calls: ~0.4 requests/s, under the IA's limit
 
-CDX_BODY_LIMIT = 4 * 1024 * 1024  # a CDX answer for N<=1000 rows is far smaller
-
-# pywb's names for the IA's default fields (urlkey timestamp original mimetype statuscode
-# digest length); asking for them by name gives IA-shaped lines waybackpy can parse.
-PYWB_FIELDS = ("urlkey", "timestamp", "url", "mime", "status", "digest", "length")
-
 CdxDialect = Literal["ia", "pywb"]
 
 
 @dataclass(frozen=True)
-class Archive:
+class WaybackArchive:
     """One Wayback-compatible archive: where to query it and how to build replay URLs.
 
     ``spec`` is the name as given to ``--archive``; ``dialect`` says which CDX field
@@ -98,149 +68,57 @@ class Archive:
     dialect: CdxDialect = "pywb"
     min_interval: float = 0.0
 
+    listing_kind: ClassVar[str] = "cdx"
+    closest_first: ClassVar[bool] = True  # a replay request spares the CDX budget
+    verdicts_last: ClassVar[bool] = True
+
     def replay_url(self, timestamp: str, original: str) -> str:
         return f"{self.replay_base}{timestamp}/{original}"
 
     def raw_url(self, timestamp: str, original: str) -> str:
         return f"{self.replay_base}{timestamp}id_/{original}"
 
+    def find(self, url: str, when: datetime | None, limit: int, net: Net) -> list[Memento]:
+        """The captures nearest ``when``: one CDX query (``find_in_archive``)."""
+        return find_in_archive(
+            url, when, self, net.session, net.settings, limit, limiter=net.cdx_limiter
+        )
 
-INTERNET_ARCHIVE = Archive(
+    def closest(self, url: str, when: datetime | None, net: Net) -> Memento | None:
+        """The capture nearest ``when``: one replay request (``find_closest_by_replay``)."""
+        return find_closest_by_replay(
+            url, when, self, net.session, net.settings, limiter=net.replay_limiter
+        )
+
+    def read(self, memento: Memento, net: Net, *, max_bytes: int | None = None) -> ArchivedResponse:
+        """``memento``'s raw replay (see the module docstring for which redirects are the
+        archive's own). Raises ``NetworkError``."""
+        url = memento.raw_url
+        history: list[tuple[str, int]] = []
+        for _ in range(net.settings.max_redirects + 1):
+            answer = replay_get(
+                url,
+                self,
+                net.session,
+                net.settings,
+                limiter=net.replay_limiter,
+                max_bytes=max_bytes,
+            )
+            following = _own_redirect(self, url, answer)
+            if following is None:
+                return _response(self, memento, url, answer, tuple(history))
+            history.append((url, answer.status))
+            url = following
+        raise NetworkError(f"{self.spec}: too many redirects replaying {url}")
+
+
+INTERNET_ARCHIVE = WaybackArchive(
     spec=IA_SPEC,
     replay_base=IA_REPLAY_BASE,
     cdx_url=IA_CDX_URL,
     dialect="ia",
     min_interval=IA_MIN_INTERVAL,
 )
-
-
-class ArchiveCdxQuery(WaybackMachineCDXServerAPI):
-    """waybackpy's CDX client, pointed at ``archive`` and sending through our session."""
-
-    def __init__(
-        self,
-        url: str,
-        archive: Archive,
-        closest: str,
-        limit: int,
-        session: requests.Session,
-        settings: Settings,
-        limiter: CdxRateLimiter,
-    ) -> None:
-        super().__init__(
-            url,
-            user_agent=settings.user_agent,
-            sort="closest",
-            closest=closest,
-            limit=str(limit),
-        )
-        self.endpoint = archive.cdx_url
-        self.archive = archive
-        self.session = session
-        self.settings = settings
-        self.limiter = limiter
-
-    def add_payload(self, payload: dict[str, str]) -> None:
-        super().add_payload(payload)
-        if self.archive.dialect == "pywb":
-            payload["output"] = "text"
-            payload["fl"] = ",".join(PYWB_FIELDS)
-
-    def cdx_api_manager(
-        self, payload: dict[str, str], headers: dict[str, str]
-    ) -> Generator[str, None, None]:
-        # One request, no resume keys: sort=closest&limit=N already returns what we need.
-        payload["limit"] = str(self.limit)
-        request_url = full_url(self.endpoint, params=payload)
-        self.last_api_request_url = request_url
-        yield self._get(request_url)
-
-    def _get(self, request_url: str) -> str:
-        archive = self.archive
-        answer = polite_get(
-            self.session,
-            request_url,
-            self.settings,
-            spec=archive.spec,
-            server="CDX server",
-            limiter=self.limiter,
-            endpoint=archive.cdx_url,
-            min_interval=archive.min_interval,
-            headers={"Accept": "text/plain"},
-            max_bytes=CDX_BODY_LIMIT,
-        )
-        return _cdx_text(answer, archive)
-
-
-def _cdx_text(answer: Fetched, archive: Archive) -> str:
-    if answer.status != 200:
-        raise NetworkError(f"{archive.spec}: CDX server answered HTTP {answer.status}")
-    if answer.truncated:
-        raise NetworkError(f"{archive.spec}: CDX answer larger than {CDX_BODY_LIMIT} bytes")
-    content_type = (answer.header("Content-Type") or "").lower()
-    if "html" in content_type or "json" in content_type:
-        raise NetworkError(
-            f"{archive.spec}: CDX server answered with {content_type.split(';')[0]}, not CDX text"
-        )
-    return answer.text()
-
-
-def find_in_archive(
-    url: str,
-    when: datetime | None,
-    archive: Archive,
-    session: requests.Session,
-    settings: Settings,
-    limit: int = 25,
-    *,
-    limiter: CdxRateLimiter | None = None,
-) -> list[Memento]:
-    """The (up to ``limit``) captures of ``url`` in ``archive`` closest to ``when``.
-
-    ``when`` None means now, which gives the newest captures. Sorted oldest first.
-    Raises ``NetworkError`` when the archive cannot be queried; no captures is ``[]``.
-    """
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    if when is None:
-        when = utcnow()
-    elif when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # archiver's convention: naive means UTC
-    closest = to_wayback_timestamp(when)
-    query = ArchiveCdxQuery(
-        url, archive, closest, limit, session, settings, limiter or DEFAULT_RATE_LIMITER
-    )
-    snapshots: list[CDXSnapshot] = []
-    try:
-        snapshots.extend(query.snapshots())
-    except (WaybackError, ValueError) as e:
-        # waybackpy raises WaybackError for lines that are not 7 fields and ValueError
-        # (from strptime) for a bad timestamp: the server did not speak CDX.
-        raise NetworkError(f"{archive.spec}: unexpected CDX answer: {first_line(e)}") from e
-
-    seen: set[tuple[str, str]] = set()
-    mementos: list[Memento] = []
-    for snapshot in sorted(snapshots, key=lambda s: s.timestamp):
-        key = (snapshot.timestamp, snapshot.original)
-        if key in seen:  # the IA lists some captures twice
-            continue
-        seen.add(key)
-        mementos.append(_memento(snapshot, archive))
-    return mementos
-
-
-def _memento(snapshot: CDXSnapshot, archive: Archive) -> Memento:
-    status = snapshot.statuscode
-    return Memento(
-        original=snapshot.original,
-        datetime=to_iso(parse_wayback_timestamp(snapshot.timestamp)),
-        archive=archive.spec,
-        url=archive.replay_url(snapshot.timestamp, snapshot.original),
-        raw_url=archive.raw_url(snapshot.timestamp, snapshot.original),
-        http_status=int(status) if status.isdigit() else None,
-        mimetype=snapshot.mimetype if snapshot.mimetype != "-" else None,
-        digest=snapshot.digest if snapshot.digest != "-" else None,
-    )
 
 
 # -- the closest capture through replay ----------------------------------------------------
@@ -254,14 +132,14 @@ REPLAY_SHARE = 0.2  # replay calls are spaced a fifth of the CDX interval: 0.5 s
 _REPLAY_PATH = re.compile(r"^(\d{4,14})(?:[a-z]{2}_)?/(.+)$")
 
 
-def replay_interval(archive: Archive) -> float:
+def replay_interval(archive: WaybackArchive) -> float:
     """Least seconds between two replay calls to ``archive``."""
     return archive.min_interval * REPLAY_SHARE
 
 
 def replay_get(
     url: str,
-    archive: Archive,
+    archive: WaybackArchive,
     session: requests.Session,
     settings: Settings,
     *,
@@ -289,7 +167,7 @@ def replay_get(
     )
 
 
-def parse_replay_url(archive: Archive, url: str) -> tuple[str, str] | None:
+def parse_replay_url(archive: WaybackArchive, url: str) -> tuple[str, str] | None:
     """``(timestamp, original)`` of a replay URL of ``archive``, or None for any other URL.
 
     Scheme and host are not compared: archives answer with ``http`` and ``https`` forms
@@ -307,7 +185,7 @@ def parse_replay_url(archive: Archive, url: str) -> tuple[str, str] | None:
 
 
 def replay_memento(
-    archive: Archive,
+    archive: WaybackArchive,
     timestamp: str,
     original: str,
     http_status: int | None = None,
@@ -328,7 +206,7 @@ def replay_memento(
 def find_closest_by_replay(
     url: str,
     when: datetime | None,
-    archive: Archive,
+    archive: WaybackArchive,
     session: requests.Session,
     settings: Settings,
     *,
@@ -341,10 +219,7 @@ def find_closest_by_replay(
     timestamp is exact, or 404 when it holds no capture. The status the capture recorded
     is not known until it is fetched, so ``http_status`` is None unless it was.
     """
-    moment = utcnow() if when is None else when
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # archiver's convention: naive means UTC
-    timestamp = to_wayback_timestamp(moment)
+    timestamp = to_wayback_timestamp(utcnow() if when is None else as_utc(when))
     original = url
     for _ in range(settings.max_redirects + 1):
         asked = archive.raw_url(timestamp, original)
@@ -370,3 +245,105 @@ def find_closest_by_replay(
     if answer.status == 404:
         return None
     raise NetworkError(f"{archive.spec}: replay answered HTTP {answer.status} for {asked}")
+
+
+# -- reading a capture ------------------------------------------------------------------
+
+
+def _canonical(url: str) -> str:
+    """A URL as archives match it: no scheme, no "www.", no trailing slash."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{parts.path.rstrip('/')}{query}"
+
+
+def _own_redirect(archive: WaybackArchive, url: str, answer: Fetched) -> str | None:
+    """The raw URL the archive's own redirect points to, or None when ``answer`` is not one.
+
+    A redirect without ``Memento-Datetime`` that keeps the page is the archive pointing at
+    its closest capture; one that changes the page is a captured redirect the archive
+    chose to follow itself, and is answered as such.
+    """
+    location = answer.header("Location")
+    if not (300 <= answer.status < 400 and location) or answer.header("Memento-Datetime"):
+        return None
+    here, there = parse_replay_url(archive, url), parse_replay_url(archive, urljoin(url, location))
+    if here is None or there is None or _canonical(here[1]) != _canonical(there[1]):
+        return None
+    return archive.raw_url(*there)
+
+
+def _response(
+    archive: WaybackArchive,
+    memento: Memento,
+    url: str,
+    answer: Fetched,
+    history: tuple[tuple[str, int], ...],
+) -> ArchivedResponse:
+    position = parse_replay_url(archive, url)
+    if position is None:  # a memento of another archive, or a raw URL built by hand
+        raise NetworkError(f"{archive.spec}: {url} is not one of its replay URLs")
+    timestamp, original = position
+    served = replay_memento(archive, timestamp, original, answer.status, _media_type(answer))
+    if url == memento.raw_url:  # the capture itself: keep what the listing said of it
+        listed = memento.mimetype not in (None, "warc/revisit")
+        served = dataclass_replace(
+            memento,
+            http_status=answer.status,
+            mimetype=memento.mimetype if listed else served.mimetype,
+        )
+    redirect = None
+    if 300 <= answer.status < 400:
+        redirect = _captured_redirect(archive, url, timestamp, original, answer)
+    previous, first = _navigation(archive, answer, timestamp)
+    return ArchivedResponse.from_http(
+        answer,
+        memento,
+        served,
+        history=history,
+        redirect=redirect,
+        previous=previous,
+        first=first,
+    )
+
+
+def _media_type(answer: Fetched) -> str | None:
+    return (answer.header("Content-Type") or "").split(";")[0].strip().lower() or None
+
+
+def _captured_redirect(
+    archive: WaybackArchive, url: str, timestamp: str, original: str, answer: Fetched
+) -> CapturedRedirect | None:
+    """Where a captured redirect points, and the capture to read there."""
+    location = answer.header("Location")
+    if not location:
+        return None
+    in_archive = parse_replay_url(archive, urljoin(url, location))
+    if in_archive is not None:  # the Internet Archive rewrites Location into its own URLs
+        target_timestamp: str | None = in_archive[0]
+        target = in_archive[1]
+    else:
+        target_timestamp, target = None, urljoin(original, location)
+        if urlsplit(target).scheme not in ("http", "https"):
+            return None
+    capture = replay_memento(archive, target_timestamp or timestamp, target)
+    return CapturedRedirect(target, target_timestamp, capture)
+
+
+def _navigation(
+    archive: WaybackArchive, answer: Fetched, timestamp: str
+) -> tuple[Memento | None, bool]:
+    """The previous capture and whether this is the first, from a memento ``Link`` header."""
+    previous: Memento | None = None
+    first = False
+    for link in requests.utils.parse_header_links(answer.header("Link") or ""):
+        relations = link.get("rel", "").split()
+        found = parse_replay_url(archive, link.get("url", ""))
+        if found is None or "memento" not in relations:
+            continue
+        if "prev" in relations:
+            previous = replay_memento(archive, *found)
+        if "first" in relations and found[0] == timestamp:
+            first = True
+    return previous, first
