@@ -180,7 +180,8 @@ class ArchivedResponse:
             captured=answer.header("Memento-Datetime") is not None,
             datetime=to_iso(stated) if stated is not None else None,
             original=stated_original(answer),
-            digest=memento.digest,
+            # The listed digest is the asked capture's; an archive may serve another.
+            digest=memento.digest if served.raw_url == memento.raw_url else None,
             redirect=redirect,
             previous=previous,
             first=first,

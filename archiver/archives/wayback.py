@@ -31,8 +31,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from archiver.archives.base import ArchivedResponse, CapturedRedirect
+from archiver.archives.base import ArchivedResponse, CapturedRedirect, stated_original
 from archiver.archives.cdx import find_in_archive
+from archiver.archives.linkformat import http_date_or_none
 from archiver.config import Settings
 from archiver.dates import as_utc, parse_wayback_timestamp, to_iso, to_wayback_timestamp, utcnow
 from archiver.errors import NetworkError
@@ -225,8 +226,10 @@ def find_closest_by_replay(
         asked = archive.raw_url(timestamp, original)
         answer = replay_get(asked, archive, session, settings, limiter=limiter, max_bytes=64 * 1024)
         if answer.header("Memento-Datetime") is not None:
-            content_type = (answer.header("Content-Type") or "").split(";")[0].strip() or None
-            return replay_memento(archive, timestamp, original, answer.status, content_type)
+            # The capture itself, which need not be at the asked timestamp: a stock pywb or
+            # OpenWayback serves the closest capture at the asked URL and says which it is.
+            stated = stated_position(archive, asked, answer)
+            return replay_memento(archive, *stated, answer.status, _media_type(answer))
         location = answer.header("Location")
         if not (300 <= answer.status < 400 and location):
             break
@@ -245,6 +248,26 @@ def find_closest_by_replay(
     if answer.status == 404:
         return None
     raise NetworkError(f"{archive.spec}: replay answered HTTP {answer.status} for {asked}")
+
+
+def stated_position(archive: WaybackArchive, url: str, answer: Fetched) -> tuple[str, str]:
+    """``(timestamp, original)`` of the capture ``answer`` to ``url`` is, as the archive
+    stated it, falling back to ``url``'s own only for what it did not state.
+
+    The exact memento URI comes from ``Content-Location`` (a stock pywb names the capture
+    it served there), the instant from ``Memento-Datetime`` (to the second, whatever
+    the URI's timestamp says), and the original from ``Link: <...>; rel="original"``
+    (pywb serves a capture that redirected to its own URL plus a slash as the target).
+    """
+    timestamp, original = parse_replay_url(archive, url) or ("", url)
+    location = answer.header("Content-Location")
+    exact = parse_replay_url(archive, urljoin(url, location)) if location else None
+    if exact is not None:
+        timestamp, original = exact
+    moment = http_date_or_none(answer.header("Memento-Datetime"))
+    if moment is not None:
+        timestamp = to_wayback_timestamp(moment)
+    return timestamp, stated_original(answer) or original
 
 
 # -- reading a capture ------------------------------------------------------------------
@@ -281,12 +304,11 @@ def _response(
     answer: Fetched,
     history: tuple[tuple[str, int], ...],
 ) -> ArchivedResponse:
-    position = parse_replay_url(archive, url)
-    if position is None:  # a memento of another archive, or a raw URL built by hand
+    if parse_replay_url(archive, url) is None:  # another archive's, or built by hand
         raise NetworkError(f"{archive.spec}: {url} is not one of its replay URLs")
-    timestamp, original = position
+    timestamp, original = stated_position(archive, url, answer)
     served = replay_memento(archive, timestamp, original, answer.status, _media_type(answer))
-    if url == memento.raw_url:  # the capture itself: keep what the listing said of it
+    if served.raw_url == memento.raw_url:  # the capture asked for: keep what its listing said
         listed = memento.mimetype not in (None, "warc/revisit")
         served = dataclass_replace(
             memento,

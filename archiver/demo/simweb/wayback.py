@@ -173,6 +173,8 @@ class WaybackServer:
     ``workdir`` receives the pywb directory (``config.yaml``, ``collections/``) and
     ``pywb.log``; it should be empty or hold only an earlier ``WaybackServer``'s files.
     ``port`` fixes the port (for a demo a person browses); by default a free one is used.
+    ``stock`` runs pywb in its default configuration (no ``config.yaml``: framed replay,
+    no redirect to the exact timestamp), as OpenWayback-like servers answer.
 
     >>> with WaybackServer(tmp_path, [warc]) as archive:  # doctest: +SKIP
     ...     archive.base_url   # "http://127.0.0.1:PORT/web/"
@@ -187,6 +189,7 @@ class WaybackServer:
         *,
         port: int | None = None,
         startup_timeout: float = 30.0,
+        stock: bool = False,
     ) -> None:
         if not _COLLECTION_NAME.match(collection):
             raise ValueError(f"invalid pywb collection name: {collection!r}")
@@ -194,6 +197,7 @@ class WaybackServer:
         self.warcs = [Path(w) for w in warcs]
         self.collection = collection
         self.startup_timeout = startup_timeout
+        self.stock = stock
         self.requested_port = port
         self.port: int | None = None  # the port pywb listens on, while it runs
         self._process: subprocess.Popen[bytes] | None = None
@@ -294,7 +298,11 @@ class WaybackServer:
             self.workdir / "templates",
         ):
             directory.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "config.yaml").write_text(_CONFIG_YAML, encoding="utf-8")
+        config = self.workdir / "config.yaml"
+        if self.stock:
+            config.unlink(missing_ok=True)  # pywb's own defaults, as a user installs it
+        else:
+            config.write_text(_CONFIG_YAML, encoding="utf-8")
 
         for number, warc in enumerate(self.warcs):
             source = warc.resolve()
