@@ -75,7 +75,6 @@ thread lock applies: use one process per store there.)
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import importlib.metadata
@@ -111,6 +110,7 @@ from archiver.durable import fsync_directory
 from archiver.errors import NetworkError, StoreError
 from archiver.models import Memento, _Serialisable
 from archiver.net.http import Fetched, fetch
+from archiver.storage.digests import file_sha256, payload_sha1_base32, sha1_base32_digest
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
@@ -192,11 +192,6 @@ class _Tally:
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
-
-
-def payload_sha1_base32(payload: bytes) -> str:
-    """The digest archives put in CDX ``digest``: sha1 of the payload, base32."""
-    return base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
 
 
 def default_warcinfo(description: str) -> dict[str, str]:
@@ -454,15 +449,6 @@ def _archive_original(fetched: Fetched) -> str | None:
     return None
 
 
-def _normalise_digest(digest: str | None) -> str | None:
-    if not digest or digest.strip() in ("", "-"):
-        return None
-    value = digest.strip()
-    if value.lower().startswith("sha1:"):
-        value = value[5:]
-    return value.upper()
-
-
 def _instant(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -498,16 +484,6 @@ def _is_in_use(path: Path) -> bool:
     finally:
         os.close(fd)  # closing releases a lock we took
     return False
-
-
-def _file_digest(path: Path) -> tuple[str, int]:
-    sha256 = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            sha256.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), size
 
 
 class Store:
@@ -619,7 +595,7 @@ class Store:
         fetched = _fetch_memento(session, memento, settings)
         fetched_at = self._clock()
         warc_date = to_iso(_memento_datetime(fetched, memento.datetime))
-        digest = _normalise_digest(memento.digest)
+        digest = sha1_base32_digest(memento.digest)
         served = _archive_original(fetched)
         return self._store(
             fetched,
@@ -662,7 +638,7 @@ class Store:
             archive=memento.archive,
             memento_datetime=memento.datetime,
             archive_original=served.url if served.url != memento.original else None,
-            archive_digest=_normalise_digest(served.digest),
+            archive_digest=sha1_base32_digest(served.digest),
             warcinfo=default_warcinfo(
                 f"Memento of {memento.original} from the local collection {memento.archive}, "
                 f"read from {served.locator}"
@@ -773,7 +749,7 @@ class Store:
                 if (
                     entry is not None
                     and not final.exists()
-                    and _file_digest(path) == (entry.sha256, entry.size)
+                    and file_sha256(path) == (entry.sha256, entry.size)
                 ):
                     os.replace(path, final)
                     changed = True

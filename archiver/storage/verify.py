@@ -46,7 +46,6 @@ digests only). Non-WARC files in a store (``state.sqlite``, reports) are ignored
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import hashlib
 import json
@@ -63,6 +62,7 @@ from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersPars
 
 from archiver.errors import InputError, StoreError
 from archiver.models import _Serialisable
+from archiver.storage.digests import DigestCheck, file_sha256
 from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
@@ -150,79 +150,30 @@ def _one_line(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-class _DigestCheck:
-    """Hashes a stream against one ``WARC-*-Digest`` value such as ``sha1:BASE32``."""
-
-    def __init__(self, header: str, value: str) -> None:
-        self.header = header
-        self.value = value.strip()
-        label, _, self.encoded = self.value.partition(":")
-        self.algorithm = label.strip().lower().replace("-", "")
-        try:
-            self.hasher: Any = hashlib.new(self.algorithm) if self.encoded else None
-        except ValueError:
-            self.hasher = None
-
-    def update(self, data: bytes) -> None:
-        if self.hasher is not None:
-            self.hasher.update(data)
-
-    def problem(self, file: str, record: str) -> VerifyProblem | None:
-        check = "block-digest" if self.header == "WARC-Block-Digest" else "payload-digest"
-        if self.hasher is None:
-            return VerifyProblem(
-                file,
-                record,
-                "digest-algorithm",
-                None,
-                self.value,
-                f"{file}: {record}: cannot check {self.header} {self.value!r} "
-                "(unknown algorithm or no value)",
-            )
-        digest = self.hasher.digest()
-        expected = _decode_digest(self.encoded, len(digest))
-        if expected == digest:
-            return None
-        actual = f"{self.algorithm}:{_encode_like(self.encoded, digest)}"
+def _digest_problem(check: DigestCheck, file: str, record: str) -> VerifyProblem | None:
+    """The problem a record's own digest reports once its bytes were read, if any."""
+    kind = "block-digest" if check.header == "WARC-Block-Digest" else "payload-digest"
+    if not check.known:
         return VerifyProblem(
             file,
             record,
-            check,
-            self.value,
-            actual,
-            f"{file}: {record}: {self.header} says {self.value}, the bytes hash to {actual}",
+            "digest-algorithm",
+            None,
+            check.value,
+            f"{file}: {record}: cannot check {check.header} {check.value!r} "
+            "(unknown algorithm or no value)",
         )
-
-
-def _decode_digest(text: str, size: int) -> bytes | None:
-    value = text.strip()
-    if len(value) == 2 * size:
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            pass
-    try:
-        padded = value.upper() + "=" * (-len(value) % 8)
-        decoded = base64.b32decode(padded)
-        if len(decoded) == size:
-            return decoded
-    except (binascii.Error, ValueError):
-        pass
-    try:
-        altchars = b"-_" if ("-" in value or "_" in value) else None
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=altchars)
-        if len(decoded) == size:
-            return decoded
-    except (binascii.Error, ValueError):
-        pass
-    return None
-
-
-def _encode_like(example: str, digest: bytes) -> str:
-    value = example.strip()
-    if len(value) == 2 * len(digest) and all(c in "0123456789abcdefABCDEF" for c in value):
-        return digest.hex()
-    return base64.b32encode(digest).decode("ascii")
+    actual = check.mismatch()
+    if actual is None:
+        return None
+    return VerifyProblem(
+        file,
+        record,
+        kind,
+        check.value,
+        actual,
+        f"{file}: {record}: {check.header} says {check.value}, the bytes hash to {actual}",
+    )
 
 
 def _http_head_length(head: bytes) -> int:
@@ -234,20 +185,20 @@ def _http_head_length(head: bytes) -> int:
         return 0
 
 
-def _read_record(record: Any) -> tuple[int, str, str, list[_DigestCheck], list[_DigestCheck]]:
+def _read_record(record: Any) -> tuple[int, str, str, list[DigestCheck], list[DigestCheck]]:
     """Read a record's block; returns (bytes read, payload sha256, payload sha1 b32, checks)."""
     headers = record.rec_headers
     rec_type = (headers.get_header("WARC-Type") or "").lower()
     target = headers.get_header("WARC-Target-URI") or ""
-    block_checks: list[_DigestCheck] = []
-    payload_checks: list[_DigestCheck] = []
+    block_checks: list[DigestCheck] = []
+    payload_checks: list[DigestCheck] = []
     block_value = headers.get_header("WARC-Block-Digest")
     if block_value:
-        block_checks.append(_DigestCheck("WARC-Block-Digest", block_value))
+        block_checks.append(DigestCheck("WARC-Block-Digest", block_value))
     payload_value = headers.get_header("WARC-Payload-Digest")
     # A revisit's payload digest names the payload it refers to, which it does not hold.
     if payload_value and rec_type != "revisit":
-        payload_checks.append(_DigestCheck("WARC-Payload-Digest", payload_value))
+        payload_checks.append(DigestCheck("WARC-Payload-Digest", payload_value))
     has_http = rec_type in _HTTP_RECORD_TYPES and target.lower().startswith(("http:", "https:"))
 
     sha256 = hashlib.sha256()
@@ -318,7 +269,7 @@ def _scan_stream(stream: IO[bytes] | gzip.GzipFile, label: str) -> tuple[_Scan, 
                 )
                 continue  # its digests would only repeat that
             for check in (*block_checks, *payload_checks):
-                problem = check.problem(label, seen.label)
+                problem = _digest_problem(check, label, seen.label)
                 if problem is not None:
                     scan.problems.append(problem)
             offset = offset + seen.length
@@ -594,16 +545,6 @@ def verify_warc(path: Path) -> VerifyReport:
     )
 
 
-def _file_digest(path: Path) -> tuple[str, int]:
-    sha256 = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_READ_SIZE):
-            sha256.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), size
-
-
 def verify_store(root: Path) -> VerifyReport:
     """Recompute every hash the store's manifest records, and name each mismatch."""
     root = Path(root)
@@ -632,7 +573,7 @@ def verify_store(root: Path) -> VerifyReport:
             continue
         if not path.exists():
             pending = root / (name + _OPEN_SUFFIX)
-            if pending.exists() and _file_digest(pending) == (entry.sha256, entry.size):
+            if pending.exists() and file_sha256(pending) == (entry.sha256, entry.size):
                 notes.append(
                     VerifyProblem(
                         name,
@@ -653,7 +594,7 @@ def verify_store(root: Path) -> VerifyReport:
                 )
                 continue
         files_checked += 1
-        sha256, size = _file_digest(path)
+        sha256, size = file_sha256(path)
         if size != entry.size:
             problems.append(
                 VerifyProblem(

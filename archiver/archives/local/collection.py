@@ -43,7 +43,6 @@ from archiver.archives.local.index import IndexEntry
 from archiver.archives.local.index import build_index as _build_index
 from archiver.archives.local.index import describe as _describe
 from archiver.archives.local.index import file_stamp as _stamp
-from archiver.archives.local.index import sha1_base32 as _sha1_base32
 from archiver.archives.local.keys import (
     COLLECTION_SUFFIXES,
     is_collection_path,
@@ -57,6 +56,7 @@ from archiver.archives.local.records import open_at as _open_at
 from archiver.dates import to_iso, utcnow
 from archiver.errors import InputError
 from archiver.models import Memento
+from archiver.storage.digests import base32_of as _sha1_base32
 from archiver.storage.verify import WARC_READ_ERRORS as _READ_ERRORS
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,6 @@ verify.py's readers are not reused here: they check digests and drop what an ind
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import gzip
 import hashlib
 import json
@@ -41,6 +38,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from archiver.archives.local.keys import make_locator, url_key
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timestamp
+from archiver.storage.digests import base32_of, sha1_base32_digest
 from archiver.storage.verify import WARC_READ_ERRORS
 
 READ_SIZE = 1024 * 1024
@@ -150,28 +148,6 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def sha1_base32(hasher: Any) -> str:
-    return base64.b32encode(hasher.digest()).decode("ascii")
-
-
-def _normalise_digest(value: str | None) -> str | None:
-    """A ``WARC-Payload-Digest`` as sha1 base32 (hex accepted), or None for other algorithms."""
-    if not value:
-        return None
-    label, _, encoded = value.strip().partition(":")
-    if label.strip().lower().replace("-", "") != "sha1" or not encoded:
-        return None
-    encoded = encoded.strip()
-    if len(encoded) == 40:
-        with contextlib.suppress(ValueError):
-            return base64.b32encode(bytes.fromhex(encoded)).decode("ascii")
-    try:
-        raw = base64.b32decode(encoded.upper() + "=" * (-len(encoded) % 8))
-    except (binascii.Error, ValueError):
-        return None
-    return encoded.upper() if len(raw) == 20 else None
-
-
 def _target(value: str | None) -> str:
     # WARC/1.0 writers (wget among them) may wrap the URI in angle brackets.
     return (value or "").strip().strip("<>").strip()
@@ -210,9 +186,9 @@ def _entry_fields(record: Any, file: str, member: str | None) -> tuple[dict[str,
         return None, block_read
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         return None, block_read
-    digest = _normalise_digest(headers.get_header("WARC-Payload-Digest"))
+    digest = sha1_base32_digest(headers.get_header("WARC-Payload-Digest"))
     if digest is None and record_type == "response":
-        digest = sha1_base32(sha1)
+        digest = base32_of(sha1)
     status: int | None = None
     if http is not None and (http.get_statuscode() or "").isdigit():
         status = int(http.get_statuscode())
