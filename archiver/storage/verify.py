@@ -45,49 +45,25 @@ digests only). Non-WARC files in a store (``state.sqlite``, reports) are ignored
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
 from archiver.errors import InputError, StoreError
 from archiver.models import _Serialisable
 from archiver.storage.digests import DigestCheck, file_sha256
 from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
+from archiver.storage.warcreader import WarcRecord, WarcScan, one_line, scan_warc
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
 _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
-_HTTP_RECORD_TYPES = ("response", "request", "revisit")
 _READ_SIZE = 1024 * 1024
-_MAX_HTTP_HEAD = 1024 * 1024  # an HTTP header block longer than this is read as payload
-
-
-# What warcio, zlib and zipfile raise on damaged input; collection.py reads with the same set.
-WARC_READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    UnicodeDecodeError,
-    IndexError,
-    KeyError,
-    TypeError,
-)
 
 
 @dataclass(frozen=True)
@@ -145,11 +121,6 @@ class _Scan:
     problems: list[VerifyProblem] = field(default_factory=list)
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
 def _digest_problem(check: DigestCheck, file: str, record: str) -> VerifyProblem | None:
     """The problem a record's own digest reports once its bytes were read, if any."""
     kind = "block-digest" if check.header == "WARC-Block-Digest" else "payload-digest"
@@ -176,126 +147,63 @@ def _digest_problem(check: DigestCheck, file: str, record: str) -> VerifyProblem
     )
 
 
-def _http_head_length(head: bytes) -> int:
-    """Bytes of the HTTP status line and headers at the start of ``head``, as warcio counts."""
-    parser = StatusAndHeadersParser([], verify=False)
-    try:
-        return int(parser.parse(BytesIO(head)).total_len)
-    except (EOFError, StatusAndHeadersParserException, ValueError, UnicodeDecodeError):
-        return 0
+def _seen(record: WarcRecord) -> _SeenRecord:
+    return _SeenRecord(
+        offset=record.offset,
+        length=record.length,
+        type=record.header("WARC-Type") or record.rec_type,
+        record_id=record.header("WARC-Record-ID"),
+        target_uri=record.header("WARC-Target-URI"),
+        warc_date=record.header("WARC-Date"),
+        payload_sha256=record.payload_sha256 or "",
+        payload_sha1=record.payload_sha1,
+    )
 
 
-def _read_record(record: Any) -> tuple[int, str, str, list[DigestCheck], list[DigestCheck]]:
-    """Read a record's block; returns (bytes read, payload sha256, payload sha1 b32, checks)."""
-    headers = record.rec_headers
-    rec_type = (headers.get_header("WARC-Type") or "").lower()
-    target = headers.get_header("WARC-Target-URI") or ""
-    block_checks: list[DigestCheck] = []
-    payload_checks: list[DigestCheck] = []
-    block_value = headers.get_header("WARC-Block-Digest")
-    if block_value:
-        block_checks.append(DigestCheck("WARC-Block-Digest", block_value))
-    payload_value = headers.get_header("WARC-Payload-Digest")
-    # A revisit's payload digest names the payload it refers to, which it does not hold.
-    if payload_value and rec_type != "revisit":
-        payload_checks.append(DigestCheck("WARC-Payload-Digest", payload_value))
-    has_http = rec_type in _HTTP_RECORD_TYPES and target.lower().startswith(("http:", "https:"))
-
-    sha256 = hashlib.sha256()
-    sha1 = hashlib.sha1()
-    total = 0
-    head = b"" if has_http else None
-
-    def payload(data: bytes) -> None:
-        sha256.update(data)
-        sha1.update(data)
-        for check in payload_checks:
-            check.update(data)
-
-    while True:
-        chunk = record.raw_stream.read(_READ_SIZE)
-        if not chunk:
-            break
-        total += len(chunk)
-        for check in block_checks:
-            check.update(chunk)
-        if head is None:
-            payload(chunk)
-            continue
-        head += chunk
-        if b"\r\n\r\n" in head or b"\n\n" in head or len(head) > _MAX_HTTP_HEAD:
-            payload(head[_http_head_length(head) :])
-            head = None
-    if head is not None:
-        payload(head[_http_head_length(head) :])
-    digest_b32 = base64.b32encode(sha1.digest()).decode("ascii")
-    return total, sha256.hexdigest(), digest_b32, block_checks, payload_checks
-
-
-def _scan_stream(stream: IO[bytes] | gzip.GzipFile, label: str) -> tuple[_Scan, bool]:
-    """Read every record of one WARC stream; returns the scan and whether the gzip
-    framing was a single stream (``warcio`` refuses to go on past the first record)."""
-    scan = _Scan()
-    iterator = ArchiveIterator(stream, no_record_parse=True)
-    offset = 0
-    try:
-        for record in iterator:
-            total, sha256, sha1, block_checks, payload_checks = _read_record(record)
-            offset = iterator.get_record_offset()
-            headers = record.rec_headers
-            seen = _SeenRecord(
-                offset=offset,
-                length=iterator.get_record_length(),
-                type=headers.get_header("WARC-Type") or record.rec_type,
-                record_id=headers.get_header("WARC-Record-ID"),
-                target_uri=headers.get_header("WARC-Target-URI"),
-                warc_date=headers.get_header("WARC-Date"),
-                payload_sha256=sha256,
-                payload_sha1=sha1,
-            )
-            scan.records.append(seen)
-            declared = record.length
-            if declared is not None and total < declared:
-                scan.problems.append(
-                    VerifyProblem(
-                        label,
-                        seen.label,
-                        "truncated",
-                        str(declared),
-                        str(total),
-                        f"{label}: {seen.label}: the block ends after {total} of its "
-                        f"{declared} bytes",
-                    )
+def _record_problems(scan: WarcScan, label: str) -> list[VerifyProblem]:
+    """What one WARC's records say about themselves, in the order they were read."""
+    problems: list[VerifyProblem] = []
+    offset = 0  # where the record being read when reading stopped begins
+    for record in scan.records:
+        seen = _seen(record)
+        offset = record.offset
+        if record.cut_short:
+            problems.append(
+                VerifyProblem(
+                    label,
+                    seen.label,
+                    "truncated",
+                    str(record.declared),
+                    str(record.block_read),
+                    f"{label}: {seen.label}: the block ends after {record.block_read} of its "
+                    f"{record.declared} bytes",
                 )
-                continue  # its digests would only repeat that
-            for check in (*block_checks, *payload_checks):
-                problem = _digest_problem(check, label, seen.label)
-                if problem is not None:
-                    scan.problems.append(problem)
-            offset = offset + seen.length
-    except ArchiveLoadFailed as e:
-        if "non-chunked gzip" in str(e):
-            return scan, True
-        scan.problems.append(_unreadable(label, offset, e))
-    except WARC_READ_ERRORS as e:
-        scan.problems.append(_unreadable(label, offset, e))
-    if iterator.err_count:
-        scan.problems.append(
+            )
+            continue  # its digests would only repeat that
+        for check in record.digest_checks:
+            problem = _digest_problem(check, label, seen.label)
+            if problem is not None:
+                problems.append(problem)
+        offset = record.end
+    if scan.error is not None:
+        problems.append(_unreadable(label, offset, scan.error))
+    if scan.boundary_errors:
+        problems.append(
             VerifyProblem(
                 label,
                 None,
                 "record-boundary",
                 "0",
-                str(iterator.err_count),
-                f"{label}: {iterator.err_count} record(s) not followed by the two blank "
+                str(scan.boundary_errors),
+                f"{label}: {scan.boundary_errors} record(s) not followed by the two blank "
                 "lines a WARC requires (a Content-Length may be wrong)",
             )
         )
-    return scan, False
+    return problems
 
 
-def _unreadable(label: str, offset: int, error: Exception) -> VerifyProblem:
-    reason = _one_line(str(error)) or type(error).__name__
+def _unreadable(label: str, offset: int, error: BaseException) -> VerifyProblem:
+    reason = one_line(str(error)) or type(error).__name__
     return VerifyProblem(
         label,
         f"offset {offset}",
@@ -362,33 +270,30 @@ def _check_gzip_members(stream: IO[bytes], label: str) -> VerifyProblem | None:
 
 
 def _scan_warc(open_stream: Any, label: str) -> _Scan:
-    """Scan a WARC; a single-stream .gz is reported and then scanned decompressed."""
+    """Check a WARC against its own digests; a single-stream .gz is reported, and its
+    records checked decompressed."""
     with open_stream() as stream:
-        gzip_problem = None
-        if stream.seekable():
-            gzip_problem = _check_gzip_members(stream, label)
-            stream.seek(0)
-        scan, single_gzip = _scan_stream(stream, label)
-    if gzip_problem is not None:
+        gzip_problem = _check_gzip_members(stream, label) if stream.seekable() else None
+    scan = scan_warc(open_stream, check_digests=True, payload_sha256=True)
+    problems = _record_problems(scan, label)
+    if scan.decompressed:
+        problems.insert(
+            0,
+            VerifyProblem(
+                label,
+                None,
+                "gzip-members",
+                "one gzip member per record",
+                "one gzip stream",
+                f"{label}: the whole file is one gzip stream, not one member per record, so "
+                "replay tools cannot seek to its records (`warcio recompress` fixes it); its "
+                "records were checked decompressed, with offsets into the decompressed data",
+            ),
+        )
+    elif gzip_problem is not None:
         # warcio's own complaint about the same member would only repeat it
-        kept = [p for p in scan.problems if p.check != "unreadable"]
-        scan.problems[:] = [gzip_problem, *kept]
-    if not single_gzip:
-        return scan
-    with open_stream() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-        rescan, _ = _scan_stream(stream, label)
-    problem = VerifyProblem(
-        label,
-        None,
-        "gzip-members",
-        "one gzip member per record",
-        "one gzip stream",
-        f"{label}: the whole file is one gzip stream, not one member per record, so replay "
-        "tools cannot seek to its records (`warcio recompress` fixes it); its records were "
-        "checked decompressed, with offsets into the decompressed data",
-    )
-    rescan.problems.insert(0, problem)
-    return rescan
+        problems = [gzip_problem, *(p for p in problems if p.check != "unreadable")]
+    return _Scan([_seen(record) for record in scan.records], problems)
 
 
 # -- WACZ --------------------------------------------------------------------------------
@@ -462,7 +367,7 @@ def _verify_wacz(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
             resources = []
         except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, OSError) as e:
             member_problem(
-                "datapackage.json", "wacz-datapackage", None, None, f"unusable: {_one_line(str(e))}"
+                "datapackage.json", "wacz-datapackage", None, None, f"unusable: {one_line(str(e))}"
             )
             resources = []
 

@@ -37,11 +37,9 @@ from warcio.archiveiterator import ArchiveIterator
 # Imported under the names LocalCollection's body has used since it was one module.
 from archiver.archives.local.cache import IndexCache as _IndexCache
 from archiver.archives.local.cache import default_cache_dir
-from archiver.archives.local.index import READ_SIZE as _READ_SIZE
 from archiver.archives.local.index import FileIndex as _FileIndex
 from archiver.archives.local.index import IndexEntry
 from archiver.archives.local.index import build_index as _build_index
-from archiver.archives.local.index import describe as _describe
 from archiver.archives.local.index import file_stamp as _stamp
 from archiver.archives.local.keys import (
     COLLECTION_SUFFIXES,
@@ -57,7 +55,9 @@ from archiver.dates import to_iso, utcnow
 from archiver.errors import InputError
 from archiver.models import Memento
 from archiver.storage.digests import base32_of as _sha1_base32
-from archiver.storage.verify import WARC_READ_ERRORS as _READ_ERRORS
+from archiver.storage.warcreader import READ_SIZE as _READ_SIZE
+from archiver.storage.warcreader import WARC_READ_ERRORS as _READ_ERRORS
+from archiver.storage.warcreader import describe_error as _describe
 
 log = logging.getLogger(__name__)
 

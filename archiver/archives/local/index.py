@@ -15,35 +15,34 @@ samples) is indexed decompressed, with a warning: its records are then read by
 decompressing from the start, which is slow for a large file (``warcio recompress`` fixes
 it).
 
-verify.py's readers are not reused here: they check digests and drop what an index needs
-(HTTP status, ``Location``, the ``WARC-Refers-To-*`` fields); the damage they detect
-(records cut short, gzip members that hide a truncation) is detected here the same way.
+Files are read with ``archiver.storage.warcreader``, the reader ``verify`` uses too.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-
 from archiver.archives.local.keys import make_locator, url_key
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timestamp
-from archiver.storage.digests import base32_of, sha1_base32_digest
-from archiver.storage.verify import WARC_READ_ERRORS
+from archiver.storage.digests import sha1_base32_digest
+from archiver.storage.warcreader import (
+    WARC_READ_ERRORS,
+    OpenStream,
+    WarcRecord,
+    describe_error,
+    scan_warc,
+    wacz_warc_members,
+)
 
-READ_SIZE = 1024 * 1024
 _INDEXED_TYPES = ("response", "revisit")
-_READ_ERRORS = WARC_READ_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +137,6 @@ def file_stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def describe(error: BaseException) -> str:
-    text = _one_line(str(error))
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 def _target(value: str | None) -> str:
     # WARC/1.0 writers (wget among them) may wrap the URI in angle brackets.
     return (value or "").strip().strip("<>").strip()
@@ -167,28 +156,19 @@ def _mime(content_type: str | None) -> str | None:
     return value or None
 
 
-def _entry_fields(record: Any, file: str, member: str | None) -> tuple[dict[str, Any] | None, int]:
-    """Read ``record`` to its end: the fields of its index entry (None: not indexed) and the
-    bytes of its block actually read (fewer than its Content-Length when it is cut short)."""
-    headers = record.rec_headers
-    http = record.http_headers
-    sha1 = hashlib.sha1()
-    payload_read = 0
-    while chunk := record.raw_stream.read(READ_SIZE):
-        sha1.update(chunk)
-        payload_read += len(chunk)
-    block_read = payload_read + (int(http.total_len or 0) if http is not None else 0)
-
-    record_type = (headers.get_header("WARC-Type") or record.rec_type or "").lower()
-    url = _target(headers.get_header("WARC-Target-URI"))
-    timestamp = _timestamp(headers.get_header("WARC-Date"))
+def _entry(record: WarcRecord, file: str, member: str | None) -> IndexEntry | None:
+    """The index entry of ``record``, or None when it is not indexed."""
+    http = record.http
+    record_type = (record.header("WARC-Type") or record.rec_type or "").lower()
+    url = _target(record.header("WARC-Target-URI"))
+    timestamp = _timestamp(record.header("WARC-Date"))
     if record_type not in _INDEXED_TYPES or not timestamp:
-        return None, block_read
+        return None
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None, block_read
-    digest = sha1_base32_digest(headers.get_header("WARC-Payload-Digest"))
+        return None
+    digest = sha1_base32_digest(record.header("WARC-Payload-Digest"))
     if digest is None and record_type == "response":
-        digest = base32_of(sha1)
+        digest = record.payload_sha1
     status: int | None = None
     if http is not None and (http.get_statuscode() or "").isdigit():
         status = int(http.get_statuscode())
@@ -198,139 +178,111 @@ def _entry_fields(record: Any, file: str, member: str | None) -> tuple[dict[str,
         "url": url,
         "record_type": record_type,
         "file": file,
+        "offset": record.offset,
+        "length": record.length,
         "member": member,
         "status": status,
         "mime": _mime(http.get_header("Content-Type")) if http is not None else None,
         "digest": digest,
         "location": (http.get_header("Location") or None) if http is not None else None,
-        "record_id": headers.get_header("WARC-Record-ID"),
+        "record_id": record.header("WARC-Record-ID"),
     }
     if record_type == "revisit":
         fields.update(
-            refers_to=headers.get_header("WARC-Refers-To"),
-            refers_to_uri=_target(headers.get_header("WARC-Refers-To-Target-URI")) or None,
-            refers_to_date=_timestamp(headers.get_header("WARC-Refers-To-Date")),
-            profile=headers.get_header("WARC-Profile"),
+            refers_to=record.header("WARC-Refers-To"),
+            refers_to_uri=_target(record.header("WARC-Refers-To-Target-URI")) or None,
+            refers_to_date=_timestamp(record.header("WARC-Refers-To-Date")),
+            profile=record.header("WARC-Profile"),
             has_http=http is not None,
         )
-    return fields, block_read
+    return IndexEntry(**fields)
 
 
-class _QuietArchiveIterator(ArchiveIterator):
-    # warcio writes this warning straight to stderr; its err_count becomes our warning instead
-    INC_RECORD = ""
+@dataclass(frozen=True)
+class _Indexed:
+    """What reading one WARC gave the index, up to the damage that stopped it, if any."""
 
-
-@dataclass
-class _Scan:
-    """What reading one WARC stream found."""
-
-    entries: list[IndexEntry] = field(default_factory=list)
+    entries: list[IndexEntry]
     warc_records: int = 0
-    boundary_errors: int = 0  # records not followed by the blank lines a WARC requires
+    boundary_errors: int = 0
     end: int = 0  # where the last record read ends
+    damage: str | None = None
+    decompressed: bool = False  # one gzip stream: offsets are into the decompressed data
 
 
-class _CutShort(ValueError):
-    """A record's block ends before its Content-Length: the file is truncated there.
-
-    warcio reads a gzip member cut short as if it simply ended, so this is checked here.
-    """
-
-
-class _Damaged(Exception):
-    """Reading stopped at damage; ``scan`` holds what was read before it."""
-
-    def __init__(self, scan: _Scan, cause: BaseException) -> None:
-        if isinstance(cause, _CutShort):
-            reason = str(cause)
-        elif "Unknown archive format" in str(cause):  # warcio quotes the bytes it met
-            reason = "not a WARC file, or damaged where it starts"
-        else:
-            reason = describe(cause)
-        super().__init__(reason)
-        self.scan = scan
+def _unframed(record: WarcRecord) -> bool:
+    """True for a record whose header block is cut short, most likely: it has no
+    Content-Length (which a WARC record must have), or nothing after its WARC headers
+    where an HTTP head was due."""
+    return record.declared is None or record.head_missing
 
 
-def _scan_stream(stream: Any, file: str, member: str | None, scan: _Scan, size: int | None) -> None:
-    """Read every record of one WARC stream into ``scan``; ``size`` (None: unknown) is the
-    stream's length, which the records must fill: a gzip member cut short early in its
-    data gives warcio no record at all, and no error either."""
-    iterator = _QuietArchiveIterator(stream)
-    try:
-        for record in iterator:
-            fields, block_read = _entry_fields(record, file, member)
-            offset, length = iterator.get_record_offset(), iterator.get_record_length()
-            if record.length is not None and block_read < record.length:
-                raise _CutShort(
-                    f"the record at offset {offset} ends after {block_read} of its "
-                    f"{record.length} bytes"
-                )
-            if record.format == "warc":
-                scan.warc_records += 1
-            if fields is not None:
-                scan.entries.append(IndexEntry(offset=offset, length=length, **fields))
-            scan.end = offset + length
-    finally:
-        scan.boundary_errors += iterator.err_count
-    if size is not None and scan.end < size:
-        raise _CutShort(
-            f"the {size - scan.end} bytes after offset {scan.end} are not a complete record "
-            "(the file is cut short or damaged there)"
-        )
+def _damage(error: BaseException) -> str:
+    if "Unknown archive format" in str(error):  # warcio quotes the bytes it met
+        return "not a WARC file, or damaged where it starts"
+    return describe_error(error)
 
 
 def _index_warc(
-    open_stream: Any, file: str, member: str | None, size: int | None
-) -> tuple[_Scan, bool]:
-    """Scan one WARC of ``size`` bytes; a .gz that is one gzip stream is scanned
-    decompressed (True)."""
-    scan = _Scan()
+    open_stream: OpenStream, file: str, member: str | None, size: int | None
+) -> _Indexed:
+    """Index one WARC of ``size`` bytes (None: unknown). Indexing stops at the first record
+    cut short or at an error; bytes left after the last record are damage too, since a
+    gzip member cut short early in its data gives warcio no record, and no error either."""
     try:
-        with open_stream() as stream:
-            _scan_stream(stream, file, member, scan, size)
-        return scan, False
-    except ArchiveLoadFailed as e:
-        if "non-chunked gzip" not in str(e):
-            raise _Damaged(scan, e) from e
-    except _READ_ERRORS as e:
-        raise _Damaged(scan, e) from e
-    scan = _Scan()
-    try:
-        with open_stream() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-            _scan_stream(stream, file, member, scan, None)
-    except _READ_ERRORS as e:
-        raise _Damaged(scan, e) from e
-    return scan, True
-
-
-def _wacz_warcs(archive: zipfile.ZipFile) -> list[str]:
-    return [
-        info.filename
-        for info in archive.infolist()
-        if not info.is_dir()
-        and info.filename.startswith("archive/")
-        and info.filename.lower().endswith((".warc", ".warc.gz"))
-    ]
+        scan = scan_warc(open_stream)
+    except WARC_READ_ERRORS as e:
+        return _Indexed([], damage=_damage(e))
+    records, damage, boundary_errors = scan.records, None, scan.boundary_errors
+    stop = next((i for i, r in enumerate(records) if r.cut_short or _unframed(r)), None)
+    if stop is not None and _unframed(records[stop]):  # read as if the input ended before it
+        boundary_errors = sum(record.boundary_error for record in records[:stop])
+        records = records[:stop]
+    elif stop is not None:
+        short = records[stop]
+        damage = (
+            f"the record at offset {short.offset} ends after {short.block_read} of its "
+            f"{short.declared} bytes"
+        )
+        boundary_errors = sum(record.boundary_error for record in records[: stop + 1])
+        records = records[:stop]
+    elif scan.error is not None:
+        damage = _damage(scan.error)
+    end = records[-1].end if records else 0
+    read_to = scan.end if stop is None else end
+    if damage is None and not scan.decompressed and size is not None and read_to < size:
+        damage = (
+            f"the {size - end} bytes after offset {end} are not a complete record "
+            "(the file is cut short or damaged there)"
+        )
+    return _Indexed(
+        entries=[entry for record in records if (entry := _entry(record, file, member))],
+        warc_records=sum(record.format == "warc" for record in records),
+        boundary_errors=boundary_errors,
+        end=end,
+        damage=damage,
+        decompressed=scan.decompressed,
+    )
 
 
 _SINGLE_STREAM = "the whole file is one gzip stream, not one member per record"
 
 
-def _outcome(scan: _Scan, damage: str | None) -> tuple[str | None, str | None]:
+def _outcome(indexed: _Indexed) -> tuple[str | None, str | None]:
     """(error, warning) for a scan: no WARC record or nothing read before damage is an error."""
-    if damage is not None and scan.end == 0:
+    damage = indexed.damage
+    if damage is not None and indexed.end == 0:
         return f"cannot read it: {damage}", None
-    if scan.warc_records == 0:  # warcio reads some text as ARC records
+    if indexed.warc_records == 0:  # warcio reads some text as ARC records
         return "no WARC record in it (is it a WARC file?)", None
-    if damage is not None and not scan.entries:
+    if damage is not None and not indexed.entries:
         return f"cannot read it: {damage}", None
     notes = []
     if damage is not None:
-        notes.append(f"indexed {len(scan.entries)} captures, then stopped: {damage}")
-    if scan.boundary_errors:
+        notes.append(f"indexed {len(indexed.entries)} captures, then stopped: {damage}")
+    if indexed.boundary_errors:
         notes.append(
-            f"{scan.boundary_errors} record(s) not followed by the two blank lines a WARC "
+            f"{indexed.boundary_errors} record(s) not followed by the two blank lines a WARC "
             "requires (a Content-Length may be wrong)"
         )
     return None, "; ".join(notes) or None
@@ -340,22 +292,17 @@ def build_index(path: Path, stamp: tuple[int, int]) -> FileIndex:
     """Read ``path`` (a WARC or a WACZ) into a ``FileIndex``; damage is recorded, not raised."""
     if path.name.lower().endswith(".wacz") or zipfile.is_zipfile(path):
         return _build_wacz_index(path, stamp)
-    damage = None
-    decompressed = False
-    try:
-        scan, decompressed = _index_warc(lambda: path.open("rb"), str(path), None, stamp[0])
-    except _Damaged as e:
-        scan, damage = e.scan, str(e)
-    error, warning = _outcome(scan, damage)
+    indexed = _index_warc(lambda: path.open("rb"), str(path), None, stamp[0])
+    error, warning = _outcome(indexed)
     if error is not None:
         return FileIndex(stamp, error=error)
-    if decompressed:
+    if indexed.decompressed:
         slow = (
             f"{_SINGLE_STREAM}, so each record is read by decompressing from the start "
             "(`warcio recompress` fixes it)"
         )
         warning = f"{slow}; {warning}" if warning else slow
-    return FileIndex(stamp, tuple(scan.entries), decompressed, warning=warning)
+    return FileIndex(stamp, tuple(indexed.entries), indexed.decompressed, warning=warning)
 
 
 def _build_wacz_index(path: Path, stamp: tuple[int, int]) -> FileIndex:
@@ -363,30 +310,22 @@ def _build_wacz_index(path: Path, stamp: tuple[int, int]) -> FileIndex:
     notes: list[str] = []
     try:
         with zipfile.ZipFile(path) as archive:
-            members = _wacz_warcs(archive)
+            members = wacz_warc_members(archive)
             if not members:
                 return FileIndex(stamp, error="not a usable WACZ: no WARC file under archive/")
             for name in members:
-                damage = None
-                try:
-                    scan, decompressed = _index_warc(
-                        lambda name=name: archive.open(name),
-                        str(path),
-                        name,
-                        archive.getinfo(name).file_size,
-                    )
-                except _Damaged as e:
-                    scan, damage, decompressed = e.scan, str(e), False
-                if decompressed:  # its offsets could only be read by decompressing: skip it
+                size = archive.getinfo(name).file_size
+                indexed = _index_warc(partial(archive.open, name), str(path), name, size)
+                if indexed.decompressed:  # its offsets could only be read by decompressing
                     notes.append(f"{name}: skipped: {_SINGLE_STREAM}")
                     continue
-                error, warning = _outcome(scan, damage)
+                error, warning = _outcome(indexed)
                 if error is not None or warning is not None:
                     notes.append(f"{name}: {error or warning}")
                 if error is None:
-                    entries.extend(scan.entries)
+                    entries.extend(indexed.entries)
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as e:
-        return FileIndex(stamp, error=f"cannot read it as a WACZ: {describe(e)}")
+        return FileIndex(stamp, error=f"cannot read it as a WACZ: {describe_error(e)}")
     if not entries and notes:
         return FileIndex(stamp, error="; ".join(notes))
     return FileIndex(stamp, tuple(entries), warning="; ".join(notes) or None)
