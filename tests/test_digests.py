@@ -14,7 +14,6 @@ from archiver.storage.digests import (
     decode_digest,
     encode_like,
     file_sha256,
-    payload_sha1_base32,
     sha1_base32_digest,
 )
 
@@ -58,10 +57,6 @@ def test_every_spelling_of_a_sha1_is_upper_case_base32(spelling: str) -> None:
 )
 def test_what_is_no_sha1_digest_is_none(value: str | None) -> None:
     assert sha1_base32_digest(value) is None
-
-
-def test_payload_sha1_base32_is_the_cdx_digest() -> None:
-    assert payload_sha1_base32(b"hello") == HELLO_SHA1_BASE32
 
 
 def test_decode_and_encode_keep_the_encoding_they_were_given() -> None:

@@ -48,16 +48,11 @@ from archiver.demo.simweb.wayback import (
 from archiver.errors import NetworkError, StoreError
 from archiver.models import Memento
 from archiver.net.http import Fetched, build_session
+from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
-from archiver.storage.store import (
-    Capture,
-    Store,
-    WrittenRecord,
-    payload_sha1_base32,
-    stored_response_headers,
-    write_capture,
-)
+from archiver.storage.store import Capture, Store
 from archiver.storage.verify import verify_store
+from archiver.storage.warcwriter import WrittenRecord, stored_response_headers, write_capture
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 REGEN = os.environ.get("ARCHIVER_REGEN_GOLDEN") == "1"

@@ -24,8 +24,9 @@ from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.errors import InputError, StoreError
 from archiver.models import Memento
 from archiver.net.http import build_session
+from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
-from archiver.storage.store import Store, payload_sha1_base32
+from archiver.storage.store import Store
 from archiver.storage.verify import VerifyProblem, VerifyReport, verify_store, verify_warc
 from tests.conftest import require_shared
 
