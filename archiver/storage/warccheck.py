@@ -90,12 +90,13 @@ def _seen(record: WarcRecord) -> SeenRecord:
     )
 
 
-def _record_problems(scan: WarcScan, label: str) -> list[VerifyProblem]:
+def _record_problems(
+    scan: WarcScan, seen_records: list[SeenRecord], label: str
+) -> list[VerifyProblem]:
     """What one WARC's records say about themselves, in the order they were read."""
     problems: list[VerifyProblem] = []
     offset = 0  # where the record being read when reading stopped begins
-    for record in scan.records:
-        seen = _seen(record)
+    for record, seen in zip(scan.records, seen_records, strict=True):
         offset = record.offset
         if record.cut_short:
             problems.append(
@@ -206,7 +207,8 @@ def check_warc(open_stream: OpenStream, label: str) -> WarcCheck:
     with open_stream() as stream:
         gzip_problem = _check_gzip_members(stream, label) if stream.seekable() else None
     scan = scan_warc(open_stream, check_digests=True, payload_sha256=True)
-    problems = _record_problems(scan, label)
+    seen = [_seen(record) for record in scan.records]
+    problems = _record_problems(scan, seen, label)
     if scan.decompressed:
         problems.insert(
             0,
@@ -224,4 +226,4 @@ def check_warc(open_stream: OpenStream, label: str) -> WarcCheck:
     elif gzip_problem is not None:
         # warcio's own complaint about the same member would only repeat it
         problems = [gzip_problem, *(p for p in problems if p.check != "unreadable")]
-    return WarcCheck([_seen(record) for record in scan.records], problems)
+    return WarcCheck(seen, problems)

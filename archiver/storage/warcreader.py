@@ -32,6 +32,7 @@ Damage is reported, not raised; what it means is the caller's to decide:
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import zipfile
@@ -45,7 +46,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
-from archiver.storage.digests import DigestCheck, base32_of
+from archiver.storage.digests import DigestCheck
 
 __all__ = [
     "WARC_READ_ERRORS",
@@ -91,7 +92,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WarcRecord:
     """One record as read: where it is, its headers, and what its bytes hash to."""
 
@@ -103,15 +104,20 @@ class WarcRecord:
     http: Any | None  # the HTTP head, parsed as warcio parses it; None when there is none
     declared: int | None  # the block's Content-Length
     block_read: int  # bytes of the block actually there
-    payload_sha1: str  # base32; the payload is the block after the HTTP head, if any
+    payload_sha1_bytes: bytes  # the payload is the block after the HTTP head, if any
     payload_sha256: str | None = None  # when asked for
     digest_checks: tuple[DigestCheck, ...] = ()  # the record's own digests, when asked for
     boundary_error: bool = False  # not followed by the two blank lines
     head_missing: bool = False  # an HTTP head was due, and the block is empty
 
     def header(self, name: str) -> str | None:
-        value = self.headers.get_header(name)
-        return None if value is None else str(value)
+        value: str | None = self.headers.get_header(name)
+        return value
+
+    @property
+    def payload_sha1(self) -> str:
+        """The payload's sha1 in base32, as CDX ``digest`` fields are written."""
+        return base64.b32encode(self.payload_sha1_bytes).decode("ascii")
 
     @property
     def cut_short(self) -> bool:
@@ -141,24 +147,45 @@ class _QuietArchiveIterator(ArchiveIterator):
 
 
 class _Block:
-    """A record's block as it is read: every byte counted and fed to the block digests."""
+    """A record's block as it is read: every byte counted and fed to the block digests
+    once, however it is read (lines of the HTTP head, then the payload in chunks)."""
 
     def __init__(self, stream: Any, checks: tuple[DigestCheck, ...]) -> None:
         self._stream = stream
         self._checks = checks
         self.count = 0
+        self._buffer = b""  # read from the stream, not yet handed out
+        self._position = 0
 
-    def _seen(self, data: bytes) -> bytes:
+    def _pull(self, size: int) -> bytes:
+        data: bytes = self._stream.read(size)
         self.count += len(data)
         for check in self._checks:
             check.update(data)
         return data
 
-    def read(self, size: int = -1) -> bytes:
-        return self._seen(self._stream.read(size))
+    def readline(self, size: int | None = None) -> bytes:
+        """A line (the HTTP head parser's way in), split from chunks read ahead."""
+        while True:
+            end = self._buffer.find(b"\n", self._position)
+            if end >= 0 or not (more := self._pull(READ_SIZE)):
+                break
+            self._buffer = self._buffer[self._position :] + more
+            self._position = 0
+        stop = len(self._buffer) if end < 0 else end + 1
+        if size is not None and size >= 0:
+            stop = min(stop, self._position + size)
+        line = self._buffer[self._position : stop]
+        self._position = stop
+        return line
 
-    def readline(self, size: int | None = None) -> bytes:  # the HTTP head parser's way in
-        return self._seen(self._stream.readline(size))
+    def read(self, size: int = -1) -> bytes:
+        if self._position < len(self._buffer):
+            stop = len(self._buffer) if size < 0 else self._position + size
+            data = self._buffer[self._position : stop]
+            self._position += len(data)
+            return data
+        return self._pull(size)
 
 
 def _digest_checks(headers: Any) -> tuple[tuple[DigestCheck, ...], tuple[DigestCheck, ...]]:
@@ -209,7 +236,7 @@ def _read_record(
         http=http,
         declared=record.length,
         block_read=block.count,
-        payload_sha1=base32_of(sha1),
+        payload_sha1_bytes=sha1.digest(),
         payload_sha256=None if sha256 is None else sha256.hexdigest(),
         digest_checks=(*block_checks, *payload_checks),
         boundary_error=iterator.err_count > errors,
