@@ -654,6 +654,55 @@ def test_a_truncated_file_keeps_the_records_before_the_cut(tmp_path: Path, cut: 
         assert problem.endswith(" of its 4118 bytes")
 
 
+def test_an_uncompressed_warc_is_indexed_without_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "plain.warc"
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        response(writer, REPORT, T1, BODY_1)
+        response(writer, MIRROR, T2, BODY_2)
+    collection = LocalCollection(path)
+    assert [m.original for m in collection.find(REPORT, None)] == [REPORT]
+    # the blank lines after its last record are no "bytes after the last record"
+    assert collection.problems == ()
+
+
+def test_a_file_cut_inside_a_records_warc_headers_keeps_the_records_before_it(
+    tmp_path: Path,
+) -> None:
+    whole = tmp_path / "whole.warc"
+    with whole.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        response(writer, REPORT, T1, BODY_1)
+        response(writer, MIRROR, T2, BODY_2)
+    second = record_offsets(whole)[("response", MIRROR, to_iso(T2))]
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(whole.read_bytes()[: second + 40])  # no target URI, no Content-Length
+    collection = LocalCollection(cut)
+    assert [m.original for m in collection.find(REPORT, None)] == [REPORT]
+    assert collection.problems == (
+        f"{cut}: indexed 1 captures, then stopped: the 44 bytes after offset {second - 4} "
+        "are not a complete record (the file is cut short or damaged there)",
+    )
+
+
+def test_an_http_head_holding_utf8_is_measured_in_bytes(tmp_path: Path) -> None:
+    # warcio counts the head in characters: "é" once, though it is two bytes
+    block = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Title: café\r\n\r\n".encode()
+    block += BODY_1
+    head = (
+        f"WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: {ORIGINAL_ID}\r\n"
+        f"WARC-Target-URI: {REPORT}\r\nWARC-Date: {to_iso(T1)}\r\n"
+        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(block)}\r\n\r\n"
+    )
+    path = tmp_path / "utf8.warc"
+    path.write_bytes(head.encode() + block + b"\r\n\r\n")
+    collection = LocalCollection(path)
+    (memento,) = collection.find(REPORT, None)
+    assert (memento.http_status, memento.digest) == (200, sha1_base32(BODY_1))
+    assert collection.read_locator(memento.raw_url).payload == BODY_1
+    assert collection.problems == ()
+
+
 # -- the shared corpus: pywb's sample archive ----------------------------------------------
 
 

@@ -48,16 +48,11 @@ from archiver.demo.simweb.wayback import (
 from archiver.errors import NetworkError, StoreError
 from archiver.models import Memento
 from archiver.net.http import Fetched, build_session
+from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
-from archiver.storage.store import (
-    Capture,
-    Store,
-    WrittenRecord,
-    payload_sha1_base32,
-    stored_response_headers,
-    write_capture,
-)
+from archiver.storage.store import Capture, Store
 from archiver.storage.verify import verify_store
+from archiver.storage.warcwriter import WrittenRecord, stored_response_headers, write_capture
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 REGEN = os.environ.get("ARCHIVER_REGEN_GOLDEN") == "1"
@@ -623,6 +618,25 @@ def test_digest_mismatch_is_stored_and_flagged(
     report = verify_store(store.root)
     assert report.ok
     assert [n.check for n in report.notes] == ["archive-digest-flagged"]
+
+
+def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
+    archive: WaybackServer,
+    archive_settings: Settings,
+    archive_session: requests.Session,
+    tmp_path: Path,
+) -> None:
+    # base16 is the same sha1 as base32: not a mismatch; a sha256 is no sha1 to compare with
+    hexadecimal = f"sha1:{hashlib.sha1(REPORT_BODY).hexdigest()}"
+    sha256 = f"sha256:{hashlib.sha256(REPORT_BODY).hexdigest()}"
+    store = Store(tmp_path / "store")
+    found = []
+    for digest in (hexadecimal, sha256):
+        memento = memento_for(archive, REPORT, "20180115093000", digest=digest)
+        capture = store.capture_memento(memento, archive_session, archive_settings, reuse=False)
+        found.append((capture.archive_digest, capture.archive_digest_match))
+    assert found == [(payload_digest(REPORT_BODY), True), (None, None)]
+    assert verify_store(store.root).ok
 
 
 def test_a_memento_the_archive_does_not_have_is_a_network_error(

@@ -24,8 +24,9 @@ from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.errors import InputError, StoreError
 from archiver.models import Memento
 from archiver.net.http import build_session
+from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
-from archiver.storage.store import Store, payload_sha1_base32
+from archiver.storage.store import Store
 from archiver.storage.verify import VerifyProblem, VerifyReport, verify_store, verify_warc
 from tests.conftest import require_shared
 
@@ -267,6 +268,23 @@ def test_verify_warc_of_nothing_is_an_input_error(tmp_path: Path) -> None:
         verify_warc(tmp_path / "absent.warc.gz")
     with pytest.raises(InputError, match="is a directory"):
         verify_warc(tmp_path)
+
+
+def test_an_http_head_holding_utf8_does_not_shift_the_payload(tmp_path: Path) -> None:
+    # warcio counts the head in characters: "é" once, though it is two bytes
+    body = b"<p>notice</p>"
+    block = "HTTP/1.1 200 OK\r\nX-Title: café\r\n\r\n".encode() + body
+    head = (
+        "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\n"
+        f"WARC-Target-URI: {ORIGINAL}\r\nWARC-Date: 2018-01-15T09:30:00Z\r\n"
+        f"WARC-Block-Digest: sha1:{payload_sha1_base32(block)}\r\n"
+        f"WARC-Payload-Digest: sha1:{payload_sha1_base32(body)}\r\n"
+        f"Content-Length: {len(block)}\r\n\r\n"
+    )
+    path = tmp_path / "utf8.warc"
+    path.write_bytes(head.encode() + block + b"\r\n\r\n")
+    report = verify_warc(path)
+    assert (report.ok, report.records_checked) == (True, 1)
 
 
 def make_wacz(path: Path, warc: bytes, *, hash_form: str, tamper: bool = False) -> None:

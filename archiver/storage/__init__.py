@@ -1,3 +1,8 @@
-"""The store: WARC files written (``store``), their manifest (``manifest``) and
-re-verification (``verify``).
+"""The store: captures written as WARC files with a manifest, and WARC files read back.
+
+In the order a capture passes through: ``sources`` (where its bytes come from),
+``warcwriter`` (its WARC records), ``store`` (the directory and its transactions),
+``manifest`` (the index of what is stored). Reading: ``warcreader`` (the one WARC reader,
+also under the local collections' index), ``digests``; ``verify`` re-checks a store or a
+file (``warccheck`` one WARC, ``waczcheck`` a WACZ package, ``problems`` what they find).
 """

@@ -5,7 +5,9 @@ each file's sha256 and size, each record's place, identity and payload sha256, a
 archive's own digest (CDX ``digest``, sha1 base32) of each memento; it also checks every
 record's own ``WARC-Block-Digest`` / ``WARC-Payload-Digest`` the way ``warcio check`` does.
 ``verify_warc`` does the second part alone for any WARC or WACZ file, without a manifest
-(for a WACZ, also the sha256 of each file ``datapackage.json`` lists).
+(for a WACZ, also the sha256 of each file ``datapackage.json`` lists). One WARC is checked
+by ``archiver.storage.warccheck``, a WACZ package by ``archiver.storage.waczcheck``; this
+module compares a store with its manifest.
 
 Every mismatch is a ``VerifyProblem`` that names the file, the record (its WARC-Record-ID,
 or ``offset N`` when the record could not be identified) and the check that failed, with
@@ -45,540 +47,34 @@ digests only). Non-WARC files in a store (``state.sqlite``, reports) are ignored
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
-import hashlib
-import json
 import zipfile
-import zlib
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
-from typing import IO, Any
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
+from typing import Any
 
 from archiver.errors import InputError, StoreError
-from archiver.models import _Serialisable
-from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
+from archiver.storage.digests import file_sha256
+from archiver.storage.manifest import MANIFEST_NAME, FileEntry, RecordEntry, read_manifest
+from archiver.storage.problems import VerifyProblem, VerifyReport
+from archiver.storage.waczcheck import check_wacz
+from archiver.storage.warccheck import SeenRecord, check_warc
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
 _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
-_HTTP_RECORD_TYPES = ("response", "request", "revisit")
-_READ_SIZE = 1024 * 1024
-_MAX_HTTP_HEAD = 1024 * 1024  # an HTTP header block longer than this is read as payload
-
-
-# What warcio, zlib and zipfile raise on damaged input; collection.py reads with the same set.
-WARC_READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    UnicodeDecodeError,
-    IndexError,
-    KeyError,
-    TypeError,
-)
-
-
-@dataclass(frozen=True)
-class VerifyProblem(_Serialisable):
-    """One failed check (or, in ``VerifyReport.notes``, one fact worth knowing)."""
-
-    file: str
-    record: str | None
-    check: str
-    expected: str | None
-    actual: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class VerifyReport(_Serialisable):
-    """What was checked and what failed; ``ok`` is False on any problem (notes never fail)."""
-
-    root: str
-    files_checked: int
-    records_checked: int
-    problems: tuple[VerifyProblem, ...] = ()
-    notes: tuple[VerifyProblem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, **super().to_dict()}
-
-
-# -- reading one WARC stream -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _SeenRecord:
-    offset: int
-    length: int
-    type: str | None
-    record_id: str | None
-    target_uri: str | None
-    warc_date: str | None
-    payload_sha256: str
-    payload_sha1: str  # base32, as archives write CDX digests
-
-    @property
-    def label(self) -> str:
-        return self.record_id or f"offset {self.offset}"
-
-
-@dataclass
-class _Scan:
-    records: list[_SeenRecord] = field(default_factory=list)
-    problems: list[VerifyProblem] = field(default_factory=list)
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-class _DigestCheck:
-    """Hashes a stream against one ``WARC-*-Digest`` value such as ``sha1:BASE32``."""
-
-    def __init__(self, header: str, value: str) -> None:
-        self.header = header
-        self.value = value.strip()
-        label, _, self.encoded = self.value.partition(":")
-        self.algorithm = label.strip().lower().replace("-", "")
-        try:
-            self.hasher: Any = hashlib.new(self.algorithm) if self.encoded else None
-        except ValueError:
-            self.hasher = None
-
-    def update(self, data: bytes) -> None:
-        if self.hasher is not None:
-            self.hasher.update(data)
-
-    def problem(self, file: str, record: str) -> VerifyProblem | None:
-        check = "block-digest" if self.header == "WARC-Block-Digest" else "payload-digest"
-        if self.hasher is None:
-            return VerifyProblem(
-                file,
-                record,
-                "digest-algorithm",
-                None,
-                self.value,
-                f"{file}: {record}: cannot check {self.header} {self.value!r} "
-                "(unknown algorithm or no value)",
-            )
-        digest = self.hasher.digest()
-        expected = _decode_digest(self.encoded, len(digest))
-        if expected == digest:
-            return None
-        actual = f"{self.algorithm}:{_encode_like(self.encoded, digest)}"
-        return VerifyProblem(
-            file,
-            record,
-            check,
-            self.value,
-            actual,
-            f"{file}: {record}: {self.header} says {self.value}, the bytes hash to {actual}",
-        )
-
-
-def _decode_digest(text: str, size: int) -> bytes | None:
-    value = text.strip()
-    if len(value) == 2 * size:
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            pass
-    try:
-        padded = value.upper() + "=" * (-len(value) % 8)
-        decoded = base64.b32decode(padded)
-        if len(decoded) == size:
-            return decoded
-    except (binascii.Error, ValueError):
-        pass
-    try:
-        altchars = b"-_" if ("-" in value or "_" in value) else None
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=altchars)
-        if len(decoded) == size:
-            return decoded
-    except (binascii.Error, ValueError):
-        pass
-    return None
-
-
-def _encode_like(example: str, digest: bytes) -> str:
-    value = example.strip()
-    if len(value) == 2 * len(digest) and all(c in "0123456789abcdefABCDEF" for c in value):
-        return digest.hex()
-    return base64.b32encode(digest).decode("ascii")
-
-
-def _http_head_length(head: bytes) -> int:
-    """Bytes of the HTTP status line and headers at the start of ``head``, as warcio counts."""
-    parser = StatusAndHeadersParser([], verify=False)
-    try:
-        return int(parser.parse(BytesIO(head)).total_len)
-    except (EOFError, StatusAndHeadersParserException, ValueError, UnicodeDecodeError):
-        return 0
-
-
-def _read_record(record: Any) -> tuple[int, str, str, list[_DigestCheck], list[_DigestCheck]]:
-    """Read a record's block; returns (bytes read, payload sha256, payload sha1 b32, checks)."""
-    headers = record.rec_headers
-    rec_type = (headers.get_header("WARC-Type") or "").lower()
-    target = headers.get_header("WARC-Target-URI") or ""
-    block_checks: list[_DigestCheck] = []
-    payload_checks: list[_DigestCheck] = []
-    block_value = headers.get_header("WARC-Block-Digest")
-    if block_value:
-        block_checks.append(_DigestCheck("WARC-Block-Digest", block_value))
-    payload_value = headers.get_header("WARC-Payload-Digest")
-    # A revisit's payload digest names the payload it refers to, which it does not hold.
-    if payload_value and rec_type != "revisit":
-        payload_checks.append(_DigestCheck("WARC-Payload-Digest", payload_value))
-    has_http = rec_type in _HTTP_RECORD_TYPES and target.lower().startswith(("http:", "https:"))
-
-    sha256 = hashlib.sha256()
-    sha1 = hashlib.sha1()
-    total = 0
-    head = b"" if has_http else None
-
-    def payload(data: bytes) -> None:
-        sha256.update(data)
-        sha1.update(data)
-        for check in payload_checks:
-            check.update(data)
-
-    while True:
-        chunk = record.raw_stream.read(_READ_SIZE)
-        if not chunk:
-            break
-        total += len(chunk)
-        for check in block_checks:
-            check.update(chunk)
-        if head is None:
-            payload(chunk)
-            continue
-        head += chunk
-        if b"\r\n\r\n" in head or b"\n\n" in head or len(head) > _MAX_HTTP_HEAD:
-            payload(head[_http_head_length(head) :])
-            head = None
-    if head is not None:
-        payload(head[_http_head_length(head) :])
-    digest_b32 = base64.b32encode(sha1.digest()).decode("ascii")
-    return total, sha256.hexdigest(), digest_b32, block_checks, payload_checks
-
-
-def _scan_stream(stream: IO[bytes] | gzip.GzipFile, label: str) -> tuple[_Scan, bool]:
-    """Read every record of one WARC stream; returns the scan and whether the gzip
-    framing was a single stream (``warcio`` refuses to go on past the first record)."""
-    scan = _Scan()
-    iterator = ArchiveIterator(stream, no_record_parse=True)
-    offset = 0
-    try:
-        for record in iterator:
-            total, sha256, sha1, block_checks, payload_checks = _read_record(record)
-            offset = iterator.get_record_offset()
-            headers = record.rec_headers
-            seen = _SeenRecord(
-                offset=offset,
-                length=iterator.get_record_length(),
-                type=headers.get_header("WARC-Type") or record.rec_type,
-                record_id=headers.get_header("WARC-Record-ID"),
-                target_uri=headers.get_header("WARC-Target-URI"),
-                warc_date=headers.get_header("WARC-Date"),
-                payload_sha256=sha256,
-                payload_sha1=sha1,
-            )
-            scan.records.append(seen)
-            declared = record.length
-            if declared is not None and total < declared:
-                scan.problems.append(
-                    VerifyProblem(
-                        label,
-                        seen.label,
-                        "truncated",
-                        str(declared),
-                        str(total),
-                        f"{label}: {seen.label}: the block ends after {total} of its "
-                        f"{declared} bytes",
-                    )
-                )
-                continue  # its digests would only repeat that
-            for check in (*block_checks, *payload_checks):
-                problem = check.problem(label, seen.label)
-                if problem is not None:
-                    scan.problems.append(problem)
-            offset = offset + seen.length
-    except ArchiveLoadFailed as e:
-        if "non-chunked gzip" in str(e):
-            return scan, True
-        scan.problems.append(_unreadable(label, offset, e))
-    except WARC_READ_ERRORS as e:
-        scan.problems.append(_unreadable(label, offset, e))
-    if iterator.err_count:
-        scan.problems.append(
-            VerifyProblem(
-                label,
-                None,
-                "record-boundary",
-                "0",
-                str(iterator.err_count),
-                f"{label}: {iterator.err_count} record(s) not followed by the two blank "
-                "lines a WARC requires (a Content-Length may be wrong)",
-            )
-        )
-    return scan, False
-
-
-def _unreadable(label: str, offset: int, error: Exception) -> VerifyProblem:
-    reason = _one_line(str(error)) or type(error).__name__
-    return VerifyProblem(
-        label,
-        f"offset {offset}",
-        "unreadable",
-        None,
-        None,
-        f"{label}: cannot read past offset {offset}: {type(error).__name__}: {reason}",
-    )
-
-
-def _check_gzip_members(stream: IO[bytes], label: str) -> VerifyProblem | None:
-    """Walk the gzip members of a .gz file; the first corrupt or cut-short one is a problem.
-
-    warcio reads a member cut short as if it simply ended, so a truncated file would pass
-    its checks; this pass catches that (and names the member a flipped bit broke).
-    """
-    if stream.read(2) != b"\x1f\x8b":
-        return None
-    stream.seek(0)
-    member_start = 0
-    position = 0
-    decompressor = zlib.decompressobj(31)
-    started = False
-    pending = b""
-    while True:
-        chunk = pending or stream.read(_READ_SIZE)
-        pending = b""
-        if not chunk:
-            break
-        started = True
-        data = chunk
-        try:
-            while data and not decompressor.eof:
-                decompressor.decompress(data, _READ_SIZE)  # output not needed, only checks
-                data = decompressor.unconsumed_tail
-        except zlib.error as e:
-            return VerifyProblem(
-                label,
-                f"offset {member_start}",
-                "unreadable",
-                None,
-                None,
-                f"{label}: the gzip member at offset {member_start} is corrupt ({e})",
-            )
-        if decompressor.eof:
-            pending = decompressor.unused_data
-            position += len(chunk) - len(pending)
-            member_start = position
-            decompressor = zlib.decompressobj(31)
-            started = False
-        else:
-            position += len(chunk)
-    if started:
-        return VerifyProblem(
-            label,
-            f"offset {member_start}",
-            "truncated",
-            None,
-            str(position - member_start),
-            f"{label}: the gzip member at offset {member_start} is cut short after "
-            f"{position - member_start} bytes (the file is truncated)",
-        )
-    return None
-
-
-def _scan_warc(open_stream: Any, label: str) -> _Scan:
-    """Scan a WARC; a single-stream .gz is reported and then scanned decompressed."""
-    with open_stream() as stream:
-        gzip_problem = None
-        if stream.seekable():
-            gzip_problem = _check_gzip_members(stream, label)
-            stream.seek(0)
-        scan, single_gzip = _scan_stream(stream, label)
-    if gzip_problem is not None:
-        # warcio's own complaint about the same member would only repeat it
-        kept = [p for p in scan.problems if p.check != "unreadable"]
-        scan.problems[:] = [gzip_problem, *kept]
-    if not single_gzip:
-        return scan
-    with open_stream() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-        rescan, _ = _scan_stream(stream, label)
-    problem = VerifyProblem(
-        label,
-        None,
-        "gzip-members",
-        "one gzip member per record",
-        "one gzip stream",
-        f"{label}: the whole file is one gzip stream, not one member per record, so replay "
-        "tools cannot seek to its records (`warcio recompress` fixes it); its records were "
-        "checked decompressed, with offsets into the decompressed data",
-    )
-    rescan.problems.insert(0, problem)
-    return rescan
-
-
-# -- WACZ --------------------------------------------------------------------------------
-
-
-def _wacz_resources(data: Any) -> list[tuple[str, str, str | None, int | None]]:
-    """(path, algorithm, hex digest, size) of each datapackage resource (1.0 and 1.1 forms)."""
-    resources = data.get("resources") if isinstance(data, dict) else None
-    if not isinstance(resources, list):
-        raise ValueError('no "resources" list')
-    result = []
-    for item in resources:
-        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
-            raise ValueError("a resource without a path")
-        stats: dict[str, Any] = item["stats"] if isinstance(item.get("stats"), dict) else item
-        value = stats.get("hash")
-        algorithm = str(item.get("hashing") or "sha256")
-        if isinstance(value, str) and ":" in value:
-            algorithm, _, value = value.partition(":")
-        size = stats.get("bytes")
-        result.append(
-            (
-                item["path"],
-                algorithm.lower().replace("-", ""),
-                value if isinstance(value, str) else None,
-                size if isinstance(size, int) else None,
-            )
-        )
-    return result
-
-
-def _hash_member(archive: zipfile.ZipFile, name: str, algorithm: str) -> tuple[str, int]:
-    hasher = hashlib.new(algorithm)
-    size = 0
-    with archive.open(name) as stream:
-        while chunk := stream.read(_READ_SIZE):
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
-
-
-def _verify_wacz(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
-    problems: list[VerifyProblem] = []
-    records = 0
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        problems.append(_unreadable(label, 0, e))
-        return 0, problems
-    with archive:
-        members = [info.filename for info in archive.infolist() if not info.is_dir()]
-        listed: set[str] = {"datapackage.json", "datapackage-digest.json"}
-
-        def member_problem(name: str, check: str, expected: Any, actual: Any, text: str) -> None:
-            problems.append(
-                VerifyProblem(
-                    f"{label}/{name}",
-                    None,
-                    check,
-                    None if expected is None else str(expected),
-                    None if actual is None else str(actual),
-                    f"{label}/{name}: {text}",
-                )
-            )
-
-        try:
-            package = json.loads(archive.read("datapackage.json").decode("utf-8"))
-            resources = _wacz_resources(package)
-        except KeyError:
-            member_problem("datapackage.json", "wacz-datapackage", None, None, "missing")
-            resources = []
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, OSError) as e:
-            member_problem(
-                "datapackage.json", "wacz-datapackage", None, None, f"unusable: {_one_line(str(e))}"
-            )
-            resources = []
-
-        for name, algorithm, expected, size in resources:
-            listed.add(name)
-            if name not in members:
-                member_problem(name, "missing-file", expected, None, "listed but absent")
-                continue
-            try:
-                actual, actual_size = _hash_member(archive, name, algorithm)
-            except ValueError:
-                member_problem(
-                    name, "digest-algorithm", algorithm, None, f"unknown hash {algorithm!r}"
-                )
-                continue
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
-                problems.append(_unreadable(f"{label}/{name}", 0, e))
-                continue
-            if size is not None and size != actual_size:
-                member_problem(
-                    name, "file-size", size, actual_size, f"{actual_size} bytes, listed {size}"
-                )
-            if expected is not None and expected.lower() != actual:
-                member_problem(
-                    name,
-                    f"file-{algorithm}",
-                    expected,
-                    actual,
-                    f"{algorithm} is {actual}, listed {expected}",
-                )
-
-        for name in members:
-            if name not in listed:
-                member_problem(name, "unknown-file", None, None, "not listed in datapackage.json")
-
-        warcs = [
-            name
-            for name in members
-            if name.startswith("archive/") and name.lower().endswith((".warc", ".warc.gz"))
-        ]
-        if not warcs:
-            member_problem("archive", "wacz-layout", None, None, "no WARC file under archive/")
-        for name in warcs:
-            try:
-                scan = _scan_warc(lambda name=name: archive.open(name), f"{label}/{name}")
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
-                problems.append(_unreadable(f"{label}/{name}", 0, e))
-                continue
-            records += len(scan.records)
-            problems.extend(scan.problems)
-    return records, problems
-
-
-# -- public API --------------------------------------------------------------------------
 
 
 def _is_archive_name(name: str) -> bool:
     return name.lower().endswith(_ARCHIVE_SUFFIXES)
 
 
-def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem], _Scan | None]:
-    """(records, problems, scan) of one WARC or WACZ file, against its own digests."""
+def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
+    """(records, problems) of one WARC or WACZ file, against its own digests."""
     if path.name.lower().endswith(".wacz") or zipfile.is_zipfile(path):
-        records, problems = _verify_wacz(path, label)
-        return records, problems, None
-    scan = _scan_warc(lambda: path.open("rb"), label)
-    return len(scan.records), list(scan.problems), scan
+        return check_wacz(path, label)
+    check = check_warc(lambda: path.open("rb"), label)
+    return len(check.records), list(check.problems)
 
 
 def verify_warc(path: Path) -> VerifyReport:
@@ -588,20 +84,29 @@ def verify_warc(path: Path) -> VerifyReport:
         raise InputError(f"{path} is a directory: verify it as a store")
     if not path.exists():
         raise InputError(f"no such file: {path}")
-    records, problems, _ = _check_file(path, path.name)
+    records, problems = _check_file(path, path.name)
     return VerifyReport(
         root=str(path), files_checked=1, records_checked=records, problems=tuple(problems)
     )
 
 
-def _file_digest(path: Path) -> tuple[str, int]:
-    sha256 = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_READ_SIZE):
-            sha256.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), size
+@dataclass
+class _Findings:
+    """What checking a store has found so far."""
+
+    problems: list[VerifyProblem] = field(default_factory=list)
+    notes: list[VerifyProblem] = field(default_factory=list)
+    files_checked: int = 0
+    records_checked: int = 0
+
+    def report(self, root: Path) -> VerifyReport:
+        return VerifyReport(
+            root=str(root),
+            files_checked=self.files_checked,
+            records_checked=self.records_checked,
+            problems=tuple(self.problems),
+            notes=tuple(self.notes),
+        )
 
 
 def verify_store(root: Path) -> VerifyReport:
@@ -612,80 +117,16 @@ def verify_store(root: Path) -> VerifyReport:
     manifest = read_manifest(root)
     if manifest is None:
         return _verify_unindexed(root)
-
-    problems: list[VerifyProblem] = []
-    notes: list[VerifyProblem] = []
-    files_checked = 0
-    records_checked = 0
-    records_by_file: dict[str, list[RecordEntry]] = {}
+    found = _Findings()
+    rows_by_file: dict[str, list[RecordEntry]] = {}
     for row in manifest.records:
-        records_by_file.setdefault(row.file, []).append(row)
+        rows_by_file.setdefault(row.file, []).append(row)
     listed = manifest.file_names()
-
     for entry in manifest.files:
-        name = entry.name
-        path = root / name
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            problems.append(
-                VerifyProblem(name, None, "missing-file", None, None, f"{name}: not a file name")
-            )
-            continue
-        if not path.exists():
-            pending = root / (name + _OPEN_SUFFIX)
-            if pending.exists() and _file_digest(pending) == (entry.sha256, entry.size):
-                notes.append(
-                    VerifyProblem(
-                        name,
-                        None,
-                        "pending-rename",
-                        None,
-                        None,
-                        f"{name}: complete but still named {pending.name} (a run stopped "
-                        "before renaming it; opening the store renames it)",
-                    )
-                )
-                path = pending
-            else:
-                problems.append(
-                    VerifyProblem(
-                        name, None, "missing-file", entry.sha256, None, f"{name}: file is missing"
-                    )
-                )
-                continue
-        files_checked += 1
-        sha256, size = _file_digest(path)
-        if size != entry.size:
-            problems.append(
-                VerifyProblem(
-                    name,
-                    None,
-                    "file-size",
-                    str(entry.size),
-                    str(size),
-                    f"{name}: {size} bytes, the manifest says {entry.size}",
-                )
-            )
-        if sha256 != entry.sha256:
-            problems.append(
-                VerifyProblem(
-                    name,
-                    None,
-                    "file-sha256",
-                    entry.sha256,
-                    sha256,
-                    f"{name}: sha256 is {sha256}, the manifest says {entry.sha256}",
-                )
-            )
-        scan = _scan_warc(lambda path=path: path.open("rb"), name)
-        records_checked += len(scan.records)
-        problems.extend(scan.problems)
-        found, found_notes = _compare_records(name, records_by_file.get(name, []), scan)
-        problems.extend(found)
-        notes.extend(found_notes)
-
-    for orphan in sorted(set(records_by_file) - listed):
-        for row in records_by_file[orphan]:
-            problems.append(
+        _check_listed_file(root, entry, rows_by_file.get(entry.name, []), found)
+    for orphan in sorted(set(rows_by_file) - listed):
+        for row in rows_by_file[orphan]:
+            found.problems.append(
                 VerifyProblem(
                     orphan,
                     row.record_id,
@@ -695,12 +136,87 @@ def verify_store(root: Path) -> VerifyReport:
                     f"{orphan}: {row.record_id}: listed in a file the manifest does not list",
                 )
             )
+    _check_unlisted_files(root, listed, found)
+    return found.report(root)
 
+
+def _listed_path(root: Path, entry: FileEntry, found: _Findings) -> Path | None:
+    """Where a file the manifest lists is: under its name, or still under its ``.open``
+    name when a run stopped before renaming it (a note); None when it is missing."""
+    name = entry.name
+    if "/" in name or "\\" in name or name in ("", ".", ".."):
+        found.problems.append(
+            VerifyProblem(name, None, "missing-file", None, None, f"{name}: not a file name")
+        )
+        return None
+    path = root / name
+    if path.exists():
+        return path
+    pending = root / (name + _OPEN_SUFFIX)
+    if pending.exists() and file_sha256(pending) == (entry.sha256, entry.size):
+        found.notes.append(
+            VerifyProblem(
+                name,
+                None,
+                "pending-rename",
+                None,
+                None,
+                f"{name}: complete but still named {pending.name} (a run stopped "
+                "before renaming it; opening the store renames it)",
+            )
+        )
+        return pending
+    found.problems.append(
+        VerifyProblem(name, None, "missing-file", entry.sha256, None, f"{name}: file is missing")
+    )
+    return None
+
+
+def _check_listed_file(
+    root: Path, entry: FileEntry, rows: list[RecordEntry], found: _Findings
+) -> None:
+    """One listed file: its size and sha256, its own digests, its records against ``rows``."""
+    path = _listed_path(root, entry, found)
+    if path is None:
+        return
+    name = entry.name
+    found.files_checked += 1
+    sha256, size = file_sha256(path)
+    if size != entry.size:
+        found.problems.append(
+            VerifyProblem(
+                name,
+                None,
+                "file-size",
+                str(entry.size),
+                str(size),
+                f"{name}: {size} bytes, the manifest says {entry.size}",
+            )
+        )
+    if sha256 != entry.sha256:
+        found.problems.append(
+            VerifyProblem(
+                name,
+                None,
+                "file-sha256",
+                entry.sha256,
+                sha256,
+                f"{name}: sha256 is {sha256}, the manifest says {entry.sha256}",
+            )
+        )
+    check = check_warc(lambda: path.open("rb"), name)
+    found.records_checked += len(check.records)
+    found.problems.extend(check.problems)
+    _compare_records(name, rows, check.records, found)
+
+
+def _check_unlisted_files(root: Path, listed: set[str], found: _Findings) -> None:
+    """Files in the store the manifest does not list: WARCs are problems, ``.open`` notes."""
     for path in sorted(root.iterdir()):
         name = path.name
         if name.endswith(_OPEN_SUFFIX):
             if name[: -len(_OPEN_SUFFIX)] not in listed:
-                notes.append(
+                found.notes.append(
                     VerifyProblem(
                         name,
                         None,
@@ -712,7 +228,7 @@ def verify_store(root: Path) -> VerifyReport:
                     )
                 )
         elif _is_archive_name(name) and name not in listed and path.is_file():
-            problems.append(
+            found.problems.append(
                 VerifyProblem(
                     name,
                     None,
@@ -722,97 +238,48 @@ def verify_store(root: Path) -> VerifyReport:
                     f"{name}: a WARC file that {MANIFEST_NAME} does not list",
                 )
             )
-    return VerifyReport(
-        root=str(root),
-        files_checked=files_checked,
-        records_checked=records_checked,
-        problems=tuple(problems),
-        notes=tuple(notes),
+
+
+def _row_problem(
+    name: str, row: RecordEntry, check: str, expected: Any, actual: Any, text: str
+) -> VerifyProblem:
+    return VerifyProblem(
+        name,
+        row.record_id,
+        check,
+        None if expected is None else str(expected),
+        None if actual is None else str(actual),
+        f"{name}: {row.record_id}: {text}",
     )
 
 
 def _compare_records(
-    name: str, rows: list[RecordEntry], scan: _Scan
-) -> tuple[list[VerifyProblem], list[VerifyProblem]]:
-    problems: list[VerifyProblem] = []
-    notes: list[VerifyProblem] = []
-    by_offset = {seen.offset: seen for seen in scan.records}
-    by_id = {seen.record_id: seen for seen in scan.records if seen.record_id}
+    name: str, rows: list[RecordEntry], records: list[SeenRecord], found: _Findings
+) -> None:
+    """Each manifest row against the record found at its offset (or, moved, by its id)."""
+    by_offset = {seen.offset: seen for seen in records}
+    by_id = {seen.record_id: seen for seen in records if seen.record_id}
     matched: set[int] = set()
-
-    def problem(row: RecordEntry, check: str, expected: Any, actual: Any, text: str) -> None:
-        problems.append(
-            VerifyProblem(
-                name,
-                row.record_id,
-                check,
-                None if expected is None else str(expected),
-                None if actual is None else str(actual),
-                f"{name}: {row.record_id}: {text}",
-            )
-        )
-
     for row in rows:
         seen = by_offset.get(row.offset)
         if seen is None or (seen.record_id != row.record_id and row.record_id in by_id):
             moved = by_id.get(row.record_id)
             if moved is None:
-                problem(
-                    row, "record-missing", row.offset, None, f"no record at offset {row.offset}"
+                text = f"no record at offset {row.offset}"
+                found.problems.append(
+                    _row_problem(name, row, "record-missing", row.offset, None, text)
                 )
                 continue
-            problem(
-                row,
-                "record-offset",
-                row.offset,
-                moved.offset,
-                f"at offset {moved.offset}, the manifest says {row.offset}",
+            text = f"at offset {moved.offset}, the manifest says {row.offset}"
+            found.problems.append(
+                _row_problem(name, row, "record-offset", row.offset, moved.offset, text)
             )
             seen = moved
         matched.add(seen.offset)
-        comparisons = (
-            ("record-id", row.record_id, seen.record_id),
-            ("record-type", row.type, seen.type),
-            ("target-uri", row.target_uri, seen.target_uri),
-            ("warc-date", row.warc_date, seen.warc_date),
-            ("record-length", row.length, seen.length),
-        )
-        for check, expected, actual in comparisons:
-            if expected != actual:
-                problem(row, check, expected, actual, f"{check} is {actual!r}, listed {expected!r}")
-        if seen.payload_sha256 != row.payload_sha256:
-            problem(
-                row,
-                "payload-sha256",
-                row.payload_sha256,
-                seen.payload_sha256,
-                f"payload sha256 is {seen.payload_sha256}, the manifest says {row.payload_sha256}",
-            )
-        if row.archive_digest:
-            if row.archive_digest_match is False:
-                notes.append(
-                    VerifyProblem(
-                        name,
-                        row.record_id,
-                        "archive-digest-flagged",
-                        row.archive_digest,
-                        seen.payload_sha1,
-                        f"{name}: {row.record_id}: stored payload (sha1 {seen.payload_sha1}) "
-                        f"was not the archive's (digest {row.archive_digest}) when captured",
-                    )
-                )
-            elif seen.payload_sha1 != row.archive_digest.upper():
-                problem(
-                    row,
-                    "archive-digest",
-                    row.archive_digest,
-                    seen.payload_sha1,
-                    f"payload sha1 is {seen.payload_sha1}, the archive's digest is "
-                    f"{row.archive_digest}",
-                )
-    for seen in scan.records:
+        _compare_record(name, row, seen, found)
+    for seen in records:
         if seen.offset not in matched:
-            problems.append(
+            found.problems.append(
                 VerifyProblem(
                     name,
                     seen.label,
@@ -822,7 +289,45 @@ def _compare_records(
                     f"{name}: {seen.label} at offset {seen.offset} is not in the manifest",
                 )
             )
-    return problems, notes
+
+
+def _compare_record(name: str, row: RecordEntry, seen: SeenRecord, found: _Findings) -> None:
+    """One manifest row against its record: identity, payload sha256, the archive's digest."""
+    comparisons = (
+        ("record-id", row.record_id, seen.record_id),
+        ("record-type", row.type, seen.type),
+        ("target-uri", row.target_uri, seen.target_uri),
+        ("warc-date", row.warc_date, seen.warc_date),
+        ("record-length", row.length, seen.length),
+    )
+    for check, expected, actual in comparisons:
+        if expected != actual:
+            text = f"{check} is {actual!r}, listed {expected!r}"
+            found.problems.append(_row_problem(name, row, check, expected, actual, text))
+    if seen.payload_sha256 != row.payload_sha256:
+        text = f"payload sha256 is {seen.payload_sha256}, the manifest says {row.payload_sha256}"
+        found.problems.append(
+            _row_problem(name, row, "payload-sha256", row.payload_sha256, seen.payload_sha256, text)
+        )
+    if not row.archive_digest:
+        return
+    if row.archive_digest_match is False:
+        found.notes.append(
+            VerifyProblem(
+                name,
+                row.record_id,
+                "archive-digest-flagged",
+                row.archive_digest,
+                seen.payload_sha1,
+                f"{name}: {row.record_id}: stored payload (sha1 {seen.payload_sha1}) "
+                f"was not the archive's (digest {row.archive_digest}) when captured",
+            )
+        )
+    elif seen.payload_sha1 != row.archive_digest.upper():
+        text = f"payload sha1 is {seen.payload_sha1}, the archive's digest is {row.archive_digest}"
+        found.problems.append(
+            _row_problem(name, row, "archive-digest", row.archive_digest, seen.payload_sha1, text)
+        )
 
 
 def _verify_unindexed(root: Path) -> VerifyReport:
@@ -831,7 +336,7 @@ def _verify_unindexed(root: Path) -> VerifyReport:
     files = [p for p in sorted(root.iterdir()) if p.is_file() and _is_archive_name(p.name)]
     records = 0
     for path in files:
-        count, found, _ = _check_file(path, path.name)
+        count, found = _check_file(path, path.name)
         records += count
         problems.extend(found)
     note = VerifyProblem(

@@ -1,0 +1,136 @@
+"""Digests as WARC files and CDX indexes write them: one way to read them, one to compare.
+
+A payload digest reaches archiver spelt many ways: a WARC header's ``sha1:BASE32`` (the
+form the WARC spec recommends), ``SHA1:`` or ``sha-1:``, lowercase base32, base16 (some
+indexers write hex), base64, ``sha256:hex`` (Browsertrix); a CDX line's bare ``BASE32``
+(the Wayback Machine, pywb) or ``-`` for none. ``decode_digest`` reads any encoding of a
+digest of known size; ``sha1_base32_digest`` turns any spelling of a sha1 into the one form
+archiver keeps and compares (the collection index's ``digest``, a capture's
+``archive_digest``): base32, upper case, no label. A digest of another algorithm, or one
+that does not decode to 20 bytes, is no sha1 digest at all: None, never a string that
+could only ever mismatch.
+
+``DigestCheck`` hashes a record's bytes against its own ``WARC-Block-Digest`` or
+``WARC-Payload-Digest``, as ``warcio check`` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from pathlib import Path
+from typing import Any
+
+SHA1_SIZE = 20
+_HEX = frozenset("0123456789abcdefABCDEF")
+_READ_SIZE = 1024 * 1024
+
+
+def algorithm_name(label: str) -> str:
+    """A digest label as hashlib names it: ``SHA-1`` -> ``sha1``."""
+    return label.strip().lower().replace("-", "")
+
+
+def decode_digest(text: str, size: int) -> bytes | None:
+    """The ``size`` bytes that ``text`` (base16, base32 or base64) encodes, or None."""
+    value = text.strip()
+    if len(value) == 2 * size:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    try:
+        padded = value.upper() + "=" * (-len(value) % 8)
+        decoded = base64.b32decode(padded)
+        if len(decoded) == size:
+            return decoded
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        altchars = b"-_" if ("-" in value or "_" in value) else None
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=altchars)
+        if len(decoded) == size:
+            return decoded
+    except (binascii.Error, ValueError):
+        pass
+    return None
+
+
+def encode_like(example: str, digest: bytes) -> str:
+    """``digest`` in the encoding of ``example``: base16 if that is hex, else base32."""
+    value = example.strip()
+    if len(value) == 2 * len(digest) and all(c in _HEX for c in value):
+        return digest.hex()
+    return base64.b32encode(digest).decode("ascii")
+
+
+def sha1_base32_digest(value: str | None) -> str | None:
+    """A sha1 digest in any spelling (see the module docstring) as upper-case base32.
+
+    Without a label the value is taken for a sha1 (CDX digests carry none); another
+    label, ``-``, or a value that is not 20 bytes in base16, base32 or base64 gives None.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    label, colon, encoded = text.partition(":")
+    if not colon:
+        label, encoded = "sha1", text
+    if algorithm_name(label) != "sha1":
+        return None
+    digest = decode_digest(encoded, SHA1_SIZE)
+    return None if digest is None else base64.b32encode(digest).decode("ascii")
+
+
+def base32_of(hasher: Any) -> str:
+    """A hash object's digest in base32, as CDX ``digest`` fields are written."""
+    return base64.b32encode(hasher.digest()).decode("ascii")
+
+
+def payload_sha1_base32(payload: bytes) -> str:
+    """The digest archives put in CDX ``digest``: sha1 of the payload, base32."""
+    return base32_of(hashlib.sha1(payload))
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """(sha256 hex, size) of a whole file, read in chunks."""
+    sha256 = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_READ_SIZE):
+            sha256.update(chunk)
+            size += len(chunk)
+    return sha256.hexdigest(), size
+
+
+class DigestCheck:
+    """Hashes bytes against one ``WARC-*-Digest`` value such as ``sha1:BASE32``.
+
+    ``known`` is False when the value names no algorithm hashlib has, or has no digest.
+    """
+
+    def __init__(self, header: str, value: str) -> None:
+        self.header = header
+        self.value = value.strip()
+        label, _, self.encoded = self.value.partition(":")
+        self.algorithm = algorithm_name(label)
+        try:
+            self.hasher: Any = hashlib.new(self.algorithm) if self.encoded else None
+        except ValueError:
+            self.hasher = None
+
+    @property
+    def known(self) -> bool:
+        return self.hasher is not None
+
+    def update(self, data: bytes) -> None:
+        if self.hasher is not None:
+            self.hasher.update(data)
+
+    def mismatch(self) -> str | None:
+        """``algorithm:digest`` of the bytes seen when it is not the value, else None."""
+        digest = self.hasher.digest()
+        if decode_digest(self.encoded, len(digest)) == digest:
+            return None
+        return f"{self.algorithm}:{encode_like(self.encoded, digest)}"
