@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from archiver.archives.base import by_spec
 from archiver.archives.cache import LookupCache
 from archiver.archives.specs import parse_archive_spec
 from archiver.check.links import check_urls
@@ -29,6 +30,7 @@ from archiver.errors import ArchiverError, InputError, NetworkError
 from archiver.extract import Article, parse_article_bytes, read_article
 from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _Serialisable
 from archiver.net.http import build_session, fetch
+from archiver.net.polite import Net
 from archiver.net.urls import validate_url
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
 from archiver.report.json_format import to_json
@@ -346,8 +348,11 @@ def _process(
     if store is not None:
         label = [citation_label(article, citation)]
         if selection is not None and selection.memento is not None:
+            memento = selection.memento
             try:
-                captures.append(store.capture_memento(selection.memento, session, settings, label))
+                archive = by_spec(tools.archives)[memento.archive]
+                net = Net(session, settings)
+                captures.append(store.capture_memento(memento, archive, net, label))
             except ArchiverError as e:
                 notes.append(f"storing the memento failed: {e}")
         if check is not None and check.verdict is Verdict.ALIVE:

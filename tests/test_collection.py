@@ -40,6 +40,7 @@ from archiver.demo.simweb.wayback import FixtureCapture, payload_digest, write_f
 from archiver.errors import InputError
 from archiver.models import Memento
 from archiver.net.http import build_session
+from archiver.net.polite import Net
 from archiver.select.rank import select_memento
 from archiver.storage.manifest import read_manifest
 from archiver.storage.store import Store
@@ -536,8 +537,8 @@ def test_storing_a_revisit_and_a_redirect_from_a_collection_verifies(
     (moved,) = archive.find(OLD, T1)
 
     with build_session(settings) as session:
-        first = store.capture_memento(revisited, session, settings, ["a.md#L3"])
-        second = store.capture_memento(moved, session, settings, ["a.md#L9"])
+        first = store.capture_memento(revisited, archive, Net(session, settings), ["a.md#L3"])
+        second = store.capture_memento(moved, archive, Net(session, settings), ["a.md#L9"])
 
     assert (first.url, first.target_uri, first.warc_date) == (REPORT, REPORT, to_iso(T2))
     assert (first.source, first.source_uri) == ("memento", revisited.raw_url)
@@ -571,7 +572,7 @@ def test_storing_a_revisit_and_a_redirect_from_a_collection_verifies(
 
     site.unlink()  # a rerun takes the stored copy and does not read the collection
     with build_session(settings) as session:
-        again = store.capture_memento(revisited, session, settings, ["b.md#L1"])
+        again = store.capture_memento(revisited, archive, Net(session, settings), ["b.md#L1"])
     assert again.citations == ("a.md#L3", "b.md#L1")
     manifest = read_manifest(store.root)
     assert manifest is not None and len(manifest.captures) == 2
@@ -771,7 +772,7 @@ def test_iana_captured_302_is_followed_to_its_https_target(tmp_path: Path) -> No
     settings = Settings(resolve_only=True)
     store = Store(tmp_path / "store")
     with build_session(settings) as session:
-        capture = store.capture_memento(moved, session, settings)
+        capture = store.capture_memento(moved, collection, Net(session, settings))
     assert (capture.target_uri, capture.redirects, capture.archive_digest_match) == (
         "https://www.iana.org/dnssec",
         (("http://www.iana.org/dnssec", 302),),

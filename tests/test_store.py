@@ -35,6 +35,7 @@ import pytest
 import requests
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.archives.specs import parse_archive_spec
 from archiver.config import Settings
 from archiver.dates import parse_http_date, to_iso
 from archiver.demo.simweb.origin import OriginServer, Page
@@ -48,6 +49,7 @@ from archiver.demo.simweb.wayback import (
 from archiver.errors import NetworkError, StoreError
 from archiver.models import Memento
 from archiver.net.http import Fetched, build_session
+from archiver.net.polite import Net
 from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
 from archiver.storage.store import Capture, Store
@@ -518,7 +520,9 @@ def test_memento_provenance_from_pywb(
     assert direct.headers["Memento-Datetime"] == "Mon, 15 Jan 2018 09:30:00 GMT"
     store = Store(tmp_path / "store", clock=fixed_clock, new_id=counter_ids())
 
-    capture = store.capture_memento(memento, session, settings, ["article.md:7"])
+    capture = store.capture_memento(
+        memento, parse_archive_spec(archive.spec), Net(session, settings), ["article.md:7"]
+    )
 
     assert capture.target_uri == REPORT
     assert capture.warc_date == to_iso(parse_http_date(direct.headers["Memento-Datetime"]))
@@ -555,7 +559,9 @@ def test_memento_redirected_to_a_neighbouring_capture(
 ) -> None:
     memento = memento_for(archive, REPORT, "20180101000000")  # listed, but not a capture
     store = Store(tmp_path / "store", clock=fixed_clock)
-    capture = store.capture_memento(memento, archive_session, archive_settings)
+    capture = store.capture_memento(
+        memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings)
+    )
     exact = f"{archive.base_url}20180115093000id_/{REPORT}"
     assert capture.warc_date == "2018-01-15T09:30:00Z"  # the capture actually served
     assert capture.memento_datetime == "2018-01-01T00:00:00Z"
@@ -575,7 +581,9 @@ def test_a_redirect_memento_is_stored_not_followed(
 ) -> None:
     memento = memento_for(archive, MOVED, "20180115093000")
     store = Store(tmp_path / "store")
-    capture = store.capture_memento(memento, archive_session, archive_settings)
+    capture = store.capture_memento(
+        memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings)
+    )
     assert (capture.http_status, capture.redirects, capture.payload_length) == (302, (), 0)
     head = read_records(store.path_of(capture))[1][1]
     assert b"Location: /2018/new.html" in head
@@ -590,7 +598,9 @@ def test_content_encoded_memento_matches_the_cdx_digest(
     row = cdx_row(archive, archive_session, ENCODED)
     memento = memento_for(archive, ENCODED, row["timestamp"], row["digest"])
     store = Store(tmp_path / "store")
-    capture = store.capture_memento(memento, archive_session, archive_settings)
+    capture = store.capture_memento(
+        memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings)
+    )
     assert capture.archive_digest_match is True
     head = read_records(store.path_of(capture))[1][1]
     assert b"Content-Encoding: gzip" in head
@@ -609,7 +619,9 @@ def test_digest_mismatch_is_stored_and_flagged(
     wrong = payload_digest(b"something else")
     memento = memento_for(archive, REPORT, "20180115093000", digest=f"sha1:{wrong}")
     store = Store(tmp_path / "store")
-    capture = store.capture_memento(memento, archive_session, archive_settings)
+    capture = store.capture_memento(
+        memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings)
+    )
     assert (capture.archive_digest, capture.archive_digest_match) == (wrong, False)
     manifest = read_manifest(store.root)
     assert manifest is not None
@@ -633,7 +645,12 @@ def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
     found = []
     for digest in (hexadecimal, sha256):
         memento = memento_for(archive, REPORT, "20180115093000", digest=digest)
-        capture = store.capture_memento(memento, archive_session, archive_settings, reuse=False)
+        capture = store.capture_memento(
+            memento,
+            parse_archive_spec(archive.spec),
+            Net(archive_session, archive_settings),
+            reuse=False,
+        )
         found.append((capture.archive_digest, capture.archive_digest_match))
     assert found == [(payload_digest(REPORT_BODY), True), (None, None)]
     assert verify_store(store.root).ok
@@ -648,7 +665,9 @@ def test_a_memento_the_archive_does_not_have_is_a_network_error(
     memento = memento_for(archive, "http://news.example/never-archived", "20180115093000")
     store = Store(tmp_path / "store")
     with pytest.raises(NetworkError, match=r"has no memento at .* \(HTTP 404\)"):
-        store.capture_memento(memento, archive_session, archive_settings)
+        store.capture_memento(
+            memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings)
+        )
     assert store.captures == ()
 
 
@@ -660,11 +679,11 @@ def test_memento_rerun_is_not_fetched_again(
 ) -> None:
     memento = memento_for(archive, REPORT, "20180115093000")
     first = Store(tmp_path / "store").capture_memento(
-        memento, archive_session, archive_settings, ["a"]
+        memento, parse_archive_spec(archive.spec), Net(archive_session, archive_settings), ["a"]
     )
     closed = replace(memento, raw_url="http://127.0.0.1:9/unreachable")  # would fail if fetched
     again = Store(tmp_path / "store").capture_memento(
-        closed, archive_session, archive_settings, ["b"]
+        closed, parse_archive_spec(archive.spec), Net(archive_session, archive_settings), ["b"]
     )
     assert again == replace(first, citations=("a", "b"))
 

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from archiver.archives.wayback import WaybackArchive
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.errors import InputError, StoreError
 from archiver.models import Memento
 from archiver.net.http import build_session
+from archiver.net.polite import Net
 from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import MANIFEST_NAME, RecordEntry, read_manifest
 from archiver.storage.store import Store
@@ -34,6 +36,12 @@ STORY = "http://news.example/story"
 OLD = "http://news.example/old"
 ORIGINAL = "http://gov.example/notice"
 RAW = "http://archive.example/web/20180115093000id_/http://gov.example/notice"
+# An origin host answering like a Wayback server's raw replay: the archive the memento is in.
+STAND_IN = WaybackArchive(
+    spec="wayback:http://archive.example/web/",
+    replay_base="http://archive.example/web/",
+    cdx_url="http://archive.example/web/cdx",
+)
 MEMENTO_BODY = b"<html><p>The announcement, as archived in 2018.</p></html>"
 
 
@@ -62,12 +70,12 @@ def store(origin: OriginServer, tmp_path: Path) -> Store:
     memento = Memento(
         original=ORIGINAL,
         datetime="2018-01-15T09:30:00Z",
-        archive="stand-in",
+        archive=STAND_IN.spec,
         url=RAW.replace("id_", ""),
         raw_url=RAW,
         digest=payload_sha1_base32(MEMENTO_BODY),
     )
-    capture = store.capture_memento(memento, session, settings, ["a:3"])
+    capture = store.capture_memento(memento, STAND_IN, Net(session, settings), ["a:3"])
     assert capture.archive_digest_match is True
     return store
 

@@ -10,8 +10,9 @@ archive's ``Memento-Datetime`` for the capture it actually served (archives answ
 neighbouring capture when the asked-for one is gone; ``memento.datetime`` is only the
 fallback), ``WARC-Source-URI`` is the archive URL fetched (after the archive's own
 redirects) and ``WARC-Creation-Date`` is when archiver fetched it. The request record is
-the request that was sent, to the archive. Redirects are followed only while they are the
-archive's own (no ``Memento-Datetime``, same host): a 3xx that *is* the memento is stored
+the request that was sent, to the archive. The bytes are read through the ``Archive``
+protocol (``archiver.archives.base``), from the archive the memento was found in, with
+the same politeness as every other archive request; a 3xx that *is* the memento is stored
 as it is, never followed to the live web.
 
 A memento of a local WARC/WACZ collection (its ``raw_url`` is a ``file:`` locator) is read
@@ -22,29 +23,25 @@ redirects is stored under its URL and WARC-Date, as a redirected live capture is
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
-from archiver.archives.local.collection import read_collection_memento
-from archiver.archives.local.keys import is_collection_locator
+from archiver.archives.base import Archive, ArchivedResponse
 from archiver.config import Settings
-from archiver.dates import parse_http_date, parse_iso, to_iso
+from archiver.dates import to_iso
 from archiver.errors import NetworkError
 from archiver.models import Memento
 from archiver.net.http import Fetched, fetch
+from archiver.net.polite import Net
 from archiver.storage.digests import sha1_base32_digest
 from archiver.storage.warcwriter import default_warcinfo
 
 __all__ = ["Obtained", "obtain_live", "obtain_memento"]
-
-_LINK_ORIGINAL = re.compile(r'<([^>]*)>\s*;[^,]*?rel\s*=\s*"?original"?', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,60 +62,63 @@ class Obtained:
 
 
 def obtain_memento(
-    memento: Memento,
-    session: requests.Session,
-    settings: Settings,
-    clock: Callable[[], datetime],
+    memento: Memento, archive: Archive, net: Net, clock: Callable[[], datetime]
 ) -> Obtained:
-    """Fetch ``memento.raw_url`` (or read it, from a local collection), with provenance."""
-    if is_collection_locator(memento.raw_url):
-        return _read_collection_memento(memento, settings, clock)
-    fetched = _fetch_memento(session, memento, settings)
-    fetched_at = clock()
-    warc_date = to_iso(_memento_datetime(fetched, memento.datetime))
-    digest = sha1_base32_digest(memento.digest)
-    served = _archive_original(fetched)
+    """Read ``memento`` from ``archive`` (the one it was found in), with provenance."""
+    response = _read_memento(memento, archive, net)
+    fetched = response.as_fetched()
+    followed = bool(fetched.history) and not _over_http(fetched)
+    stated = response.original
+    if _over_http(fetched):
+        told = f"from {memento.archive}, re-archived from its raw replay {fetched.final_url}"
+    else:
+        told = f"from the local collection {memento.archive}, read from {fetched.final_url}"
     return Obtained(
         fetched,
         url=memento.original,
-        target_uri=memento.original,
-        warc_date=warc_date,
-        creation_date=to_iso(fetched_at),
-        source="memento",
-        archive=memento.archive,
-        memento_datetime=memento.datetime,
-        archive_original=served if served and served != memento.original else None,
-        archive_digest=digest,
-        warcinfo=default_warcinfo(
-            f"Memento of {memento.original} from {memento.archive}, re-archived from "
-            f"its raw replay {fetched.final_url}"
-        ),
-    )
-
-
-def _read_collection_memento(
-    memento: Memento, settings: Settings, clock: Callable[[], datetime]
-) -> Obtained:
-    """A memento of a local WARC/WACZ collection, read from its file (see the docstring)."""
-    served = read_collection_memento(
-        memento, max_redirects=settings.max_redirects, max_bytes=settings.max_bytes
-    )
-    return Obtained(
-        served.as_fetched(memento.raw_url),
-        url=memento.original,
-        target_uri=served.url,
-        warc_date=served.datetime,
+        target_uri=stated if followed and stated else memento.original,
+        warc_date=response.datetime or memento.datetime,
         creation_date=to_iso(clock()),
         source="memento",
         archive=memento.archive,
         memento_datetime=memento.datetime,
-        archive_original=served.url if served.url != memento.original else None,
-        archive_digest=sha1_base32_digest(served.digest),
-        warcinfo=default_warcinfo(
-            f"Memento of {memento.original} from the local collection {memento.archive}, "
-            f"read from {served.locator}"
-        ),
+        archive_original=stated if stated and stated != memento.original else None,
+        archive_digest=sha1_base32_digest(response.digest),
+        warcinfo=default_warcinfo(f"Memento of {memento.original} {told}"),
     )
+
+
+def _read_memento(memento: Memento, archive: Archive, net: Net) -> ArchivedResponse:
+    """``archive``'s answer for ``memento``; an answer that is no capture is an error.
+
+    A local collection's captured redirects are followed inside the collection (there is
+    no replay to send a reader to, so the page they lead to is what is kept); an HTTP
+    archive's captured redirect is kept as the capture it is.
+    """
+    try:
+        response = archive.read(memento, net)
+    except NetworkError as e:
+        raise e.with_context(f"could not fetch memento {memento.raw_url}") from e
+    if not response.captured and response.status >= 400:
+        raise NetworkError(
+            f"{memento.archive} has no memento at {memento.raw_url} (HTTP {response.status})"
+        )
+    if _over_http(response.as_fetched()):
+        return response
+    history = list(response.history)
+    seen = {response.url}
+    while response.redirect is not None and response.redirect.capture is not None:
+        target = response.redirect.capture
+        if target.raw_url in seen or len(history) >= net.settings.max_redirects:
+            break
+        history.append((response.original or response.memento.original, response.status))
+        response = archive.read(target, net)
+        seen.add(response.url)
+    return dataclass_replace(response, requested=memento.raw_url, history=tuple(history))
+
+
+def _over_http(fetched: Fetched) -> bool:
+    return urlsplit(fetched.final_url).scheme in ("http", "https")
 
 
 def obtain_live(
@@ -139,50 +139,3 @@ def obtain_live(
         source="live",
         warcinfo=default_warcinfo(f"Live capture of {url}"),
     )
-
-
-def _fetch_memento(session: requests.Session, memento: Memento, settings: Settings) -> Fetched:
-    """GET ``memento.raw_url``, following only the archive's own redirects."""
-    url = memento.raw_url
-    archive_host = urlsplit(url).netloc.lower()
-    history: list[tuple[str, int]] = []
-    while True:
-        try:
-            fetched = fetch(session, url, settings, allow_redirects=False)
-        except NetworkError as e:
-            raise e.with_context(f"could not fetch memento {url}") from e
-        location = fetched.header("Location")
-        if (
-            300 <= fetched.status < 400
-            and location
-            and fetched.header("Memento-Datetime") is None
-            and urlsplit(urljoin(url, location)).netloc.lower() == archive_host
-        ):
-            if len(history) >= settings.max_redirects:
-                raise NetworkError(f"too many redirects fetching memento {memento.raw_url}")
-            history.append((url, fetched.status))
-            url = urljoin(url, location)
-            continue
-        break
-    if fetched.header("Memento-Datetime") is None and fetched.status >= 400:
-        raise NetworkError(
-            f"{memento.archive} has no memento at {memento.raw_url} (HTTP {fetched.status})"
-        )
-    return dataclass_replace(fetched, url=memento.raw_url, history=tuple(history))
-
-
-def _memento_datetime(fetched: Fetched, listed: str) -> datetime:
-    header = fetched.header("Memento-Datetime")
-    if header:
-        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
-            return parse_http_date(header)
-    return parse_iso(listed)
-
-
-def _archive_original(fetched: Fetched) -> str | None:
-    for name, value in fetched.headers:
-        if name.lower() == "link":
-            match = _LINK_ORIGINAL.search(value)
-            if match:
-                return match.group(1)
-    return None

@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -71,6 +72,10 @@ from archiver.storage.manifest import (
     read_manifest,
     write_manifest,
 )
+
+if TYPE_CHECKING:
+    from archiver.archives.base import Archive
+    from archiver.net.polite import Net
 from archiver.storage.sources import Obtained, obtain_live, obtain_memento
 from archiver.storage.warcwriter import (
     Tally,
@@ -225,13 +230,14 @@ class Store:
     def capture_memento(
         self,
         memento: Memento,
-        session: requests.Session,
-        settings: Settings,
+        archive: Archive,
+        net: Net,
         citations: Sequence[str] = (),
         *,
         reuse: bool = True,
     ) -> Capture:
-        """Fetch ``memento.raw_url`` and store it with honest provenance.
+        """Read ``memento`` from ``archive`` (the one it was found in) and store it with
+        honest provenance.
 
         With ``reuse`` (the default) a memento already in the store is not fetched again;
         the stored capture is returned, with ``citations`` added to it.
@@ -240,7 +246,7 @@ class Store:
             existing = self.find(memento.original, memento.datetime, source="memento")
             if existing is not None:
                 return self.add_citations(existing, citations)
-        return self._store(obtain_memento(memento, session, settings, self._clock), citations)
+        return self._store(obtain_memento(memento, archive, net, self._clock), citations)
 
     def capture_live(
         self,

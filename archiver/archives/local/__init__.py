@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from archiver.archives.local.collection import (
         LocalCollection,
         open_collection,
-        read_collection_memento,
     )
     from archiver.archives.local.index import IndexEntry
     from archiver.archives.local.keys import (
@@ -53,7 +52,6 @@ _HOMES = {
     "make_locator": "keys",
     "open_collection": "collection",
     "parse_locator": "keys",
-    "read_collection_memento": "collection",
     "url_key": "keys",
 }
 
@@ -70,7 +68,6 @@ __all__ = [
     "make_locator",
     "open_collection",
     "parse_locator",
-    "read_collection_memento",
     "url_key",
 ]
 

@@ -5,8 +5,8 @@ cached by ``.cache``) and reads records back (``.records``).
 
 **Mementos.** ``url`` and ``raw_url`` are a locator of the record (``.keys``);
 ``http_status`` is the status recorded; ``digest`` the record's ``WARC-Payload-Digest`` as
-sha1 base32 (computed when the record has none). ``Store.capture_memento`` recognises the
-locator and reads the record with ``read_collection_memento`` instead of fetching anything.
+sha1 base32 (computed when the record has none). ``LocalCollection.read`` (the
+``Archive`` protocol's) reads the record a locator names; nothing is fetched.
 
 **Revisits** (``warc/revisit``) hold no payload. The one they refer to is looked up in the
 whole collection (so a folder resolves revisits across files): by ``WARC-Refers-To``
@@ -16,11 +16,11 @@ only if its payload's sha1 is the revisit's digest. Per the WARC spec the revisi
 HTTP status line and headers describe it, so they are kept; a revisit without HTTP headers,
 or with a 304 (the server-not-modified profile), takes the original's.
 
-**Captured redirects** (3xx with ``Location``) are followed inside the collection by
-``LocalCollection.read``, to the capture of the target closest in time (same URL first,
-then same urlkey), never to the live web, at most ``max_redirects`` times and never to a
-record already on the chain; the result lists the chain. ``find`` itself reports a 3xx
-capture as the 3xx it is, like a CDX server, so ``select`` still rejects it.
+**Captured redirects** (3xx with ``Location``): ``read`` returns the 3xx as captured, with
+its target and the target's capture closest in time (same URL first, then same urlkey),
+never the live web; ``read_locator`` follows them inside the collection, at most
+``max_redirects`` times and never to a record already on the chain, and lists the chain.
+``find`` reports a 3xx capture as the 3xx it is, like a CDX server.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from archiver.archives.local.index import build_index as _build_index
 from archiver.archives.local.index import file_stamp as _stamp
 from archiver.archives.local.keys import (
     COLLECTION_SUFFIXES,
-    is_collection_path,
     parse_locator,
     url_key,
 )
@@ -464,9 +463,8 @@ def open_collection(spec: str | Path, cache_dir: Path | None = None) -> LocalCol
     """The ``LocalCollection`` for ``spec`` (a path), shared within the process so that its
     index is read once; ``cache_dir`` defaults to ``default_cache_dir()``.
 
-    ``parse_archive_spec`` opens collections here. Stages hand archives along rather than
-    reopening them; the one place a collection is opened from a memento alone is
-    ``read_collection_memento``, for the store until it is given the run's archives.
+    ``parse_archive_spec`` opens collections here; stages hand the archives of a run along
+    rather than reopening them from a memento's spec.
     """
     root = Path(spec).expanduser().absolute()
     cache = cache_dir if cache_dir is not None else default_cache_dir()
@@ -477,18 +475,3 @@ def open_collection(spec: str | Path, cache_dir: Path | None = None) -> LocalCol
             collection = LocalCollection(root, spec=str(spec), cache_dir=cache)
             _OPEN[key] = collection
         return collection
-
-
-def read_collection_memento(
-    memento: Memento, *, max_redirects: int = MAX_REDIRECTS, max_bytes: int | None = None
-) -> CollectionResponse:
-    """Read a memento found in a local collection (``memento.raw_url`` is its locator).
-
-    The collection is ``memento.archive``; if that path is gone, the locator's own file.
-    """
-    file, _, _ = parse_locator(memento.raw_url)
-    spec: str | Path = memento.archive if is_collection_path(memento.archive) else file
-    collection = open_collection(spec)
-    return collection.read_locator(
-        memento.raw_url, max_redirects=max_redirects, max_bytes=max_bytes
-    )
