@@ -33,7 +33,7 @@ from archiver.dates import to_iso
 from archiver.errors import InputError
 from archiver.models import Memento
 from archiver.net.bodies import decode_body
-from archiver.net.http import Fetched
+from archiver.net.http import Fetched, header_value
 
 if TYPE_CHECKING:
     from archiver.net.polite import Net
@@ -190,11 +190,7 @@ class ArchivedResponse:
         )
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return header_value(self.headers, name)
 
     @property
     def content_type(self) -> str:

@@ -22,7 +22,7 @@ import http.client
 import os
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,6 +127,15 @@ def build_session(settings: Settings, pool_hosts: int = 64) -> requests.Session:
     return session
 
 
+def header_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (any case) in ``headers``, or None."""
+    lowered = name.lower()
+    for key, value in headers:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A response read with a size cap.
@@ -147,11 +156,7 @@ class Fetched:
     history: tuple[tuple[str, int], ...] = ()  # redirects followed: (url, status)
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return header_value(self.headers, name)
 
     @property
     def body(self) -> bytes:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from archiver.models import _Serialisable
-from archiver.net.http import Fetched
 
 
 @dataclass(frozen=True)
@@ -54,20 +53,6 @@ class CollectionResponse:
     payload_locator: str
     redirects: tuple[RedirectStep, ...] = ()
     stopped: str | None = None
-
-    def as_fetched(self, requested: str) -> Fetched:
-        """This response in the form ``Store`` writes: ``requested`` is the first locator."""
-        return Fetched(
-            url=requested,
-            final_url=self.locator,
-            status=self.status,
-            reason=self.reason,
-            http_version=self.http_version,
-            headers=list(self.headers),
-            raw_body=self.payload,
-            truncated=self.truncated,
-            history=tuple((step.url, step.status) for step in self.redirects),
-        )
 
 
 @dataclass(frozen=True)
