@@ -149,4 +149,4 @@ def _plain_text(response: ArchivedResponse, page: PageSummary, content_type: str
         return page.text
     if content_type.startswith("text/"):
         return response.text()
-    return None  # a PDF or an image: the quotes stage reads those, not this one
+    return None  # a PDF or an image: no text is extracted from those (not built yet)
