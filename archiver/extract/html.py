@@ -7,7 +7,8 @@ the repair stage find it again.
 
 Citations: ``<a href>`` (made absolute against ``<base href>`` or the article's URL;
 mailto:, javascript:, same-page anchors and links back to the article itself are not
-citations), ``<q cite>`` (its words are both the anchor text and the quote; they are
+citations; Robust Link attributes give its archived snapshot and date, see
+``robustlinks``), ``<q cite>`` (its words are both the anchor text and the quote; they are
 rendered inside curly quotes, as browsers show them), ``<blockquote cite>`` (the whole
 blockquote is the quote, its first sentence the context, and the URL stands in for the
 anchor text it does not have), and URLs written out in the text outside links and code.
@@ -32,6 +33,8 @@ from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import parse_date, published_date_from_lines
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
+from archiver.extract.robustlinks import RobustLink, read_robust_link
 
 _PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
@@ -135,9 +138,9 @@ class _Walker:
                 self.literal_depth += 1
             return ("block", tag)
         if tag == "a":
-            url = self._resolve(element.get("href")) if self.anchor_depth == 0 else None
+            url, robust = self._anchor(element) if self.anchor_depth == 0 else (None, None)
             self.anchor_depth += 1
-            return ("a", (url, self.builder.position, self.line))
+            return ("a", (url, robust, self.builder.position, self.line))
         if tag == "q":
             self.builder.add_text("“", self.line)
             return ("q", (self._resolve(element.get("cite")), self.builder.position, self.line))
@@ -169,10 +172,15 @@ class _Walker:
             self.literal_depth -= 1
         elif kind == "a":
             self.anchor_depth -= 1
-            url, start, line = data
+            url, robust, start, line = data
             if url:
                 text = _anchor_text(element) or url
-                self.builder.add_link(Link(url, text, start, self.builder.position, line))
+                link = Link(url, text, start, self.builder.position, line)
+                if robust is not None:
+                    link.accessed = robust.linked_on
+                    link.archive_url = robust.archive_url
+                    link.archived_at = robust.archived_at
+                self.builder.add_link(link)
         elif kind == "q":
             cite, start, line = data
             end = self.builder.position
@@ -182,6 +190,15 @@ class _Walker:
                 self.builder.add_link(
                     Link(cite, quote or cite, start, end, line, quote=quote or None)
                 )
+
+    def _anchor(self, element: Any) -> tuple[str | None, RobustLink | None]:
+        """The URL an ``<a>`` cites, and what its Robust Link attributes say, if any."""
+        href = element.get("href")
+        original, version, date = (element.get(name) for name in ROBUST_ATTRIBUTES)
+        if original is None and version is None and date is None:
+            return self._resolve(href), None
+        robust = read_robust_link(href, original, version, date, self._resolve)
+        return (robust.url if robust else None), robust
 
     def _separate(self) -> None:
         """A block boundary: inside a blockquote only a space, so the quote stays whole."""

@@ -6,7 +6,8 @@ away: the source line of each link and the rendered text around it.
 
 Read: inline links ``[text](url "title")``, reference links ``[text][ref]``,
 ``[text][]`` and ``[ref]`` with their ``[ref]: url`` definitions, autolinks
-``<https://...>``, raw ``<a href>`` tags, and URLs written out. Skipped: images
+``<https://...>``, raw ``<a href>`` tags (with their Robust Link attributes), and URLs
+written out. Skipped: images
 (``![alt](src)`` is not a citation), fenced and indented code blocks and inline code,
 HTML comments. A link definition that no link uses is not a citation: it has no place
 in the prose. Front matter (``---`` YAML or ``+++`` TOML) gives the article's date and
@@ -23,6 +24,7 @@ from archiver.extract.bareurls import bare_url_at
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import parse_date, published_date_from_lines
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.robustlinks import read_robust_link, robust_attributes
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)")
@@ -372,13 +374,25 @@ class _InlineRenderer:
         del pieces[2::3]  # the URLs: what is left is the text as rendered
         return "".join(pieces), links
 
-    def _add_link(self, out: _Output, href: str, text: str) -> None:
-        """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation)."""
+    def _add_link(self, out: _Output, href: str, text: str, tag: str | None = None) -> None:
+        """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation);
+        ``tag`` is the raw ``<a>`` tag it came from, whose Robust Link attributes count."""
         start = out.length
         out.emit(text)
-        resolved = resolve_href(_unescape(href), self.base, self.page)
+        if tag is not None and "data-" in tag:
+            original, version, date = robust_attributes(tag)
+            robust = read_robust_link(href, original, version, date, self._resolve)
+            if robust:
+                link = Link(robust.url, text, start, out.length, line=0, accessed=robust.linked_on)
+                link.archive_url, link.archived_at = robust.archive_url, robust.archived_at
+                out.links.append(link)
+            return
+        resolved = self._resolve(href)
         if resolved:
             out.links.append(Link(resolved, text, start, out.length, line=0))
+
+    def _resolve(self, href: str) -> str | None:
+        return resolve_href(_unescape(href), self.base, self.page)
 
     def _escape(self, source: str, index: int, out: _Output) -> int:
         following = source[index + 1 : index + 2]
@@ -477,7 +491,7 @@ class _InlineRenderer:
                 href = next(group for group in anchor.groups() if group is not None)
                 inner, _ = self.render(source[anchor.end() : close.start()], links_allowed=False)
                 if links_allowed:
-                    self._add_link(out, href, inner)
+                    self._add_link(out, href, inner, anchor.group(0))
                 else:
                     out.emit(inner)
                 return close.end()
