@@ -3,6 +3,8 @@ than the parser's default limit."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from archiver.extract import extract_citations, extract_urls
@@ -159,3 +161,90 @@ def test_robust_link_urls_are_the_originals(fmt: str) -> None:
         ' data-versiondate="2015-01-21">W3C</a></p>'
     )
     assert extract_urls(text, fmt) == ["http://www.w3.org/"]
+
+
+# -- Deep nesting -----------------------------------------------------------------------
+
+
+def _deep_html(levels: int, open_tag: str = "<div>", close_tag: str = "</div>") -> str:
+    return (
+        "<html><body><p>Before <a href='https://before.example/'>before</a>.</p>\n"
+        + open_tag * levels
+        + "<p>Deep <a href='https://deep.example/'>deep</a>.</p>\n"
+        + close_tag * levels
+        + "\n<p>After <a href='https://after.example/'>after</a>.</p></body></html>"
+    )
+
+
+EVERY_CITATION = [
+    ("https://before.example/", "before", "Before before.", 1),
+    ("https://deep.example/", "deep", "Deep deep.", 2),
+    ("https://after.example/", "after", "After after.", 4),
+]
+
+
+@pytest.mark.parametrize(
+    ("levels", "open_tag", "close_tag"),
+    [
+        (300, "<div>", "</div>"),  # lxml's default parser stops at 255
+        (1_000, "<div>", "</div>"),
+        (2_100, "<div>", "</div>"),  # past huge_tree's 2,048
+        (100_000, "<div>", "</div>"),
+        (2_100, "<span class='word'>", "</span>"),
+        (100_000, "<div>", ""),  # never closed
+        (2_100, "<blockquote>", "</blockquote>"),
+    ],
+)
+def test_html_nested_deeper_than_the_parser_builds_still_yields_every_citation(
+    levels: int, open_tag: str, close_tag: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = _deep_html(levels, open_tag, close_tag)
+    with caplog.at_level(logging.WARNING):
+        citations = extract_citations(text, "html")
+    assert [(c.url, c.text, c.context, c.line) for c in citations] == EVERY_CITATION
+    assert extract_urls(text, "html") == [url for url, *_ in EVERY_CITATION]
+    assert caplog.records == []
+
+
+def test_html_flattened_for_depth_keeps_lines_hidden_parts_and_navigation() -> None:
+    text = (
+        "<html><body>\n"
+        + "<div\nclass='x'>" * 2_100
+        + "<div hidden><a href='https://hidden.example/'>hidden</a></div>"
+        + "<div role='navigation'><a href='https://menu.example/'>menu</a></div>"
+        + "<nav><a href='https://nav.example/'>nav</a></nav>"
+        + "\n<p>Deep <a href='https://deep.example/'>deep</a>.</p>"
+        + "</div>" * 2_100
+        + "\n<p>After <a href='https://after.example/'>after</a>.</p></body></html>"
+    )
+    assert [(c.url, c.line) for c in extract_citations(text, "html")] == [
+        ("https://deep.example/", 2_103),
+        ("https://after.example/", 2_104),
+    ]
+
+
+def test_html_still_too_deep_after_flattening_says_the_document_was_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Quotations within quotations are read for their curly quotes and cite=: kept.
+    text = _deep_html(3_000, "<q>", "</q>")
+    with caplog.at_level(logging.WARNING):
+        citations = extract_citations(text, "html", source="https://site.example/post")
+    assert [c.url for c in citations] == ["https://before.example/"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "https://site.example/post: HTML cut at line 2, elements nested deeper than the parser"
+        " builds trees (2,048 levels); citations after it were not read"
+    ]
+
+
+def test_html_with_a_text_over_ten_megabytes_is_read_whole() -> None:
+    # A page's inline JSON can be that big; lxml's default parser stopped there.
+    text = (
+        "<html><body><p>Before <a href='https://before.example/'>before</a>.</p>\n"
+        "<script>var data = '" + "x" * 11_000_000 + "';</script>\n"
+        "<p>After <a href='https://after.example/'>after</a>.</p></body></html>"
+    )
+    assert [(c.url, c.line) for c in extract_citations(text, "html")] == [
+        ("https://before.example/", 1),
+        ("https://after.example/", 3),
+    ]

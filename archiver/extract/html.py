@@ -24,6 +24,8 @@ The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date f
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,11 +34,16 @@ from lxml import etree, html  # type: ignore[import-untyped]
 from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import parse_date, published_date_from_lines
+from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
 from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
 from archiver.extract.robustlinks import RobustLink, read_robust_link
 
-_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: without it libxml2 stops at 256 levels of elements or a 10 MB text (a page's
+# inline JSON, a data: URI) and drops the rest of the page; with it, at 2,048 levels,
+# beyond which the page is flattened (flathtml) and read again.
+_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+log = logging.getLogger(__name__)
 
 _SKIPPED_WORDS = """
     head script style noscript template nav header footer svg math iframe object embed
@@ -51,6 +58,9 @@ _BLOCKS_WORDS = """
 """
 _BLOCKS = frozenset(_BLOCKS_WORDS.split())
 _LITERAL = frozenset({"pre", "code", "kbd", "samp", "tt"})  # no bare-URL reading inside
+# Elements the walk reads for more than where a block begins and ends (see flathtml).
+_KEPT_WORDS = "html body a q blockquote br img time meta link base"
+_KEPT = _SKIPPED | _LITERAL | frozenset(_KEPT_WORDS.split())
 _PUBLISHED_META = (
     "article:published_time",
     "og:published_time",
@@ -76,15 +86,38 @@ def parse_html(text: str, page_url: str | None = None) -> Document:
     if not text.strip():
         return Document([])
     try:
-        root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        root, stopped = _tree(text)
+        if stopped is not None and "depth" in stopped.message.lower():
+            root, stopped = _tree(flatten_html(text, _BLOCKS, _KEPT))
     except (etree.ParserError, ValueError):
         return Document([])
+    if stopped is not None:
+        log.warning("%s", _cut_message(stopped, page_url))
     own_url = _canonical_url(root, page_url)
     page = page_url or own_url
     base = _base_url(root, page)
     walker = _Walker(base, page)
     walker.walk(root)
     return Document(walker.builder.blocks, published=_published(root), url=own_url)
+
+
+def _tree(text: str) -> tuple[Any, Any]:
+    """The document's tree, and the error that made libxml2 stop early (None if none)."""
+    root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    fatal = [e for e in _PARSER.error_log if e.level == etree.ErrorLevels.FATAL]
+    return root, (fatal[0] if fatal else None)
+
+
+def _cut_message(error: Any, page_url: str | None) -> str:
+    """One line saying where the document was cut and why."""
+    if "depth" in error.message.lower():
+        levels = re.search(r"\d+", error.message)
+        reason = "elements nested deeper than the parser builds trees"
+        reason += f" ({int(levels.group()):,} levels)" if levels else ""
+    else:
+        reason = "the parser stopped: " + error.message.strip().rstrip(".")
+    where = f"{page_url}: " if page_url else ""
+    return f"{where}HTML cut at line {error.line}, {reason}; citations after it were not read"
 
 
 class _Walker:
