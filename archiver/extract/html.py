@@ -208,12 +208,12 @@ class _Walker:
             url, robust, start, line = data
             if url:
                 text = _anchor_text(element) or url
-                link = Link(url, text, start, self.builder.position, line)
-                if robust is not None:
-                    link.accessed = robust.linked_on
-                    link.archive_url = robust.archive_url
-                    link.archived_at = robust.archived_at
-                self.builder.add_link(link)
+                end = self.builder.position
+                self.builder.add_link(
+                    robust.link(text, start, end, line)
+                    if robust
+                    else Link(url, text, start, end, line)
+                )
         elif kind == "q":
             cite, start, line = data
             end = self.builder.position

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from archiver.archives.urls import archive_name
 from archiver.dates import parse_iso, to_iso
+from archiver.extract.blocks import Link
 from archiver.extract.datetext import parse_date
 
 ATTRIBUTES = ("data-originalurl", "data-versionurl", "data-versiondate")
@@ -40,6 +41,19 @@ class RobustLink:
     archive_url: str | None
     archived_at: str | None  # ISO datetime of the snapshot, as far as the markup says
     linked_on: str | None  # ISO date the link was made
+
+    def link(self, text: str, start: int, end: int, line: int) -> Link:
+        """The ``Link`` a format parser hands on for it."""
+        return Link(
+            self.url,
+            text,
+            start,
+            end,
+            line,
+            accessed=self.linked_on,
+            archive_url=self.archive_url,
+            archived_at=self.archived_at,
+        )
 
 
 def read_robust_link(
@@ -72,14 +86,20 @@ def read_robust_link(
     return RobustLink(url, archive_url, archived_at, linked_on)
 
 
-def robust_attributes(tag: str) -> tuple[str | None, str | None, str | None]:
-    """The values of ``ATTRIBUTES`` (None where absent) in a raw ``<a ...>`` tag's text."""
+def robust_link_in_tag(
+    tag: str, href: str, resolve: Callable[[str], str | None]
+) -> RobustLink | None:
+    """What the Robust Link attributes of a raw ``<a ...>`` tag's text say, if any."""
+    if "data-" not in tag:
+        return None
     found: dict[str, str] = {}
     for match in _ATTRIBUTE.finditer(tag):
         value = next(group for group in match.groups()[1:] if group is not None)
         found.setdefault(match.group(1).lower(), html.unescape(value))
+    if not found:
+        return None
     original, version, date = (found.get(name) for name in ATTRIBUTES)
-    return original, version, date
+    return read_robust_link(href, original, version, date, resolve)
 
 
 def _first_snapshot(
