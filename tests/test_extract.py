@@ -828,6 +828,16 @@ def test_odd_input_never_raises() -> None:
             assert extract_urls(sample, fmt) == urls
 
 
+def test_markdown_links_nested_in_link_labels_thousands_deep() -> None:
+    # Each label was rendered by a call within the last: a RecursionError after 8 s.
+    text = (
+        "[a " * 20_000 + "](https://a.example/)" * 20_000 + "\n\nAfter [b](https://b.example/).\n"
+    )
+    citations = extract_citations(text, "markdown")
+    assert [(c.url, c.line) for c in citations][-1] == ("https://b.example/", 3)
+    assert extract_urls(text, "markdown") == [c.url for c in citations]
+
+
 BENCH_PARAGRAPH = (
     "Long prose about the harbour and the council, with numbers like 3.5 and Dr. Smith, "
     'and "a quoted passage of some length here" too. See [the report](https://r.example/a) '

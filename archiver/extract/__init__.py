@@ -8,7 +8,11 @@ quotes, access dates, dead-link markers, archive links) live once, in ``citation
 Reading the input is separate from extracting (``article``): ``read_article`` takes a
 file or stdin and ``parse_article_bytes`` takes bytes the CLI fetched, and both refuse
 binary and undecodable input with a one-line ``InputError``. Extraction itself never
-raises on odd content: broken markup yields whatever citations can still be read.
+raises on odd content: broken markup yields whatever citations can still be read, and
+markup nested past what a parser builds is read all the same (``flathtml``, and
+wikitext parsed again). Where even that fails, one line says so: HTML is read up to
+where its parser stopped, with a logged warning naming the line; wikitext that
+mwparserfromhell would spend hours on is refused with an ``InputError``.
 
 Typical use::
 

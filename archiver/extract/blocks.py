@@ -134,6 +134,15 @@ class BlockBuilder:
     def last_link(self) -> Link | None:
         return self._links[-1] if self._links else None
 
+    @property
+    def link_count(self) -> int:
+        """Links in the current block so far (see ``links_since``)."""
+        return len(self._links)
+
+    def links_since(self, count: int) -> list[Link]:
+        """The links added to the current block after it held ``count``."""
+        return self._links[count:]
+
     def mark_quote_cited(self) -> None:
         self._quote_has_cite = True
 

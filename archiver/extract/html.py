@@ -3,11 +3,14 @@
 Parsed with lxml's HTML parser, the lenient libxml2 parser that BeautifulSoup also
 uses for speed. We walk lxml's tree directly because it keeps each element's source
 line (BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets
-the repair stage find it again.
+the repair stage find it again. A page nested deeper than libxml2 builds trees is read
+flattened (``flathtml``); one still too deep is read up to where the parser stopped, and
+a logged warning says where.
 
 Citations: ``<a href>`` (made absolute against ``<base href>`` or the article's URL;
 mailto:, javascript:, same-page anchors and links back to the article itself are not
-citations), ``<q cite>`` (its words are both the anchor text and the quote; they are
+citations; Robust Link attributes give its archived snapshot and date, see
+``robustlinks``), ``<q cite>`` (its words are both the anchor text and the quote; they are
 rendered inside curly quotes, as browsers show them), ``<blockquote cite>`` (the whole
 blockquote is the quote, its first sentence the context, and the URL stands in for the
 anchor text it does not have), and URLs written out in the text outside links and code.
@@ -23,6 +26,8 @@ The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date f
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,9 +36,16 @@ from lxml import etree, html  # type: ignore[import-untyped]
 from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import parse_date, published_date_from_lines
+from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
+from archiver.extract.robustlinks import RobustLink, read_robust_link
 
-_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: without it libxml2 stops at 256 levels of elements or a 10 MB text (a page's
+# inline JSON, a data: URI) and drops the rest of the page; with it, at 2,048 levels,
+# beyond which the page is flattened (flathtml) and read again.
+_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+log = logging.getLogger(__name__)
 
 _SKIPPED_WORDS = """
     head script style noscript template nav header footer svg math iframe object embed
@@ -48,6 +60,9 @@ _BLOCKS_WORDS = """
 """
 _BLOCKS = frozenset(_BLOCKS_WORDS.split())
 _LITERAL = frozenset({"pre", "code", "kbd", "samp", "tt"})  # no bare-URL reading inside
+# Elements the walk reads for more than where a block begins and ends (see flathtml).
+_KEPT_WORDS = "html body a q blockquote br img time meta link base"
+_KEPT = _SKIPPED | _LITERAL | frozenset(_KEPT_WORDS.split())
 _PUBLISHED_META = (
     "article:published_time",
     "og:published_time",
@@ -73,15 +88,38 @@ def parse_html(text: str, page_url: str | None = None) -> Document:
     if not text.strip():
         return Document([])
     try:
-        root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        root, stopped = _tree(text)
+        if stopped is not None and "depth" in stopped.message.lower():
+            root, stopped = _tree(flatten_html(text, _BLOCKS, _KEPT))
     except (etree.ParserError, ValueError):
         return Document([])
+    if stopped is not None:
+        log.warning("%s", _cut_message(stopped, page_url))
     own_url = _canonical_url(root, page_url)
     page = page_url or own_url
     base = _base_url(root, page)
     walker = _Walker(base, page)
     walker.walk(root)
     return Document(walker.builder.blocks, published=_published(root), url=own_url)
+
+
+def _tree(text: str) -> tuple[Any, Any]:
+    """The document's tree, and the error that made libxml2 stop early (None if none)."""
+    root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    fatal = [e for e in _PARSER.error_log if e.level == etree.ErrorLevels.FATAL]
+    return root, (fatal[0] if fatal else None)
+
+
+def _cut_message(error: Any, page_url: str | None) -> str:
+    """One line saying where the document was cut and why."""
+    if "depth" in error.message.lower():
+        levels = re.search(r"\d+", error.message)
+        reason = "elements nested deeper than the parser builds trees"
+        reason += f" ({int(levels.group()):,} levels)" if levels else ""
+    else:
+        reason = "the parser stopped: " + error.message.strip().rstrip(".")
+    where = f"{page_url}: " if page_url else ""
+    return f"{where}HTML cut at line {error.line}, {reason}; citations after it were not read"
 
 
 class _Walker:
@@ -135,9 +173,9 @@ class _Walker:
                 self.literal_depth += 1
             return ("block", tag)
         if tag == "a":
-            url = self._resolve(element.get("href")) if self.anchor_depth == 0 else None
+            url, robust = self._anchor(element) if self.anchor_depth == 0 else (None, None)
             self.anchor_depth += 1
-            return ("a", (url, self.builder.position, self.line))
+            return ("a", (url, robust, self.builder.position, self.line))
         if tag == "q":
             self.builder.add_text("“", self.line)
             return ("q", (self._resolve(element.get("cite")), self.builder.position, self.line))
@@ -169,10 +207,15 @@ class _Walker:
             self.literal_depth -= 1
         elif kind == "a":
             self.anchor_depth -= 1
-            url, start, line = data
+            url, robust, start, line = data
             if url:
                 text = _anchor_text(element) or url
-                self.builder.add_link(Link(url, text, start, self.builder.position, line))
+                end = self.builder.position
+                self.builder.add_link(
+                    robust.link(text, start, end, line)
+                    if robust
+                    else Link(url, text, start, end, line)
+                )
         elif kind == "q":
             cite, start, line = data
             end = self.builder.position
@@ -182,6 +225,15 @@ class _Walker:
                 self.builder.add_link(
                     Link(cite, quote or cite, start, end, line, quote=quote or None)
                 )
+
+    def _anchor(self, element: Any) -> tuple[str | None, RobustLink | None]:
+        """The URL an ``<a>`` cites, and what its Robust Link attributes say, if any."""
+        href = element.get("href")
+        original, version, date = (element.get(name) for name in ROBUST_ATTRIBUTES)
+        if original is None and version is None and date is None:
+            return self._resolve(href), None
+        robust = read_robust_link(href, original, version, date, self._resolve)
+        return (robust.url if robust else None), robust
 
     def _separate(self) -> None:
         """A block boundary: inside a blockquote only a space, so the quote stays whole."""

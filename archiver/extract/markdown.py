@@ -6,12 +6,12 @@ away: the source line of each link and the rendered text around it.
 
 Read: inline links ``[text](url "title")``, reference links ``[text][ref]``,
 ``[text][]`` and ``[ref]`` with their ``[ref]: url`` definitions, autolinks
-``<https://...>``, raw ``<a href>`` tags, and URLs written out. Skipped: images
-(``![alt](src)`` is not a citation), fenced and indented code blocks and inline code,
-HTML comments. A link definition that no link uses is not a citation: it has no place
-in the prose. Front matter (``---`` YAML or ``+++`` TOML) gives the article's date and
-URL. Emphasis markers, heading hashes and list bullets are removed from the text so the
-sentence around a link reads as rendered.
+``<https://...>``, raw ``<a href>`` tags (Robust Links too), and URLs written out.
+Skipped: images (``![alt](src)`` is not a citation), fenced and indented code blocks
+and inline code, HTML comments. A link definition that no link uses is not a citation:
+it has no place in the prose. Front matter (``---`` YAML or ``+++`` TOML) gives the
+article's date and URL. Emphasis markers, heading hashes and list bullets are removed
+from the text so the sentence around a link reads as rendered.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from archiver.extract.bareurls import bare_url_at
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import parse_date, published_date_from_lines
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.robustlinks import robust_link_in_tag
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)")
@@ -56,6 +57,7 @@ _ANCHOR_TAG = re.compile(
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
 _LINK_SCAN_LIMIT = 2000
+_LABEL_DEPTH = 32
 
 # Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
@@ -295,6 +297,7 @@ class _InlineRenderer:
         self.definitions = definitions
         self.base = base
         self.page = page
+        self.label_depth = 0
 
     def render(self, source: str, links_allowed: bool = True) -> tuple[str, list[Link]]:
         if links_allowed:
@@ -372,13 +375,21 @@ class _InlineRenderer:
         del pieces[2::3]  # the URLs: what is left is the text as rendered
         return "".join(pieces), links
 
-    def _add_link(self, out: _Output, href: str, text: str) -> None:
-        """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation)."""
+    def _add_link(self, out: _Output, href: str, text: str, tag: str | None = None) -> None:
+        """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation);
+        ``tag`` is the raw ``<a>`` tag it came from, whose Robust Link attributes count."""
         start = out.length
         out.emit(text)
-        resolved = resolve_href(_unescape(href), self.base, self.page)
+        robust = robust_link_in_tag(tag, href, self._resolve) if tag else None
+        if robust is not None:
+            out.links.append(robust.link(text, start, out.length, line=0))
+            return
+        resolved = self._resolve(href)
         if resolved:
             out.links.append(Link(resolved, text, start, out.length, line=0))
+
+    def _resolve(self, href: str) -> str | None:
+        return resolve_href(_unescape(href), self.base, self.page)
 
     def _escape(self, source: str, index: int, out: _Output) -> int:
         following = source[index + 1 : index + 2]
@@ -449,13 +460,23 @@ class _InlineRenderer:
         if href is None:
             out.emit("[")
             return index + 1
-        rendered, _ = self.render(label, links_allowed=False)
+        rendered = self._label(label)
         if links_allowed:
             self._add_link(out, href, rendered)
         else:
             out.emit(rendered)
         out.emit("\n" * source.count("\n", label_end, resume))
         return resume
+
+    def _label(self, source: str) -> str:
+        """A link's label as rendered, links in it as text; labels within labels deeper
+        than ``_LABEL_DEPTH`` stay as written (no recursion limit, no quadratic time)."""
+        if self.label_depth >= _LABEL_DEPTH:
+            return source
+        self.label_depth += 1
+        rendered = self.render(source, links_allowed=False)[0]
+        self.label_depth -= 1
+        return rendered
 
     def _angle(self, source: str, index: int, out: _Output, links_allowed: bool) -> int:
         autolink = _AUTOLINK.match(source, index)
@@ -475,9 +496,9 @@ class _InlineRenderer:
             close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + _LINK_SCAN_LIMIT)
             if close:
                 href = next(group for group in anchor.groups() if group is not None)
-                inner, _ = self.render(source[anchor.end() : close.start()], links_allowed=False)
+                inner = self._label(source[anchor.end() : close.start()])
                 if links_allowed:
-                    self._add_link(out, href, inner)
+                    self._add_link(out, href, inner, anchor.group(0))
                 else:
                     out.emit(inner)
                 return close.end()
