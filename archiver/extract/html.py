@@ -1,11 +1,11 @@
 """HTML: the links in an article page, in the text a reader sees around them.
 
-Parsed with lxml's HTML parser, the lenient libxml2 parser that BeautifulSoup also
-uses for speed. We walk lxml's tree directly because it keeps each element's source
-line (BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets
-the repair stage find it again. A page nested deeper than libxml2 builds trees is read
-flattened (``flathtml``); one still too deep is read up to where the parser stopped, and
-a logged warning says where.
+Parsed with lxml's HTML parser, the lenient libxml2 parser that BeautifulSoup also uses
+for speed. We walk lxml's tree directly because it keeps each element's source line
+(BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets a
+repair of the article (not built yet) find it again. A page nested deeper than libxml2
+builds trees is read flattened (``flathtml``); one still too deep is read up to where
+the parser stopped, and a logged warning says where.
 
 Citations: ``<a href>`` (made absolute against ``<base href>`` or the article's URL;
 mailto:, javascript:, same-page anchors and links back to the article itself are not

@@ -1,8 +1,9 @@
 """Passages in quotation marks.
 
 A quoted passage next to a link is usually the words the cited source said, which is
-what the quotes stage later looks for in the archived copy. The sentence splitter also
-uses these spans so that a quotation of several sentences is not cut in the middle.
+what checking a quote (not built yet) will look for in the archived copy. The sentence
+splitter also uses these spans so that a quotation of several sentences is not cut in
+the middle.
 
 Recognised pairs: “…”, «…», „…“ / „…”, and straight "…". Single quotes are left alone:
 the apostrophe in "the council’s" is the same character as a closing single quote.
