@@ -100,6 +100,13 @@ def check_urls(
     return [results[url] for url in unique]
 
 
+def found_offline(checks: Iterable[LinkCheck]) -> bool:
+    """Whether these checks found this machine offline. Every link checked in one go is
+    ``offline`` when any is, so one is enough to tell; the others were reused from the
+    history."""
+    return any(check.verdict is Verdict.OFFLINE for check in checks)
+
+
 def _fresh_enough(
     urls: Sequence[str], known: dict[str, list[LinkCheck]], settings: Settings, now: datetime
 ) -> dict[str, LinkCheck]:

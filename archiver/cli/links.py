@@ -9,8 +9,8 @@ import click
 
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, counting, emit, show_progress, tell
 from archiver.cli.options import (
-    DEFAULTS,
     build_settings,
+    check_options,
     format_option,
     network_options,
     spn_options,
@@ -49,41 +49,10 @@ def scan(article: str, fmt: str, **params: Any) -> None:
 @format_option("table", "json", "jsonl")
 @network_options
 @store_option
-@click.option(
-    "--confirm-failures",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.confirm_failures,
-    show_default=True,
-    help="Failed checks needed before a dead link counts as confirmed.",
-)
-@click.option(
-    "--confirm-days",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.confirm_days,
-    show_default=True,
-    help="Days the failed checks must span before a dead link counts as confirmed.",
-)
-@click.option(
-    "--canary",
-    metavar="URL",
-    default=DEFAULTS.canary_url,
-    show_default=True,
-    help="A URL that always answers, tried when no link does, to tell 'offline' from 'dead'.",
-)
-@click.option(
-    "--fresh-for",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.fresh_for / 3600,
-    show_default=True,
-    help="Reuse a result from the state file younger than this many hours (0: always check).",
-)
+@check_options
 def check(
     targets: tuple[str, ...],
     fmt: str,
-    fresh_for: float,
-    confirm_failures: int,
-    confirm_days: float,
-    canary: str,
     **params: Any,
 ) -> None:
     """Check every cited URL and give each a verdict.
@@ -99,18 +68,11 @@ def check(
       archiver check citations/harbour-sensors.md --format jsonl
       archiver check https://example.com/a https://example.com/b --timeout 5 --retries 0
     """
-    from archiver.check.links import check_urls
+    from archiver.check.links import check_urls, found_offline
     from archiver.check.processes import check_processes_for
-    from archiver.models import Verdict
-    from archiver.net.urls import validate_url
     from archiver.state import State
 
-    settings = build_settings(params).replace(
-        fresh_for=fresh_for * 3600,
-        confirm_failures=confirm_failures,
-        confirm_days=confirm_days,
-        canary_url=validate_url(canary),
-    )
+    settings = build_settings(params)
     # JSON lines are rendered while the checks run (the process mostly waits then).
     streamed = StreamedChecks() if fmt == "jsonl" else None
     # For a long article, the checking processes start first and get ready while it is read.
@@ -124,7 +86,7 @@ def check(
                 urls, settings, state=state, on_result=on_result, processes=processes
             )
     emit(streamed.render(results) if streamed else formatter(fmt).checks(results))
-    if results and all(r.verdict is Verdict.OFFLINE for r in results):
+    if found_offline(results):
         raise NetworkError(
             f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
             " no verdict was recorded"
@@ -136,6 +98,7 @@ def check(
 @click.command()
 @click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
 @spn_options
+@check_options
 @format_option("table", "json")
 @network_options
 @store_option
