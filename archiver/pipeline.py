@@ -185,10 +185,11 @@ def check_and_save(
     clock: RunClock = SYSTEM_CLOCK,
 ) -> SaveReport:
     """The save stage alone: check every URL (kept in the state file's history), then ask
-    Save Page Now to capture the alive ones; the others are reported as skipped."""
+    Save Page Now to capture the alive ones; the others are reported as skipped (all of
+    them on an offline machine, which the report then says)."""
     with State(settings.state_file) as state:
         checks = check_urls(urls, settings, state=state, clock=clock.now)
-    return save_checks(
+    report = save_checks(
         checks,
         settings,
         keys,
@@ -197,6 +198,7 @@ def check_and_save(
         monotonic=clock.monotonic,
         clock=clock.now,
     )
+    return replace(report, offline=found_offline(checks))
 
 
 def load_article(source: str, settings: Settings) -> Article:

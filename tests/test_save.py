@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -729,8 +730,9 @@ def test_keys_the_server_quotes_back_are_hidden(
 
 
 def test_keys_the_server_quotes_back_are_in_no_output_nor_report(
-    origin: OriginServer, tmp_path: Path
+    origin: OriginServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # what --debug shows: urllib3's requests and more
     live_page(origin, PAGE)
     article = tmp_path / "article.md"
     article.write_text(f"See [the story]({PAGE}).\n")
@@ -750,5 +752,23 @@ def test_keys_the_server_quotes_back_are_in_no_output_nor_report(
     assert "Save Page Now refused the keys from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY " in texts[0]
     assert '"message": "Cannot parse \'LOW <hidden>:<hidden>\'"' in texts[2]
     assert [t for t in texts if SECRET in t or ACCESS in t] == []
+    assert '"POST /save HTTP/1.1" 400' in caplog.text
+    assert SECRET not in caplog.text and ACCESS not in caplog.text
     stored = b"".join(path.read_bytes() for path in (tmp_path / "warcs").iterdir())
     assert SECRET.encode() not in stored and ACCESS.encode() not in stored
+
+
+def test_cli_save_on_an_offline_machine_exits_as_check_does(
+    live_spn: SpnServer, tmp_path: Path
+) -> None:
+    # No name resolves, nor the canary: nothing can be checked, so nothing is submitted,
+    # and that is "offline" (1), as for check, archive and run, not "not saved" (3).
+    args = ["save", PAGE, "--store", str(tmp_path / "warcs"), "--spn-endpoint", live_spn.endpoint]
+    result = run_cli([*args, "--only-resolved", "--canary", "http://canary.example/"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "archiver: error: this machine seems to be offline (no link answered, nor "
+        "http://canary.example/); nothing was submitted\n"
+    )
+    assert result.stdout.splitlines()[2].split()[:2] == ["skipped", PAGE]
+    assert live_spn.requests == []

@@ -61,7 +61,8 @@ def check(
     alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
     README). Every check is kept in the state file; a failure is "confirmed" once it was
     seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
-    link is dead or a soft-404, and with 1 when this machine turns out to be offline.
+    link is dead or a soft-404, and with 1 when this machine turns out to be offline
+    (also when some results were reused from the state file).
 
     \b
     Examples:
@@ -110,7 +111,7 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     --if-not-archived-within is reused instead of making a new one. Needs Internet Archive
     keys in IA_ACCESS_KEY_ID and IA_SECRET_ACCESS_KEY (or the `ia` tool's config file).
     Statuses: saved, recently-archived, error, pending-timeout, skipped. Exits with 3 when
-    a URL was not saved or reused.
+    a URL was not saved or reused, and with 1 when this machine turns out to be offline.
 
     \b
     Examples:
@@ -131,5 +132,10 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     emit(formatter(fmt).saves(report))
     if fmt == "table" and report.quota is not None:
         tell(f"Save Page Now quota: {report.quota.describe()}")
+    if report.offline:  # as check says it
+        raise NetworkError(
+            f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
+            " nothing was submitted"
+        )
     if not report.all_saved:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
