@@ -60,6 +60,7 @@ OFFLINE_NOTE = (
     "nor {canary}); copies come from the archives that could be reached"
 )
 NO_ARCHIVE_NOTE = "not looked up: no archive could be reached"
+UNREACHABLE = frozenset({"no-such-host", "dns-temporary", "connect", "timeout", "tls"})
 
 
 @dataclass(frozen=True)
@@ -338,10 +339,11 @@ def _offline(
             if first is not None:
                 _find(first, [archive], tools, settings)  # its answer is cached for later
         except NetworkError as e:
-            notes.append(f"not asked again in this run, as it could not be reached: {e}")
-            continue
+            if e.kind in UNREACHABLE:
+                notes.append(f"not asked again in this run, as it could not be reached: {e}")
+                continue
         except ArchiverError:
-            pass  # it answered; the citation's own lookup will say what went wrong
+            pass  # it was reached; each citation's own lookup says what went wrong
         reached.append(archive)
     return replace(tools, archives=reached), tuple(notes)
 

@@ -18,6 +18,7 @@ from archiver.pipeline import OFFLINE_NOTE, finish_run, run_pipeline
 from archiver.report.table import TableFormat
 from archiver.state import State
 from tests.conftest import running_wayback, sandbox_settings
+from tests.scripted_server import Peer, ScriptedServer
 
 ALIVE = "http://news.example/2019/harbour"
 GONE = "http://news.example/2019/tender"
@@ -162,3 +163,33 @@ def test_a_run_that_was_online_says_so_in_its_report(
     assert not report.offline
     assert report.to_dict()["offline"] is False
     assert report.to_dict()["notes"] == []
+
+
+def test_offline_an_archive_that_answers_badly_is_still_asked_for_each_citation(
+    tmp_path: Path,
+) -> None:
+    # It was reached (it answers, if not in HTTP): only an archive that cannot be reached
+    # is left out of an offline run, and it is not said to be unreachable.
+    def not_http(peer: Peer) -> None:
+        if peer.read_request() is not None:
+            peer.send(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    path = tmp_path / "article.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    article = read_article(str(path))
+    citations = extract_citations(article.text, article.fmt, source=article.source)
+    with ScriptedServer(not_http) as archive:
+        settings = Settings(
+            host_map={"archive.test": archive.address},
+            resolve_only=True,
+            timeout=2.0,
+            retries=0,
+            canary_url=OFFLINE_CANARY,
+            store=tmp_path / "warcs",
+            archives=("wayback:http://archive.test/web/",),
+        )
+        report = run_pipeline(article, citations, settings)
+    assert report.notes == (OFFLINE_NOTE.format(canary=OFFLINE_CANARY),)
+    assert [r.notes[0].split(":")[0] for r in report.results] == ["archive lookup failed"] * 2
+    asked = {line.split()[1].rsplit("/", 3)[-1] for line in archive.lines()}
+    assert asked == {"harbour", "tender"}

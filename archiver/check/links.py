@@ -13,8 +13,9 @@ challenge pages) are never called dead. The requests, and the verdict on each an
   is tried; if it fails too, this machine is offline: every such verdict becomes
   ``offline`` and nothing is written to the history.
 
-Every check is kept in the state file, and each result carries its history
-(``archiver.check.history``: when failures count as ``confirmed``).
+Every check is kept in the state file, written within moments of its arrival (a killed
+run loses nothing it learned), and each result carries its history
+(``archiver.check.history``: the writing, and when failures count as ``confirmed``).
 
 This module does not import asyncio or the HTTP client: the parent of the worker
 processes never needs them.
