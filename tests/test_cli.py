@@ -15,7 +15,7 @@ from archiver.check.processes import EARLY_START_BYTES
 from archiver.cli.main import cli
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.demo.simweb.wayback import FixtureCapture, write_fixture_warc
-from tests.conftest import shared_dir
+from tests.conftest import require_shared, shared_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "citations" / "harbour-sensors.md"
@@ -543,3 +543,25 @@ def test_check_is_offline_even_when_some_results_come_from_the_history(
         "archiver: error: this machine seems to be offline (no link answered, nor "
         "http://canary.example/); no verdict was recorded\n"
     )
+
+
+def test_an_archivist_without_internet_archives_from_a_warc_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real crawl (iana.org, January 2014) as the one archive of a machine with no network.
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    crawl = require_shared("corpus", "warcs", "iana.warc.gz")
+    article = tmp_path / "article.md"
+    article.write_text("The [IANA home page](http://www.iana.org/) was read on 2014-02-01.\n")
+    store = tmp_path / "store"
+    args = ["archive", str(article), "--archive", str(crawl), "--store", str(store)]
+    result = invoke(*args, "--only-resolved", "--canary", CANARY_URL, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert [(c["url"], c["warc_date"], c["source"]) for c in json.loads(result.stdout)] == [
+        ("http://www.iana.org/", "2014-01-26T20:06:24Z", "memento")
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link answered, so no live "
+        "link was checked; 1 capture(s) stored from the archives that could be reached"
+    )
+    assert invoke("verify", str(store)).exit_code == 0
