@@ -22,7 +22,7 @@ import requests
 from archiver.archives.base import by_spec
 from archiver.archives.cache import LookupCache
 from archiver.archives.specs import parse_archive_spec
-from archiver.check.links import check_urls
+from archiver.check.links import check_urls, found_offline
 from archiver.config import Settings
 from archiver.dates import SYSTEM_CLOCK, RunClock, date_to_datetime, parse_iso, to_iso
 from archiver.durable import replace_file
@@ -57,6 +57,14 @@ class CitationResult(_Serialisable):
     recovery: Recovery | None = None  # a removed link looked for in the article's old copies
 
 
+OFFLINE_NOTE = (
+    "live links were not checked: this machine seems to be offline (no link answered, "
+    "nor {canary}); copies come from the archives that could be reached"
+)
+NO_ARCHIVE_NOTE = "not looked up: no archive could be reached"
+UNREACHABLE = frozenset({"no-such-host", "dns-temporary", "connect", "timeout", "tls"})
+
+
 @dataclass(frozen=True)
 class RunReport(_Serialisable):
     article: str
@@ -64,6 +72,7 @@ class RunReport(_Serialisable):
     finished_at: str
     store: str
     results: tuple[CitationResult, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()  # about the whole run (OFFLINE_NOTE)
 
     @property
     def dead_links(self) -> int:
@@ -71,9 +80,14 @@ class RunReport(_Serialisable):
 
     @property
     def offline(self) -> bool:
-        """True when every link check found this machine offline (nothing was looked up)."""
-        checks = [r.check for r in self.results if r.check is not None]
-        return bool(checks) and all(c.verdict is Verdict.OFFLINE for c in checks)
+        """True when the link checks found this machine offline (the archives that could
+        be reached were still asked)."""
+        return found_offline(r.check for r in self.results if r.check is not None)
+
+    @property
+    def unrecovered_links(self) -> int:
+        """Links removed from the text whose URL no archived copy of the article gave back."""
+        return sum(1 for r in self.results if r.citation.url is None)
 
     @property
     def failed_saves(self) -> int:
@@ -99,6 +113,7 @@ class RunReport(_Serialisable):
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
+        data["offline"] = self.offline
         data["summary"] = self.summary()
         return data
 
@@ -106,22 +121,37 @@ class RunReport(_Serialisable):
 @dataclass(frozen=True)
 class FinishedRun:
     """A run and what finishing it added: the store's verification (None when the run
-    stored nothing) and the file its JSON report was written to."""
+    stored nothing) and the file its JSON report was written to (None: not written)."""
 
     report: RunReport
     verification: VerifyReport | None
-    path: Path
+    path: Path | None = None
 
     @property
-    def found_problems(self) -> bool:
-        """A dead link, a store that failed verification, or a failed Save Page Now
-        capture: what makes ``archiver run`` exit 3."""
-        failed = self.verification is not None and not self.verification.ok
-        return bool(self.report.dead_links or failed or self.report.failed_saves)
+    def problems(self) -> list[str]:
+        """What the run found wrong, each in a few words: dead links, removed links not
+        recovered, a store that failed verification, failed Save Page Now captures. Any
+        makes ``run`` and ``archive`` exit 3, as a dead link makes ``check``."""
+        report, found = self.report, []
+        if report.dead_links:
+            found.append(f"{report.dead_links} dead link(s)")
+        if report.unrecovered_links:
+            found.append(f"{report.unrecovered_links} removed link(s) not recovered")
+        if self.verification is not None and not self.verification.ok:
+            found.append("the store failed verification")
+        if report.failed_saves:
+            found.append(f"{report.failed_saves} Save Page Now capture(s) failed")
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         verification = self.verification.to_dict() if self.verification is not None else None
         return {**self.report.to_dict(), "verification": verification}
+
+
+def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
+    """The run with its store re-hashed, when it stored anything."""
+    stored = any(result.captures for result in report.results)
+    return FinishedRun(report, verify_store(settings.store) if stored else None)
 
 
 def finish_run(
@@ -130,10 +160,9 @@ def finish_run(
     """End a run: re-hash the store when the run stored anything, and write the report
     with that verification to ``report_path`` (default STORE/report.json), replacing the
     file atomically, also when the machine turned out to be offline."""
-    stored = any(result.captures for result in report.results)
-    verification = verify_store(settings.store) if stored else None
-    finished = FinishedRun(report, verification, report_path or settings.store / "report.json")
-    replace_file(finished.path, (to_json(finished.to_dict()) + "\n").encode())
+    path = report_path or settings.store / "report.json"
+    finished = replace(verify_run(report, settings), path=path)
+    replace_file(path, (to_json(finished.to_dict()) + "\n").encode())
     return finished
 
 
@@ -159,10 +188,11 @@ def check_and_save(
     clock: RunClock = SYSTEM_CLOCK,
 ) -> SaveReport:
     """The save stage alone: check every URL (kept in the state file's history), then ask
-    Save Page Now to capture the alive ones; the others are reported as skipped."""
+    Save Page Now to capture the alive ones; the others are reported as skipped (all of
+    them on an offline machine, which the report then says)."""
     with State(settings.state_file) as state:
         checks = check_urls(urls, settings, state=state, clock=clock.now)
-    return save_checks(
+    report = save_checks(
         checks,
         settings,
         keys,
@@ -171,6 +201,7 @@ def check_and_save(
         monotonic=clock.monotonic,
         clock=clock.now,
     )
+    return replace(report, offline=found_offline(checks))
 
 
 def load_article(source: str, settings: Settings) -> Article:
@@ -236,17 +267,18 @@ def run_pipeline(
         urls = [c.url for c in citations if c.url]
         say(f"checking {len(set(urls))} URL(s)")
         checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
-        offline = bool(checks) and all(c.verdict is Verdict.OFFLINE for c in checks.values())
         saved = _save_alive(checks, settings, save_live, say, clock)
         store = Store(settings.store, clock=clock.now) if capture else None
         tools = _Tools(archives, session, cache, store)
+        notes: tuple[str, ...] = ()
+        if found_offline(checks.values()):
+            tools, notes = _offline(tools, citations, settings)
         results = []
         for number, (citation, recovery) in enumerate(zip(citations, recoveries, strict=True), 1):
             say(f"[{number}/{len(citations)}] {citation.url or citation.marker}")
             check = checks.get(citation.url or "")
-            if offline:  # every archive lookup would fail the same way: ask none
-                note = "not looked up: this machine seems to be offline"
-                results.append(CitationResult(citation, check=check, notes=(note,)))
+            if citation.url and not tools.archives:
+                results.append(CitationResult(citation, check, notes=(NO_ARCHIVE_NOTE,)))
                 continue
             result = _process(article, citation, check, tools, settings, recovery)
             if citation.url in saved:
@@ -258,6 +290,7 @@ def run_pipeline(
         finished_at=to_iso(clock.now()),
         store=str(settings.store),
         results=tuple(results),
+        notes=notes,
     )
 
 
@@ -291,6 +324,46 @@ class _Tools:
     session: requests.Session
     cache: LookupCache
     store: Store | None
+
+
+def _offline(
+    tools: _Tools, citations: Sequence[Citation], settings: Settings
+) -> tuple[_Tools, tuple[str, ...]]:
+    """An offline run's tools and notes: the archives are asked all the same (a local
+    collection or one on the local network answers without the internet), each first for
+    one citation; one that cannot be reached then is not asked again in this run (asking a
+    public archive for every citation would cost its pause between requests each time)."""
+    notes = [OFFLINE_NOTE.format(canary=settings.canary_url)]
+    first = next((c for c in citations if c.url), None)
+    reached = []
+    for archive in tools.archives:
+        try:
+            if first is not None:
+                _find(first, [archive], tools, settings)  # its answer is cached for later
+        except NetworkError as e:
+            if e.kind in UNREACHABLE:
+                notes.append(f"not asked again in this run, as it could not be reached: {e}")
+                continue
+        except ArchiverError:
+            pass  # it was reached; each citation's own lookup says what went wrong
+        reached.append(archive)
+    return replace(tools, archives=reached), tuple(notes)
+
+
+def _find(
+    citation: Citation, archives: Sequence[AnyArchive], tools: _Tools, settings: Settings
+) -> Selection:
+    """The select stage for one citation: its best copy among ``archives``."""
+    assert citation.url is not None
+    return find_best_memento(
+        citation.url,
+        citation_date(citation),
+        archives,
+        tools.session,
+        settings,
+        quote=citation.quote,
+        cache=tools.cache,
+    )
 
 
 def _save_alive(
@@ -332,15 +405,7 @@ def _process(
         notes.append(f"the removed link's URL was {recovery.reason}")
     selection: Selection | None = None
     try:
-        selection = find_best_memento(
-            citation.url,
-            citation_date(citation),
-            tools.archives,
-            tools.session,
-            settings,
-            quote=citation.quote,
-            cache=tools.cache,
-        )
+        selection = _find(citation, tools.archives, tools, settings)
     except ArchiverError as e:
         notes.append(f"archive lookup failed: {e}")
     captures: list[Capture] = []

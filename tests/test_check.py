@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from archiver.check.links import check_urls
 from archiver.check.processes import EARLY_START_BYTES, check_processes_for
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.errors import InputError
@@ -739,3 +746,72 @@ def test_early_processes_are_stopped_when_reading_the_article_fails(tmp_path: Pa
     for pid in processes.pids:  # killed and collected
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+# -- a killed run keeps what it learned --------------------------------------------------
+
+KILLABLE_ARCHIVER = "from archiver.cli.main import main; main()"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("waited in vain")
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("fast", [3, 1200])  # one event loop; worker processes
+def test_a_killed_check_keeps_what_had_arrived_and_a_rerun_reuses_it(
+    fast: int, origin: OriginServer, tmp_path: Path
+) -> None:
+    # The fast links answer at once; then answers trickle in (one every 0.1 s) while the
+    # last links hang. The run is killed (SIGKILL, worker processes too) a second after
+    # the fast links were answered: their checks must be in the history already.
+    fast_urls = [f"http://site{n % 12}.example/page/{n}" for n in range(fast)]
+    for url in fast_urls:
+        origin.add(url, Page(body=article("A page", "Words.")))
+    slow_urls = [f"http://slow{n}.example/page" for n in range(100)]
+    for n, url in enumerate(slow_urls):
+        origin.add(url, Page(body=article("Slow", "Words."), delay=0.5 + 0.1 * n))
+    hanging = [f"http://hang.example/{n}" for n in range(2)]
+    for url in hanging:
+        origin.add(url, Page(hang=True))
+    origin.add("http://canary.example/", Page(body="up"))
+    path = tmp_path / "article.md"
+    urls = fast_urls + slow_urls + hanging
+    path.write_text("\n\n".join(f"See [a source]({url})." for url in urls))
+    resolve = [f"--resolve={host}={address}" for host, address in origin.host_map().items()]
+    store = tmp_path / "store"
+    args = ["check", str(path), "--store", str(store), "--only-resolved", *resolve]
+    args += ["--per-host", "8", "--retries", "0", "--canary", "http://canary.example/"]
+
+    def asked(wanted: list[str]) -> bool:
+        seen = {f"http://{hit.host}{hit.path}" for hit in list(origin.hits)}
+        return seen.issuperset(wanted)
+
+    run = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_ARCHIVER, *args, "--timeout", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the workers are killed with it
+    )
+    try:
+        wait_for(lambda: asked(fast_urls + hanging) or run.poll() is not None)
+        time.sleep(1.0)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        _, err = run.communicate(timeout=30)
+    assert run.returncode == -signal.SIGKILL, err
+
+    with State(store / "state.sqlite") as state:
+        recorded = state.histories(fast_urls)
+    assert [url for url in fast_urls if len(recorded[url]) != 1] == []
+    hits = len(origin.hits)
+    again_args = [*args, "--timeout", "1", "--fresh-for", "1", "--format", "json"]
+    rerun = CliRunner().invoke(cli, again_args)
+    results = {r["url"]: r for r in json.loads(rerun.stdout)}
+    assert [url for url in fast_urls if not results[url]["from_cache"]] == []
+    assert [results[url]["verdict"] for url in hanging] == ["timeout", "timeout"]
+    again = {f"http://{hit.host}{hit.path}" for hit in origin.hits[hits:]}
+    assert again.isdisjoint(fast_urls)

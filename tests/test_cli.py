@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,7 +14,8 @@ from click.testing import CliRunner
 from archiver.check.processes import EARLY_START_BYTES
 from archiver.cli.main import cli
 from archiver.demo.simweb.origin import OriginServer, Page, Site
-from tests.conftest import shared_dir
+from archiver.demo.simweb.wayback import FixtureCapture, write_fixture_warc
+from tests.conftest import require_shared, shared_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "citations" / "harbour-sensors.md"
@@ -356,3 +358,210 @@ def test_run_on_an_offline_machine_says_so_and_exits_1(tmp_path: Path) -> None:
     report = json.loads((store / "report.json").read_text())
     assert {r["check"]["verdict"] for r in report["results"] if r["check"]} == {"offline"}
     assert not list(store.glob("*.warc.gz"))
+    # The Internet Archive, the one archive, was asked once and could not be reached.
+    assert report["offline"] is True
+    assert report["notes"] == [
+        "live links were not checked: this machine seems to be offline (no link answered, "
+        "nor https://web.archive.org/); copies come from the archives that could be reached",
+        "not asked again in this run, as it could not be reached: ia: no such host: "
+        "web.archive.org",
+    ]
+    looked_up = {tuple(r["notes"]) for r in report["results"] if r["citation"]["url"]}
+    assert looked_up == {("not looked up: no archive could be reached",)}
+
+
+# -- one situation, one exit code: check, run and archive agree ----------------------------
+
+STORY = "http://news.example/story"
+GONE = "http://news.example/gone"
+CANARY_URL = "http://canary.example/"
+ARTICLES = {
+    "alive": f"We read [the story]({STORY}).\n",
+    "dead": f"We read [the story]({STORY}) and [the tender]({GONE}).\n",
+    "offline": f"We read [the story]({STORY}) and [the tender]({GONE}).\n",
+    "removed": f"We read [the story]({STORY}); the minutes [link no longer available] agree.\n",
+    "unverified": f"We read [the story]({STORY}).\n",
+}
+# What each command exits with in each situation (README, "Exit codes"); `check` knows
+# nothing of removed links or of the store's files.
+EXIT_CODES = {
+    "check": {"alive": 0, "dead": 3, "offline": 1},
+    "run": {"alive": 0, "dead": 3, "offline": 1, "removed": 3, "unverified": 3},
+    "archive": {"alive": 0, "dead": 3, "offline": 1, "removed": 3, "unverified": 3},
+}
+
+
+def story_collection(tmp_path: Path) -> Path:
+    """A local WARC collection holding the story and the tender."""
+    path = tmp_path / "collection.warc.gz"
+    write_fixture_warc(
+        path,
+        [
+            FixtureCapture(STORY, datetime(2019, 1, 2, tzinfo=UTC), body=b"<p>The story</p>"),
+            FixtureCapture(GONE, datetime(2018, 5, 6, tzinfo=UTC), body=b"<p>The tender</p>"),
+        ],
+    )
+    return path
+
+
+def situation_args(command: str, situation: str, origin: OriginServer, tmp_path: Path) -> list[str]:
+    """``command`` on the article of ``situation``: online (the origin and the canary
+    answer) except when offline (no name resolves at all)."""
+    article = tmp_path / f"{situation}.md"
+    article.write_text(ARTICLES[situation], encoding="utf-8")
+    args = [command, str(article), "--store", str(tmp_path / f"{command}-{situation}")]
+    args += ["--canary", CANARY_URL, "--only-resolved"]
+    if situation != "offline":
+        args += [*resolve_args(origin), "--resolve", f"canary.example={origin.address}"]
+    if command != "check":
+        args += ["--archive", str(story_collection(tmp_path))]
+    return args
+
+
+@pytest.mark.parametrize(
+    ("command", "situation"),
+    [(command, situation) for command, codes in EXIT_CODES.items() for situation in codes],
+)
+def test_one_situation_one_exit_code(
+    command: str,
+    situation: str,
+    origin: OriginServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    origin.add(STORY, Page(body="<html><title>Story</title><p>" + "words " * 50 + "</p></html>"))
+    origin.add("http://canary.example/", Page(body="up"))
+    args = situation_args(command, situation, origin, tmp_path)
+    if situation == "unverified":  # a store whose file was changed since it was written
+        assert invoke(*args).exit_code == 0
+        warc = sorted((tmp_path / f"{command}-{situation}").glob("*.warc.gz"))[0]
+        warc.write_bytes(warc.read_bytes() + b"changed")
+    result = invoke(*args)
+    assert result.exit_code == EXIT_CODES[command][situation], result.output
+
+
+def test_run_and_archive_name_the_problems_they_exit_3_for(
+    origin: OriginServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    origin.add(STORY, Page(body="<html><title>Story</title><p>" + "words " * 50 + "</p></html>"))
+    article = tmp_path / "article.md"
+    article.write_text(
+        f"We read [the tender]({GONE}); the minutes [link no longer available] agree.\n"
+    )
+    for command in ("run", "archive"):
+        args = [command, str(article), "--store", str(tmp_path / command), "--format", "json"]
+        args += ["--archive", str(story_collection(tmp_path)), *resolve_args(origin)]
+        result = invoke(*args, "--canary", STORY)
+        assert result.exit_code == 3, result.output
+        assert result.stderr.splitlines()[-1] == (
+            "problems: 1 dead link(s), 1 removed link(s) not recovered"
+        )
+
+
+def test_run_and_archive_offline_store_what_reachable_archives_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No name resolves, not even the canary; a local collection is still there.
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    article = tmp_path / "article.md"
+    article.write_text(ARTICLES["offline"], encoding="utf-8")
+    collection = str(story_collection(tmp_path))
+    offline = ["--only-resolved", "--canary", CANARY_URL, "--archive", collection]
+
+    store = tmp_path / "run"
+    ran = invoke("run", str(article), "--store", str(store), *offline)
+    assert ran.exit_code == 1, ran.output
+    assert ran.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link answered, so no live "
+        "link was checked; 2 capture(s) stored from the archives that could be reached "
+        f"(report: {store / 'report.json'})"
+    )
+    assert ran.stdout.splitlines()[-1] == (
+        "live links were not checked: this machine seems to be offline (no link answered, "
+        "nor http://canary.example/); copies come from the archives that could be reached"
+    )
+    report = json.loads((store / "report.json").read_text())
+    assert report["offline"] is True
+    assert report["verification"]["ok"] is True
+    assert sorted((c["url"], c["source"]) for r in report["results"] for c in r["captures"]) == [
+        (GONE, "memento"),
+        (STORY, "memento"),
+    ]
+
+    store = tmp_path / "archive"
+    archived = invoke("archive", str(article), "--store", str(store), *offline, "--format", "json")
+    assert archived.exit_code == 1, archived.output
+    assert archived.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link answered, so no live "
+        "link was checked; 2 capture(s) stored from the archives that could be reached"
+    )
+    captures = json.loads(archived.stdout)
+    assert sorted((c["url"], c["warc_date"]) for c in captures) == [
+        (GONE, "2018-05-06T00:00:00Z"),
+        (STORY, "2019-01-02T00:00:00Z"),
+    ]
+    assert invoke("verify", str(store)).exit_code == 0
+
+
+def test_run_and_archive_take_the_canary_check_takes(
+    origin: OriginServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cited host does not resolve. With a canary that answers, that is a dead link
+    # (exit 3); with one that does not, this machine is offline (exit 1).
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    article = tmp_path / "article.md"
+    article.write_text(f"We read [the tender]({GONE}).\n", encoding="utf-8")
+    origin.add("http://canary.example/", Page(body="up"))
+    collection = str(story_collection(tmp_path))
+    canary = ["--resolve", f"canary.example={origin.address}", "--only-resolved"]
+    for command in ("check", "run", "archive"):
+        args = [command, str(article), "--store", str(tmp_path / command), *canary]
+        args += [] if command == "check" else ["--archive", collection]
+        answered = invoke(*args, "--canary", CANARY_URL, "--fresh-for", "0")
+        silent = invoke(*args, "--canary", "http://silent.example/", "--fresh-for", "0")
+        assert (answered.exit_code, silent.exit_code) == (3, 1), command
+
+
+def test_check_is_offline_even_when_some_results_come_from_the_history(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # The first link was checked an hour ago and is reused; the second cannot be checked
+    # now. That is an offline machine, not "all good".
+    origin.add("http://a.example/x", Page(body="fine"))
+    store = ["--store", str(tmp_path)]
+    assert invoke("check", "http://a.example/x", *store, *resolve_args(origin)).exit_code == 0
+    args = ["check", "http://a.example/x", "http://b.example/y", *store, "--only-resolved"]
+    result = invoke(*args, "--canary", CANARY_URL, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert [(r["verdict"], r["from_cache"]) for r in json.loads(result.stdout)] == [
+        ("alive", True),
+        ("offline", False),
+    ]
+    assert result.stderr == (
+        "archiver: error: this machine seems to be offline (no link answered, nor "
+        "http://canary.example/); no verdict was recorded\n"
+    )
+
+
+def test_an_archivist_without_internet_archives_from_a_warc_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real crawl (iana.org, January 2014) as the one archive of a machine with no network.
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path / "cache"))
+    crawl = require_shared("corpus", "warcs", "iana.warc.gz")
+    article = tmp_path / "article.md"
+    article.write_text("The [IANA home page](http://www.iana.org/) was read on 2014-02-01.\n")
+    store = tmp_path / "store"
+    args = ["archive", str(article), "--archive", str(crawl), "--store", str(store)]
+    result = invoke(*args, "--only-resolved", "--canary", CANARY_URL, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert [(c["url"], c["warc_date"], c["source"]) for c in json.loads(result.stdout)] == [
+        ("http://www.iana.org/", "2014-01-26T20:06:24Z", "memento")
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link answered, so no live "
+        "link was checked; 1 capture(s) stored from the archives that could be reached"
+    )
+    assert invoke("verify", str(store)).exit_code == 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.spn import LOGIN_REQUIRED, CapturePlan, SpnServer
 from archiver.errors import InputError, NetworkError, NoSuchHost, SetupError
-from archiver.save.keys import MISSING_KEYS, InternetArchiveKeys, load_keys
+from archiver.save.keys import KEYS_PAGE, MISSING_KEYS, InternetArchiveKeys, load_keys
 from archiver.save.results import Quota, SaveResult, SaveStatus
 from archiver.save.run import save_checks, save_urls
 from archiver.save.spn import validate_within
@@ -445,7 +448,9 @@ def run_cli(args: list[str], tmp_path: Path, with_keys: bool = True) -> Result:
     return CliRunner().invoke(cli, args, env=env)
 
 
-def cli_args(origin: OriginServer, spn: SpnServer, tmp_path: Path, *extra: str) -> list[str]:
+def cli_args(
+    origin: OriginServer, spn: SpnServer | EchoingSpn, tmp_path: Path, *extra: str
+) -> list[str]:
     args = ["--store", str(tmp_path / "warcs"), "--spn-endpoint", spn.endpoint]
     for host, address in origin.host_map().items():
         args += ["--resolve", f"{host}={address}"]
@@ -595,3 +600,175 @@ def test_cli_run_save_live(origin: OriginServer, live_spn: SpnServer, tmp_path: 
     plain = run_cli(args, tmp_path)  # without --save-live nothing is submitted
     assert json.loads(plain.stdout)["results"][0]["saved"] is None
     assert len(live_spn.posts()) == 1
+
+
+# -- secrets: malformed keys and servers that echo them ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("access", "secret", "what"),
+    [
+        ("acc3ss\nKp4", SECRET, "the access key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a line break (character 7)"),
+        (ACCESS, "s3cr3t\r\nZq8", "the secret key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a line break (character 7)"),
+        (ACCESS, "s3cr3t Zq8", "the secret key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a space (character 7)"),
+        (ACCESS, "s3cr3t\x7fZq8", "the secret key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a control character (character 7)"),
+        ("acc3ss\u2019Kp4", SECRET, "the access key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a character that is not ASCII (character 7)"),
+        ("acc3ss:Kp4", SECRET, "the access key from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY "
+         "contains a colon (character 7), which would end it in the Authorization header"),
+    ],
+)  # fmt: skip
+def test_a_malformed_key_is_refused_without_quoting_it(
+    access: str, secret: str, what: str, origin: OriginServer, live_spn: SpnServer, tmp_path: Path
+) -> None:
+    # Before any request, in one line that names the problem and where the key came from,
+    # never the key (requests and http.client quote a bad header value back).
+    live_page(origin, PAGE)
+    env = {"HOME": str(tmp_path), "IA_ACCESS_KEY_ID": access, "IA_SECRET_ACCESS_KEY": secret}
+    expected = f"{what}: a key is one line of printable ASCII; copy it again from {KEYS_PAGE}"
+    with pytest.raises(SetupError) as raised:
+        load_keys(env)
+    assert str(raised.value) == expected
+    result = CliRunner().invoke(
+        cli, ["--debug", "save", PAGE, *cli_args(origin, live_spn, tmp_path)], env=env
+    )
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"archiver: error: {expected}\n"
+    assert live_spn.requests == []
+
+
+def test_a_malformed_key_in_the_ia_config_file_is_refused_without_quoting_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ia.ini"
+    config.write_text(f"[s3]\naccess = {ACCESS}\nsecret = s3cr3t\n  continued-Zq8\n")
+    with pytest.raises(SetupError) as raised:
+        load_keys({"HOME": str(tmp_path), "IA_CONFIG_FILE": str(config)})
+    assert str(raised.value) == (
+        f"the secret key from {config} contains a line break (character 7): a key is one "
+        f"line of printable ASCII; copy it again from {KEYS_PAGE}"
+    )
+
+
+class EchoingSpn(ThreadingHTTPServer):
+    """An SPN2 endpoint that quotes the Authorization header back in its errors: in a
+    401 to the quota request (``refuse_keys``), else in a 400 to every submission."""
+
+    def __init__(self, refuse_keys: bool) -> None:
+        super().__init__(("127.0.0.1", 0), EchoingHandler)
+        self.refuse_keys = refuse_keys
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/save"
+
+
+class EchoingHandler(BaseHTTPRequestHandler):
+    server: EchoingSpn
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def answer(self, status: int, data: dict[str, object]) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        sent = self.headers.get("Authorization", "")
+        if self.server.refuse_keys:
+            self.answer(401, {"message": f"Bad credentials: {sent}"})
+        else:
+            self.answer(200, {"available": 5, "processing": 0})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        sent = self.headers.get("Authorization", "")
+        said = {"status": "error", "status_ext": f"error:bad-header:{sent}"}
+        self.answer(400, {**said, "message": f"Cannot parse {sent!r}", sent: sent})
+
+
+@contextmanager
+def echoing_spn(refuse_keys: bool) -> Iterator[EchoingSpn]:
+    server = EchoingSpn(refuse_keys)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_keys_the_server_quotes_back_are_hidden(
+    origin: OriginServer, keys: InternetArchiveKeys, fake_time: FakeTime, tmp_path: Path
+) -> None:
+    with echoing_spn(refuse_keys=True) as refusing:
+        settings = sandbox_settings(origin, spn_endpoint=refusing.endpoint)
+        with pytest.raises(SetupError) as raised:
+            save([PAGE], settings, keys, fake_time)
+    assert str(raised.value) == (
+        "Save Page Now refused the keys from the caller (HTTP 401): "
+        "Bad credentials: LOW <hidden>:<hidden>"
+    )
+    with echoing_spn(refuse_keys=False) as echoing:
+        settings = sandbox_settings(origin, spn_endpoint=echoing.endpoint)
+        _, [result] = save([PAGE], settings, keys, fake_time)
+    assert (result.status, result.message, result.error_code) == (
+        SaveStatus.ERROR,
+        "Cannot parse 'LOW <hidden>:<hidden>'",
+        "error:bad-header:LOW <hidden>:<hidden>",
+    )
+
+
+def test_keys_the_server_quotes_back_are_in_no_output_nor_report(
+    origin: OriginServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # what --debug shows: urllib3's requests and more
+    live_page(origin, PAGE)
+    article = tmp_path / "article.md"
+    article.write_text(f"See [the story]({PAGE}).\n")
+    texts = []
+    for refuse_keys in (True, False):
+        with echoing_spn(refuse_keys) as echoing:
+            for args in (
+                ["save", PAGE, "--format", "json"],
+                ["run", str(article), "--save-live", "--format", "json"],
+            ):
+                common = cli_args(origin, echoing, tmp_path)
+                result = run_cli(["--debug", *args, *common], tmp_path)
+                assert result.exit_code == (1 if refuse_keys else 3), result.output
+                texts.append(result.stdout + result.stderr)
+                if args[0] == "run" and not refuse_keys:
+                    texts.append((tmp_path / "warcs" / "report.json").read_text())
+    assert "Save Page Now refused the keys from IA_ACCESS_KEY_ID/IA_SECRET_ACCESS_KEY " in texts[0]
+    assert '"message": "Cannot parse \'LOW <hidden>:<hidden>\'"' in texts[2]
+    assert [t for t in texts if SECRET in t or ACCESS in t] == []
+    assert '"POST /save HTTP/1.1" 400' in caplog.text
+    assert SECRET not in caplog.text and ACCESS not in caplog.text
+    stored = b"".join(path.read_bytes() for path in (tmp_path / "warcs").iterdir())
+    assert SECRET.encode() not in stored and ACCESS.encode() not in stored
+
+
+def test_cli_save_on_an_offline_machine_exits_as_check_does(
+    live_spn: SpnServer, tmp_path: Path
+) -> None:
+    # No name resolves, nor the canary: nothing can be checked, so nothing is submitted,
+    # and that is "offline" (1), as for check, archive and run, not "not saved" (3).
+    args = ["save", PAGE, "--store", str(tmp_path / "warcs"), "--spn-endpoint", live_spn.endpoint]
+    result = run_cli([*args, "--only-resolved", "--canary", "http://canary.example/"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "archiver: error: this machine seems to be offline (no link answered, nor "
+        "http://canary.example/); nothing was submitted\n"
+    )
+    assert result.stdout.splitlines()[2].split()[:2] == ["skipped", PAGE]
+    assert live_spn.requests == []

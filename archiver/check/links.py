@@ -13,8 +13,9 @@ challenge pages) are never called dead. The requests, and the verdict on each an
   is tried; if it fails too, this machine is offline: every such verdict becomes
   ``offline`` and nothing is written to the history.
 
-Every check is kept in the state file, and each result carries its history
-(``archiver.check.history``: when failures count as ``confirmed``).
+Every check is kept in the state file, written within moments of its arrival (a killed
+run loses nothing it learned), and each result carries its history
+(``archiver.check.history``: the writing, and when failures count as ``confirmed``).
 
 This module does not import asyncio or the HTTP client: the parent of the worker
 processes never needs them.
@@ -27,16 +28,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from archiver.check.history import with_history
+from archiver.check.history import HistoryWriter, with_history
 from archiver.check.loop import run_loop
-from archiver.check.processes import SPLIT_THRESHOLD, CheckProcesses, can_fork, process_count
+from archiver.check.processes import (
+    SPLIT_THRESHOLD,
+    TICK_SECONDS,
+    CheckProcesses,
+    can_fork,
+    process_count,
+)
 from archiver.config import Settings
 from archiver.dates import Clock, utcnow
 from archiver.models import LinkCheck, Verdict
 from archiver.net.urls import host_of
 from archiver.state import State, latest_if_fresh
-
-RECORD_BATCH = 1000  # checks written to the state file at a time during a run
 
 
 def check_urls(
@@ -65,39 +70,37 @@ def check_urls(
         for url in unique:
             if url in results:
                 on_result(results[url])
-    unrecorded: list[LinkCheck] = []
-    answered = False  # once anything answered, this machine is not offline
+    writer = HistoryWriter(state) if state is not None else None
 
     def arrived(check: LinkCheck) -> None:
-        # The history is summed up and recorded as answers arrive, while the rest are in
-        # flight, rather than all at the end. Until something answers, nothing is
-        # recorded: if nothing ever does, the machine may be offline.
-        nonlocal answered
-        if state is not None:
-            unrecorded.append(check)
-            answered = answered or check.http_status is not None
-            if answered and len(unrecorded) >= RECORD_BATCH:
-                state.record_checks(unrecorded)
-                unrecorded.clear()
-            check = with_history(check, [*known.get(check.url, []), check], settings)
-        results[check.url] = check
+        shown = check
+        if writer is not None:
+            shown = with_history(check, [*known.get(check.url, []), check], settings)
+        results[check.url] = shown
         if on_result is not None:
-            on_result(check)
+            on_result(shown)
+        if writer is not None:
+            # Written down within moments, while the rest are in flight: a run killed
+            # now keeps it. Until something answers, nothing is: it may be offline.
+            writer.add(check)
 
-    def idle() -> None:
-        # Nothing arrived for a moment: a good time to write down what did (a long run's
-        # last results, the links that time out, then leave little to write at the end).
-        if state is not None and answered and unrecorded:
-            state.record_checks(unrecorded)
-            unrecorded.clear()
-
-    fresh = _check_fresh(to_check, settings, clock, arrived, idle, processes) if to_check else []
-    if fresh and all(check.verdict is Verdict.OFFLINE for check in fresh):
+    tick = writer.tick if writer is not None else None
+    fresh = _check_fresh(to_check, settings, clock, arrived, tick, processes) if to_check else []
+    if found_offline(fresh):
         for check in fresh:  # an offline machine's verdicts: no history, nothing recorded
             results[check.url] = check
-    elif state is not None:
-        state.record_checks(unrecorded)
+        if writer is not None:
+            writer.discard()
+    elif writer is not None:
+        writer.flush()
     return [results[url] for url in unique]
+
+
+def found_offline(checks: Iterable[LinkCheck]) -> bool:
+    """Whether these checks found this machine offline. Every link checked in one go is
+    ``offline`` when any is, so one is enough to tell; the others were reused from the
+    history."""
+    return any(check.verdict is Verdict.OFFLINE for check in checks)
 
 
 def _fresh_enough(
@@ -117,12 +120,13 @@ def _check_fresh(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
-    on_idle: Callable[[], None] | None,
+    on_tick: Callable[[], None] | None,
     processes: CheckProcesses | None,
 ) -> list[LinkCheck]:
     """Check ``urls`` in one event loop, or in worker processes for long lists (in
     ``processes`` when they were started early for these settings), then decide whether
-    the machine is offline."""
+    the machine is offline. ``on_tick`` is called every ``TICK_SECONDS`` or so meanwhile,
+    whether results arrive or not."""
     long_list = len(urls) >= SPLIT_THRESHOLD
     parts = _partition_by_host(urls, process_count(settings) if long_list else settings.processes)
     ready = processes if processes is not None and processes.fits(settings, clock) else None
@@ -130,13 +134,14 @@ def _check_fresh(
         processes.close()
     if len(parts) > 1 and can_fork():
         ready = ready or CheckProcesses(len(parts), settings, clock)
-        results = ready.run(parts, on_result, on_idle)
+        results = ready.run(parts, on_result, on_tick)
     else:
         if ready is not None:
             ready.close()
         from archiver.check import checker
 
-        results = run_loop(checker.check_all(urls, settings, clock, on_result))
+        checking = checker.check_all(urls, settings, clock, on_result)
+        results = run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
     if any(r.http_status is not None for r in results):
         return results
     from archiver.check import checker

@@ -7,7 +7,7 @@ which only imports this module, never loads it.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -16,10 +16,27 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` in a new event loop (see ``new_runner``)."""
+def run_loop(
+    main: Coroutine[Any, Any, T],
+    *,
+    on_tick: Callable[[], None] | None = None,
+    every: float = 0.1,
+) -> T:
+    """Run ``main`` in a new event loop (see ``new_runner``), calling ``on_tick`` in it
+    every ``every`` seconds until ``main`` is done."""
     with new_runner() as runner:
-        return runner.run(main)
+        return runner.run(main if on_tick is None else _ticking(main, on_tick, every))
+
+
+async def _ticking(main: Coroutine[Any, Any, T], on_tick: Callable[[], None], every: float) -> T:
+    import asyncio
+
+    task = asyncio.ensure_future(main)
+    while not task.done():
+        await asyncio.wait([task], timeout=every)
+        if not task.done():
+            on_tick()
+    return task.result()
 
 
 def new_runner() -> asyncio.Runner:

@@ -32,7 +32,7 @@ from archiver.dates import Clock, utcnow
 from archiver.models import LinkCheck
 
 SPLIT_THRESHOLD = 1000  # URLs from which checking is spread over the processes
-IDLE_SECONDS = 0.2  # no result for this long: the ones waiting are written down then
+TICK_SECONDS = 0.1  # the parent's ``on_tick`` is called at least this often while it waits
 # An article file from which the worker processes are started before it is read: a
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
 EARLY_START_BYTES = 32 * 1024
@@ -98,10 +98,11 @@ class CheckProcesses:
         self,
         parts: Sequence[Sequence[str]],
         on_result: Callable[[LinkCheck], None] | None,
-        on_idle: Callable[[], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> list[LinkCheck]:
         """Check each part in its own process (at most one part per process);
-        ``on_idle`` is called whenever no result arrived for ``IDLE_SECONDS``."""
+        ``on_tick`` is called after each batch of results and whenever none arrived for
+        ``TICK_SECONDS``."""
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
@@ -116,9 +117,7 @@ class CheckProcesses:
         complete = False
         try:
             while any(missing.values()):
-                events = poller.poll(None if on_idle is None else IDLE_SECONDS * 1000)
-                if not events and on_idle is not None:
-                    on_idle()
+                events = poller.poll(None if on_tick is None else TICK_SECONDS * 1000)
                 for fd, _ in events:
                     chunk = os.read(fd, 1 << 20)
                     if not chunk:
@@ -134,6 +133,8 @@ class CheckProcesses:
                             results[result.url] = result
                             if on_result is not None:
                                 on_result(result)
+                if on_tick is not None:
+                    on_tick()
             complete = True
         finally:
             if complete:  # they close their connections and exit on their own

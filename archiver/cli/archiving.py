@@ -8,17 +8,18 @@ from typing import Any
 
 import click
 
-from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit
+from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, end_run
 from archiver.cli.options import (
     archive_option,
     article_url_option,
     build_settings,
+    check_options,
     format_option,
     network_options,
     store_option,
 )
 from archiver.cli.targets import run_on
-from archiver.errors import InputError, NetworkError
+from archiver.errors import InputError
 from archiver.report.formats import formatter
 
 
@@ -74,6 +75,7 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 @store_option
 @format_option("table", "json")
 @network_options
+@check_options
 @article_url_option
 def archive(
     article: str, archives: tuple[str, ...], fmt: str, article_url: str | None, **params: Any
@@ -81,18 +83,21 @@ def archive(
     """Store the best copy of every source ARTICLE cites, as WARC plus a manifest.
 
     For each citation: the memento closest to its date (and a fresh capture of the live
-    page when it is still alive). Captures already in the store are not fetched again.
-    Links removed from the text are first recovered from archived copies of the article.
+    page when it is still alive). Captures already in the store are not fetched again,
+    and the store is verified afterwards. Links removed from the text are first recovered
+    from archived copies of the article. Offline, the archives that can be reached (a
+    local collection, one on the local network) are still asked. Exits as `run` does.
 
     \b
     Examples:
       archiver archive citations/harbour-sensors.md --store warcs
     """
+    from archiver.pipeline import verify_run
+
     settings = build_settings({**params, "archives": archives})
-    report = run_on(article, settings, article_url=article_url)
-    if report.offline:
-        raise NetworkError("this machine seems to be offline: no link answered, nothing archived")
-    emit(formatter(fmt).captures([c for r in report.results for c in r.captures]))
+    finished = verify_run(run_on(article, settings, article_url=article_url), settings)
+    emit(formatter(fmt).captures([c for r in finished.report.results for c in r.captures]))
+    end_run(finished)
 
 
 @click.command()

@@ -1,10 +1,12 @@
 """Where the commands write, and how they end.
 
 Results go to stdout, rendered by ``archiver.report``; progress and notes go to stderr,
-progress only when stderr is a terminal. Exit codes:
+progress only when stderr is a terminal. Exit codes (the README's table says which
+situation gives which, the same for ``check``, ``archive`` and ``run``):
 
     0  all good            2  usage error (click)
-    1  error               3  dead links found, or verification failed
+    1  error, or offline   3  problems found: dead links, removed links not recovered,
+                              a store that failed verification, a failed capture
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+from archiver.errors import NetworkError
+
+if TYPE_CHECKING:
+    from archiver.pipeline import FinishedRun
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FOUND_PROBLEMS = 0, 1, 2, 3
 
@@ -58,3 +65,21 @@ def counting(
             bar.update(1)
 
         yield counted
+
+
+def end_run(finished: FinishedRun) -> None:
+    """End ``run`` or ``archive`` as ``check`` ends in the same situation: an error (1)
+    when this machine was offline, 3 when the run found problems (named on stderr)."""
+    if finished.report.offline:
+        stored = finished.report.summary()["captures"]
+        what = (
+            f", so no live link was checked; {stored} capture(s) stored from the archives "
+            "that could be reached"
+            if stored
+            else ", nothing was archived"
+        )
+        written = f" (report: {finished.path})" if finished.path is not None else ""
+        raise NetworkError(f"this machine seems to be offline: no link answered{what}{written}")
+    if finished.problems:
+        tell("problems: " + ", ".join(finished.problems))
+        raise SystemExit(EXIT_FOUND_PROBLEMS)

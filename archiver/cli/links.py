@@ -9,8 +9,8 @@ import click
 
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, counting, emit, show_progress, tell
 from archiver.cli.options import (
-    DEFAULTS,
     build_settings,
+    check_options,
     format_option,
     network_options,
     spn_options,
@@ -49,41 +49,10 @@ def scan(article: str, fmt: str, **params: Any) -> None:
 @format_option("table", "json", "jsonl")
 @network_options
 @store_option
-@click.option(
-    "--confirm-failures",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.confirm_failures,
-    show_default=True,
-    help="Failed checks needed before a dead link counts as confirmed.",
-)
-@click.option(
-    "--confirm-days",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.confirm_days,
-    show_default=True,
-    help="Days the failed checks must span before a dead link counts as confirmed.",
-)
-@click.option(
-    "--canary",
-    metavar="URL",
-    default=DEFAULTS.canary_url,
-    show_default=True,
-    help="A URL that always answers, tried when no link does, to tell 'offline' from 'dead'.",
-)
-@click.option(
-    "--fresh-for",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.fresh_for / 3600,
-    show_default=True,
-    help="Reuse a result from the state file younger than this many hours (0: always check).",
-)
+@check_options
 def check(
     targets: tuple[str, ...],
     fmt: str,
-    fresh_for: float,
-    confirm_failures: int,
-    confirm_days: float,
-    canary: str,
     **params: Any,
 ) -> None:
     """Check every cited URL and give each a verdict.
@@ -92,25 +61,19 @@ def check(
     alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
     README). Every check is kept in the state file; a failure is "confirmed" once it was
     seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
-    link is dead or a soft-404, and with 1 when this machine turns out to be offline.
+    link is dead or a soft-404, and with 1 when this machine turns out to be offline
+    (also when some results were reused from the state file).
 
     \b
     Examples:
       archiver check citations/harbour-sensors.md --format jsonl
       archiver check https://example.com/a https://example.com/b --timeout 5 --retries 0
     """
-    from archiver.check.links import check_urls
+    from archiver.check.links import check_urls, found_offline
     from archiver.check.processes import check_processes_for
-    from archiver.models import Verdict
-    from archiver.net.urls import validate_url
     from archiver.state import State
 
-    settings = build_settings(params).replace(
-        fresh_for=fresh_for * 3600,
-        confirm_failures=confirm_failures,
-        confirm_days=confirm_days,
-        canary_url=validate_url(canary),
-    )
+    settings = build_settings(params)
     # JSON lines are rendered while the checks run (the process mostly waits then).
     streamed = StreamedChecks() if fmt == "jsonl" else None
     # For a long article, the checking processes start first and get ready while it is read.
@@ -124,7 +87,7 @@ def check(
                 urls, settings, state=state, on_result=on_result, processes=processes
             )
     emit(streamed.render(results) if streamed else formatter(fmt).checks(results))
-    if results and all(r.verdict is Verdict.OFFLINE for r in results):
+    if found_offline(results):
         raise NetworkError(
             f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
             " no verdict was recorded"
@@ -136,6 +99,7 @@ def check(
 @click.command()
 @click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
 @spn_options
+@check_options
 @format_option("table", "json")
 @network_options
 @store_option
@@ -147,7 +111,7 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     --if-not-archived-within is reused instead of making a new one. Needs Internet Archive
     keys in IA_ACCESS_KEY_ID and IA_SECRET_ACCESS_KEY (or the `ia` tool's config file).
     Statuses: saved, recently-archived, error, pending-timeout, skipped. Exits with 3 when
-    a URL was not saved or reused.
+    a URL was not saved or reused, and with 1 when this machine turns out to be offline.
 
     \b
     Examples:
@@ -168,5 +132,10 @@ def save(targets: tuple[str, ...], fmt: str, **params: Any) -> None:
     emit(formatter(fmt).saves(report))
     if fmt == "table" and report.quota is not None:
         tell(f"Save Page Now quota: {report.quota.describe()}")
+    if report.offline:  # as check says it
+        raise NetworkError(
+            f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
+            " nothing was submitted"
+        )
     if not report.all_saved:
         raise SystemExit(EXIT_FOUND_PROBLEMS)

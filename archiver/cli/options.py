@@ -73,6 +73,43 @@ def article_url_option(func: F) -> F:
     )(func)
 
 
+check_options = _all_of(
+    [
+        click.option(
+            "--confirm-failures",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.confirm_failures,
+            show_default=True,
+            help="Failed checks needed before a dead link counts as confirmed.",
+        ),
+        click.option(
+            "--confirm-days",
+            type=click.FloatRange(min=0),
+            default=DEFAULTS.confirm_days,
+            show_default=True,
+            help="Days the failed checks must span before a dead link counts as confirmed.",
+        ),
+        click.option(
+            "--canary",
+            metavar="URL",
+            default=DEFAULTS.canary_url,
+            show_default=True,
+            help="A URL that always answers, tried when no link does, to tell 'offline' "
+            "from 'dead'.",
+        ),
+        click.option(
+            "--fresh-for",
+            type=click.FloatRange(min=0),
+            default=DEFAULTS.fresh_for / 3600,
+            show_default=True,
+            help="Reuse a result from the state file younger than this many hours "
+            "(0: always check).",
+        ),
+    ]
+)
+"""The options of every command that checks links (check, save, archive, run)."""
+
+
 network_options = _all_of(
     [
         click.option(
@@ -192,6 +229,15 @@ def build_settings(params: dict[str, Any]) -> Settings:
     for key in (*keys, "ca_bundle"):
         if params.get(key) is not None:
             changes[key] = params[key]
+    for key in ("confirm_failures", "confirm_days"):
+        if params.get(key) is not None:
+            changes[key] = params[key]
+    if params.get("fresh_for") is not None:
+        changes["fresh_for"] = params["fresh_for"] * 3600  # hours on the command line
+    if params.get("canary") is not None:
+        from archiver.net.urls import validate_url
+
+        changes["canary_url"] = validate_url(params["canary"])
     if params.get("archives"):
         changes["archives"] = tuple(params["archives"])
     for key in ("spn_endpoint", "spn_poll_interval", "spn_job_timeout"):

@@ -8,18 +8,18 @@ from typing import Any
 
 import click
 
-from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, tell
+from archiver.cli.console import emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
     article_url_option,
     build_settings,
+    check_options,
     format_option,
     network_options,
     spn_options,
     store_option,
 )
 from archiver.cli.targets import run_on
-from archiver.errors import NetworkError
 from archiver.report.formats import formatter
 
 
@@ -29,6 +29,7 @@ from archiver.report.formats import formatter
 @store_option
 @format_option("table", "json")
 @network_options
+@check_options
 @click.option(
     "--save-live",
     is_flag=True,
@@ -56,8 +57,11 @@ def run(
 
     A link removed from the text (only a marker such as "[link no longer available]" is
     left) is first looked for in archived copies of the article (see --article-url).
-    With --save-live, alive links are also submitted to Save Page Now. Exits with 3 when
-    a link is dead, the store fails verification, or a --save-live capture failed.
+    With --save-live, alive links are also submitted to Save Page Now. On a machine
+    that is offline, the archives that can be reached (a local collection, one on the
+    local network) are still asked and their copies stored. Exits as `check` does: 1
+    when offline, 3 when a link is dead; and with 3 when a removed link was not
+    recovered, the store fails verification, or a --save-live capture failed.
 
     \b
     Examples:
@@ -71,16 +75,10 @@ def run(
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
-    if report.offline:
-        raise NetworkError(
-            f"this machine seems to be offline: no link answered, nothing was archived "
-            f"(report: {finished.path})"
-        )
     emit(formatter(fmt).run(finished))
-    if fmt == "table":
+    if fmt == "table" and not report.offline:  # offline, the error line says where
         tell(f"report: {finished.path}")
-    if finished.found_problems:
-        raise SystemExit(EXIT_FOUND_PROBLEMS)
+    end_run(finished)
 
 
 @click.command()

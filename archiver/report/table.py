@@ -80,7 +80,7 @@ class TableFormat:
 
     def run(self, finished: FinishedRun) -> str:
         """One row per citation: its verdict, the copy chosen (or why none), what was
-        stored; then the counts."""
+        stored; then the counts, and the notes about the whole run (offline)."""
         rows = []
         for result in finished.report.results:
             c = result.citation
@@ -100,7 +100,7 @@ class TableFormat:
             ["line", "verdict", "url", "archived copy", "stored"], rows, [0, 0, wide, wide, 0]
         )
         summary = ", ".join(f"{k}={v}" for k, v in finished.report.summary().items())
-        return f"{body}\n\n{summary}"
+        return "\n".join([body, "", summary, *finished.report.notes])
 
 
 def _archive_label(spec: str) -> str:

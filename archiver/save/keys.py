@@ -7,7 +7,11 @@ so a machine where ``ia configure`` was run needs nothing more. (waybackpy has n
 uses the anonymous ``GET /save/<url>``, which is why it is not used here.)
 
 Keys never leave the ``Authorization`` header: ``InternetArchiveKeys`` hides them from
-``repr``/``str``, they are not part of ``Settings``, and no message quotes a header.
+``repr``/``str``, they are not part of ``Settings``, and no message quotes a header. A
+malformed key (a line break, a space, a character that is not ASCII) is refused when it
+is read, with its position but never its value: sent on, the HTTP libraries would quote
+the whole header back in their error. What a server says is shown only after
+``redact`` took the keys out of it, in case it quotes them back.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from archiver.errors import SetupError
 
 ACCESS_KEY_ENV = "IA_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "IA_SECRET_ACCESS_KEY"
 KEYS_PAGE = "https://archive.org/account/s3.php"
+HIDDEN = "<hidden>"
 MISSING_KEYS = (
     f"Save Page Now needs Internet Archive keys: set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} "
     f"(get them at {KEYS_PAGE}), or run 'ia configure'"
@@ -40,8 +46,8 @@ class InternetArchiveKeys:
     def __init__(self, access: str, secret: str, source: str = "the caller") -> None:
         if not access.strip() or not secret.strip():
             raise SetupError(MISSING_KEYS)
-        self._access = access.strip()
-        self._secret = secret.strip()
+        self._access = _well_formed(access.strip(), "access key", source)
+        self._secret = _well_formed(secret.strip(), "secret key", source)
         self.source = source
 
     @property
@@ -49,10 +55,42 @@ class InternetArchiveKeys:
         """The ``Authorization`` header value SPN2 expects."""
         return f"LOW {self._access}:{self._secret}"
 
+    def redact(self, text: str) -> str:
+        """``text`` with each key, as it is or percent-encoded, replaced by ``<hidden>``."""
+        for key in sorted({self._secret, self._access}, key=len, reverse=True):
+            for form in dict.fromkeys([key, quote(key, safe=""), quote(key)]):
+                text = text.replace(form, HIDDEN)
+        return text
+
     def __repr__(self) -> str:
         return f"InternetArchiveKeys(access=<hidden>, secret=<hidden>, source={self.source!r})"
 
     __str__ = __repr__
+
+
+def _well_formed(key: str, what: str, source: str) -> str:
+    """``key`` if it can go in a header as it is, else a SetupError that says where the
+    key is wrong and never what it holds."""
+    for position, char in enumerate(key, 1):
+        if char == ":" and what == "access key":
+            problem = (
+                f"a colon (character {position}), which would end it in the Authorization header"
+            )
+        elif "!" <= char <= "~":
+            continue
+        elif char in "\r\n":
+            problem = f"a line break (character {position})"
+        elif char == " ":
+            problem = f"a space (character {position})"
+        elif char.isascii():
+            problem = f"a control character (character {position})"
+        else:
+            problem = f"a character that is not ASCII (character {position})"
+        raise SetupError(
+            f"the {what} from {source} contains {problem}: a key is one line of printable "
+            f"ASCII; copy it again from {KEYS_PAGE}"
+        )
+    return key
 
 
 def load_keys(environ: Mapping[str, str] | None = None) -> InternetArchiveKeys:

@@ -59,6 +59,7 @@ class Quota(_Serialisable):
 class SaveReport(_Serialisable):
     quota: Quota | None  # None when nothing was submitted
     results: tuple[SaveResult, ...]
+    offline: bool = False  # the links could not be checked: this machine seems offline
 
     @property
     def all_saved(self) -> bool:

@@ -13,7 +13,9 @@ The protocol, from the Internet Archive's "SPN2 public API docs":
   asked first, which also proves the keys and the endpoint before anything is submitted.
 
 Every request, the POST included, goes through ``archiver.net.http.fetch``: the same
-session, size cap and typed transport errors as any other request. What to submit and how
+session, size cap and typed transport errors as any other request. Whatever SPN2 answers,
+and every error of a request carrying the keys, has the keys taken out
+(``InternetArchiveKeys.redact``) before anything can show or store it. What to submit and how
 to follow a job is ``archiver.save.run``'s; the keys are ``archiver.save.keys``'s.
 """
 
@@ -160,21 +162,38 @@ class SpnClient:
         when SPN2 is not to be asked again, or the other ``NetworkError`` subclasses."""
         while True:
             ticket = self._throttle.before_request()
-            answer = fetch(
-                self._session,
-                url,
-                self._settings,
-                method=method,
-                headers={"Accept": "application/json", "Authorization": self._keys.authorization},
-                data=form,
-                allow_redirects=False,
-                max_bytes=SPN_BODY_LIMIT,
-            )
+            try:
+                answer = fetch(
+                    self._session,
+                    url,
+                    self._settings,
+                    method=method,
+                    headers={
+                        "Accept": "application/json",
+                        "Authorization": self._keys.authorization,
+                    },
+                    data=form,
+                    allow_redirects=False,
+                    max_bytes=SPN_BODY_LIMIT,
+                )
+            except NetworkError as e:
+                # Not chained: the HTTP library's own error may quote the header sent.
+                raise type(e)(self._keys.redact(str(e))) from None
             data = None if answer.truncated else _json_object(answer.body)
-            reply = SpnReply(answer.status, data, answer.header("Retry-After"))
+            reply = SpnReply(answer.status, self._redacted(data), answer.header("Retry-After"))
             if reply.status not in THROTTLE_STATUSES:
                 return reply
             self._throttle.refused(ticket, reply.status, reply.retry_after)
+
+    def _redacted(self, value: Any) -> Any:
+        """An answer's JSON with the keys taken out of every text, should SPN2 quote them."""
+        if isinstance(value, str):
+            return self._keys.redact(value)
+        if isinstance(value, dict):
+            return {self._keys.redact(k): self._redacted(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redacted(item) for item in value]
+        return value
 
     def quota(self) -> Quota:
         """The user's quota; also proves the keys and the endpoint before any submission."""
