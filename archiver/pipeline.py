@@ -351,7 +351,7 @@ def _offline(
 
 
 def _find(
-    citation: Citation, archives: Sequence[AnyArchive], tools: _Tools, settings: Settings
+    citation: Citation, archives: Sequence[Archive], tools: _Tools, settings: Settings
 ) -> Selection:
     """The select stage for one citation: its best copy among ``archives``."""
     assert citation.url is not None
