@@ -27,7 +27,7 @@ from archiver.errors import (
     TlsFailed,
     TooManyRedirects,
 )
-from archiver.net.http import build_session, fetch
+from archiver.net.http import Fetched, build_session, fetch
 from tests.conftest import closed_port
 from tests.scripted_server import Peer, ScriptedServer, answers, ok, redirect, server_context
 
@@ -245,3 +245,19 @@ def test_a_body_past_the_cap_is_truncated_not_an_error() -> None:
     with ScriptedServer(answers(ok(b"x" * 1000))) as server, build_session(LOOPBACK) as session:
         answer = fetch(session, server.url(), LOOPBACK, max_bytes=100)
     assert (answer.status, len(answer.raw_body), answer.truncated) == (200, 100, True)
+
+
+def test_a_fetched_answer_never_shows_the_credentials_it_was_asked_with() -> None:
+    answer = Fetched(
+        url="http://spn.test/save",
+        final_url="http://spn.test/save",
+        status=200,
+        reason="OK",
+        http_version="HTTP/1.1",
+        headers=[],
+        raw_body=b"",
+        truncated=False,
+        request_headers=[("Authorization", "LOW access:secret")],
+    )
+    assert "secret" not in repr(answer)
+    assert answer.request_headers == [("Authorization", "LOW access:secret")]

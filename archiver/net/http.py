@@ -152,7 +152,8 @@ class Fetched:
     headers: list[tuple[str, str]]
     raw_body: bytes
     truncated: bool
-    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    # Not in the repr: a request may carry credentials (Save Page Now's Authorization).
+    request_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
     history: tuple[tuple[str, int], ...] = ()  # redirects followed: (url, status)
 
     def header(self, name: str) -> str | None:
