@@ -12,8 +12,8 @@ Layout of a store directory::
     <YYYYmmddHHMMSS>-<sha1(target)[:8]>-<id>.warc.gz
                                           one file per capture, named by its WARC-Date
     *.warc.gz.open                        a file being written (or left by a killed run)
-    manifest.json.tmp, .lock              the manifest being replaced; the lock file
-    state.sqlite, report.json, ...        other stages' files, ignored here
+    manifest.json.tmp                     the manifest being replaced
+    report.json, ...                      other stages' files, ignored here
 
 One WARC file per capture costs a little space but makes a crash lose at most the capture
 in flight, and lets a file be checked, copied or deleted as a unit.
@@ -35,10 +35,13 @@ its ``flock`` (it is being written); a leftover ``manifest.json.tmp`` is deleted
 capture that never reached the manifest is simply captured again by the rerun.
 
 **Concurrency.** Fetching and writing ``.open`` files run in parallel; manifest updates are
-serialised by a thread lock and, between processes, by ``fcntl.flock`` on ``.lock`` in
-the store. Every update re-reads the manifest under the lock, so several threads and
-several processes can capture into one store. (Without ``fcntl``, on Windows, only the
-thread lock applies: use one process per store there.)
+serialised by a thread lock and, between processes, by ``fcntl.flock`` on the store
+directory itself: a lock file would sit among the files an archivist preserves (older
+versions made ``.lock``; it is left alone). Every update re-reads the manifest under the
+lock, so several threads and several processes can capture into one store. (Without
+``fcntl``, on Windows, only the thread lock applies: use one process per store there. On
+a network file system, a directory's lock may hold between the processes of one machine
+only.)
 """
 
 from __future__ import annotations
@@ -103,7 +106,6 @@ __all__ = [
 
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
-LOCK_NAME = ".lock"
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -305,15 +307,14 @@ class Store:
                 yield
                 return
             try:
-                lock_file = (self.root / LOCK_NAME).open("ab")
+                directory = os.open(self.root, os.O_RDONLY)  # the lock: no file in the store
             except OSError as e:
                 raise StoreError(f"cannot lock the store {self.root}: {e.strerror or e}") from e
-            with lock_file:
-                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+            try:
+                fcntl.flock(directory, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(directory)  # releases the flock
 
     def _entries(self) -> list[Path]:
         try:
