@@ -38,7 +38,7 @@ from archiver.save.keys import InternetArchiveKeys
 from archiver.save.results import SaveReport, SaveResult
 from archiver.save.run import save_checks, save_urls
 from archiver.select.choose import find_best_memento
-from archiver.state import State
+from archiver.state import open_state
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import VerifyReport, verify_store
 
@@ -174,7 +174,7 @@ def find_copy(
     archives' answers cached in the state file."""
     validate_url(url)
     archives = [parse_archive_spec(spec) for spec in settings.archives]
-    with State(settings.state_file) as state, build_session(settings) as session:
+    with open_state(settings) as state, build_session(settings) as session:
         cache = LookupCache(state, clock=clock.now)
         return find_best_memento(url, when, archives, session, settings, cache=cache)
 
@@ -190,7 +190,7 @@ def check_and_save(
     """The save stage alone: check every URL (kept in the state file's history), then ask
     Save Page Now to capture the alive ones; the others are reported as skipped (all of
     them on an offline machine, which the report then says)."""
-    with State(settings.state_file) as state:
+    with open_state(settings) as state:
         checks = check_urls(urls, settings, state=state, clock=clock.now)
     report = save_checks(
         checks,
@@ -259,7 +259,7 @@ def run_pipeline(
     say = on_progress or (lambda _message: None)
     if article_url is not None:
         article_url = validate_url(article_url)
-    with State(settings.state_file) as state, build_session(settings) as session:
+    with open_state(settings) as state, build_session(settings) as session:
         cache = LookupCache(state, clock=clock.now)  # archive answers, so a rerun need not ask
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say

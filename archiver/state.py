@@ -4,11 +4,18 @@ It holds every link check ever made (not only the last), so that a rerun can reu
 verdicts and later work can decide "dead" from a history of failures days apart rather
 than from one bad answer. SQLite because it is in the standard library, survives a
 killed process (each write is a transaction) and can be opened by anyone with sqlite3.
+
+It changes on every run, so it is kept outside the store, whose files are what an
+archivist preserves (where, and why: ``archiver.config``). Earlier versions kept it in
+the store as ``state.sqlite``; ``open_state`` copies such a file to its new place the
+first time, and leaves the old one as it was.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -16,9 +23,15 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from archiver.config import Settings
 from archiver.dates import parse_iso
+from archiver.durable import fsync_directory
 from archiver.errors import StoreError
 from archiver.models import LinkCheck, Verdict
+
+log = logging.getLogger(__name__)
+
+OLD_STATE_NAME = "state.sqlite"  # where earlier versions kept the state: in the store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
@@ -68,7 +81,8 @@ class State:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # 0700: the history lists every URL its user checked, for no one else to read
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
             # In one transaction: a new file is synced to disk once, not once a statement.
             self._db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
@@ -152,6 +166,67 @@ class State:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def open_state(settings: Settings) -> State:
+    """The state file of ``settings`` (``settings.state_file``), opened.
+
+    Without ``--state``, the history an older version kept in the store
+    (``STORE/state.sqlite``) is first copied to the new place, once, with a warning. The
+    old file is never written again nor deleted: nothing of the history is lost, and a bag
+    or checksum list that holds the file stays true.
+    """
+    path = settings.state_file
+    if settings.state_path is None:
+        old = settings.store / OLD_STATE_NAME
+        if old.is_file() and not path.exists() and _copy_old_state(old, path):
+            log.warning(
+                "the check history is now kept outside the store, in %s: copied from %s,"
+                " which is no longer used or changed (delete it, or keep it if the store"
+                " was bagged or hashed with it)",
+                path,
+                old,
+            )
+    return State(path)
+
+
+def _copy_old_state(old: Path, new: Path) -> bool:
+    """Copy the state file ``old`` to ``new``; False if ``new`` exists by then.
+
+    SQLite's backup API reads ``old`` read-only and as one consistent snapshot (a plain
+    file copy could catch a writer of an older version halfway). The copy is made beside
+    ``new`` and hard-linked into place, which fails if ``new`` exists: when two processes
+    copy at once, the first copy stays, with whatever was written to it since.
+    """
+    partial = new.with_name(f".{new.name}.{os.getpid()}.copying")
+    try:
+        new.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        source = sqlite3.connect(f"{old.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(partial)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        try:
+            os.link(partial, new)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: a narrower race, same result
+            if new.exists():
+                return False
+            os.replace(partial, new)
+        fsync_directory(new.parent)
+        return True
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(
+            f"cannot copy the check history from {old} to {new}: {e};"
+            f" to use it where it is, pass --state {old}"
+        ) from e
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def latest_if_fresh(history: list[LinkCheck], max_age: float, now: datetime) -> LinkCheck | None:

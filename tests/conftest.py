@@ -43,6 +43,26 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _state_and_caches_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test writes state or caches into the home directory of the machine running the
+    suite (nor into a folder its user chose): module-wide fixtures get these ..."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCHIVER_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        patch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _state_and_caches_of_the_test(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """... and each test its own, so that no check history or lookup reaches another test
+    (a test may still set its own). Subprocesses inherit them with the environment."""
+    monkeypatch.setenv("ARCHIVER_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("ARCHIVER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def origin() -> Iterator[OriginServer]:
     with OriginServer() as server:

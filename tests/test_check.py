@@ -804,7 +804,7 @@ def test_a_killed_check_keeps_what_had_arrived_and_a_rerun_reuses_it(
         _, err = run.communicate(timeout=30)
     assert run.returncode == -signal.SIGKILL, err
 
-    with State(store / "state.sqlite") as state:
+    with State(Settings(store=store).state_file) as state:  # the default, as the run had it
         recorded = state.histories(fast_urls)
     assert [url for url in fast_urls if len(recorded[url]) != 1] == []
     hits = len(origin.hits)

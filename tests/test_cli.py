@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from click.testing import CliRunner
 
 from archiver.check.processes import EARLY_START_BYTES
 from archiver.cli.main import cli
+from archiver.config import default_state_file
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.demo.simweb.wayback import FixtureCapture, write_fixture_warc
 from tests.conftest import require_shared, shared_dir
@@ -250,11 +253,21 @@ def test_usage_errors_exit_2() -> None:
     assert invoke("nonsense").exit_code == 2
 
 
-def test_demo_runs_the_whole_job_offline_and_the_store_verifies(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_job_offline_and_the_store_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("pywb", reason="the demo needs pywb (pip install 'archiver[demo]')")
     output = tmp_path / "demo"
+    # The demo is a throwaway: it keeps its state beside its store, in its output folder,
+    # and writes nothing into the user's home or state directory.
+    for name in ("HOME", "ARCHIVER_STATE_DIR", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
     result = invoke("demo", "--output", str(output))
     assert result.exit_code == 0, result.output
+    assert [p for p in tmp_path.iterdir() if p != output] == []
+    assert (output / "state.sqlite").is_file()
+    store_files = {p.name for p in (output / "warcs").iterdir()}
+    assert {n for n in store_files if not n.endswith(".warc.gz")} == {"manifest.json"}
     assert f"report:   {output / 'report.json'}" in result.stdout
     report = json.loads((output / "report.json").read_text())
     assert report["verification"]["ok"] is True
@@ -565,3 +578,52 @@ def test_an_archivist_without_internet_archives_from_a_warc_collection(
         "link was checked; 1 capture(s) stored from the archives that could be reached"
     )
     assert invoke("verify", str(store)).exit_code == 0
+
+
+def bag_in_place(folder: Path) -> None:
+    """Bag ``folder`` with bagit-python, as an archivist would before handing it on. Its
+    ``make_bag`` moves the files into ``data/`` and changes the working directory: it runs
+    in a process of its own."""
+    program = "import sys, bagit; bagit.make_bag(sys.argv[1], checksums=['sha256'])"
+    subprocess.run([sys.executable, "-c", program, str(folder)], check=True, timeout=60)
+
+
+def test_a_bag_of_a_store_stays_valid_after_a_later_check(
+    origin: OriginServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store's files are what an archivist preserves; the check history, the lock and
+    # caches change on every run, so they live elsewhere (here: a temporary state folder).
+    bagit = pytest.importorskip("bagit", reason="pip install 'archiver[test]' brings bagit")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARCHIVER_STATE_DIR", str(tmp_path / "state"))
+    url = "http://a.example/report"
+    origin.add(url, Page(body="<title>Report</title><p>The figures for 2019.</p>"))
+    collection = tmp_path / "collection.warc.gz"
+    old = FixtureCapture(url, datetime(2019, 5, 2, tzinfo=UTC), body=b"<p>The figures.</p>")
+    write_fixture_warc(collection, [old])
+    article = tmp_path / "article.md"
+    article.write_text(f"The [report]({url}) was read on 2019-05-03.\n")
+    store = tmp_path / "store"
+    args = [str(article), "--store", str(store), *resolve_args(origin)]
+    ran = invoke("run", *args, "--archive", str(collection))
+    assert ran.exit_code == 0, ran.output
+    assert sorted(p.name for p in store.iterdir() if not p.name.endswith(".warc.gz")) == [
+        "manifest.json",
+        "report.json",
+    ]
+
+    bag_in_place(store)
+    bagit.Bag(str(store)).validate()
+    payload = store / "data"  # the store, after bagging
+    args = [str(article), "--store", str(payload), "--fresh-for", "0", *resolve_args(origin)]
+    checked = invoke("check", *args)  # later: the links are checked again
+    assert checked.exit_code == 0, checked.output
+    bagit.Bag(str(store)).validate()  # raises BagValidationError on any changed file
+
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == sorted(
+        [
+            default_state_file(store).name,  # the run's history
+            default_state_file(payload).name,  # the check's: the store is data/ now
+        ]
+    )
+    assert not (tmp_path / "home").exists()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from archiver.config import Settings, default_state_dir, default_state_file
 from archiver.errors import StoreError
 from archiver.models import LinkCheck, Verdict
-from archiver.state import State
+from archiver.state import State, _copy_old_state, open_state
 
 
 def check(url: str, verdict: Verdict, checked_at: str, reason: str = "") -> LinkCheck:
@@ -98,3 +101,144 @@ def test_histories_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) 
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+# -- where the state file lives: outside the store, whose files are preserved ------------
+
+
+def test_by_default_each_store_has_its_own_state_file_outside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCHIVER_STATE_DIR", str(tmp_path / "state"))
+    store = tmp_path / "work" / "warcs"
+    path = Settings(store=store).state_file
+    assert path.parent == tmp_path / "state"
+    assert path.name.startswith("warcs-") and path.suffix == ".sqlite"
+    assert len(path.name) == len("warcs-") + 16 + len(".sqlite")
+    assert Settings(store=tmp_path / "other" / "warcs").state_file != path
+    # the same store however it is named: relative, with "..", through a symlink
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert default_state_file(Path("warcs")) == path
+    assert default_state_file(tmp_path / "other" / ".." / "work" / "warcs") == path
+    store.mkdir()
+    (tmp_path / "link").symlink_to(store)
+    assert default_state_file(tmp_path / "link") == path
+    # --state still chooses the file
+    assert Settings(store=store, state_path=tmp_path / "mine.sqlite").state_file == (
+        tmp_path / "mine.sqlite"
+    )
+
+
+def test_the_state_directory_is_the_xdg_one_unless_overridden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARCHIVER_STATE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert default_state_dir() == tmp_path / "xdg" / "archiver"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # the spec says: ignore it
+    assert default_state_dir() == tmp_path / "home" / ".local" / "state" / "archiver"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert default_state_dir() == tmp_path / "home" / ".local" / "state" / "archiver"
+    monkeypatch.setenv("ARCHIVER_STATE_DIR", str(tmp_path / "ci"))
+    assert default_state_dir() == tmp_path / "ci"
+
+
+def test_the_state_directory_is_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The history lists every URL the user checked: not for other users of the machine.
+    monkeypatch.setenv("ARCHIVER_STATE_DIR", str(tmp_path / "state"))
+    with open_state(Settings(store=tmp_path / "warcs")) as state:
+        assert state.path.parent == tmp_path / "state"
+    assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
+    assert not (tmp_path / "warcs").exists()  # checking links makes no store
+
+
+def old_state_file(store: Path) -> tuple[Path, bytes]:
+    """A store of an older version, with its history inside: the file and its bytes."""
+    store.mkdir(parents=True)
+    with State(store / "state.sqlite") as state:
+        state.record_check(check("http://a.example/", Verdict.DEAD, "2024-01-01T00:00:00Z"))
+    return store / "state.sqlite", (store / "state.sqlite").read_bytes()
+
+
+def test_the_history_of_an_older_store_is_copied_out_once_and_left_as_it_was(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old, before = old_state_file(tmp_path / "warcs")
+    settings = Settings(store=tmp_path / "warcs")
+    with caplog.at_level(logging.WARNING), open_state(settings) as state:
+        assert state.path == settings.state_file
+        assert [c.checked_at for c in state.history("http://a.example/")] == [
+            "2024-01-01T00:00:00Z"
+        ]
+        state.record_check(check("http://a.example/", Verdict.DEAD, "2024-01-05T00:00:00Z"))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the check history is now kept outside the store, in {settings.state_file}: copied"
+        f" from {old}, which is no longer used or changed (delete it, or keep it if the"
+        " store was bagged or hashed with it)"
+    ]
+    assert old.read_bytes() == before  # a bag or checksum list that holds it stays true
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), open_state(settings) as state:
+        assert len(state.history("http://a.example/")) == 2
+    assert caplog.records == []  # once
+    assert old.read_bytes() == before
+    assert sorted(p.name for p in settings.state_file.parent.iterdir()) == [
+        settings.state_file.name
+    ]
+
+
+def test_an_older_history_is_not_copied_over_a_newer_one_nor_when_state_is_chosen(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old, _ = old_state_file(tmp_path / "warcs")
+    settings = Settings(store=tmp_path / "warcs")
+    with State(settings.state_file) as state:
+        state.record_check(check("http://b.example/", Verdict.ALIVE, "2024-02-01T00:00:00Z"))
+    chosen = settings.replace(state_path=tmp_path / "chosen.sqlite")
+    with caplog.at_level(logging.WARNING):
+        with open_state(settings) as state:
+            assert state.history("http://a.example/") == []
+            assert len(state.history("http://b.example/")) == 1
+        with open_state(chosen) as state:
+            assert state.history("http://a.example/") == []
+        with open_state(settings.replace(state_path=old)) as state:  # --state STORE/state.sqlite
+            assert len(state.history("http://a.example/")) == 1
+    assert caplog.records == []
+
+
+def test_an_older_history_that_cannot_be_read_is_one_clear_error_and_is_kept(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "warcs").mkdir()
+    old = tmp_path / "warcs" / "state.sqlite"
+    old.write_bytes(b"not a database at all, " * 100)
+    settings = Settings(store=tmp_path / "warcs")
+    message = (
+        f"cannot copy the check history from {old} to {settings.state_file}: .*;"
+        f" to use it where it is, pass --state {old}"
+    )
+    with pytest.raises(StoreError, match=message):
+        open_state(settings)
+    assert old.read_bytes() == b"not a database at all, " * 100
+    assert not settings.state_file.exists()
+    assert [p.name for p in settings.state_file.parent.iterdir()] == []  # no copy left half
+
+
+def test_a_copy_made_meanwhile_by_another_process_is_kept(tmp_path: Path) -> None:
+    # Two processes found no copy and both copied the old history: the second one's copy
+    # must not replace the first's, which may have been written to since.
+    old, _ = old_state_file(tmp_path / "warcs")
+    new = tmp_path / "state" / "warcs.sqlite"
+    new.parent.mkdir()
+    with State(new) as first:
+        first.record_check(check("http://b.example/", Verdict.ALIVE, "2024-02-01T00:00:00Z"))
+    inode = new.stat().st_ino
+    assert not _copy_old_state(old, new)
+    assert new.stat().st_ino == inode
+    with sqlite3.connect(new) as db:
+        assert db.execute("SELECT url FROM checks").fetchall() == [("http://b.example/",)]
+    assert [p.name for p in new.parent.iterdir()] == ["warcs.sqlite"]  # no copy left over

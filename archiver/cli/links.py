@@ -71,7 +71,7 @@ def check(
     """
     from archiver.check.links import check_urls, found_offline
     from archiver.check.processes import check_processes_for
-    from archiver.state import State
+    from archiver.state import open_state
 
     settings = build_settings(params)
     # JSON lines are rendered while the checks run (the process mostly waits then).
@@ -80,7 +80,7 @@ def check(
     with check_processes_for(targets, settings) as processes:
         urls = cited_urls(targets)
         with (
-            State(settings.state_file) as state,
+            open_state(settings) as state,
             counting(len(urls), "checking", streamed.arrived if streamed else None) as on_result,
         ):
             results = check_urls(

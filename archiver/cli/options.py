@@ -46,7 +46,7 @@ def store_option(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         default=DEFAULTS.store,
         show_default=True,
-        help="Directory of WARC files, manifest and state.",
+        help="Directory of WARC files and their manifest (the store).",
     )(func)
 
 
@@ -168,7 +168,9 @@ network_options = _all_of(
             "--state",
             "state_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="State file (SQLite) with the history of checks. [default: STORE/state.sqlite]",
+            help="State file (SQLite): the history of checks and the archives' answers. "
+            "[default: one per store, outside it, in $ARCHIVER_STATE_DIR, else "
+            "$XDG_STATE_HOME/archiver, else ~/.local/state/archiver]",
         ),
     ]
 )

@@ -252,6 +252,8 @@ def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str],
             timeout=1.5,
             retries=0,
             store=output / "warcs",
+            # a throwaway: its history stays in its folder, beside (not in) the store
+            state_path=output / "state.sqlite",
             archives=(f"wayback:{wayback.base_url}",),
             fresh_for=0.0,
         )
