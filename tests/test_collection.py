@@ -550,22 +550,28 @@ def test_storing_a_revisit_and_a_redirect_from_a_collection_verifies(
     )
     assert (second.url, second.target_uri, second.http_status) == (OLD, NEW, 200)
     assert second.warc_date == to_iso(T1 + timedelta(seconds=2))
-    assert second.memento_datetime == to_iso(T1)
+    # the datetime the collection states for the record stored; the one listed is OLD's
+    assert second.memento_datetime == to_iso(T1 + timedelta(seconds=2))
+    assert second.listed_datetime == to_iso(T1)
     assert second.redirects == ((OLD, 301),)
     assert second.archive_original == NEW
 
     kinds = [kind for kind, _, _ in stored_records(store.path_of(first))]
     assert kinds == ["warcinfo", "response"]  # no request: nothing was sent
     records = stored_records(store.path_of(second))
-    assert [kind for kind, _, _ in records] == ["warcinfo", "response", "metadata"]
-    assert records[1][1]["WARC-Source-URI"] == locator_of(
+    # the captured redirect is kept as the response it is, before the page it led to
+    assert [kind for kind, _, _ in records] == ["warcinfo", "response", "response"]
+    assert [(r[1]["WARC-Target-URI"], r[1]["WARC-Date"]) for r in records[1:]] == [
+        (OLD, to_iso(T1)),
+        (NEW, to_iso(T1 + timedelta(seconds=2))),
+    ]
+    assert records[1][1]["WARC-Source-URI"] == locator_of(site, "response", OLD, T1)
+    assert records[2][1]["WARC-Source-URI"] == locator_of(
         site, "response", NEW, T1 + timedelta(seconds=2)
     )
-    assert records[1][2] == NEW_BODY
-    assert records[2][2].decode().splitlines() == [
-        f"requested: {moved.raw_url}",
-        f"redirect: 301 {OLD}",
-        f"fetched: {records[1][1]['WARC-Source-URI']}",
+    assert records[2][2] == NEW_BODY
+    assert [(hop.url, hop.http_status, hop.location) for hop in second.captured_redirects] == [
+        (OLD, 301, NEW)
     ]
     report = verify_store(store.root)
     assert (report.ok, report.problems, report.notes) == (True, (), ())

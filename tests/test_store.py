@@ -174,6 +174,15 @@ MEMENTO = Fetched(
 )
 
 
+MEMENTO_PROVENANCE = (
+    ("archive", "wayback:https://archive.example/web/"),
+    ("memento", ARCHIVE_RAW),
+    ("memento-datetime", "2018-01-15T09:30:00Z"),
+    ("original", "http://news.example/story"),
+    ("archive-digest", ""),  # the archive gave none: no line
+)
+
+
 def write(fetched: Fetched, **overrides: object) -> tuple[bytes, list[WrittenRecord]]:
     arguments: dict[str, object] = {
         "target_uri": fetched.final_url,
@@ -203,9 +212,11 @@ def test_memento_capture_records_match_golden_file() -> None:
         target_uri="http://news.example/story",
         warc_date="2018-01-15T09:30:00Z",
         source_uri=ARCHIVE_RAW,
+        provenance=MEMENTO_PROVENANCE,
     )
     members = gzip_members(data)
-    assert [w.type for w in written] == ["warcinfo", "response", "request"]
+    # no request record: the only request sent went to the archive (see warcwriter)
+    assert [w.type for w in written] == ["warcinfo", "response", "metadata"]
     check_golden("memento_capture.warc", b"".join(members))
 
 
@@ -250,15 +261,33 @@ def test_live_records_say_what_was_fetched() -> None:
     )
 
 
-def test_memento_headers_drop_the_archives_framing_only() -> None:
+def test_memento_headers_are_the_originals_without_the_archives() -> None:
+    # Renamed originals come back under their names, in place; the archive's own Date,
+    # Memento-Datetime, memento Link and Content-Location stay out; the original's chunked
+    # framing and invalid length are not true of the stored bytes, which get their length.
     assert stored_response_headers(MEMENTO, from_archive=True) == [
-        ("X-Archive-Orig-Server", "Apache"),
+        ("Server", "Apache"),
         ("Content-Type", "text/html; charset=utf-8"),
-        ("X-Archive-Orig-Transfer-Encoding", "chunked"),
-        ("X-Archive-Orig-Date", "Mon, 15 Jan 2018 09:30:00 GMT"),
-        ("X-Archive-Orig-Content-Length", "-1"),
+        ("Date", "Mon, 15 Jan 2018 09:30:00 GMT"),
+        ("Content-Length", str(len(MEMENTO_BODY))),
         ("Link", '<http://news.example/story>; rel="canonical"'),
-        ("Date", "Sun, 01 Mar 2026 12:00:00 GMT"),
+    ]
+
+
+def test_only_the_memento_relations_are_taken_out_of_a_link_header() -> None:
+    mixed = replace(
+        MEMENTO,
+        headers=[
+            ("Link", '<http://news.example/a,b>; rel="next", <http://news.example/>; rel=original'),
+            ("Link", '<https://archive.example/web/2018/x>; rel="prev memento"; datetime="x, y"'),
+            ("X-Archive-Src", "crawl-2018/part-0001.warc.gz"),
+            ("X-Archive-Guessed-Charset", "utf-8"),
+            ("Content-Location", "/2018/story-en.html"),  # the page's own, not the archive's
+        ],
+    )
+    assert stored_response_headers(mixed, from_archive=True) == [
+        ("Link", '<http://news.example/a,b>; rel="next"'),
+        ("Content-Location", "/2018/story-en.html"),
         ("Content-Length", str(len(MEMENTO_BODY))),
     ]
 
@@ -542,11 +571,15 @@ def test_memento_provenance_from_pywb(
     assert not [line for line in lines if 'rel="timegate"' in line]
     assert not [line for line in lines if line.lower().startswith("content-location")]
     assert f'Link: <{REPORT}>; rel="canonical"' in lines  # the page's own Link stays
-    assert "X-Archive-Orig-Server: Apache/2.4" in lines  # kept prefixed, as pywb sent it
+    assert "Server: Apache/2.4" in lines  # the original's, restored from pywb's renaming
+    assert not [line for line in lines if line.lower().startswith("x-archive-")]
     assert f"Content-Length: {len(REPORT_BODY)}" in lines
-    request = records[2][0]
-    assert request["WARC-Concurrent-To"] == response["WARC-Record-ID"]
-    assert request["WARC-Source-URI"] == memento.raw_url
+    assert [r[0]["WARC-Type"] for r in records] == ["warcinfo", "response", "metadata"]
+    metadata = records[2][0]  # the exchange with the archive, in place of a request record
+    assert metadata["WARC-Refers-To"] == response["WARC-Record-ID"]
+    assert metadata["WARC-Target-URI"] == memento.raw_url
+    assert metadata["WARC-Date"] == "2026-03-01T12:00:00Z"
+    assert f"archive-digest: sha1:{row['digest']}" in records[2][2].decode().splitlines()
     assert warcio_check(store.path_of(capture)).returncode == 0
     assert verify_store(store.root).ok
 
@@ -564,7 +597,9 @@ def test_memento_redirected_to_a_neighbouring_capture(
     )
     exact = f"{archive.base_url}20180115093000id_/{REPORT}"
     assert capture.warc_date == "2018-01-15T09:30:00Z"  # the capture actually served
-    assert capture.memento_datetime == "2018-01-01T00:00:00Z"
+    # the archive's stated datetime, never the one asked; the asked one is listed_datetime
+    assert capture.memento_datetime == "2018-01-15T09:30:00Z"
+    assert capture.listed_datetime == "2018-01-01T00:00:00Z"
     assert capture.source_uri == exact
     assert capture.redirects == ((memento.raw_url, 307),)
     response = read_records(store.path_of(capture))[1][0]
@@ -698,7 +733,7 @@ def test_store_layout_and_manifest(web: OriginServer, sandbox: Settings, tmp_pat
     assert names == sorted([".lock", MANIFEST_NAME, capture.warc_file])
     data = json.loads((store.root / MANIFEST_NAME).read_text())
     assert list(data) == ["format", "version", "files", "records", "captures"]
-    assert (data["format"], data["version"]) == ("archiver-store-manifest", 1)
+    assert (data["format"], data["version"]) == ("archiver-store-manifest", 2)
     content = (store.root / capture.warc_file).read_bytes()
     assert data["files"] == [
         {
