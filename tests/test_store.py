@@ -55,11 +55,11 @@ from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_ma
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import verify_store
 from archiver.storage.warcwriter import WrittenRecord, stored_response_headers, write_capture
+from tests.warcfiles import accepted, all_accepted, warcio_check
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 REGEN = os.environ.get("ARCHIVER_REGEN_GOLDEN") == "1"
 ROOT = Path(__file__).resolve().parents[1]
-WARCIO = Path(sys.executable).with_name("warcio")
 
 FIXED_NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 WARCINFO = {"software": "archiver-test/1", "format": "WARC File Format 1.1"}
@@ -105,12 +105,6 @@ def check_golden(name: str, data: bytes) -> None:
     if not path.exists():
         pytest.fail(f"{path} is missing: run with ARCHIVER_REGEN_GOLDEN=1 to create it")
     assert data == path.read_bytes(), f"differs from {path} (regenerate if intended)"
-
-
-def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True, timeout=60
-    )
 
 
 # -- write_capture: pure, golden ---------------------------------------------------------
@@ -333,6 +327,21 @@ def test_written_file_passes_warcio_check(tmp_path: Path) -> None:
     result = warcio_check(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("digest pass") == 4
+    memento = tmp_path / "memento.warc.gz"
+    memento.write_bytes(
+        write(
+            MEMENTO,
+            target_uri="http://news.example/story",
+            warc_date="2018-01-15T09:30:00Z",
+            source_uri=ARCHIVE_RAW,
+            provenance=MEMENTO_PROVENANCE,
+        )[0]
+    )
+    # pywb indexes the responses alone (not the request, nor the metadata records)
+    assert all_accepted([path, memento]) == [
+        [("http://news.example/story", "20260301120000", "200")],
+        [("http://news.example/story", "20180115093000", "200")],
+    ]
 
 
 # -- live captures from the origin server ------------------------------------------------
@@ -380,7 +389,7 @@ def test_live_capture_stores_the_page_and_the_request_sent(
     assert dict(sent.headers)["User-Agent"] == sandbox.user_agent
     assert f"User-Agent: {sandbox.user_agent}".encode() in request_head
     assert request_head.startswith(b"GET /story HTTP/1.1\r\nHost: news.example\r\n")
-    assert warcio_check(store.path_of(capture)).returncode == 0
+    assert accepted(store.path_of(capture)) == [(STORY, "20260301120000", "200")]
     assert verify_store(store.root).ok
 
 
@@ -393,6 +402,7 @@ def test_live_redirect_stores_the_final_page_under_its_own_url(
     assert capture.redirects == ((OLD, 301),)
     types = [headers["WARC-Type"] for headers, _, _ in read_records(store.path_of(capture))]
     assert types == ["warcinfo", "response", "request", "metadata"]
+    assert accepted(store.path_of(capture)) == [(STORY, "20260301120000", "200")]
     assert store.find(OLD) == capture  # found by the URL asked for ...
     assert store.find(STORY) == capture  # ... and by the URL stored
 
@@ -459,6 +469,8 @@ def test_concurrent_threads_capture_into_one_store(origin: OriginServer, tmp_pat
     report = verify_store(store.root)
     assert report.ok, report.problems
     assert (report.files_checked, report.records_checked) == (24, 72)
+    indexed = all_accepted([store.path_of(c) for c in store.captures])
+    assert sorted(url for lines in indexed for url, _, _ in lines) == sorted(urls)
 
 
 # -- mementos from a real pywb -----------------------------------------------------------
@@ -495,6 +507,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]
             ),
         ],
     )
+    assert [url for url, _, _ in accepted(warc)] == [REPORT, MOVED, ENCODED]
     with WaybackServer(workdir / "server", [warc]) as server:
         yield server
 
@@ -580,7 +593,7 @@ def test_memento_provenance_from_pywb(
     assert metadata["WARC-Target-URI"] == memento.raw_url
     assert metadata["WARC-Date"] == "2026-03-01T12:00:00Z"
     assert f"archive-digest: sha1:{row['digest']}" in records[2][2].decode().splitlines()
-    assert warcio_check(store.path_of(capture)).returncode == 0
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
     assert verify_store(store.root).ok
 
 
@@ -604,6 +617,7 @@ def test_memento_redirected_to_a_neighbouring_capture(
     assert capture.redirects == ((memento.raw_url, 307),)
     response = read_records(store.path_of(capture))[1][0]
     assert response["WARC-Source-URI"] == exact
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
     assert store.find(REPORT, "2018-01-01T00:00:00Z") == capture
     assert store.find(REPORT, "2018-01-15T09:30:00Z") == capture
 
@@ -622,6 +636,8 @@ def test_a_redirect_memento_is_stored_not_followed(
     assert (capture.http_status, capture.redirects, capture.payload_length) == (302, (), 0)
     head = read_records(store.path_of(capture))[1][1]
     assert b"Location: /2018/new.html" in head
+    # its target is not archived: the redirect is kept alone, as the capture it is
+    assert accepted(store.path_of(capture)) == [(MOVED, "20180115093000", "302")]
 
 
 def test_content_encoded_memento_matches_the_cdx_digest(
@@ -643,6 +659,7 @@ def test_content_encoded_memento_matches_the_cdx_digest(
         for record in ArchiveIterator(stream):
             if record.rec_type == "response":
                 assert record.raw_stream.read() == ENCODED_BODY
+    assert accepted(store.path_of(capture)) == [(ENCODED, "20180115093000", "200")]
 
 
 def test_digest_mismatch_is_stored_and_flagged(
@@ -665,6 +682,7 @@ def test_digest_mismatch_is_stored_and_flagged(
     report = verify_store(store.root)
     assert report.ok
     assert [n.check for n in report.notes] == ["archive-digest-flagged"]
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
 
 
 def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
@@ -689,6 +707,10 @@ def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
         found.append((capture.archive_digest, capture.archive_digest_match))
     assert found == [(payload_digest(REPORT_BODY), True), (None, None)]
     assert verify_store(store.root).ok
+    assert (
+        all_accepted([store.path_of(c) for c in store.captures])
+        == [[(REPORT, "20180115093000", "200")]] * 2
+    )
 
 
 def test_a_memento_the_archive_does_not_have_is_a_network_error(
@@ -917,6 +939,7 @@ def test_a_real_kill_mid_run_then_rerun_verifies(tmp_path: Path) -> None:
     report = verify_store(root)
     assert report.ok, report.problems
     assert (report.files_checked, report.records_checked) == (count, 3 * count)
+    assert len(all_accepted(sorted(root.glob("*.warc.gz")))) == count
 
 
 def test_two_processes_capture_into_one_store(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ import pytest
 WARCIO = Path(sys.executable).with_name("warcio")
 
 
-def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
+def warcio_check(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True, timeout=60
+        [str(WARCIO), "check", "-v", *map(str, paths)], capture_output=True, text=True, timeout=120
     )
 
 
@@ -38,7 +38,13 @@ def pywb_index(path: Path) -> list[tuple[str, str, str]]:
 
 def accepted(path: Path) -> list[tuple[str, str, str]]:
     """Assert ``warcio check`` passes ``path``; return what pywb indexes of it."""
-    result = warcio_check(path)
+    return all_accepted([path])[0]
+
+
+def all_accepted(paths: list[Path]) -> list[list[tuple[str, str, str]]]:
+    """``accepted`` for several files, with one ``warcio check`` run."""
+    assert paths, "no WARC file to check"
+    result = warcio_check(*paths)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "digest fail" not in result.stdout
-    return pywb_index(path)
+    return [pywb_index(path) for path in paths]
