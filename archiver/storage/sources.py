@@ -20,16 +20,17 @@ followed to the live web.
 **Captured redirects are kept, whatever the archive's kind.** A capture that is a
 redirect (a trailing slash added, http to https, a page moved) is stored as the
 ``response`` it is, and the capture its target leads to after it, each under its own URL
-and date, in one file; so the cited URL replays in pywb and ReplayWeb.page as it did.
+and date, in one file, so that replay tools (pywb, ReplayWeb.page) take the cited URL
+through its redirect as the archive did.
 Redirects are followed inside the archive (``ArchivedResponse.redirect``) at most
 ``Settings.max_redirects`` times, never twice to one capture; a target the archive does
 not hold ends the chain at the redirect.
 
 ``select`` hands over the capture a citation's redirects lead to (the page it judged),
-not the redirect, so ``obtain_memento`` is also told the cited URL: when the memento is of
-another URL, the cited URL's own capture nearest it is looked up (``Archive.closest``,
-then ``Archive.find`` when the archive answered with another URL's capture) and kept when
-its redirects lead to that very memento. When they do not, or the archive serves the
+not the redirect, so ``obtain_memento`` is also told the cited URL. When the memento is of
+another URL, the cited URL's own capture nearest it is looked up (one ``Archive.closest``,
+and one ``Archive.find`` only when that answered with another URL's capture) and kept
+when its redirects lead to that very memento. When they do not, or the archive serves the
 target for the cited URL without the redirect (pywb skips a capture that redirects to its
 own URL give or take a slash or the scheme, whatever is asked), the page alone is stored,
 under its own URL: archiver never writes a redirect it was not served.

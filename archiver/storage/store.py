@@ -1,8 +1,10 @@
 """Storing captures as WARC files: the ``store`` stage.
 
 A *capture* is one HTTP response kept for a citation: either a memento fetched from an
-archive in its raw (``id_``) form, or the live page. ``archiver.storage.sources`` gets the
-response and its provenance, ``archiver.storage.warcwriter`` turns it into WARC records;
+archive in its raw (``id_``) form, with the captured redirects that led to it (each kept
+as the response it is, so the cited URL replays), or the live page.
+``archiver.storage.sources`` gets the responses and their provenance,
+``archiver.storage.warcwriter`` turns them into WARC records;
 ``Store`` is the directory that holds the WARC files and the manifest
 (``archiver.storage.manifest``) that indexes them, and makes each capture durable.
 
@@ -10,7 +12,8 @@ Layout of a store directory::
 
     manifest.json                         the index (see archiver.storage.manifest)
     <YYYYmmddHHMMSS>-<sha1(target)[:8]>-<id>.warc.gz
-                                          one file per capture, named by its WARC-Date
+                                          one file per capture, named by the WARC-Date
+                                          and target of its last response
     *.warc.gz.open                        a file being written (or left by a killed run)
     manifest.json.tmp, .lock              the manifest being replaced; the lock file
     state.sqlite, report.json, ...        other stages' files, ignored here
