@@ -343,6 +343,10 @@ def test_archive_keeps_the_cited_redirects_of_a_local_collection(
     assert hops == [[(MOVED, 301)], [(HOP_A, 302), (HOP_B, 302)], [(DIR, 301)], [(PLAIN, 301)]]
     for capture in stored:
         assert accepted(tmp_path / "warcs" / str(capture["warc_file"]))[0][0] == capture["url"]
+    files = sorted((tmp_path / "warcs").glob("*.warc.gz"))
+    again = archive_command(article, warc, origin, ["news.example"], tmp_path / "warcs")
+    assert again == stored  # a rerun finds every chain in the store and fetches nothing
+    assert sorted((tmp_path / "warcs").glob("*.warc.gz")) == files
 
 
 IANA = "http://www.iana.org/"

@@ -793,6 +793,38 @@ def test_a_corrupt_manifest_is_a_one_line_store_error(tmp_path: Path) -> None:
         Store(tmp_path)
 
 
+def test_a_version_1_manifest_reads_with_its_listed_datetime_moved(tmp_path: Path) -> None:
+    # version 1 called the datetime a memento was listed under memento_datetime
+    capture = {
+        "url": REPORT,
+        "target_uri": REPORT,
+        "warc_date": "2018-01-15T09:30:00Z",
+        "source": "memento",
+        "source_uri": f"https://archive.example/web/20180101000000id_/{REPORT}",
+        "creation_date": "2026-03-01T12:00:00Z",
+        "warc_file": "a.warc.gz",
+        "record_id": "<urn:uuid:00000000-0000-4000-8000-000000000002>",
+        "offset": 400,
+        "http_status": 200,
+        "payload_sha256": "0" * 64,
+        "payload_length": 10,
+        "memento_datetime": "2018-01-01T00:00:00Z",
+    }
+    manifest = {
+        "format": "archiver-store-manifest",
+        "version": 1,
+        "files": [],
+        "records": [],
+        "captures": [capture],
+    }
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    read = read_manifest(tmp_path)
+    assert read is not None
+    (only,) = read.captures
+    assert (only.listed_datetime, only.memento_datetime) == ("2018-01-01T00:00:00Z", None)
+    assert (only.captured_redirects, only.warc_date) == ((), "2018-01-15T09:30:00Z")
+
+
 def test_warc_files_without_a_manifest_are_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "other.warc.gz").write_bytes(write(LIVE)[0])
     with pytest.raises(StoreError, match=r"holds WARC files but no manifest\.json"):

@@ -23,7 +23,7 @@ in the memento's ``metadata`` record instead):
   in every mode, ``id_`` included, so an unrenamed one is the archive's (its ``Date``, its
   ``Server``, its caching and connection headers).
 
-Checked against a stock pywb 2.10's ``id_`` replay (tests/test_memento_headers.py runs
+Checked against a stock pywb 2.10's ``id_`` replay (tests/test_memento_provenance.py runs
 it): it renames Date, Server, Cache-Control, ETag, Last-Modified, Vary and an invalid
 Content-Length; passes Content-Type, a valid Content-Length, Link, Set-Cookie and headers
 it does not know as they were; and adds its own Date, Link, Memento-Datetime and (without
