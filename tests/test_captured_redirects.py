@@ -279,7 +279,8 @@ def test_the_stored_copy_replays_the_cited_url_in_a_stock_pywb(
 ) -> None:
     archive, settings = open_archive(kind, warc, request)
     store = Store(tmp_path / "store", clock=lambda: NOW)
-    captures = {url: store_citation(store, url, archive, settings) for url in (MOVED, HOP_A, DIR)}
+    cited = (MOVED, HOP_A, DIR, PLAIN)
+    captures = {url: store_citation(store, url, archive, settings) for url in cited}
     files = sorted(store.root.glob("*.warc.gz"))
     with WaybackServer(tmp_path / "replay", files, stock=True) as replay:
         session = requests.Session()
@@ -303,7 +304,10 @@ def test_the_stored_copy_replays_the_cited_url_in_a_stock_pywb(
         # the trailing-slash redirect: pywb itself skips it to the folder, stored or not
         folder = session.get(f"{replay.base_url}{stamp(10)}id_/{DIR}")
         assert (folder.status_code, folder.content) == (200, b"<p>the folder</p>")
-    assert len(captures[DIR].captured_redirects) == (1 if kind == "local" else 0)
+        secure = session.get(f"{replay.base_url}{stamp(20)}id_/{PLAIN}")
+        assert (secure.status_code, secure.content) == (200, b"<p>secure</p>")
+    kept = [len(captures[url].captured_redirects) for url in cited]
+    assert kept == ([1, 2, 1, 1] if kind == "local" else [1, 2, 0, 0])
 
 
 # -- the archive command ----------------------------------------------------------------------
