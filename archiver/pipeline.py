@@ -417,7 +417,9 @@ def _process(
             try:
                 archive = by_spec(tools.archives)[memento.archive]
                 net = Net(session, settings)
-                captures.append(store.capture_memento(memento, archive, net, label))
+                captures.append(
+                    store.capture_memento(memento, archive, net, label, cited=citation.url)
+                )
             except ArchiverError as e:
                 notes.append(f"storing the memento failed: {e}")
         if check is not None and check.verdict is Verdict.ALIVE:

@@ -25,6 +25,7 @@ from archiver.models import Memento
 from archiver.net.http import build_session
 from archiver.net.polite import Net
 from tests.conftest import REPORT, REPORT_HISTORY, archive_settings, running_wayback
+from tests.warcfiles import accepted
 
 CITED = datetime(2018, 11, 28, 23, 59, 59, tzinfo=UTC)
 MOVED = "http://news.example/2018/moved.html"
@@ -44,6 +45,12 @@ def warc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("warc") / "fixture.warc.gz"
     write_fixture_warc(path, CAPTURES)
     return path
+
+
+def test_the_fixture_is_a_warc_warcio_and_pywb_accept(warc: Path) -> None:
+    assert accepted(warc) == [
+        (c.url, c.captured_at.strftime("%Y%m%d%H%M%S"), str(c.status)) for c in CAPTURES
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from archiver.archives.local import (
 from archiver.archives.specs import find_mementos, parse_archive_spec
 from archiver.cli.main import cli
 from archiver.config import Settings
-from archiver.dates import to_iso
+from archiver.dates import to_iso, to_wayback_timestamp
 from archiver.demo.simweb.wayback import FixtureCapture, payload_digest, write_fixture_warc
 from archiver.errors import InputError
 from archiver.models import Memento
@@ -46,6 +46,7 @@ from archiver.storage.manifest import read_manifest
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
 from tests.conftest import require_shared
+from tests.warcfiles import accepted, all_accepted
 
 REPORT = "http://news.example/2018/report.html"
 MIRROR = "http://mirror.example/report.html"
@@ -214,6 +215,29 @@ def site(tmp_path: Path) -> Path:
     path.parent.mkdir()
     write_site(path)
     return path
+
+
+def test_the_fixture_crawl_is_a_warc_warcio_and_pywb_accept(site: Path) -> None:
+    # pywb indexes every response and revisit (a revisit's status as "-"), no request
+    stamp = to_wayback_timestamp
+    assert accepted(site) == [
+        (REPORT, stamp(T1), "200"),
+        (REPORT, stamp(T2), "-"),
+        (REPORT, stamp(T3), "200"),
+        (MIRROR, stamp(T2), "-"),
+        (BARE, stamp(T2), "-"),
+        (LOST, stamp(T2), "-"),
+        (OLD, stamp(T1), "301"),
+        (NEW, stamp(T1 + timedelta(seconds=2)), "200"),
+        (NEW, stamp(T1 + timedelta(days=30)), "200"),
+        (OFFSITE, stamp(T1), "302"),
+        (LOOP_A, stamp(T1), "302"),
+        (LOOP_B, stamp(T1), "302"),
+        *((hop, stamp(T1), "302") for hop in HOPS[:-1]),
+        (HOPS[-1], stamp(T1), "200"),
+        (CHUNKED, stamp(T1), "200"),
+        (HEXLIKE, stamp(T1), "200"),
+    ]
 
 
 def locator_of(path: Path, kind: str, url: str, when: datetime) -> str:
@@ -550,25 +574,35 @@ def test_storing_a_revisit_and_a_redirect_from_a_collection_verifies(
     )
     assert (second.url, second.target_uri, second.http_status) == (OLD, NEW, 200)
     assert second.warc_date == to_iso(T1 + timedelta(seconds=2))
-    assert second.memento_datetime == to_iso(T1)
+    # the datetime the collection states for the record stored; the one listed is OLD's
+    assert second.memento_datetime == to_iso(T1 + timedelta(seconds=2))
+    assert second.listed_datetime == to_iso(T1)
     assert second.redirects == ((OLD, 301),)
     assert second.archive_original == NEW
 
     kinds = [kind for kind, _, _ in stored_records(store.path_of(first))]
     assert kinds == ["warcinfo", "response"]  # no request: nothing was sent
     records = stored_records(store.path_of(second))
-    assert [kind for kind, _, _ in records] == ["warcinfo", "response", "metadata"]
-    assert records[1][1]["WARC-Source-URI"] == locator_of(
+    # the captured redirect is kept as the response it is, before the page it led to
+    assert [kind for kind, _, _ in records] == ["warcinfo", "response", "response"]
+    assert [(r[1]["WARC-Target-URI"], r[1]["WARC-Date"]) for r in records[1:]] == [
+        (OLD, to_iso(T1)),
+        (NEW, to_iso(T1 + timedelta(seconds=2))),
+    ]
+    assert records[1][1]["WARC-Source-URI"] == locator_of(site, "response", OLD, T1)
+    assert records[2][1]["WARC-Source-URI"] == locator_of(
         site, "response", NEW, T1 + timedelta(seconds=2)
     )
-    assert records[1][2] == NEW_BODY
-    assert records[2][2].decode().splitlines() == [
-        f"requested: {moved.raw_url}",
-        f"redirect: 301 {OLD}",
-        f"fetched: {records[1][1]['WARC-Source-URI']}",
+    assert records[2][2] == NEW_BODY
+    assert [(hop.url, hop.http_status, hop.location) for hop in second.captured_redirects] == [
+        (OLD, 301, NEW)
     ]
     report = verify_store(store.root)
     assert (report.ok, report.problems, report.notes) == (True, (), ())
+    assert all_accepted([store.path_of(first), store.path_of(second)]) == [
+        [(REPORT, "20180301120000", "200")],
+        [(OLD, "20180115093000", "301"), (NEW, "20180115093002", "200")],
+    ]
 
     site.unlink()  # a rerun takes the stored copy and does not read the collection
     with build_session(settings) as session:

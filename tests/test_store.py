@@ -55,11 +55,11 @@ from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_ma
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import verify_store
 from archiver.storage.warcwriter import WrittenRecord, stored_response_headers, write_capture
+from tests.warcfiles import accepted, all_accepted, warcio_check
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 REGEN = os.environ.get("ARCHIVER_REGEN_GOLDEN") == "1"
 ROOT = Path(__file__).resolve().parents[1]
-WARCIO = Path(sys.executable).with_name("warcio")
 
 FIXED_NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 WARCINFO = {"software": "archiver-test/1", "format": "WARC File Format 1.1"}
@@ -105,12 +105,6 @@ def check_golden(name: str, data: bytes) -> None:
     if not path.exists():
         pytest.fail(f"{path} is missing: run with ARCHIVER_REGEN_GOLDEN=1 to create it")
     assert data == path.read_bytes(), f"differs from {path} (regenerate if intended)"
-
-
-def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True, timeout=60
-    )
 
 
 # -- write_capture: pure, golden ---------------------------------------------------------
@@ -174,6 +168,15 @@ MEMENTO = Fetched(
 )
 
 
+MEMENTO_PROVENANCE = (
+    ("archive", "wayback:https://archive.example/web/"),
+    ("memento", ARCHIVE_RAW),
+    ("memento-datetime", "2018-01-15T09:30:00Z"),
+    ("original", "http://news.example/story"),
+    ("archive-digest", ""),  # the archive gave none: no line
+)
+
+
 def write(fetched: Fetched, **overrides: object) -> tuple[bytes, list[WrittenRecord]]:
     arguments: dict[str, object] = {
         "target_uri": fetched.final_url,
@@ -203,9 +206,11 @@ def test_memento_capture_records_match_golden_file() -> None:
         target_uri="http://news.example/story",
         warc_date="2018-01-15T09:30:00Z",
         source_uri=ARCHIVE_RAW,
+        provenance=MEMENTO_PROVENANCE,
     )
     members = gzip_members(data)
-    assert [w.type for w in written] == ["warcinfo", "response", "request"]
+    # no request record: the only request sent went to the archive (see warcwriter)
+    assert [w.type for w in written] == ["warcinfo", "response", "metadata"]
     check_golden("memento_capture.warc", b"".join(members))
 
 
@@ -250,15 +255,33 @@ def test_live_records_say_what_was_fetched() -> None:
     )
 
 
-def test_memento_headers_drop_the_archives_framing_only() -> None:
+def test_memento_headers_are_the_originals_without_the_archives() -> None:
+    # Renamed originals come back under their names, in place; the archive's own Date,
+    # Memento-Datetime, memento Link and Content-Location stay out; the original's chunked
+    # framing and invalid length are not true of the stored bytes, which get their length.
     assert stored_response_headers(MEMENTO, from_archive=True) == [
-        ("X-Archive-Orig-Server", "Apache"),
+        ("Server", "Apache"),
         ("Content-Type", "text/html; charset=utf-8"),
-        ("X-Archive-Orig-Transfer-Encoding", "chunked"),
-        ("X-Archive-Orig-Date", "Mon, 15 Jan 2018 09:30:00 GMT"),
-        ("X-Archive-Orig-Content-Length", "-1"),
+        ("Date", "Mon, 15 Jan 2018 09:30:00 GMT"),
+        ("Content-Length", str(len(MEMENTO_BODY))),
         ("Link", '<http://news.example/story>; rel="canonical"'),
-        ("Date", "Sun, 01 Mar 2026 12:00:00 GMT"),
+    ]
+
+
+def test_only_the_memento_relations_are_taken_out_of_a_link_header() -> None:
+    mixed = replace(
+        MEMENTO,
+        headers=[
+            ("Link", '<http://news.example/a,b>; rel="next", <http://news.example/>; rel=original'),
+            ("Link", '<https://archive.example/web/2018/x>; rel="prev memento"; datetime="x, y"'),
+            ("X-Archive-Src", "crawl-2018/part-0001.warc.gz"),
+            ("X-Archive-Guessed-Charset", "utf-8"),
+            ("Content-Location", "/2018/story-en.html"),  # the page's own, not the archive's
+        ],
+    )
+    assert stored_response_headers(mixed, from_archive=True) == [
+        ("Link", '<http://news.example/a,b>; rel="next"'),
+        ("Content-Location", "/2018/story-en.html"),
         ("Content-Length", str(len(MEMENTO_BODY))),
     ]
 
@@ -304,6 +327,21 @@ def test_written_file_passes_warcio_check(tmp_path: Path) -> None:
     result = warcio_check(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("digest pass") == 4
+    memento = tmp_path / "memento.warc.gz"
+    memento.write_bytes(
+        write(
+            MEMENTO,
+            target_uri="http://news.example/story",
+            warc_date="2018-01-15T09:30:00Z",
+            source_uri=ARCHIVE_RAW,
+            provenance=MEMENTO_PROVENANCE,
+        )[0]
+    )
+    # pywb indexes the responses alone (not the request, nor the metadata records)
+    assert all_accepted([path, memento]) == [
+        [("http://news.example/story", "20260301120000", "200")],
+        [("http://news.example/story", "20180115093000", "200")],
+    ]
 
 
 # -- live captures from the origin server ------------------------------------------------
@@ -351,7 +389,7 @@ def test_live_capture_stores_the_page_and_the_request_sent(
     assert dict(sent.headers)["User-Agent"] == sandbox.user_agent
     assert f"User-Agent: {sandbox.user_agent}".encode() in request_head
     assert request_head.startswith(b"GET /story HTTP/1.1\r\nHost: news.example\r\n")
-    assert warcio_check(store.path_of(capture)).returncode == 0
+    assert accepted(store.path_of(capture)) == [(STORY, "20260301120000", "200")]
     assert verify_store(store.root).ok
 
 
@@ -364,6 +402,7 @@ def test_live_redirect_stores_the_final_page_under_its_own_url(
     assert capture.redirects == ((OLD, 301),)
     types = [headers["WARC-Type"] for headers, _, _ in read_records(store.path_of(capture))]
     assert types == ["warcinfo", "response", "request", "metadata"]
+    assert accepted(store.path_of(capture)) == [(STORY, "20260301120000", "200")]
     assert store.find(OLD) == capture  # found by the URL asked for ...
     assert store.find(STORY) == capture  # ... and by the URL stored
 
@@ -430,6 +469,8 @@ def test_concurrent_threads_capture_into_one_store(origin: OriginServer, tmp_pat
     report = verify_store(store.root)
     assert report.ok, report.problems
     assert (report.files_checked, report.records_checked) == (24, 72)
+    indexed = all_accepted([store.path_of(c) for c in store.captures])
+    assert sorted(url for lines in indexed for url, _, _ in lines) == sorted(urls)
 
 
 # -- mementos from a real pywb -----------------------------------------------------------
@@ -466,6 +507,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WaybackServer]
             ),
         ],
     )
+    assert [url for url, _, _ in accepted(warc)] == [REPORT, MOVED, ENCODED]
     with WaybackServer(workdir / "server", [warc]) as server:
         yield server
 
@@ -542,12 +584,16 @@ def test_memento_provenance_from_pywb(
     assert not [line for line in lines if 'rel="timegate"' in line]
     assert not [line for line in lines if line.lower().startswith("content-location")]
     assert f'Link: <{REPORT}>; rel="canonical"' in lines  # the page's own Link stays
-    assert "X-Archive-Orig-Server: Apache/2.4" in lines  # kept prefixed, as pywb sent it
+    assert "Server: Apache/2.4" in lines  # the original's, restored from pywb's renaming
+    assert not [line for line in lines if line.lower().startswith("x-archive-")]
     assert f"Content-Length: {len(REPORT_BODY)}" in lines
-    request = records[2][0]
-    assert request["WARC-Concurrent-To"] == response["WARC-Record-ID"]
-    assert request["WARC-Source-URI"] == memento.raw_url
-    assert warcio_check(store.path_of(capture)).returncode == 0
+    assert [r[0]["WARC-Type"] for r in records] == ["warcinfo", "response", "metadata"]
+    metadata = records[2][0]  # the exchange with the archive, in place of a request record
+    assert metadata["WARC-Refers-To"] == response["WARC-Record-ID"]
+    assert metadata["WARC-Target-URI"] == memento.raw_url
+    assert metadata["WARC-Date"] == "2026-03-01T12:00:00Z"
+    assert f"archive-digest: sha1:{row['digest']}" in records[2][2].decode().splitlines()
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
     assert verify_store(store.root).ok
 
 
@@ -564,11 +610,14 @@ def test_memento_redirected_to_a_neighbouring_capture(
     )
     exact = f"{archive.base_url}20180115093000id_/{REPORT}"
     assert capture.warc_date == "2018-01-15T09:30:00Z"  # the capture actually served
-    assert capture.memento_datetime == "2018-01-01T00:00:00Z"
+    # the archive's stated datetime, never the one asked; the asked one is listed_datetime
+    assert capture.memento_datetime == "2018-01-15T09:30:00Z"
+    assert capture.listed_datetime == "2018-01-01T00:00:00Z"
     assert capture.source_uri == exact
     assert capture.redirects == ((memento.raw_url, 307),)
     response = read_records(store.path_of(capture))[1][0]
     assert response["WARC-Source-URI"] == exact
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
     assert store.find(REPORT, "2018-01-01T00:00:00Z") == capture
     assert store.find(REPORT, "2018-01-15T09:30:00Z") == capture
 
@@ -587,6 +636,8 @@ def test_a_redirect_memento_is_stored_not_followed(
     assert (capture.http_status, capture.redirects, capture.payload_length) == (302, (), 0)
     head = read_records(store.path_of(capture))[1][1]
     assert b"Location: /2018/new.html" in head
+    # its target is not archived: the redirect is kept alone, as the capture it is
+    assert accepted(store.path_of(capture)) == [(MOVED, "20180115093000", "302")]
 
 
 def test_content_encoded_memento_matches_the_cdx_digest(
@@ -608,6 +659,7 @@ def test_content_encoded_memento_matches_the_cdx_digest(
         for record in ArchiveIterator(stream):
             if record.rec_type == "response":
                 assert record.raw_stream.read() == ENCODED_BODY
+    assert accepted(store.path_of(capture)) == [(ENCODED, "20180115093000", "200")]
 
 
 def test_digest_mismatch_is_stored_and_flagged(
@@ -630,6 +682,7 @@ def test_digest_mismatch_is_stored_and_flagged(
     report = verify_store(store.root)
     assert report.ok
     assert [n.check for n in report.notes] == ["archive-digest-flagged"]
+    assert accepted(store.path_of(capture)) == [(REPORT, "20180115093000", "200")]
 
 
 def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
@@ -654,6 +707,10 @@ def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
         found.append((capture.archive_digest, capture.archive_digest_match))
     assert found == [(payload_digest(REPORT_BODY), True), (None, None)]
     assert verify_store(store.root).ok
+    assert (
+        all_accepted([store.path_of(c) for c in store.captures])
+        == [[(REPORT, "20180115093000", "200")]] * 2
+    )
 
 
 def test_a_memento_the_archive_does_not_have_is_a_network_error(
@@ -698,7 +755,7 @@ def test_store_layout_and_manifest(web: OriginServer, sandbox: Settings, tmp_pat
     assert names == sorted([MANIFEST_NAME, capture.warc_file])  # no lock file among them
     data = json.loads((store.root / MANIFEST_NAME).read_text())
     assert list(data) == ["format", "version", "files", "records", "captures"]
-    assert (data["format"], data["version"]) == ("archiver-store-manifest", 1)
+    assert (data["format"], data["version"]) == ("archiver-store-manifest", 2)
     content = (store.root / capture.warc_file).read_bytes()
     assert data["files"] == [
         {
@@ -734,6 +791,38 @@ def test_a_corrupt_manifest_is_a_one_line_store_error(tmp_path: Path) -> None:
     (tmp_path / MANIFEST_NAME).write_text('{"format": "something-else"}')
     with pytest.raises(StoreError, match="not an archiver manifest"):
         Store(tmp_path)
+
+
+def test_a_version_1_manifest_reads_with_its_listed_datetime_moved(tmp_path: Path) -> None:
+    # version 1 called the datetime a memento was listed under memento_datetime
+    capture = {
+        "url": REPORT,
+        "target_uri": REPORT,
+        "warc_date": "2018-01-15T09:30:00Z",
+        "source": "memento",
+        "source_uri": f"https://archive.example/web/20180101000000id_/{REPORT}",
+        "creation_date": "2026-03-01T12:00:00Z",
+        "warc_file": "a.warc.gz",
+        "record_id": "<urn:uuid:00000000-0000-4000-8000-000000000002>",
+        "offset": 400,
+        "http_status": 200,
+        "payload_sha256": "0" * 64,
+        "payload_length": 10,
+        "memento_datetime": "2018-01-01T00:00:00Z",
+    }
+    manifest = {
+        "format": "archiver-store-manifest",
+        "version": 1,
+        "files": [],
+        "records": [],
+        "captures": [capture],
+    }
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    read = read_manifest(tmp_path)
+    assert read is not None
+    (only,) = read.captures
+    assert (only.listed_datetime, only.memento_datetime) == ("2018-01-01T00:00:00Z", None)
+    assert (only.captured_redirects, only.warc_date) == ((), "2018-01-15T09:30:00Z")
 
 
 def test_warc_files_without_a_manifest_are_not_a_store(tmp_path: Path) -> None:
@@ -882,6 +971,7 @@ def test_a_real_kill_mid_run_then_rerun_verifies(tmp_path: Path) -> None:
     report = verify_store(root)
     assert report.ok, report.problems
     assert (report.files_checked, report.records_checked) == (count, 3 * count)
+    assert len(all_accepted(sorted(root.glob("*.warc.gz")))) == count
 
 
 def test_two_processes_capture_into_one_store(tmp_path: Path) -> None:

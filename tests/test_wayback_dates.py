@@ -25,6 +25,7 @@ from archiver.demo.simweb.wayback import WaybackServer, pywb_installed, write_fi
 from archiver.net.http import build_session
 from archiver.net.polite import Net
 from tests.conftest import REPORT, REPORT_HISTORY, archive_settings
+from tests.warcfiles import accepted
 
 SPEC = "wayback:http://archive.test/web/"
 
@@ -37,6 +38,7 @@ def pywb(
         pytest.fail("pywb is not installed: pip install -e '.[test]'")
     workdir = tmp_path_factory.mktemp(request.param)
     write_fixture_warc(workdir / "fixture.warc.gz", REPORT_HISTORY)
+    assert len(accepted(workdir / "fixture.warc.gz")) == len(REPORT_HISTORY)
     stock = request.param == "stock"
     with WaybackServer(workdir / "pywb", [workdir / "fixture.warc.gz"], stock=stock) as server:
         yield server

@@ -8,7 +8,7 @@ changes meaning or is removed.
 
     {
       "format": "archiver-store-manifest",
-      "version": 1,
+      "version": 2,
       "files": [                      one entry per WARC file, in the order written
         {"name": "20180115093000-1a2b3c4d-0123456789ab.warc.gz",
          "sha256": "<hex of the whole file>", "size": 1234}
@@ -32,6 +32,14 @@ memento (sha1, base32); ``archive_digest_match`` says whether the stored payload
 digest. It is recorded honestly either way: a capture whose bytes differ from what the
 archive indexed is kept, flagged ``false``, and reported by ``verify_store`` as a note.
 
+**Version 2** (this one): a capture's ``memento_datetime`` is the datetime the archive
+stated for the capture it served (``Memento-Datetime``, a collection record's WARC-Date),
+None when it stated none; in version 1 it was the datetime the memento was listed under,
+which is now ``listed_datetime``. A version 1 manifest is read as version 2 says: its
+``memento_datetime`` becomes ``listed_datetime`` and ``memento_datetime`` is None (whether
+the archive stated it was not recorded). A capture reached through captured redirects
+lists them in ``captured_redirects``, each its own ``response`` record in the capture's file.
+
 The manifest is only ever replaced whole (write a temporary file in the same directory,
 fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
 never a mix.
@@ -51,7 +59,7 @@ from archiver.models import _Serialisable
 MANIFEST_NAME = "manifest.json"
 MANIFEST_TEMP_NAME = "manifest.json.tmp"
 MANIFEST_FORMAT = "archiver-store-manifest"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -82,19 +90,46 @@ class RecordEntry(_Serialisable):
 
 
 @dataclass(frozen=True)
+class StoredRedirect(_Serialisable):
+    """A captured redirect stored ahead of a capture, as its own ``response`` record.
+
+    ``url`` is its WARC-Target-URI (the URL that redirected), ``warc_date`` its WARC-Date
+    (when the redirect was captured), ``location`` the absolute target it named;
+    ``record_id`` and ``offset`` place its record in the capture's ``warc_file``;
+    ``source_uri`` is where its bytes were read (the archive URL fetched, or a record's
+    locator in a local collection).
+    """
+
+    url: str
+    warc_date: str
+    http_status: int
+    location: str
+    record_id: str
+    offset: int
+    source_uri: str
+
+
+@dataclass(frozen=True)
 class Capture(_Serialisable):
     """One stored copy of a web page: a memento re-archived, or the live page.
 
     ``url`` is the URL the capture was asked for (the cited URL, or the memento's
     original); ``target_uri`` is the WARC-Target-URI of the stored response (for a live
-    page that was redirected, the final URL). ``source_uri`` is the URL whose response
-    is stored: for a memento the archive URL fetched, after any redirects the archive
-    made. ``warc_date`` is when the page was captured (the archive's Memento-Datetime,
-    or the fetch time for a live page); ``creation_date`` is when archiver fetched it.
-    ``memento_datetime`` is the datetime the memento was listed under (it can differ
-    from ``warc_date`` when the archive served a neighbouring capture), and
-    ``archive_original`` the original URL the archive said it served, when that is not
-    ``url``. ``redirects`` lists the (url, status) answers that were followed.
+    page that was redirected, the final URL; for a memento, the original the archive
+    stated for the capture it served). ``source_uri`` is the URL whose response is
+    stored: for a memento the archive URL fetched, after any redirects the archive made.
+    ``warc_date`` is when the page was captured (the archive's Memento-Datetime, or the
+    fetch time for a live page); ``creation_date`` is when archiver fetched it.
+    ``memento_datetime`` is the datetime the archive stated for the capture it served
+    (None when it stated none); ``listed_datetime`` the datetime of the memento archiver
+    was asked to store, as its archive listed it (they differ when the archive served a
+    neighbouring capture). ``archive_original`` is the original URL the archive said it
+    served, when that is not ``url``. ``archive_digest`` is the archive's own sha1 of the
+    payload, when it gave one. ``redirects`` lists the (url, status) answers that were
+    followed on the way to the stored page (the archive's own redirects by their archive
+    URL, captured ones by their original URL); ``captured_redirects`` are the captured
+    redirects among them that are stored too, each as its own ``response`` record, first
+    first (the cited URL's, when the citation's capture was a redirect).
     """
 
     url: str
@@ -117,6 +152,8 @@ class Capture(_Serialisable):
     archive_digest: str | None = None
     archive_digest_match: bool | None = None
     citations: tuple[str, ...] = ()
+    listed_datetime: str | None = None
+    captured_redirects: tuple[StoredRedirect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,17 +182,27 @@ class Manifest:
         version = data.get("version")
         if not isinstance(version, int) or version > MANIFEST_VERSION:
             raise ValueError(f"unsupported manifest version {version!r}")
+        captures = data.get("captures")
+        if version < 2 and isinstance(captures, list):
+            captures = [_as_version_2(item) for item in captures]
         return cls(
             files=_entries(FileEntry, data.get("files")),
             records=_entries(RecordEntry, data.get("records")),
-            captures=_entries(Capture, data.get("captures")),
+            captures=_entries(Capture, captures),
         )
 
     def file_names(self) -> set[str]:
         return {entry.name for entry in self.files}
 
 
-_Entry = TypeVar("_Entry", FileEntry, RecordEntry, Capture)
+def _as_version_2(item: Any) -> Any:
+    """A version 1 capture as version 2 reads it (see the module docstring)."""
+    if not isinstance(item, dict) or "listed_datetime" in item:
+        return item
+    return {**item, "listed_datetime": item.get("memento_datetime"), "memento_datetime": None}
+
+
+_Entry = TypeVar("_Entry", FileEntry, RecordEntry, Capture, StoredRedirect)
 
 
 def _entries(cls: type[_Entry], items: Any) -> tuple[_Entry, ...]:
@@ -180,6 +227,8 @@ def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
             value = tuple(value)
         elif f.name == "redirects":
             value = tuple((str(url), int(status)) for url, status in value)
+        elif f.name == "captured_redirects":
+            value = tuple(_entry(StoredRedirect, hop, number) for number, hop in enumerate(value))
         values[f.name] = value
     return cls(**values)
 
@@ -197,6 +246,8 @@ def _has_type(value: Any, annotation: str) -> bool:
                 return True
         if option == "tuple[str, ...]" and isinstance(value, list):
             return all(isinstance(v, str) for v in value)
+        if option == "tuple[StoredRedirect, ...]" and isinstance(value, list):
+            return all(isinstance(v, dict) for v in value)
         if option == "tuple[tuple[str, int], ...]" and isinstance(value, list):
             return all(
                 isinstance(v, list)

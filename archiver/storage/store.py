@@ -1,8 +1,10 @@
 """Storing captures as WARC files: the ``store`` stage.
 
 A *capture* is one HTTP response kept for a citation: either a memento fetched from an
-archive in its raw (``id_``) form, or the live page. ``archiver.storage.sources`` gets the
-response and its provenance, ``archiver.storage.warcwriter`` turns it into WARC records;
+archive in its raw (``id_``) form, with the captured redirects that led to it (each kept
+as the response it is, so the cited URL replays), or the live page.
+``archiver.storage.sources`` gets the responses and their provenance,
+``archiver.storage.warcwriter`` turns them into WARC records;
 ``Store`` is the directory that holds the WARC files and the manifest
 (``archiver.storage.manifest``) that indexes them, and makes each capture durable.
 
@@ -10,7 +12,8 @@ Layout of a store directory::
 
     manifest.json                         the index (see archiver.storage.manifest)
     <YYYYmmddHHMMSS>-<sha1(target)[:8]>-<id>.warc.gz
-                                          one file per capture, named by its WARC-Date
+                                          one file per capture, named by the WARC-Date
+                                          and target of its last response
     *.warc.gz.open                        a file being written (or left by a killed run)
     manifest.json.tmp                     the manifest being replaced
     report.json, ...                      other stages' files, ignored here
@@ -56,6 +59,7 @@ from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 import requests
 
@@ -72,6 +76,7 @@ from archiver.storage.manifest import (
     FileEntry,
     Manifest,
     RecordEntry,
+    StoredRedirect,
     read_manifest,
     write_manifest,
 )
@@ -86,6 +91,7 @@ from archiver.storage.warcwriter import (
     default_warcinfo,
     stored_response_headers,
     write_capture,
+    write_responses,
 )
 
 try:
@@ -208,20 +214,27 @@ class Store:
     ) -> Capture | None:
         """The latest capture of ``target_uri`` (as asked for, or as stored).
 
-        With ``warc_date``, only a capture of that moment: its WARC-Date, or the datetime
-        its memento was listed under. With ``source`` ("memento"/"live"), only that kind.
+        With ``warc_date``, only a capture of that moment: its WARC-Date, the datetime the
+        archive stated for it, or the datetime its memento was listed under. With
+        ``source`` ("memento"/"live"), only that kind.
         """
-        wanted = _instant(warc_date) if warc_date else None
-        if warc_date and wanted is None:
+        return self._latest(lambda c: target_uri in (c.url, c.target_uri), warc_date, source)
+
+    def _latest(
+        self, wanted: Callable[[Capture], bool], warc_date: str | None, source: str | None
+    ) -> Capture | None:
+        moment = _instant(warc_date) if warc_date else None
+        if warc_date and moment is None:
             return None
         for capture in reversed(self.manifest.captures):
-            if target_uri not in (capture.url, capture.target_uri):
+            if not wanted(capture):
                 continue
             if source is not None and capture.source != source:
                 continue
-            if wanted is not None and wanted not in (
+            if moment is not None and moment not in (
                 _instant(capture.warc_date),
                 _instant(capture.memento_datetime),
+                _instant(capture.listed_datetime),
             ):
                 continue
             return capture
@@ -237,18 +250,32 @@ class Store:
         citations: Sequence[str] = (),
         *,
         reuse: bool = True,
+        cited: str | None = None,
     ) -> Capture:
         """Read ``memento`` from ``archive`` (the one it was found in) and store it with
-        honest provenance.
+        honest provenance, after the captured redirects that lead to it.
 
-        With ``reuse`` (the default) a memento already in the store is not fetched again;
-        the stored capture is returned, with ``citations`` added to it.
+        ``cited`` is the URL the citations cite, when ``memento`` is the capture its
+        captured redirects led to (as ``select`` hands it over): the cited URL's own
+        redirect is looked up and stored too (``archiver.storage.sources``). With
+        ``reuse`` (the default) a memento already in the store is not fetched again; the
+        stored capture is returned, with ``citations`` added to it.
         """
         if reuse:
-            existing = self.find(memento.original, memento.datetime, source="memento")
+            existing = self._stored_memento(memento, cited)
             if existing is not None:
                 return self.add_citations(existing, citations)
-        return self._store(obtain_memento(memento, archive, net, self._clock), citations)
+        obtained = obtain_memento(memento, archive, net, self._clock, cited=cited)
+        return self._store(obtained, citations)
+
+    def _stored_memento(self, memento: Memento, cited: str | None) -> Capture | None:
+        if cited is None or cited == memento.original:
+            return self.find(memento.original, memento.datetime, source="memento")
+        return self._latest(
+            lambda c: (c.url, c.target_uri) == (cited, memento.original),
+            memento.datetime,
+            "memento",
+        )
 
     def capture_live(
         self,
@@ -419,27 +446,47 @@ class Store:
             raise
 
     def _write_records(self, stream: Tally, name: str, obtained: Obtained) -> list[WrittenRecord]:
-        fetched = obtained.fetched
-        return write_capture(
+        return write_responses(
             stream,
-            fetched,
-            target_uri=obtained.target_uri,
-            warc_date=obtained.warc_date,
+            obtained.to_write(),
             creation_date=obtained.creation_date,
             new_id=self._new_id,
             warcinfo=obtained.warcinfo,
             warc_filename=name,
-            source_uri=fetched.final_url if obtained.source == "memento" else None,
         )
+
+
+def _digest_match(part: Obtained) -> bool | None:
+    digest = part.archive_digest
+    return None if digest is None else payload_sha1_base32(part.fetched.raw_body) == digest
+
+
+def _stored_redirect(part: Obtained, record: WrittenRecord) -> StoredRedirect:
+    fetched = part.fetched
+    location = next((v for k, v in fetched.headers if k.lower() == "location"), "")
+    return StoredRedirect(
+        url=part.target_uri,
+        warc_date=part.warc_date,
+        http_status=fetched.status,
+        location=urljoin(part.target_uri, location.strip()) if location else "",
+        record_id=record.record_id,
+        offset=record.offset,
+        source_uri=fetched.final_url,
+    )
 
 
 def _manifest_entries(
     name: str, obtained: Obtained, written: list[WrittenRecord], citations: tuple[str, ...]
 ) -> tuple[Capture, tuple[RecordEntry, ...]]:
-    """The capture and the record rows that list the WARC file ``name`` in the manifest."""
+    """The capture and the record rows that list the WARC file ``name`` in the manifest:
+    one row per record; the capture is the last response, its captured redirects listed."""
     fetched, digest = obtained.fetched, obtained.archive_digest
-    match = None if digest is None else payload_sha1_base32(fetched.raw_body) == digest
-    response = next(w for w in written if w.type == "response")
+    parts = (*obtained.captured_redirects, obtained)
+    responses = [w for w in written if w.type == "response"]
+    assert len(responses) == len(parts)
+    response = responses[-1]
+    match = _digest_match(obtained)
+    of_response = {w.record_id: part for w, part in zip(responses, parts, strict=True)}
     capture = Capture(
         url=obtained.url,
         target_uri=obtained.target_uri,
@@ -454,32 +501,42 @@ def _manifest_entries(
         payload_sha256=response.payload_sha256,
         payload_length=response.payload_length,
         truncated=fetched.truncated,
-        redirects=fetched.history,
+        redirects=obtained.redirects,
         archive=obtained.archive,
         memento_datetime=obtained.memento_datetime,
         archive_original=obtained.archive_original,
         archive_digest=digest,
         archive_digest_match=match,
         citations=citations,
+        listed_datetime=obtained.listed_datetime,
+        captured_redirects=tuple(
+            _stored_redirect(part, record)
+            for part, record in zip(obtained.captured_redirects, responses, strict=False)
+        ),
     )
-    rows = tuple(
-        RecordEntry(
-            file=name,
-            offset=w.offset,
-            length=w.length,
-            type=w.type,
-            record_id=w.record_id,
-            target_uri=w.target_uri,
-            warc_date=w.warc_date,
-            payload_sha256=w.payload_sha256,
-            payload_length=w.payload_length,
-            citations=citations,
-            archive_digest=digest if w.type == "response" else None,
-            archive_digest_match=match if w.type == "response" else None,
-        )
-        for w in written
+    return capture, tuple(
+        _record_row(name, w, of_response.get(w.record_id), citations) for w in written
     )
-    return capture, rows
+
+
+def _record_row(
+    name: str, written: WrittenRecord, response_of: Obtained | None, citations: tuple[str, ...]
+) -> RecordEntry:
+    """The manifest row of one record; ``response_of`` is what a response record stores."""
+    return RecordEntry(
+        file=name,
+        offset=written.offset,
+        length=written.length,
+        type=written.type,
+        record_id=written.record_id,
+        target_uri=written.target_uri,
+        warc_date=written.warc_date,
+        payload_sha256=written.payload_sha256,
+        payload_length=written.payload_length,
+        citations=citations,
+        archive_digest=response_of.archive_digest if response_of is not None else None,
+        archive_digest_match=_digest_match(response_of) if response_of is not None else None,
+    )
 
 
 def _merged(existing: tuple[str, ...], more: Sequence[str]) -> tuple[str, ...]:

@@ -1,47 +1,54 @@
-"""The WARC records of one capture: ``write_capture``.
+"""The WARC records of one capture: ``write_capture`` and ``write_responses``.
 
-``write_capture`` turns one fetched response into WARC records on any binary stream, and
+``write_responses`` turns fetched responses into WARC records on any binary stream, and
 is pure: the same inputs, ids and dates give the same bytes (the golden-file tests pin
-them down). ``archiver.storage.store`` gives it a file of the store to write to.
+them down). ``archiver.storage.store`` gives it a file of the store to write to; one file
+holds one capture: a ``warcinfo`` record, then each response with the records that go
+with it, captured redirects first (``write_capture`` is the one-response case).
 
-Each capture is WARC/1.1, gzipped per record: a ``warcinfo`` record; the ``response``;
-the ``request`` actually sent (``WARC-Concurrent-To`` the response); and, when redirects
-were followed, a ``metadata`` record listing them. A memento read from a local WARC/WACZ
-collection (``archiver.archives.local``; its ``WARC-Source-URI`` is a ``file:`` locator)
-has no request record, since none was sent, and its headers are stored as a live
-capture's are (they are the crawl's own, with no archive framing).
+**A live capture**: the ``response``; the ``request`` actually sent (``WARC-Concurrent-To``
+the response: one capture event, one target URI); and, when redirects were followed, a
+``metadata`` record listing them. ``WARC-Date`` is the fetch time.
 
-**Provenance of a memento** (``source_uri`` given): ``WARC-Target-URI`` is the original
-URL, ``WARC-Date`` the archive's datetime of the capture it served, ``WARC-Source-URI``
-the archive URL fetched and ``WARC-Creation-Date`` when archiver fetched it
-(``archiver.storage.sources`` works them out).
+**A memento** (``source_uri`` given): ``WARC-Target-URI`` is the original URL,
+``WARC-Date`` the archive's datetime of the capture it served, ``WARC-Source-URI`` the
+archive URL fetched and ``WARC-Creation-Date`` when archiver fetched it
+(``archiver.storage.sources`` works them out). A captured redirect is stored the same way,
+as the ``response`` it is (its status, its ``Location``, its own ``WARC-Date``), so that
+pywb and ReplayWeb.page replay the cited URL through it.
 
-**Headers of a stored memento.** Dropped: the archive's ``Memento-Datetime``, its
-``Link`` headers that carry Memento relations (original/timegate/timemap/memento; a page's
-own Link header, which pywb passes through, is kept), its ``Content-Location`` when it
-points into the archive, and ``Transfer-Encoding`` (the body is stored de-chunked).
-``Content-Length`` is set to the stored payload's length; ``Content-Encoding`` and the
-body stay as received. Headers the archive prefixed as ``X-Archive-Orig-<Name>`` are
-kept prefixed, not restored. Checked against pywb 2.10's ``id_`` replay: it prefixes
-Server, Date, Last-Modified, ETag, Expires, Cache-Control, Vary, Via, Age, Connection,
-Transfer-Encoding and an invalid Content-Length (``X-Archive-Orig-Content-Length: -1``);
-it passes Content-Type, Content-Encoding, Location, Link, Set-Cookie unprefixed; it adds
-its own Date, Link, Memento-Datetime and Content-Location. Restoring the prefixed names
-would clash with the archive's Date and revive ``Transfer-Encoding: chunked`` and
-``Content-Length: -1``, which are false of the stored bytes; it would also make a copy
-look like a first-hand capture. pywb's recorder keeps them prefixed too.
+**No request record for a memento.** A ``request`` record states a request that was
+sent, to its ``WARC-Target-URI``, at its ``WARC-Date``. The only request sent for a memento
+went to the archive, now; the 2014 request that produced the response is not known. A
+request record addressed to the archive would have no response of its own in the file
+(what is stored is the original response inside the archive's answer, under the original
+URL), and ``WARC-Concurrent-To`` would claim one capture event for records with different
+target URIs and dates, which the WARC 1.1 spec does not allow. So the exchange with the
+archive is recorded in a ``metadata`` record instead (``application/warc-fields``,
+``WARC-Target-URI`` the archive URL fetched, ``WARC-Date`` the fetch time,
+``WARC-Refers-To`` the response it describes): the URL first asked (``requested``), each
+redirect of the archive's own, the URL whose answer is stored (``fetched``), what the
+archive stated (``memento``: the exact memento URI; ``memento-datetime``; ``original``;
+``archive-digest``, when it gave them), the request sent (``request-line`` and each
+``request-header``) and the archive's answer as received (``status-line`` and each
+``response-header``, its own headers and its renamed ones included). pywb's indexer skips
+``application/warc-fields`` metadata, so replay is unaffected. A memento read from a local
+WARC/WACZ collection (``WARC-Source-URI`` a ``file:`` locator) has no such record: no
+request was sent, and its record's headers are the crawl's own.
+
+**Headers of a stored memento are the original's**, the archive's own left out and its
+renamed ones restored: ``archiver.storage.headers`` says which and why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -49,20 +56,20 @@ from warcio.warcwriter import WARCWriter
 from archiver import __version__
 from archiver.models import _Serialisable
 from archiver.net.http import Fetched
+from archiver.storage.headers import stored_response_headers
 
 __all__ = [
+    "ResponseToWrite",
     "Tally",
     "WritableStream",
     "WrittenRecord",
     "default_warcinfo",
     "stored_response_headers",
     "write_capture",
+    "write_responses",
 ]
 
 WARC_1_1_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
-
-_MEMENTO_RELATIONS = {"original", "timegate", "timemap", "memento"}
-_REL = re.compile(r'rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,22 @@ class WrittenRecord(_Serialisable):
     warc_date: str
     payload_sha256: str
     payload_length: int
+
+
+@dataclass(frozen=True)
+class ResponseToWrite:
+    """One response to write, and what its records say of where it came from.
+
+    ``source_uri`` makes it a memento (see the module docstring); ``provenance`` are the
+    fields a memento's ``metadata`` record states after ``fetched`` (what the archive
+    said), in order.
+    """
+
+    fetched: Fetched
+    target_uri: str
+    warc_date: str
+    source_uri: str | None = None
+    provenance: tuple[tuple[str, str], ...] = ()
 
 
 class WritableStream(Protocol):
@@ -123,50 +146,14 @@ def default_warcinfo(description: str) -> dict[str, str]:
     }
 
 
-def _is_memento_link(value: str) -> bool:
-    for match in _REL.finditer(value):
-        relations = (match.group(1) or match.group(2) or "").lower().split()
-        if _MEMENTO_RELATIONS.intersection(relations):
-            return True
-    return False
-
-
-def stored_response_headers(fetched: Fetched, *, from_archive: bool) -> list[tuple[str, str]]:
-    """The response headers as stored: see the module docstring for what changes and why."""
-    archive_host = urlsplit(fetched.final_url).netloc.lower()
-    headers: list[tuple[str, str]] = []
-    length_set = False
-    for name, value in fetched.headers:
-        lower = name.lower()
-        if lower == "transfer-encoding":
-            continue
-        if lower == "content-length":
-            if not length_set:  # in place of the first, so the order stays as received
-                headers.append((name, str(len(fetched.raw_body))))
-                length_set = True
-            continue
-        if from_archive:
-            if lower == "memento-datetime":
-                continue
-            if lower == "link" and _is_memento_link(value):
-                continue
-            if lower == "content-location":
-                location = urljoin(fetched.final_url, value.strip())
-                if urlsplit(location).netloc.lower() == archive_host:
-                    continue
-        headers.append((name, value))
-    if not length_set:
-        headers.append(("Content-Length", str(len(fetched.raw_body))))
-    return headers
-
-
 def _fetched_over_http(fetched: Fetched) -> bool:
     """False for a memento read from a local WARC/WACZ file (``archiver.archives.local``): no
     request was sent for it, and its headers are the crawl's own, with no archive framing."""
     return urlsplit(fetched.final_url).scheme.lower() in ("http", "https")
 
 
-def _request_headers(fetched: Fetched) -> tuple[str, list[tuple[str, str]]]:
+def _request_head(fetched: Fetched) -> tuple[str, list[tuple[str, str]]]:
+    """The request line and headers sent for ``fetched.final_url``."""
     # http.client sends Host first; requests' PreparedRequest does not list it.
     parts = urlsplit(fetched.final_url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -179,9 +166,10 @@ def _request_headers(fetched: Fetched) -> tuple[str, list[tuple[str, str]]]:
 class _Records:
     """Writes WARC records to one stream, gzipped, and notes where each one went."""
 
-    def __init__(self, stream: WritableStream) -> None:
+    def __init__(self, stream: WritableStream, new_id: Callable[[], str]) -> None:
         self.out = Tally(stream)
         self.writer = WARCWriter(self.out, gzip=True, warc_version="1.1")
+        self.new_id = lambda: f"<urn:uuid:{new_id()}>"
         self.written: list[WrittenRecord] = []
 
     def emit(self, record: Any, payload: bytes) -> None:
@@ -200,6 +188,16 @@ class _Records:
             )
         )
 
+    def fields(self, uri: str, headers: dict[str, str], lines: Sequence[tuple[str, str]]) -> None:
+        """A record whose block is ``application/warc-fields`` made of ``lines``."""
+        block = b"".join(f"{name}: {value}\r\n".encode() for name, value in lines if value)
+        headers = {**headers, "Content-Type": "application/warc-fields"}
+        kind = headers["WARC-Type"]
+        record = self.writer.create_warc_record(
+            uri, kind, payload=BytesIO(block), length=len(block), warc_headers_dict=headers
+        )
+        self.emit(record, block)
+
 
 def write_capture(
     stream: WritableStream,
@@ -212,54 +210,125 @@ def write_capture(
     warcinfo: Mapping[str, str],
     warc_filename: str | None = None,
     source_uri: str | None = None,
+    provenance: tuple[tuple[str, str], ...] = (),
 ) -> list[WrittenRecord]:
-    """Write one capture as gzipped WARC/1.1 records to ``stream``; return where they went.
+    """Write one capture of one response as gzipped WARC/1.1 records to ``stream``.
 
     ``source_uri`` marks the capture as a copy of a memento: it is written as
     ``WARC-Source-URI`` (with ``WARC-Creation-Date``) and the archive's own headers are
-    dropped from the stored response. Without it this is a live capture and ``warc_date``
-    should be the fetch time. ``new_id`` gives a UUID string per record (warcinfo,
-    response, request, then metadata when ``fetched.history`` is not empty).
+    left out of the stored response. Without it this is a live capture and ``warc_date``
+    should be the fetch time. See ``write_responses``.
     """
-    records = _Records(stream)
-    writer = records.writer
-    info_id, response_id, request_id = (f"<urn:uuid:{new_id()}>" for _ in range(3))
-    provenance = {"WARC-Target-URI": target_uri, "WARC-Date": warc_date}
-    if source_uri is not None:
-        provenance["WARC-Source-URI"] = source_uri
-        provenance["WARC-Creation-Date"] = creation_date
-    records.emit(*_warcinfo_record(writer, info_id, creation_date, warcinfo, warc_filename))
+    response = ResponseToWrite(fetched, target_uri, warc_date, source_uri, provenance)
+    return write_responses(
+        stream,
+        [response],
+        creation_date=creation_date,
+        new_id=new_id,
+        warcinfo=warcinfo,
+        warc_filename=warc_filename,
+    )
+
+
+def write_responses(
+    stream: WritableStream,
+    responses: Sequence[ResponseToWrite],
+    *,
+    creation_date: str,
+    new_id: Callable[[], str],
+    warcinfo: Mapping[str, str],
+    warc_filename: str | None = None,
+) -> list[WrittenRecord]:
+    """Write a ``warcinfo`` record, then each of ``responses`` with its records (see the
+    module docstring), to ``stream``; return where each record went.
+
+    ``new_id`` gives a UUID string per record, in the order written: the warcinfo; for a
+    live response its response, request and (when ``fetched.history`` is not empty)
+    metadata; for a memento its response and, when it was read over HTTP, metadata.
+    """
+    records = _Records(stream, new_id)
+    info_id = records.new_id()
+    records.emit(*_warcinfo_record(records.writer, info_id, creation_date, warcinfo, warc_filename))
+    for response in responses:
+        if response.source_uri is None:
+            _write_live(records, response, info_id)
+        else:
+            _write_memento(records, response, response.source_uri, info_id, creation_date)
+    return records.written
+
+
+def _write_live(records: _Records, response: ResponseToWrite, info_id: str) -> None:
+    fetched, target_uri = response.fetched, response.target_uri
+    response_id, request_id = records.new_id(), records.new_id()
+    common = {"WARC-Target-URI": target_uri, "WARC-Date": response.warc_date}
+    records.emit(
+        *_response_record(
+            records.writer,
+            fetched,
+            target_uri,
+            {
+                "WARC-Type": "response",
+                "WARC-Record-ID": response_id,
+                **common,
+                "WARC-Warcinfo-ID": info_id,
+            },
+            from_archive=False,
+        )
+    )
+    request_headers = {
+        "WARC-Type": "request",
+        "WARC-Record-ID": request_id,
+        **common,
+        "WARC-Concurrent-To": response_id,
+        "WARC-Warcinfo-ID": info_id,
+        "Content-Type": "application/http; msgtype=request",
+    }
+    records.emit(*_request_record(records.writer, fetched, target_uri, request_headers))
+    if fetched.history:
+        metadata = {
+            "WARC-Type": "metadata",
+            "WARC-Record-ID": records.new_id(),
+            **common,
+            "WARC-Concurrent-To": response_id,
+            "WARC-Warcinfo-ID": info_id,
+        }
+        records.fields(target_uri, metadata, _redirect_lines(fetched))
+
+
+def _write_memento(
+    records: _Records,
+    response: ResponseToWrite,
+    source_uri: str,
+    info_id: str,
+    creation_date: str,
+) -> None:
+    fetched, target_uri = response.fetched, response.target_uri
     over_http = _fetched_over_http(fetched)
-    from_archive = source_uri is not None and over_http
-    response_headers = {
+    response_id = records.new_id()
+    headers = {
         "WARC-Type": "response",
         "WARC-Record-ID": response_id,
-        **provenance,
+        "WARC-Target-URI": target_uri,
+        "WARC-Date": response.warc_date,
+        "WARC-Source-URI": source_uri,
+        "WARC-Creation-Date": creation_date,
         "WARC-Warcinfo-ID": info_id,
     }
-    records.emit(*_response_record(writer, fetched, target_uri, response_headers, from_archive))
-    if over_http:  # a record read from a local WARC/WACZ had no request sent for it
-        request_headers = {
-            "WARC-Type": "request",
-            "WARC-Record-ID": request_id,
-            **provenance,
-            "WARC-Concurrent-To": response_id,
-            "WARC-Warcinfo-ID": info_id,
-            "Content-Type": "application/http; msgtype=request",
-        }
-        records.emit(*_request_record(writer, fetched, target_uri, request_headers))
-    if fetched.history:
-        redirects_headers = {
-            "WARC-Type": "metadata",
-            "WARC-Record-ID": f"<urn:uuid:{new_id()}>",
-            "WARC-Target-URI": target_uri,
-            "WARC-Date": warc_date,
-            "WARC-Concurrent-To": response_id,
-            "WARC-Warcinfo-ID": info_id,
-            "Content-Type": "application/warc-fields",
-        }
-        records.emit(*_redirects_record(writer, fetched, target_uri, redirects_headers))
-    return records.written
+    records.emit(
+        *_response_record(records.writer, fetched, target_uri, headers, from_archive=over_http)
+    )
+    if not over_http:  # read from a local WARC/WACZ file: no exchange with an archive
+        return
+    metadata = {
+        "WARC-Type": "metadata",
+        "WARC-Record-ID": records.new_id(),
+        "WARC-Target-URI": source_uri,
+        "WARC-Date": creation_date,
+        "WARC-Refers-To": response_id,
+        "WARC-Warcinfo-ID": info_id,
+    }
+    lines = [*_redirect_lines(fetched), *response.provenance, *_exchange_lines(fetched)]
+    records.fields(source_uri, metadata, lines)
 
 
 def _warcinfo_record(
@@ -285,6 +354,7 @@ def _response_record(
     fetched: Fetched,
     target_uri: str,
     headers: dict[str, str],
+    *,
     from_archive: bool,
 ) -> tuple[Any, bytes]:
     body = fetched.raw_body
@@ -312,7 +382,7 @@ def _response_record(
 def _request_record(
     writer: WARCWriter, fetched: Fetched, target_uri: str, headers: dict[str, str]
 ) -> tuple[Any, bytes]:
-    request_line, sent_headers = _request_headers(fetched)
+    request_line, sent_headers = _request_head(fetched)
     record = writer.create_warc_record(
         target_uri,
         "request",
@@ -322,15 +392,19 @@ def _request_record(
     return record, b""
 
 
-def _redirects_record(
-    writer: WARCWriter, fetched: Fetched, target_uri: str, headers: dict[str, str]
-) -> tuple[Any, bytes]:
-    """The redirects followed, as a ``metadata`` record: requested, each hop, fetched."""
-    lines = [f"requested: {fetched.url}"]
-    lines.extend(f"redirect: {status} {url}" for url, status in fetched.history)
-    lines.append(f"fetched: {fetched.final_url}")
-    note = "".join(f"{line}\r\n" for line in lines).encode()
-    record = writer.create_warc_record(
-        target_uri, "metadata", payload=BytesIO(note), length=len(note), warc_headers_dict=headers
-    )
-    return record, note
+def _redirect_lines(fetched: Fetched) -> list[tuple[str, str]]:
+    """The redirects followed: requested, each hop, fetched."""
+    lines = [("requested", fetched.url)]
+    lines.extend(("redirect", f"{status} {url}") for url, status in fetched.history)
+    lines.append(("fetched", fetched.final_url))
+    return lines
+
+
+def _exchange_lines(fetched: Fetched) -> list[tuple[str, str]]:
+    """The request sent for ``fetched.final_url`` and the answer's head, as received."""
+    request_line, sent_headers = _request_head(fetched)
+    lines = [("request-line", request_line)]
+    lines.extend(("request-header", f"{name}: {value}") for name, value in sent_headers)
+    lines.append(("status-line", f"{fetched.http_version} {fetched.status} {fetched.reason}"))
+    lines.extend(("response-header", f"{name}: {value}") for name, value in fetched.headers)
+    return lines
