@@ -9,7 +9,9 @@ by mocking requests: the point is which exceptions requests and urllib3 really r
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -261,3 +263,45 @@ def test_a_fetched_answer_never_shows_the_credentials_it_was_asked_with() -> Non
     )
     assert "secret" not in repr(answer)
     assert answer.request_headers == [("Authorization", "LOW access:secret")]
+
+
+class _CookieSetter(BaseHTTPRequestHandler):
+    """Sets a cookie on every answer and says which cookie it was sent, if any."""
+
+    def do_GET(self) -> None:
+        if self.path == "/bounce":  # a redirect that sets the cookie on the way
+            self.send_response(302)
+            self.send_header("Set-Cookie", "passage=1; Path=/")
+            self.send_header("Location", "/page")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = (self.headers.get("Cookie") or "no cookie").encode()
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_session_keeps_no_cookie_from_one_request_to_the_next() -> None:
+    # An archive's raw replay passes the archived page's Set-Cookie through; a session that
+    # kept it would send the archived site's cookie to the archive with every later read.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CookieSetter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/page"
+        with build_session(LOOPBACK) as session:
+            first = fetch(session, url, LOOPBACK)
+            second = fetch(session, url, LOOPBACK)
+            bounced = fetch(session, url.replace("/page", "/bounce"), LOOPBACK)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.header("Set-Cookie") == "session=abc; Path=/"
+    assert (first.body, second.body) == (b"no cookie", b"no cookie")
+    assert bounced.body == b"passage=1"  # within one redirect chain, a cookie goes along

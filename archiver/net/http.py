@@ -19,6 +19,7 @@ map, and raises the same error types.
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import os
 import socket
 import ssl
@@ -111,6 +112,10 @@ def build_session(settings: Settings, pool_hosts: int = 64) -> requests.Session:
     session.headers["User-Agent"] = settings.user_agent
     session.headers["Accept-Encoding"] = "gzip, deflate"
     session.max_redirects = settings.max_redirects
+    # No cookie outlives its request: an archive's raw replay passes the archived page's
+    # Set-Cookie through, and a jar would send that site's cookie to the archive on every
+    # later read. (Within one redirect chain requests still carries them along.)
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     adapter = _MappedAdapter(
         HostMap(settings.host_map, settings.resolve_only),
         pool_connections=pool_hosts,
