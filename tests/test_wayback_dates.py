@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from archiver.archives.memento import MementoArchive
 from archiver.archives.specs import parse_archive_spec
 from archiver.archives.wayback import WaybackArchive
 from archiver.cli.main import cli
 from archiver.demo.simweb.wayback import WaybackServer, pywb_installed, write_fixture_warc
+from archiver.models import Memento
 from archiver.net.http import build_session
 from archiver.net.polite import Net
 from tests.conftest import REPORT, REPORT_HISTORY, archive_settings
@@ -125,3 +127,23 @@ def test_find_on_a_day_after_a_capture_names_that_capture_day(
     assert isinstance(memento, dict)
     assert memento["datetime"] == "2018-06-15T10:30:00Z"
     assert found["reason"] == "latest capture before 2018-06-20 (2018-06-15)"
+
+
+def test_a_memento_archive_read_reports_the_capture_it_served(net: Net) -> None:
+    # The same pywb reached as a Memento archive (its TimeMap): a memento URL at a moment
+    # that is no capture's is answered with the closest capture, directly (stock) or after
+    # the archive's own redirect; either way the capture is the archive's, not the asked.
+    timemap = parse_archive_spec("memento:http://archive.test/web/timemap/link/")
+    assert isinstance(timemap, MementoArchive)
+    asked = Memento(
+        original=REPORT,
+        datetime="2018-06-01T00:00:00Z",
+        archive=timemap.spec,
+        url=f"http://archive.test/web/20180601000000/{REPORT}",
+        raw_url=f"http://archive.test/web/20180601000000id_/{REPORT}",
+    )
+    response = timemap.read(asked, net)
+    assert response.status == 200
+    assert response.body == b"<p>Q3 report</p>"
+    assert response.memento.datetime == "2018-06-15T10:30:00Z"
+    assert response.memento.original == REPORT

@@ -170,7 +170,7 @@ class MementoArchive:
                 history.append((url, answer.status))
                 url = urljoin(answer.final_url, location)
                 continue
-            served = dataclass_replace(memento, http_status=memento.http_status or answer.status)
+            served = _as_served(memento, answer, moved=bool(history))
             redirect = self._captured_redirect(memento, answer)
             return ArchivedResponse.from_http(
                 answer, memento, served, history=tuple(history), redirect=redirect
@@ -518,3 +518,17 @@ def _is_timemap(answer: Fetched) -> bool:
         return True
     # Some archives send TimeMaps as text/plain (or with no type), and "none" as nothing.
     return ("text/plain" in kind or not kind) and answer.body.lstrip()[:1] in (b"<", b"")
+
+
+def _as_served(memento: Memento, answer: Fetched, *, moved: bool) -> Memento:
+    """``memento`` as the archive's ``answer`` stated it: the capture's own datetime
+    (``Memento-Datetime``) and original (``Link: rel="original"``), and its URL when the
+    archive's own redirects led elsewhere; what it did not state stays as listed."""
+    stated = http_date_or_none(answer.header("Memento-Datetime"))
+    return dataclass_replace(
+        memento,
+        http_status=memento.http_status or answer.status,
+        datetime=to_iso(stated) if stated is not None else memento.datetime,
+        original=stated_original(answer) or memento.original,
+        raw_url=answer.final_url if moved else memento.raw_url,
+    )
