@@ -303,15 +303,17 @@ class Client:
         """``method`` (GET or HEAD) on ``url``, following redirects."""
         chain = RedirectChain(method, url, self.max_redirects)
         while True:
-            response = await self.send(chain)
+            head, body = await self.exchange(chain)
+            response = self.final_answer(chain, head, body)
             if response is not None:
                 return response
 
-    async def send(self, chain: RedirectChain, timeout: float | None = None) -> Response | None:
-        """One hop of ``chain``, within ``timeout`` seconds (default: the settings'): the
-        final answer, or None when it redirects (``chain`` then names the next hop). The
-        link checker calls this for each hop, to hold a slot on each hop's host."""
-        head, body = await self._exchange(chain, self.timeout if timeout is None else timeout)
+    def final_answer(
+        self, chain: RedirectChain, head: ResponseHead, body: bytes
+    ) -> Response | None:
+        """The answer to ``chain``'s current hop as its final Response, or None when it
+        redirects (``chain`` then names the next hop). Raises BadAnswer or
+        TooManyRedirects when the redirect cannot be followed."""
         if chain.follow(head):
             return None
         body = decode_body(body, head.headers.get("content-encoding"), self.max_body)
@@ -323,8 +325,14 @@ class Client:
                 connection.abort()
         self._idle.clear()
 
-    async def _exchange(self, chain: RedirectChain, timeout: float) -> tuple[ResponseHead, bytes]:
+    async def exchange(
+        self, chain: RedirectChain, timeout: float | None = None
+    ) -> tuple[ResponseHead, bytes]:
+        """One hop of ``chain`` (with the cookies it holds for it), within ``timeout``
+        seconds (the settings' by default): the answer's head and raw body. The link
+        checker makes each hop itself, to hold a slot on each hop's host."""
         method, url = chain.method, chain.url
+        timeout = self.timeout if timeout is None else timeout
         target = _Target.parse(url)
         proxy = self._proxies.proxy_for(url)
         if proxy is not None and "://" not in proxy:
