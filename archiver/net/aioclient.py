@@ -180,7 +180,8 @@ class _Connection(asyncio.Protocol):
             if data is self._pending:  # searched before up to ``_scanned``
                 end = end_of_head(data, self._scanned)
             else:
-                start = _BLANK_LINES.match(data, start).end()  # type: ignore[union-attr]
+                if data.startswith((b"\r", b"\n"), start):  # skipped, as browsers do
+                    start = _BLANK_LINES.match(data, start).end()  # type: ignore[union-attr]
                 end = end_of_head(data, start)
             if end < 0:
                 if self._head_bytes > MAX_HEAD_BYTES:

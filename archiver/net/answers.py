@@ -61,7 +61,7 @@ def looks_like_http(data: bytes | bytearray) -> bool:
     return len(data) < 5 or data[:5].upper() == b"HTTP/"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseHead:
     """A status and its header fields: ``fields`` in order, names in lower case;
     ``headers`` with repeated fields joined by ", " (read Set-Cookie and Location, which
@@ -86,20 +86,21 @@ class ResponseHead:
     @property
     def keep_alive(self) -> bool:
         """Whether the server means to keep the connection open after this answer."""
-        tokens = {t.strip().lower() for t in self.headers.get("connection", "").split(",")}
-        if "close" in tokens:
-            return False
-        return self.version >= (1, 1) or "keep-alive" in tokens
+        connection = self.headers.get("connection")
+        if connection is None:
+            return self.version >= (1, 1)
+        tokens = {token.strip() for token in connection.lower().split(",")}
+        return "close" not in tokens and (self.version >= (1, 1) or "keep-alive" in tokens)
 
 
 def parse_head(raw: bytes) -> ResponseHead:
     """The head ``raw`` (up to and including its blank line, at most ``MAX_HEAD_BYTES``).
     Raises BadAnswer for what no browser would read, or past ``MAX_HEADER_FIELDS``."""
-    if b"\n " in raw or b"\n\t" in raw:
-        raw = _FOLD.sub(b" ", raw)
-    if raw.count(b"\n") > MAX_HEADER_FIELDS + 2:  # the status line's end and the blank line
-        raise BadAnswer(TOO_MANY_FIELDS)
     status_line, *lines = raw.decode("latin-1").split("\n")
+    if len(lines) > MAX_HEADER_FIELDS + 2:  # with the blank line, and "" after it
+        if _FOLD.search(raw):
+            return parse_head(_FOLD.sub(b" ", raw))
+        raise BadAnswer(TOO_MANY_FIELDS)
     match = _STATUS_LINE.fullmatch(status_line.rstrip("\r"))
     if match is None:
         raise BadAnswer(f"not a valid HTTP answer (no status code in {status_line[:40]!r})")
@@ -109,6 +110,8 @@ def parse_head(raw: bytes) -> ResponseHead:
     repeated: dict[str, list[str]] = {}
     for line in lines:
         name, colon, value = line.partition(":")
+        if name.startswith((" ", "\t")):  # a folded line: once joined, none is left
+            return parse_head(_FOLD.sub(b" ", raw))
         if not colon:
             if line.strip("\r"):
                 raise BadAnswer("not a valid HTTP answer (a header line without a colon)")
@@ -129,13 +132,13 @@ def parse_head(raw: bytes) -> ResponseHead:
     return ResponseHead((int(major), int(minor or 0)), int(status), fields, headers)
 
 
-def _content_length(values: list[str]) -> int | None:
-    """The body's length from every Content-Length field (each may list several): the
-    same number however often it is repeated; None when there is none, or when it is no
-    number at all (the body then runs until the connection closes, as in Chrome)."""
-    if not values:
-        return None
-    lengths = {part.strip() for value in values for part in value.split(",")}
+def _content_length(value: str) -> int | None:
+    """The body's length from the Content-Length fields (joined, and each may list
+    several): the same number however often it is given; None when it is no number at
+    all (the body then runs until the connection closes, as in Chrome)."""
+    if value.isdigit() and value.isascii():  # nearly always
+        return int(value) if len(value) <= 18 else None
+    lengths = {part.strip() for part in value.split(",")}
     if len(lengths) > 1:
         raise BadAnswer("not a valid HTTP answer (conflicting Content-Length headers)")
     [length] = lengths
@@ -162,15 +165,15 @@ class BodyReader:
         self._since_body = 0  # bytes read since the last body byte
         self._after_data = False  # a chunk's data is in: the line end comes next
         self._trailer = False
-        codings = head.headers.get("transfer-encoding", "").lower()
-        lengths = head.every("content-length")
+        codings = head.headers.get("transfer-encoding")
+        lengths = head.headers.get("content-length")  # repeated ones joined by ", "
         if head.status in NO_BODY_STATUSES:
             self.done = True
-        elif "chunked" in (coding.strip() for coding in codings.split(",")):
+        elif codings and "chunked" in (coding.strip() for coding in codings.lower().split(",")):
             self._chunked = True
-            self.keep_alive = self.keep_alive and not lengths
+            self.keep_alive = self.keep_alive and lengths is None
         else:  # as Chrome: another coding alone does not frame the body
-            length = _content_length(lengths)
+            length = None if lengths is None else _content_length(lengths)
             self._remaining = -1 if length is None else length
             self.done = length == 0
             self.keep_alive = self.keep_alive and length is not None
