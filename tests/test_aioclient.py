@@ -29,6 +29,7 @@ from archiver.errors import (
     BadAnswer,
     ConnectFailed,
     ConnectionClosed,
+    InputError,
     NetworkError,
     NoSuchHost,
     TimedOut,
@@ -865,9 +866,16 @@ def test_headers_past_256_kib_are_refused_at_once_in_bounded_memory(handler: Han
     assert peak < 4 << 20
 
 
-def test_trailer_sent_forever_is_refused_at_once_in_bounded_memory() -> None:
-    start = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
-    error, elapsed, peak = refused_quickly(sending_forever(start, b"X-Trailer: abcdefgh\r\n"))
+@pytest.mark.parametrize(
+    ("after_the_head", "repeated"),
+    [(b"5\r\nhello\r\n0\r\n", b"X-Trailer: abcdefgh\r\n"), (b"5;", b"extension")],
+    ids=["endless-trailer", "endless-chunk-extension"],
+)
+def test_trailer_sent_forever_is_refused_at_once_in_bounded_memory(
+    after_the_head: bytes, repeated: bytes
+) -> None:
+    start = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + after_the_head
+    error, elapsed, peak = refused_quickly(sending_forever(start, repeated))
     assert (type(error), error.kind, str(error)) == (
         BadAnswer,
         "invalid",
@@ -1112,3 +1120,14 @@ def test_a_head_arriving_a_few_bytes_at_a_time_is_read_in_linear_time() -> None:
     elapsed, (head, body) = run_on_loop(read_in_pieces())
     assert (head.status, head.headers["x-long"], body) == (200, value.decode(), b"ok")
     assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("user_agent", ["archiver 日本", "archiver\r\nX-Injected: 1"])
+def test_a_user_agent_no_header_can_carry_is_refused_at_once(user_agent: str) -> None:
+    # Before, every request raised UnicodeEncodeError: "internal error" for the whole run.
+    with pytest.raises(InputError) as caught:
+        Client(LOOPBACK.replace(user_agent=user_agent), max_body=100)
+    assert str(caught.value) == (
+        "the User-Agent must be text an HTTP header can carry (Latin-1, no line breaks or"
+        f" control characters): {user_agent!r}"
+    )

@@ -27,7 +27,17 @@ def test_host_names_are_written_as_browsers_write_them(name: str, written: str) 
     assert ascii_host(name) == written
 
 
-@pytest.mark.parametrize("name", ["a..example", "x" * 64 + ".example", "bad\u0000.example"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a..example",
+        "x" * 64 + ".example",
+        "ü" + "x" * 70 + ".example",  # refused here, not by the resolver's codec
+        "bad\u0000.example",  # getaddrinfo raised ValueError on it, which ended the run
+        "a b.example",
+        "a%20b.example",
+    ],
+)
 def test_names_no_browser_would_ask_for_are_refused(name: str) -> None:
     with pytest.raises(UnicodeError):
         ascii_host(name)

@@ -45,6 +45,7 @@ from archiver.errors import (
     ConnectFailed,
     ConnectionClosed,
     DnsUnavailable,
+    InputError,
     NoSuchHost,
     TimedOut,
     TlsFailed,
@@ -62,6 +63,7 @@ from archiver.net.bodies import decode_body
 from archiver.net.hostmap import HostMap, ProxyChooser, ascii_host, is_ip_address
 from archiver.net.redirects import RedirectChain
 
+_SENDABLE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what a header value may hold
 _BLANK_LINES = re.compile(rb"[\r\n]*")  # skipped before a status line, as browsers do
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 # Characters left as they are in a request target; everything else (spaces, non-ASCII
@@ -296,6 +298,11 @@ class Client:
         )
         self._idle_limit = max(settings.per_host, 1)
         self._user_agent = settings.user_agent
+        if not _SENDABLE.fullmatch(settings.user_agent):  # else every request would fail
+            raise InputError(
+                "the User-Agent must be text an HTTP header can carry (Latin-1, no line"
+                f" breaks or control characters): {settings.user_agent!r}"
+            )
         self._fixed_headers = (
             f"User-Agent: {settings.user_agent}\r\nAccept: {ACCEPT}\r\n"
             "Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n"

@@ -65,10 +65,13 @@ def ascii_host(hostname: str) -> str:
         import idna  # only for international names: most runs never need its tables
 
         mapped = idna.uts46_remap(hostname, std3_rules=False, transitional=False)
-        written = ".".join(
+        labels = [
             label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
             for label in mapped.split(".")
-        )
+        ]
+        if any(len(label) > 63 for label in labels):  # as the ASCII names' codec refuses
+            raise UnicodeError(f"a label too long for DNS: {hostname!r}")
+        written = ".".join(labels)
     if _FORBIDDEN_IN_DOMAINS.search(written):
         raise UnicodeError(f"a character no host name may hold: {hostname!r}")
     return written
