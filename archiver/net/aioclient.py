@@ -18,7 +18,7 @@ What it leaves out on purpose: request bodies, cookies kept beyond one request, 
 pipelining.
 
 Against hostile servers: an answer's head is read as browsers read it, odd but readable
-heads included, and refused past 256 KiB or 1,000 fields (``archiver.net.heads``), at
+heads included, and refused past 256 KiB or 1,000 fields (``archiver.net.answers``), at
 once, in bounded memory; so is a trailer that runs on.
 
 Failures are the ``NetworkError`` subclasses of ``archiver.errors`` that ``archiver.net.http``

@@ -66,25 +66,25 @@ def looks_like_http(data: bytes | bytearray) -> bool:
 
 @dataclass(slots=True)
 class ResponseHead:
-    """A status and its header fields: ``fields`` in order, names in lower case;
-    ``headers`` with repeated fields joined by ", " (read Set-Cookie and Location, which
-    cannot be joined, from ``fields``)."""
+    """A status and its header fields, names in lower case: ``headers`` with repeated
+    fields joined by ", ", and ``repeated`` with each value of those (read Set-Cookie
+    and Location, which cannot be joined, with ``every`` and ``first``)."""
 
     version: tuple[int, int]
     status: int
-    fields: list[tuple[str, str]]
     headers: dict[str, str]
+    repeated: dict[str, list[str]]
 
     def first(self, name: str) -> str | None:
         """The first value of field ``name`` (lower case), as browsers read Location."""
-        if name not in self.headers:
-            return None
-        return next(value for field, value in self.fields if field == name)
+        values = self.repeated.get(name)
+        return values[0] if values else self.headers.get(name)
 
     def every(self, name: str) -> list[str]:
-        if name not in self.headers:
-            return []
-        return [value for field, value in self.fields if field == name]
+        """Each value of field ``name`` (lower case), in order."""
+        if name in self.repeated:
+            return self.repeated[name]
+        return [self.headers[name]] if name in self.headers else []
 
     @property
     def keep_alive(self) -> bool:
@@ -108,7 +108,6 @@ def parse_head(raw: bytes) -> ResponseHead:
     if match is None:
         raise BadAnswer(f"not a valid HTTP answer (no status code in {status_line[:40]!r})")
     major, minor, status = match.groups()
-    fields: list[tuple[str, str]] = []
     headers: dict[str, str] = {}
     repeated: dict[str, list[str]] = {}
     for line in lines:
@@ -123,7 +122,6 @@ def parse_head(raw: bytes) -> ResponseHead:
         value = value.strip(" \t\r")
         if not name:
             continue  # ": value", which browsers skip
-        fields.append((name, value))
         if name not in headers:
             headers[name] = value
         elif name in repeated:
@@ -132,7 +130,7 @@ def parse_head(raw: bytes) -> ResponseHead:
             repeated[name] = [headers[name], value]
     for name, values in repeated.items():  # joined once each: linear however many
         headers[name] = ", ".join(values)
-    return ResponseHead((int(major), int(minor or 0)), int(status), fields, headers)
+    return ResponseHead((int(major), int(minor or 0)), int(status), headers, repeated)
 
 
 def _content_length(value: str) -> int | None:
