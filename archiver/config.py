@@ -63,6 +63,8 @@ def default_state_file(store: Path) -> Path:
 class Settings:
     timeout: float = 10.0  # seconds: a link check's request (connect and answer, per hop);
     # for archive requests, the connection and each read
+    link_deadline: float | None = None  # seconds for one link's whole check: every hop,
+    # HEAD then GET, Retry-After pauses and retries (not waits for a free slot); None: 3 × timeout
     retries: int = 1  # extra attempts after a timeout or connection failure
     user_agent: str = DEFAULT_USER_AGENT
     max_bytes: int = 20 * 1024 * 1024  # cap on any body we read

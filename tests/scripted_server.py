@@ -195,3 +195,62 @@ def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*names).configure_cert(context)
     return context
+
+
+# -- odd and hostile answers -------------------------------------------------------------
+
+# Heads of a 404 answer that break the letter of HTTP/1.1 but that browsers read; each is
+# followed by a body of "not found" (``odd_404``).
+ODD_404S = {
+    "lf-line-ends": b"HTTP/1.1 404 Not Found\nContent-Type: text/html\nContent-Length: 9\n\n",
+    "folded-header": (
+        b"HTTP/1.1 404 Not Found\r\nX-Folded: first\r\n \t second\r\nContent-Length: 9\r\n\r\n"
+    ),
+    "control-byte-in-a-header": (
+        b"HTTP/1.1 404 Not Found\r\nX-Odd: a\x01b\x7fc\r\nContent-Length: 9\r\n\r\n"
+    ),
+    "transfer-encoding-and-content-length": (
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n9\r\n"
+    ),
+    "content-length-twice": (
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nContent-Length: 9\r\n\r\n"
+    ),
+    "content-length-listed-twice": b"HTTP/1.1 404 Not Found\r\nContent-Length: 9, 9\r\n\r\n",
+    "no-reason-phrase": b"HTTP/1.1 404\r\nContent-Length: 9\r\n\r\n",
+    "no-reason-phrase-lf": b"HTTP/1.1 404\nContent-Length: 9\n\n",
+    "reason-phrase-empty": b"HTTP/1.1 404 \r\nContent-Length: 9\r\n\r\n",
+    "chunked-lf-line-ends": b"HTTP/1.1 404 Not Found\nTransfer-Encoding: chunked\n\n9\n",
+    "blank-line-before-status": b"\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n",
+}
+
+
+def odd_404(name: str) -> bytes:
+    """The odd head of ``name`` with its body, "not found"."""
+    head = ODD_404S[name]
+    if head.endswith(b"9\r\n"):  # chunked, CRLF
+        return head + b"not found\r\n0\r\n\r\n"
+    if head.endswith(b"9\n"):  # chunked, LF only
+        return head + b"not found\n0\n\n"
+    return head + b"not found"
+
+
+STORY = b"<html><title>The story</title><p>What happened, told at length.</p></html>"
+
+
+def cookie_wall(peer: Peer) -> None:
+    """A news site that bounces a first visit through a consent page setting cookies, and
+    sends readers without them back to it."""
+    while (request := peer.read_request()) is not None:
+        cookies = request.headers.get("cookie", "")
+        path = request.line.split()[1]
+        if path == "/story" and "consent=yes" not in cookies:
+            answer = ok(b"", "Location: /consent", "Set-Cookie: visit=1; Path=/; HttpOnly",
+                        status="302 Found")  # fmt: skip
+        elif path == "/consent":
+            answer = ok(b"", "Location: /story", "Set-Cookie: consent=yes; Path=/; Max-Age=3600",
+                        "Set-Cookie: tracker=x; Path=/ads", status="302 Found")  # fmt: skip
+        elif path == "/story":
+            answer = ok(STORY, "Content-Type: text/html")
+        else:
+            answer = ok(b"no such page", status="404 Not Found")
+        peer.send(answer)

@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from archiver.errors import (
     BadAnswer,
     ConnectFailed,
     ConnectionClosed,
+    InputError,
     NetworkError,
     NoSuchHost,
     TimedOut,
@@ -36,10 +38,14 @@ from archiver.errors import (
 from archiver.net.aioclient import Client, Response
 from tests.conftest import closed_port
 from tests.scripted_server import (
+    ODD_404S,
+    STORY,
     Handler,
     Peer,
     ScriptedServer,
     answers,
+    cookie_wall,
+    odd_404,
     ok,
     per_connection,
     redirect,
@@ -794,3 +800,334 @@ def test_connect_names_an_ipv6_literal_in_brackets(
         proxy_env.setenv("HTTPS_PROXY", f"http://{proxy.address}")
         failure(url, OPEN)
     assert proxy.lines() == [f"CONNECT {authority} HTTP/1.1"]
+
+
+# -- hostile servers: every head is bounded ----------------------------------------------
+
+
+def sending_forever(
+    start: bytes, repeated: bytes, limit: int = 16 << 20, end: bytes = b""
+) -> Handler:
+    """Answers with ``start``, then ``repeated`` over and over until the client hangs up,
+    or until ``limit`` bytes (then ``end``): a client that reads it all must not take the
+    machine's memory."""
+    block = repeated * max(1, (64 << 10) // len(repeated))
+
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(start)
+        sent = 0
+        while sent < limit:  # an OSError once the client hangs up ends this
+            peer.send(block)
+            sent += len(block)
+        peer.send(end)
+        peer.wait_closed()
+
+    return serve
+
+
+def refused_quickly(handler: Handler) -> tuple[NetworkError, float, int]:
+    """The failure, the seconds it took, and the peak memory it took in a second run
+    (traced, which slows it) (the client has a 5 s timeout)."""
+    settings = LOOPBACK.replace(timeout=5.0)
+    with ScriptedServer(handler) as server:
+        started = time.monotonic()
+        error = failure(server.url(), settings)
+        elapsed = time.monotonic() - started
+        tracemalloc.start()
+        try:
+            assert str(failure(server.url(), settings)) == str(error)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return error, elapsed, peak
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        sending_forever(b"HTTP/1.1 200 OK\r\n", b"X-Filler: abcdefghijklmnopqrstuvwxyz\r\n"),
+        sending_forever(b"HTTP/1.1 200 OK\r\nX-Endless: ", b"abcdefghijklmnop"),
+        sending_forever(b"", b"HTTP/1.1 100 Continue\r\n\r\n"),
+        sending_forever(
+            b"HTTP/1.1 200 OK\r\n", b"Vary: a\r\n", 540_000, b"Content-Length: 0\r\n\r\n"
+        ),
+    ],
+    ids=["endless-lines", "endless-value", "endless-interim-answers", "one-name-60000-times"],
+)
+def test_headers_past_256_kib_are_refused_at_once_in_bounded_memory(handler: Handler) -> None:
+    error, elapsed, peak = refused_quickly(handler)
+    assert (type(error), error.kind, str(error)) == (
+        BadAnswer,
+        "invalid",
+        "the answer's headers are over 256 KiB",
+    )
+    assert elapsed < 1.0
+    assert peak < 4 << 20
+
+
+@pytest.mark.parametrize(
+    ("after_the_head", "repeated"),
+    [(b"5\r\nhello\r\n0\r\n", b"X-Trailer: abcdefgh\r\n"), (b"5;", b"extension")],
+    ids=["endless-trailer", "endless-chunk-extension"],
+)
+def test_trailer_sent_forever_is_refused_at_once_in_bounded_memory(
+    after_the_head: bytes, repeated: bytes
+) -> None:
+    start = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + after_the_head
+    error, elapsed, peak = refused_quickly(sending_forever(start, repeated))
+    assert (type(error), error.kind, str(error)) == (
+        BadAnswer,
+        "invalid",
+        "the answer's headers and trailer are over 256 KiB",
+    )
+    assert elapsed < 1.0
+    assert peak < 4 << 20
+
+
+def test_more_than_1000_header_fields_are_refused() -> None:
+    fields = [f"X-Field-{i}: {i}" for i in range(999)]  # with Content-Length: 1000
+    with ScriptedServer(
+        answers(ok(b"many", *fields), ok(b"", *fields, "X-One-Too-Many: 1"))
+    ) as server:
+        response = fetch(server.url())
+        error = failure(server.url())
+    assert (response.status, response.body, len(response.headers)) == (200, b"many", 1000)
+    assert (type(error), str(error)) == (BadAnswer, "the answer has more than 1000 header fields")
+
+
+def test_one_header_repeated_up_to_the_cap_is_joined_in_order() -> None:
+    values = [f"<https://cdn.example/{i:04}.css>; rel=preload" + " " * 200 for i in range(999)]
+    answer = ok(b"", *(f"Link: {value}" for value in values))
+    with ScriptedServer(answers(answer)) as server:
+        started = time.monotonic()
+        response = fetch(server.url())
+        elapsed = time.monotonic() - started
+    assert response.headers["link"] == ", ".join(value.strip() for value in values)
+    assert elapsed < 1.0
+
+
+# -- odd answers a browser reads ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ODD_404S))
+def test_odd_answers_browsers_read_are_read(name: str) -> None:
+    with ScriptedServer(answers(odd_404(name))) as server:
+        response = fetch(server.url())
+    assert (response.status, response.body) == (404, b"not found")
+
+
+def test_folded_header_is_one_value_and_control_bytes_are_kept() -> None:
+    with ScriptedServer(
+        answers(odd_404("folded-header"), odd_404("control-byte-in-a-header"))
+    ) as server:
+        folded, odd = fetch_twice(server.url())
+    assert folded.headers["x-folded"] == "first second"
+    assert odd.headers["x-odd"] == "a\x01b\x7fc"
+
+
+def test_answer_with_both_transfer_encoding_and_content_length_is_not_reused() -> None:
+    # The chunks are the body (RFC 9112, 6.3); the connection is not trusted again.
+    answer = odd_404("transfer-encoding-and-content-length")
+    with ScriptedServer(answers(answer, ok(b"second"))) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.body, second.body) == (b"not found", b"second")
+    assert server.accepts == 2
+
+
+def test_conflicting_content_lengths_are_invalid() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 12\r\n\r\nnot found"
+    with ScriptedServer(answers(answer)) as server:
+        error = failure(server.url())
+    assert (type(error), str(error)) == (
+        BadAnswer,
+        "not a valid HTTP answer (conflicting Content-Length headers)",
+    )
+
+
+# -- redirects from odd servers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://[::1/x",
+        "http://[zz]/",
+        "http://a.example:99999/",
+        "http://a\x01b.example/",
+        "http://a b.example/",
+        "http://a..b.example/",
+    ],
+)
+def test_malformed_location_is_an_invalid_answer(location: str) -> None:
+    with ScriptedServer(answers(redirect(301, location))) as server:
+        error = failure(server.url())
+    assert (type(error), error.kind, str(error)) == (
+        BadAnswer,
+        "invalid",
+        f"redirected to an invalid address: {location}",
+    )
+
+
+def test_two_locations_the_first_is_followed() -> None:
+    moved = ok(b"", "Location: /first", "Location: /second", status="302 Found")
+    with ScriptedServer(answers(moved, ok(b"landed"))) as server:
+        response = fetch(server.url("/old"))
+    assert server.lines() == ["GET /old HTTP/1.1", "GET /first HTTP/1.1"]
+    assert (response.body, response.final_url) == (b"landed", server.url("/first"))
+
+
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [
+        ("faß.example", "xn--fa-hia.example"),  # UTS 46 non-transitional: ß is kept
+        ("βόλος.example", "xn--nxasmm1c.example"),  # and the final sigma
+        ("☕.example", "xn--53h.example"),
+        ("ＮＥＷＳ．example", "news.example"),  # full-width letters and dot, mapped
+    ],
+)
+def test_host_names_are_encoded_as_browsers_do(written: str, sent: str) -> None:
+    with ScriptedServer(answers(ok(b"one"), ok(b"two"))) as server:
+        by_written = LOOPBACK.replace(host_map={written: server.address})
+        by_sent = LOOPBACK.replace(host_map={sent: server.address})
+        first = fetch(f"http://{written}/", by_written)
+        second = fetch(f"http://{written}/", by_sent)
+    assert (first.body, second.body) == (b"one", b"two")
+    assert [r.headers["host"] for r in server.requests] == [sent, sent]
+
+
+# -- keep-alive, cookies -----------------------------------------------------------------
+
+
+def test_408_on_a_kept_connection_is_retried_on_a_new_one() -> None:
+    def answer_then_time_out(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(ok(b"first"))
+        peer.read_request()  # the server had given up on the idle connection meanwhile
+        peer.send(ok(b"", "Connection: close", status="408 Request Timeout"))
+
+    with ScriptedServer(per_connection(answer_then_time_out, answers(ok(b"second")))) as server:
+        first, second = fetch_twice(server.url("/x"))
+    assert (first.body, second.status, second.body) == (b"first", 200, b"second")
+    assert [r.connection for r in server.requests] == [1, 1, 2]
+
+
+def test_408_on_a_new_connection_is_the_answer() -> None:
+    refusal = ok(b"", "Connection: close", status="408 Request Timeout")
+    with ScriptedServer(answers(refusal, ok())) as server:
+        response = fetch(server.url())
+    assert response.status == 408
+    assert server.accepts == 1
+
+
+def test_cookies_set_along_a_redirect_chain_are_sent_along_it() -> None:
+    with ScriptedServer(cookie_wall) as server:
+        response = fetch(server.url("/story"))
+        again = fetch(server.url("/story"))  # a new chain starts without cookies
+    assert (response.status, response.body, response.redirects) == (200, STORY, 2)
+    assert [r.headers.get("cookie") for r in server.requests] == [
+        None,
+        "visit=1",
+        "visit=1; consent=yes",
+        None,
+        "visit=1",
+        "visit=1; consent=yes",
+    ]
+    assert again.body == STORY
+
+
+def test_cookies_go_only_to_the_hosts_they_were_set_for() -> None:
+    def hub(peer: Peer) -> None:
+        while (request := peer.read_request()) is not None:
+            host, path = request.headers["host"], request.line.split()[1]
+            if (host, path) == ("www.news.example", "/a"):
+                answer = ok(
+                    b"",
+                    "Location: http://login.news.example/b",
+                    "Set-Cookie: own=1",
+                    "Set-Cookie: shared=2; Domain=news.example",
+                    "Set-Cookie: foreign=3; Domain=other.example",
+                    "Set-Cookie: everyone=4; Domain=example",
+                    status="302 Found",
+                )
+            elif host == "login.news.example":
+                answer = redirect(302, "http://other.example/c")
+            else:
+                answer = ok(b"done")
+            peer.send(answer)
+
+    with ScriptedServer(hub) as server:
+        names = ("www.news.example", "login.news.example", "other.example")
+        settings = LOOPBACK.replace(host_map={name: server.address for name in names})
+        response = fetch("http://www.news.example/a", settings)
+    assert response.body == b"done"
+    assert [r.headers.get("cookie") for r in server.requests] == [None, "shared=2", None]
+
+
+# -- answers in small pieces -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+        b"X-Folded: a\r\n b\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n",
+        b"HTTP/1.1 200\nContent-Length: 5\nX-Folded: a\n\tb\n\nhello",
+        b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-Folded: a b\n\n5\nhello\n0\n\n",
+    ],
+    ids=["crlf-chunked", "lf-length", "lf-chunked"],
+)
+def test_an_answer_sent_a_byte_at_a_time_reads_the_same(answer: bytes) -> None:
+    def trickle(peer: Peer) -> None:
+        peer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while peer.read_request() is not None:
+            for i in range(len(answer)):
+                peer.send(answer[i : i + 1])
+                time.sleep(0.0005)
+
+    with ScriptedServer(trickle) as server:
+        first, second = fetch_twice(server.url())
+    assert (first.status, first.body, first.headers["x-folded"]) == (200, b"hello", "a b")
+    assert "x-trailer" not in first.headers
+    assert second.body == b"hello"
+    assert server.accepts == 1
+
+
+def test_a_head_arriving_a_few_bytes_at_a_time_is_read_in_linear_time() -> None:
+    # httptools copied a header line's pieces together: 256 KiB in 16-byte reads took 0.3 s.
+    from archiver.net.aioclient import _Connection
+
+    value = b"v" * 250_000
+    answer = b"HTTP/1.1 200 OK\r\nX-Long: " + value + b"\r\nContent-Length: 2\r\n\r\nok"
+
+    class Wire(asyncio.Transport):
+        def write(self, data: bytes | bytearray | memoryview) -> None:
+            pass
+
+        def abort(self) -> None:
+            pass
+
+    async def read_in_pieces() -> tuple[float, Any]:
+        connection = _Connection(max_body=1000)
+        connection.connection_made(Wire())
+        answered = asyncio.ensure_future(connection.exchange(b"GET / HTTP/1.1\r\n\r\n", False))
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        for i in range(0, len(answer), 4):
+            connection.data_received(answer[i : i + 4])
+        return time.monotonic() - started, await answered
+
+    elapsed, (head, body) = run_on_loop(read_in_pieces())
+    assert (head.status, head.headers["x-long"], body) == (200, value.decode(), b"ok")
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("user_agent", ["archiver 日本", "archiver\r\nX-Injected: 1"])
+def test_a_user_agent_no_header_can_carry_is_refused_at_once(user_agent: str) -> None:
+    # Before, every request raised UnicodeEncodeError: "internal error" for the whole run.
+    with pytest.raises(InputError) as caught:
+        Client(LOOPBACK.replace(user_agent=user_agent), max_body=100)
+    assert str(caught.value) == (
+        "the User-Agent must be text an HTTP header can carry (Latin-1, no line breaks or"
+        f" control characters): {user_agent!r}"
+    )

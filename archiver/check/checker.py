@@ -13,9 +13,17 @@ article), makes them:
   exist, made only when a 200 page needs comparing, and shared by all its neighbours.
 - One event loop keeps thousands of requests in flight on one thread, through the small
   client in ``archiver.net.aioclient``; ``per_host`` worker coroutines per host keep at most
-  that many requests on any one host, and a semaphore at most ``workers`` overall. 429
-  and 503 answers are retried once when ``Retry-After`` asks for no more than
-  ``max_retry_after`` seconds.
+  that many requests on any one host, and a semaphore at most ``workers`` overall. Each
+  redirect hop takes a slot on its own host, so ``per_host`` holds for redirect targets
+  too (a hundred cited sites that all send their readers to one host do not send it a
+  hundred requests at once). 429 and 503 answers are retried once when ``Retry-After``
+  asks for no more than ``max_retry_after`` seconds.
+- One deadline for a link's whole check (``Settings.link_deadline``): every hop, HEAD
+  then GET, the pauses servers ask for and the retries; waiting for a free slot does not
+  count (that is the run's pace, not the link's). Each hop's timeout is what is left of
+  it when that is less than ``timeout``.
+- Whatever a server sends, the link gets a verdict with a reason: a redirect that cannot
+  be followed, or whose target fails, says so (and the target is the ``final_url``).
 """
 
 from __future__ import annotations
@@ -43,11 +51,14 @@ from archiver.dates import Clock, to_iso
 from archiver.errors import NetworkError
 from archiver.models import LinkCheck, Verdict
 from archiver.net.aioclient import Client, Response
+from archiver.net.answers import ResponseHead
+from archiver.net.redirects import RedirectChain
 from archiver.net.retry_after import parse_retry_after, pause_within
 from archiver.net.urls import AUTHORITY, host_of
 
 CHECK_BODY_BYTES = 64 * 1024
-BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451}
+# 999: LinkedIn's (and a few others') answer to clients it takes for bots
+BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451, 999}
 DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
 FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
@@ -87,12 +98,31 @@ def verdict_for_status(status: int) -> tuple[Verdict, str]:
 
 
 class _NetworkFailure(Exception):
-    """A request that got no HTTP answer; ``verdict`` and ``reason`` say what happened."""
+    """A request that got no usable HTTP answer; ``verdict`` and ``reason`` say what
+    happened, ``final_url`` where (when a redirect led there)."""
 
-    def __init__(self, verdict: Verdict, reason: str) -> None:
+    def __init__(self, verdict: Verdict, reason: str, final_url: str | None = None) -> None:
         super().__init__(reason)
         self.verdict = verdict
         self.reason = reason
+        self.final_url = final_url
+
+
+class _Deadline:
+    """What is left of one link's time (``Settings.link_deadline``, or three timeouts):
+    its requests and the pauses servers ask for count, waits for a free slot do not."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.seconds = settings.link_deadline or 3 * settings.timeout
+        self.left = self.seconds
+
+    def passed(self, chain: RedirectChain) -> _NetworkFailure:
+        reason = f"no verdict within the link's deadline of {self.seconds:g} s"
+        if chain.redirects:
+            plural = "s" if chain.redirects > 1 else ""
+            reason += f" ({chain.redirects} redirect{plural} followed)"
+            return _NetworkFailure(Verdict.TIMEOUT, reason, chain.url)
+        return _NetworkFailure(Verdict.TIMEOUT, reason)
 
 
 class _Checker:
@@ -113,29 +143,35 @@ class _Checker:
     async def check_soon(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
         """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
         (another request, made once), a future of it: the caller's slot is free by then
-        and it can take its next URL instead of waiting."""
+        and it can take its next URL instead of waiting. Timeouts and failed connections
+        are tried again (``retries``) while the link's deadline allows."""
+        deadline = _Deadline(self.settings)
         attempts = max(self.settings.retries, 0) + 1
-        result = await self._check_once(url)
+        result = await self._check_once(url, deadline)
         for _ in range(attempts - 1):
-            if not isinstance(result, LinkCheck) or result.verdict not in (
-                Verdict.TIMEOUT,
-                Verdict.UNREACHABLE,
+            if (
+                not isinstance(result, LinkCheck)
+                or result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE)
+                or deadline.left <= 0
             ):
                 break
-            result = await self._check_once(url)
+            result = await self._check_once(url, deadline)
         return result
 
-    async def _check_once(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
+    async def _check_once(
+        self, url: str, deadline: _Deadline
+    ) -> LinkCheck | asyncio.Future[LinkCheck]:
         try:
-            answer = await self._fetch(url)
+            answer = await self._fetch(url, deadline)
             if answer.status in RETRYABLE_STATUSES:
                 asked = parse_retry_after(answer.headers.get("retry-after"), self.clock())
                 wait = pause_within(asked, self.settings.max_retry_after)
-                if wait is not None:
+                if wait is not None and wait < deadline.left:
                     await asyncio.sleep(wait)
-                    answer = await self._fetch(url)
+                    deadline.left -= wait
+                    answer = await self._fetch(url, deadline)
         except _NetworkFailure as failure:
-            return self._result(url, failure.verdict, failure.reason)
+            return self._result(url, failure.verdict, failure.reason, final_url=failure.final_url)
         judged = self._judge(url, answer)
         if isinstance(judged, tuple):
             return self._result(url, *judged, answer)
@@ -149,21 +185,71 @@ class _Checker:
 
         return asyncio.ensure_future(after_probe())
 
-    async def _fetch(self, url: str) -> Response:
-        """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise."""
+    async def _fetch(self, url: str, deadline: _Deadline) -> Response:
+        """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise, and
+        GET after a HEAD that got no answer (some servers drop or never answer HEAD)."""
         if _looks_like_file(url):
-            head = await self._request("HEAD", url)
-            if 200 <= head.status < 300 and "html" not in head.content_type.lower():
-                return head
-        return await self._request("GET", url)
-
-    async def _request(self, method: str, url: str) -> Response:
-        async with self.host_slots[host_of(url)], self.overall:
             try:
-                return await self.client.request(method, url)
-            except NetworkError as failure:
-                verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
-                raise _NetworkFailure(verdict, str(failure)) from failure
+                head = await self._request("HEAD", url, deadline)
+                if 200 <= head.status < 300 and "html" not in head.content_type.lower():
+                    return head
+            except _NetworkFailure:
+                if deadline.left <= 0:
+                    raise
+        return await self._request("GET", url, deadline)
+
+    async def _request(self, method: str, url: str, deadline: _Deadline) -> Response:
+        """``method`` on ``url`` and on each redirect after it, every hop holding a slot
+        on its own host (and one of the overall ones) while it is made; consecutive hops
+        on one host keep theirs."""
+        chain = RedirectChain(method, url, self.settings.max_redirects)
+        held: list[asyncio.Semaphore] = []
+        host = None
+        try:
+            while True:
+                if (hop_host := host_of(chain.url)) != host:
+                    for slot in held:
+                        slot.release()
+                    held.clear()
+                    host = hop_host
+                    for slot in (self.host_slots[host], self.overall):
+                        await slot.acquire()
+                        held.append(slot)
+                head, body = await self._hop(chain, deadline)
+                try:
+                    response = self.client.final_answer(chain, head, body)
+                except NetworkError as failure:  # a redirect that cannot be followed
+                    verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
+                    raise _NetworkFailure(verdict, str(failure), chain.url) from failure
+                if response is not None:
+                    return response
+        finally:
+            for slot in held:
+                slot.release()
+
+    async def _hop(self, chain: RedirectChain, deadline: _Deadline) -> tuple[ResponseHead, bytes]:
+        """One hop of ``chain`` within what is left of the link's deadline; a failure
+        after a redirect names where the redirect led."""
+        if deadline.left <= 0:
+            raise deadline.passed(chain)
+        timeout = min(self.settings.timeout, deadline.left)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            answer = await self.client.exchange(chain, timeout)
+        except NetworkError as failure:
+            deadline.left -= loop.time() - started
+            if failure.kind == "timeout" and (
+                timeout < self.settings.timeout or deadline.left <= 0
+            ):
+                raise deadline.passed(chain) from failure
+            verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
+            if chain.redirects:
+                reason = f"redirected to {chain.url}: {failure}"
+                raise _NetworkFailure(verdict, reason, chain.url) from failure
+            raise _NetworkFailure(verdict, str(failure)) from failure
+        deadline.left -= loop.time() - started
+        return answer
 
     def _judge(self, url: str, answer: Response) -> tuple[Verdict, str] | PageSummary:
         """The verdict on an answer, or the page summary when only a comparison with the
@@ -220,19 +306,24 @@ class _Checker:
     async def _make_probe(self, url: str) -> PageSummary | None:
         probe = probe_url_for(url, f"archiver-probe-{secrets.token_hex(8)}")
         try:
-            answer = await self._request("GET", probe)
+            answer = await self._request("GET", probe, _Deadline(self.settings))
         except _NetworkFailure:
             return None
         return summarise(probe, answer.final_url, answer.status, answer.body, answer.content_type)
 
     def _result(
-        self, url: str, verdict: Verdict, reason: str, answer: Response | None = None
+        self,
+        url: str,
+        verdict: Verdict,
+        reason: str,
+        answer: Response | None = None,
+        final_url: str | None = None,
     ) -> LinkCheck:
         return LinkCheck(
             url=url,
             verdict=verdict,
             http_status=answer.status if answer is not None else None,
-            final_url=answer.final_url if answer is not None else None,
+            final_url=answer.final_url if answer is not None else final_url,
             reason=reason,
             checked_at=to_iso(self.clock()),
             method=answer.method if answer is not None else "GET",
@@ -416,7 +507,8 @@ async def canary_answers(settings: Settings, clock: Clock) -> bool:
     """Any HTTP answer at all from the canary shows the network works."""
     client = Client(settings, max_body=0)
     try:
-        await _Checker(client, settings, clock)._request("HEAD", settings.canary_url)
+        checker = _Checker(client, settings, clock)
+        await checker._request("HEAD", settings.canary_url, _Deadline(settings))
     except _NetworkFailure:
         return False
     finally:

@@ -132,6 +132,13 @@ network_options = _all_of(
             " answer, per redirect hop); archive requests' connection and each read.",
         ),
         click.option(
+            "--link-deadline",
+            type=click.FloatRange(min=0.1),
+            metavar="SECONDS",
+            help="Seconds one link's whole check may take: every redirect, HEAD then GET,"
+            " pauses a server asks for, and retries. [default: 3 × --timeout]",
+        ),
+        click.option(
             "--retries",
             type=click.IntRange(min=0),
             default=DEFAULTS.retries,
@@ -228,7 +235,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "resolve_only": bool(params.get("only_resolved")),
     }
     keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
-    for key in (*keys, "ca_bundle"):
+    for key in (*keys, "ca_bundle", "link_deadline"):
         if params.get(key) is not None:
             changes[key] = params[key]
     for key in ("confirm_failures", "confirm_days"):

@@ -2,16 +2,24 @@
 
 Why not aiohttp (which the checker used first): on the link-checking benchmark, opening
 a connection and sending a request cost aiohttp about 0.4 ms of CPU and this client about
-0.1 ms (httptools' C parser reads the answers). When 1,600 requests must leave at once,
-that decides whether the last leaves after 0.6 s or after 0.15 s, and a hung server's
-timeout only starts when its request leaves. Importing aiohttp also cost 0.2 s at
-start-up, more than this whole module with its parser.
+0.1 ms. When 1,600 requests must leave at once, that decides whether the last leaves
+after 0.6 s or after 0.15 s, and a hung server's timeout only starts when its request
+leaves. Importing aiohttp also cost 0.2 s at start-up, more than this whole module.
+Answers are read by ``archiver.net.answers`` (httptools' llhttp read them until issue 12:
+why it no longer does is said there).
 
 What it does: GET and HEAD over HTTP/1.1 (HTTP/1.0 answers too), TLS with certificate
-checks, keep-alive connections reused per host, redirects followed, gzip and deflate
-bodies, at most ``max_body`` bytes of any body read, HTTP proxies (CONNECT for https),
-one deadline per request (connecting, sending and the answer), host names pinned by the
-host map. What it leaves out on purpose: request bodies, cookies, HTTP/2, pipelining.
+checks, keep-alive connections reused per host (a kept connection the server gave up on,
+closed or answered 408, is replaced), redirects followed with the cookies their answers
+set (``archiver.net.redirects``), gzip and deflate bodies, at most ``max_body`` bytes of
+any body read, HTTP proxies (CONNECT for https), one timeout per hop (connecting, sending
+and the answer), host names pinned by the host map and written as browsers write them.
+What it leaves out on purpose: request bodies, cookies kept beyond one request, HTTP/2,
+pipelining.
+
+Against hostile servers: an answer's head is read as browsers read it, odd but readable
+heads included, and refused past 256 KiB or 1,000 fields (``archiver.net.answers``), at
+once, in bounded memory; so is a trailer that runs on.
 
 Failures are the ``NetworkError`` subclasses of ``archiver.errors`` that ``archiver.net.http``
 raises too (``TimedOut``, ``NoSuchHost``, ...); their ``kind`` is what the checker turns into
@@ -22,17 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import os
 import re
 import socket
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
-
-import httptools
+from urllib.parse import quote, unquote, urlsplit
 
 from archiver.config import Settings
 from archiver.errors import (
@@ -41,15 +45,26 @@ from archiver.errors import (
     ConnectFailed,
     ConnectionClosed,
     DnsUnavailable,
+    InputError,
     NoSuchHost,
     TimedOut,
     TlsFailed,
-    TooManyRedirects,
+)
+from archiver.net.answers import (
+    HEAD_TOO_LARGE,
+    MAX_HEAD_BYTES,
+    BodyReader,
+    ResponseHead,
+    end_of_head,
+    looks_like_http,
+    parse_head,
 )
 from archiver.net.bodies import decode_body
-from archiver.net.hostmap import HostMap, ProxyChooser, is_ip_address
+from archiver.net.hostmap import HostMap, ProxyChooser, ascii_host, is_ip_address
+from archiver.net.redirects import RedirectChain
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_SENDABLE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what a header value may hold
+_BLANK_LINES = re.compile(rb"[\r\n]*")  # skipped before a status line, as browsers do
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 # Characters left as they are in a request target; everything else (spaces, non-ASCII
 # text) is percent-encoded the way browsers do, and existing escapes are kept.
@@ -60,12 +75,6 @@ _ALREADY_SAFE = re.compile(r"[A-Za-z0-9_.\-!#$%&'()*+,/:;=?@\[\]~]*")
 def _quoted(text: str) -> str:
     """``text`` percent-encoded for a request target (most URLs need nothing done)."""
     return text if _ALREADY_SAFE.fullmatch(text) else quote(text, safe=_SAFE)
-
-
-@functools.lru_cache(maxsize=4096)
-def _idna(hostname: str) -> str:
-    """A host name as sent: IDNA-encoded (and checked), once per host, not per URL."""
-    return hostname.encode("idna").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +104,16 @@ class _Target:
 
     @classmethod
     def parse(cls, url: str) -> _Target:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:  # a bracketed host that is no IPv6 address
+            raise BadUrl(f"not a valid URL: {url} ({e})") from e
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
             raise BadUrl(f"not an http(s) URL: {url}")
         try:
             port = parts.port or (443 if scheme == "https" else 80)
-            host = _idna(parts.hostname)
+            host = ascii_host(parts.hostname)
         except (ValueError, UnicodeError) as e:
             raise BadUrl(f"not a valid URL: {url} ({e})") from e
         shown = f"[{host}]" if ":" in host else host
@@ -113,20 +125,22 @@ class _Target:
 
 
 class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection, reading one answer at a time with httptools."""
+    """One TCP (or TLS) connection, reading one answer at a time, bounded and as browsers
+    read it (``archiver.net.answers``)."""
 
     def __init__(self, max_body: int) -> None:
         self.transport: asyncio.Transport | None = None
         self.max_body = max_body
         self.closed = False
         self.reusable = False
-        self._waiter: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]] | None = None
-        self._parser: Any = None
+        self._waiter: asyncio.Future[tuple[ResponseHead, bytes]] | None = None
         self._head_only = False
-        self._informational = False
         self._got_bytes = False
-        self._status = 0
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._pending = bytearray()  # an incomplete head
+        self._scanned = 0  # how far the pending head was searched for its end
+        self._head_bytes = 0  # read as heads for this request (interim answers included)
+        self._head: ResponseHead | None = None
+        self._body: BodyReader | None = None  # once the head is in
         self._chunks: list[bytes] = []
         self._size = 0
 
@@ -139,7 +153,7 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._status:  # an answer whose body ends with the connection (HTTP/1.0 style)
+        if self._head is not None:  # an answer whose body ends with the connection
             self._finish(reusable=False)
         elif self._got_bytes:
             waiter.set_exception(BadAnswer("the answer was cut off"))
@@ -152,61 +166,86 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
             return
         self._got_bytes = True
+        if self._head is None:
+            self._read_head(data)
+        else:
+            self._read_body(data)
+
+    def _read_head(self, data: bytes | bytearray) -> None:
+        """Gather the head until its blank line (refused at once past the bounds), skip
+        interim 1xx answers, and hand what follows to the body."""
+        self._head_bytes += len(data)
+        start = 0  # where the head being read starts in ``data``
+        if self._pending:
+            self._pending += data
+            data = self._pending
+        while True:
+            if data is self._pending:  # searched before up to ``_scanned``
+                end = end_of_head(data, self._scanned)
+            else:
+                if data.startswith((b"\r", b"\n"), start):  # skipped, as browsers do
+                    start = _BLANK_LINES.match(data, start).end()  # type: ignore[union-attr]
+                end = end_of_head(data, start)
+            if end < 0:
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self._fail(BadAnswer(HEAD_TOO_LARGE))
+                elif not looks_like_http(data[start : start + 5]):
+                    self._fail(BadAnswer("not a valid HTTP answer (no status line)"))
+                elif data is not self._pending:
+                    self._pending = bytearray(data[start:])
+                self._scanned = max(0, len(self._pending) - 3)
+                return
+            self._pending, self._scanned = bytearray(), 0
+            try:
+                if self._head_bytes - (len(data) - end) > MAX_HEAD_BYTES:
+                    raise BadAnswer(HEAD_TOO_LARGE)
+                head = parse_head(bytes(data[start:end]))
+                if not 100 <= head.status < 200 or head.status == 101:
+                    break
+            except BadAnswer as e:
+                self._fail(e)
+                return
+            start = end  # "100 Continue" and the like come before the answer
+        rest = bytes(data[end:])
+        self._head_bytes -= len(rest)
+        self._head = head
+        if self._head_only or head.status == 101:
+            self._finish(reusable=False)
+            return
         try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:  # a 101 or a CONNECT answer: the head is enough
-            self._finish(reusable=False)
-        except httptools.HttpParserError as e:
-            if not waiter.done():
-                waiter.set_exception(BadAnswer(f"not a valid HTTP answer ({e})"))
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        if self._done():  # a second answer to one request: not safe to reuse
-            self.reusable = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._done():
-            self._headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        if self._done():
+            self._body = BodyReader(head, MAX_HEAD_BYTES - self._head_bytes)
+        except BadAnswer as e:
+            self._fail(e)
             return
-        status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
-            self._informational = True  # "100 Continue" and the like come before the answer
-            return
-        self._status = status
-        if self._head_only:
-            self._finish(reusable=False)
+        if self._body.done or rest:
+            self._read_body(rest)
 
-    def on_body(self, body: bytes) -> None:
-        if self._informational or self._done():
+    def _read_body(self, data: bytes) -> None:
+        body = self._body
+        assert body is not None
+        try:
+            piece = body.feed(data)
+        except BadAnswer as e:
+            self._fail(e)
             return
-        self._chunks.append(body)
-        self._size += len(body)
-        if self._size >= self.max_body:
-            self._finish(reusable=False)  # the rest is not read; the connection is dropped
-
-    def on_message_complete(self) -> None:
-        if self._informational:
-            self._informational = False
-            self._headers = []
-            return
-        if not self._done():
-            self._finish(reusable=bool(self._parser.should_keep_alive()))
+        if piece:
+            self._chunks.append(piece)
+            self._size += len(piece)
+            if self._size >= self.max_body:
+                self._finish(reusable=False)  # the rest is not read; the connection is dropped
+                return
+        if body.done:
+            self._finish(reusable=body.keep_alive and not body.extra)
 
     # used by Client
-    async def exchange(
-        self, request: bytes, head_only: bool
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Send ``request``; the status, headers and (capped) body of its answer."""
+    async def exchange(self, request: bytes, head_only: bool) -> tuple[ResponseHead, bytes]:
+        """Send ``request``; the head and (capped) body of its answer."""
         assert self.transport is not None
         self._waiter = asyncio.get_running_loop().create_future()
-        self._parser = httptools.HttpResponseParser(self)
         self._head_only = head_only
-        self._informational = self._got_bytes = self.reusable = False
-        self._status, self._headers, self._chunks, self._size = 0, [], [], 0
+        self._got_bytes = self.reusable = False
+        self._head_bytes = self._size = 0
+        self._head, self._body, self._chunks = None, None, []
         self.transport.write(request)
         try:
             return await self._waiter
@@ -218,14 +257,20 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _done(self) -> bool:
-        return self._waiter is None or self._waiter.done()
-
     def _finish(self, reusable: bool) -> None:
         if self._waiter is not None and not self._waiter.done():
+            assert self._head is not None
             self.reusable = reusable
             body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-            self._waiter.set_result((self._status, self._headers, body[: self.max_body]))
+            self._waiter.set_result((self._head, body[: self.max_body]))
+
+    def _fail(self, error: BadAnswer) -> None:
+        """Refuse the answer now: stop reading, and let go of what was gathered."""
+        self._pending, self._chunks = bytearray(), []
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(error)
+        self.reusable = False
+        self.abort()
 
 
 class _Closed(Exception):
@@ -253,6 +298,11 @@ class Client:
         )
         self._idle_limit = max(settings.per_host, 1)
         self._user_agent = settings.user_agent
+        if not _SENDABLE.fullmatch(settings.user_agent):  # else every request would fail
+            raise InputError(
+                "the User-Agent must be text an HTTP header can carry (Latin-1, no line"
+                f" breaks or control characters): {settings.user_agent!r}"
+            )
         self._fixed_headers = (
             f"User-Agent: {settings.user_agent}\r\nAccept: {ACCEPT}\r\n"
             "Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n"
@@ -260,26 +310,23 @@ class Client:
 
     async def request(self, method: str, url: str) -> Response:
         """``method`` (GET or HEAD) on ``url``, following redirects."""
-        redirects = 0
+        chain = RedirectChain(method, url, self.max_redirects)
         while True:
-            status, raw_headers, body = await self._exchange(method, url)
-            headers: dict[str, str] = {}
-            for raw_name, raw_value in raw_headers:
-                name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            location = _utf8_if_valid(headers.get("location", "")).strip()
-            if status not in REDIRECT_STATUSES or not location:
-                body = decode_body(body, headers.get("content-encoding"), self.max_body)
-                return Response(method, status, url, headers, body, redirects)
-            if redirects >= self.max_redirects:
-                raise TooManyRedirects(f"more than {self.max_redirects} redirects")
-            following = urljoin(url, location).partition("#")[0]
-            if urlsplit(following).scheme.lower() not in ("http", "https"):
-                raise BadAnswer(f"redirected to a non-web address: {location}")
-            if status == 303 and method != "HEAD":
-                method = "GET"
-            url = following
-            redirects += 1
+            head, body = await self.exchange(chain)
+            response = self.final_answer(chain, head, body)
+            if response is not None:
+                return response
+
+    def final_answer(
+        self, chain: RedirectChain, head: ResponseHead, body: bytes
+    ) -> Response | None:
+        """The answer to ``chain``'s current hop as its final Response, or None when it
+        redirects (``chain`` then names the next hop). Raises BadAnswer or
+        TooManyRedirects when the redirect cannot be followed."""
+        if chain.follow(head):
+            return None
+        body = decode_body(body, head.headers.get("content-encoding"), self.max_body)
+        return Response(chain.method, head.status, chain.url, head.headers, body, chain.redirects)
 
     async def close(self) -> None:
         for connections in self._idle.values():
@@ -287,9 +334,14 @@ class Client:
                 connection.abort()
         self._idle.clear()
 
-    async def _exchange(
-        self, method: str, url: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def exchange(
+        self, chain: RedirectChain, timeout: float | None = None
+    ) -> tuple[ResponseHead, bytes]:
+        """One hop of ``chain`` (with the cookies it holds for it), within ``timeout``
+        seconds (the settings' by default): the answer's head and raw body. The link
+        checker makes each hop itself, to hold a slot on each hop's host."""
+        method, url = chain.method, chain.url
+        timeout = self.timeout if timeout is None else timeout
         target = _Target.parse(url)
         proxy = self._proxies.proxy_for(url)
         if proxy is not None and "://" not in proxy:
@@ -300,12 +352,15 @@ class Client:
         head = f"{method} {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
         if through_proxy and proxy is not None:
             head += _proxy_authorization(proxy)
+        cookies = chain.cookie_header()
+        if cookies is not None:
+            head += f"Cookie: {cookies}\r\n"
         request = (head + self._fixed_headers + "\r\n").encode("latin-1")
         while True:
             connection = self._take_idle(key)
             reused = connection is not None
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(timeout):
                     if connection is None:
                         connection = await self._open(target, proxy)
                     answer = await connection.exchange(request, head_only=method == "HEAD")
@@ -320,11 +375,14 @@ class Client:
             except TimeoutError:
                 if connection is not None:
                     connection.abort()
-                raise TimedOut(f"no answer within {self.timeout:g} s") from None
+                raise TimedOut(f"no answer within {timeout:g} s") from None
             except BaseException:
                 if connection is not None:
                     connection.abort()
                 raise
+            if reused and answer[0].status == 408:
+                connection.abort()  # it gave up on the idle connection: ask on a new one
+                continue
             if connection.reusable and not connection.closed:
                 self._give_back(key, connection)
             else:
@@ -363,10 +421,10 @@ class Client:
             f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{_proxy_authorization(proxy)}"
             f"User-Agent: {self._user_agent}\r\n\r\n"
         ).encode("latin-1")
-        status, _, _ = await connection.exchange(tunnel, head_only=True)
-        if status != 200:
+        answer, _ = await connection.exchange(tunnel, head_only=True)
+        if answer.status != 200:
             connection.abort()
-            raise ConnectFailed(f"connection failed: the proxy answered {status}")
+            raise ConnectFailed(f"connection failed: the proxy answered {answer.status}")
         assert connection.transport is not None
         try:
             transport = await loop.start_tls(
@@ -420,6 +478,8 @@ class Client:
             return await asyncio.shield(pending)
         except socket.gaierror as e:
             raise _dns_failure(host, e) from e
+        except UnicodeError as e:  # a label too long for DNS, as the resolver's codec says
+            raise NoSuchHost(f"no such host: {host}") from e
 
     async def _lookup(self, host: str, port: int) -> list[tuple[str, int]]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -431,15 +491,6 @@ class Client:
             self._tls = ssl.create_default_context(cafile=cafile)
             self._tls.set_alpn_protocols(["http/1.1"])
         return self._tls
-
-
-def _utf8_if_valid(header: str) -> str:
-    """A header value read as latin-1, re-read as UTF-8 where that is what its bytes are
-    (servers send non-ASCII Locations unescaped, and browsers follow them as UTF-8)."""
-    try:
-        return header.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return header
 
 
 def _proxy_authorization(proxy: str) -> str:

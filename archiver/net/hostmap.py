@@ -3,12 +3,20 @@
 Both HTTP stacks use these (``requests`` for archive work in ``archiver.net.http``, the link
 checker's own client in ``archiver.net.aioclient``), so a sandboxed run is sandboxed the same
 way everywhere. This module imports nothing heavy: the checker loads it at start-up.
+
+Host names are written in ASCII the way browsers write them (``ascii_host``): UTS #46
+processing, non-transitional, as the WHATWG URL Standard asks, so ``faß.example`` is
+``xn--fa-hia.example``, the name its owner registered, where Python's own ``idna`` codec
+(IDNA 2003) would ask for ``fass.example``, someone else's. requests (through the ``idna``
+package) names hosts the same way, so the host map matches either client's names.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import re
 import socket
 import sys
 from collections.abc import Mapping
@@ -16,18 +24,21 @@ from urllib.parse import urlsplit
 
 from archiver.config import Settings
 
+# The URL Standard's forbidden domain code points (ASCII ones: the rest are Punycode now).
+_FORBIDDEN_IN_DOMAINS = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
+
 
 class HostMap:
     """Pins host names to ``ip:port`` addresses, optionally refusing every other name."""
 
     def __init__(self, mapping: Mapping[str, str], resolve_only: bool = False) -> None:
-        # Keyed by the IDNA (xn--) form that requests name hosts by; the map may spell
-        # a name either way.
-        self._mapping = {_idna(host): address for host, address in mapping.items()}
+        # Keyed by the ASCII (xn--) form both clients name hosts by; the map may spell a
+        # name either way.
+        self._mapping = {_map_key(host): address for host, address in mapping.items()}
         self.resolve_only = resolve_only
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:
-        address = self._mapping.get(_idna(host))
+        address = self._mapping.get(_map_key(host))
         if address is None:
             if self.resolve_only and not is_ip_address(host):  # an address needs no DNS
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -38,10 +49,38 @@ class HostMap:
         return ip.strip("[]"), int(mapped_port)
 
 
-def _idna(host: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def ascii_host(hostname: str) -> str:
+    """``hostname`` as sent on the wire and to DNS: UTS #46 (non-transitional) for a name
+    with non-ASCII letters, each such label Punycode-encoded after ``xn--``; a name in
+    ASCII already is checked as before (empty or over-long labels are refused). An IP
+    address is itself. Raises UnicodeError (``idna.IDNAError`` is one) for a name no
+    browser would ask for: one with a character the URL Standard forbids in a domain
+    (controls, spaces, ``%``, ``/``, ...), which the resolver would choke on."""
+    if ":" in hostname and is_ip_address(hostname):
+        return hostname
+    if hostname.isascii():
+        written = hostname.encode("idna").decode("ascii")
+    else:
+        import idna  # only for international names: most runs never need its tables
+
+        mapped = idna.uts46_remap(hostname, std3_rules=False, transitional=False)
+        labels = [
+            label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+            for label in mapped.split(".")
+        ]
+        if any(len(label) > 63 for label in labels):  # as the ASCII names' codec refuses
+            raise UnicodeError(f"a label too long for DNS: {hostname!r}")
+        written = ".".join(labels)
+    if _FORBIDDEN_IN_DOMAINS.search(written):
+        raise UnicodeError(f"a character no host name may hold: {hostname!r}")
+    return written
+
+
+def _map_key(host: str) -> str:
     host = host.lower().rstrip(".")
     try:
-        return host.encode("idna").decode("ascii")
+        return ascii_host(host)
     except UnicodeError:
         return host
 
