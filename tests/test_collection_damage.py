@@ -32,6 +32,7 @@ FIRST = "http://news.example/first"
 BOMB = "http://news.example/bomb"
 URLS = (GOOD, FIRST, BOMB)
 JSON = ("--format", "json")
+DATE = ("--date", "2018-01-01")
 HTTP_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
 MIB = 1 << 20
 INFLATED = 2 << 30  # what each bomb inflates to: 2 GiB, from about 2 MB on disk
@@ -84,11 +85,13 @@ def cut_member() -> bytes:
     return member[: len(member) // 2]
 
 
-def archiver(*args: str) -> subprocess.CompletedProcess[str]:
-    """``archiver ARGS`` in a new process: what a user sees, warnings on stderr included."""
+def archiver(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``archiver ARGS`` in a new process, in ``home`` (where its state file goes): what a
+    user sees, warnings on stderr included."""
     program = "import sys\nfrom archiver.cli.main import main\nmain(sys.argv[1:])"
     return subprocess.run(
         [sys.executable, "-c", program, *args],
+        cwd=home,
         capture_output=True,
         text=True,
         timeout=120,
@@ -103,7 +106,7 @@ def test_a_damaged_file_is_skipped_with_a_warning_and_the_others_answer(tmp_path
     inflated = zlib.decompressobj(31).decompress(cut_member())  # what is left of the record
     block_read = len(inflated) - len(warc_head(LAST, len(HTTP_HEAD) + 3000))
     for url in (GOOD, FIRST):  # the second run takes the indexes from the cache
-        result = archiver("find", url, "--archive", str(folder), "--date", "2018-01-01", *JSON)
+        result = archiver(tmp_path, "find", url, "--archive", str(folder), *DATE, *JSON)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["memento"]["original"] == url
         assert result.stderr.splitlines() == [
@@ -119,7 +122,7 @@ def test_a_damaged_file_is_skipped_with_a_warning_and_the_others_answer(tmp_path
         "archive 'absurd.warc.gz': cannot read it: the record at offset 0 ends after 53 of "
         "its 1000000000000000 bytes"
     )
-    result = archiver("find", BOMB, "--archive", str(absurd))
+    result = archiver(tmp_path, "find", BOMB, "--archive", str(absurd))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         f"archiver: error: archive '{absurd}': cannot read it: the record at offset 0 ends "
