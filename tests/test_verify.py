@@ -18,8 +18,10 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from archiver.archives.wayback import WaybackArchive
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.errors import InputError, StoreError
@@ -249,8 +251,10 @@ def test_a_corrupt_manifest_raises_a_one_line_store_error(store: Store) -> None:
 def test_a_directory_without_manifest_is_checked_file_by_file(store: Store) -> None:
     (store.root / MANIFEST_NAME).unlink()
     report = verify_store(store.root)
-    assert (report.ok, report.files_checked, report.records_checked) == (True, 3, 10)
-    assert [n.check for n in report.notes] == ["no-manifest"]
+    # each file is fine, but nothing proves that they are the whole store
+    assert (report.ok, report.files_checked, report.records_checked) == (False, 3, 10)
+    assert [p.check for p in report.problems] == ["no-manifest"]
+    assert report.notes == ()
 
 
 def test_no_such_store(tmp_path: Path) -> None:
@@ -364,3 +368,140 @@ def test_corpus_files_are_read_and_the_bad_ones_reported(name: str) -> None:
 def test_every_corpus_file_is_known_here() -> None:
     directory = require_shared("corpus", "warcs")
     assert sorted(p.name for p in directory.iterdir()) == sorted(CORPUS)
+
+
+# -- verify never says OK about nothing (through the command line) -------------------------
+
+
+def verify_cli(target: Path, fmt: str) -> Result:
+    return CliRunner().invoke(cli, ["verify", str(target), "--format", fmt])
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+@pytest.mark.parametrize("content", ["nothing", "no archive file"])
+def test_a_folder_with_nothing_to_verify_is_an_error(
+    tmp_path: Path, fmt: str, content: str
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    if content == "no archive file":
+        (folder / "notes.txt").write_text("not a WARC")
+        (folder / ".hidden").mkdir()
+        (folder / ".hidden" / "x.warc").write_bytes(b"")
+    result = verify_cli(folder, fmt)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"archiver: error: nothing to verify in {folder}: no WARC or WACZ file, "
+        f"and no {MANIFEST_NAME}\n"
+    )
+
+
+def test_a_store_that_holds_nothing_yet_says_so(tmp_path: Path) -> None:
+    # a Store was opened (its lock file is there) and a run was killed mid-write
+    root = Store(tmp_path / "store").root
+    (root / "20260301120000-00000000-000000000000.warc.gz.open").write_bytes(b"\x1f\x8b")
+    result = verify_cli(root, "table")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"note: empty-store: {root} is a store that holds nothing yet: no capture was stored "
+        "in it (no manifest.json, no WARC file)",
+        "note: incomplete-file: 20260301120000-00000000-000000000000.warc.gz.open: an "
+        "interrupted write, not part of the store (deleted when the store is next opened)",
+        "OK: 0 file(s), 0 record(s) checked",
+    ]
+    report = json.loads(verify_cli(root, "json").stdout)
+    assert (report["ok"], [n["check"] for n in report["notes"]]) == (
+        True,
+        ["empty-store", "incomplete-file"],
+    )
+
+
+def third_party_folder(tmp_path: Path) -> Path:
+    """The corpus's WARC.gz files, two of them in a subfolder, and no manifest."""
+    folder = tmp_path / "third-party"
+    (folder / "more").mkdir(parents=True)
+    for path in sorted(require_shared("corpus", "warcs").glob("*.warc.gz")):
+        inside = folder / "more" if path.name.startswith("example-w") else folder
+        shutil.copy(path, inside / path.name)
+    return folder
+
+
+NO_MANIFEST = (
+    "{folder} has no manifest.json: each of its {files} WARC/WACZ files was checked "
+    "against its own digests, but nothing proves the set complete (a file lost or added "
+    "would not show)"
+)
+
+
+def test_a_folder_of_warcs_without_manifest_says_nothing_proves_it_complete(
+    tmp_path: Path,
+) -> None:
+    folder = third_party_folder(tmp_path)
+    result = verify_cli(folder, "table")
+    assert result.exit_code == 3, result.output
+    assert result.stdout.splitlines() == [
+        "no-manifest: " + NO_MANIFEST.format(folder=folder, files=5),
+        "FAILED (1 problem(s)): 5 file(s), 384 record(s) checked",
+    ]
+
+    result = verify_cli(folder, "json")
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "root": str(folder),
+        "files_checked": 5,
+        "records_checked": 384,
+        "problems": [
+            {
+                "file": MANIFEST_NAME,
+                "record": None,
+                "check": "no-manifest",
+                "expected": MANIFEST_NAME,
+                "actual": None,
+                "message": NO_MANIFEST.format(folder=folder, files=5),
+            }
+        ],
+        "notes": [],
+    }
+
+
+def test_each_file_of_a_folder_without_manifest_is_still_checked(tmp_path: Path) -> None:
+    folder = third_party_folder(tmp_path)
+    data = (folder / "more" / "example-wpull.warc.gz").read_bytes()
+    (folder / "more" / "example-wpull.warc.gz").write_bytes(data[:-100])
+    (folder / "empty.warc").write_bytes(b"")
+    result = verify_cli(folder, "table")
+    assert result.exit_code == 3, result.output
+    assert result.stdout.splitlines() == [
+        "no-manifest: " + NO_MANIFEST.format(folder=folder, files=6),
+        "no-records: empty.warc: no WARC record in it",
+        "truncated: more/example-wpull.warc.gz: the gzip member at offset 3181 is cut short "
+        "after 457 bytes (the file is truncated)",  # its last record, 557 bytes long
+        "truncated: more/example-wpull.warc.gz: <urn:uuid:932a7747-d661-409d-8174-560e41769e52>:"
+        " the block ends after 434 of its 720 bytes",
+        "FAILED (4 problem(s)): 6 file(s), 384 record(s) checked",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_warc_without_records_is_no_ok(tmp_path: Path, fmt: str) -> None:
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    result = verify_cli(empty, fmt)
+    assert result.exit_code == 3, result.output
+    if fmt == "table":
+        assert result.stdout.splitlines() == [
+            "no-records: empty.warc.gz: no WARC record in it",
+            "FAILED (1 problem(s)): 1 file(s), 0 record(s) checked",
+        ]
+    else:
+        assert json.loads(result.stdout)["problems"] == [
+            {
+                "file": "empty.warc.gz",
+                "record": None,
+                "check": "no-records",
+                "expected": None,
+                "actual": "0",
+                "message": "empty.warc.gz: no WARC record in it",
+            }
+        ]

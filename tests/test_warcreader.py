@@ -12,10 +12,11 @@ import hashlib
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.storage.digests import payload_sha1_base32
-from archiver.storage.warcreader import scan_stream, scan_warc
+from archiver.storage.warcreader import MAX_HEAD, HeadTooLong, scan_stream, scan_warc
 
 HEAD = 'HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="café.html"\r\n\r\n'
 BODY = b"<p>caf\xc3\xa9</p>"
@@ -95,4 +96,55 @@ def test_a_single_gzip_stream_is_read_again_decompressed(tmp_path: Path) -> None
     scan = scan_warc(lambda: path.open("rb"))
     assert scan.decompressed
     assert [(r.offset, r.length) for r in scan.records] == offsets(data)
+    assert scan.error is None
+
+
+# -- header lines are bounded: a line that never ends is damage, not a memory hog ---------
+
+
+def test_an_http_head_that_never_ends_stops_the_scan_after_max_head() -> None:
+    endless = b"HTTP/1.1 200 OK\r\nX-Endless: " + b"a" * (3 * MAX_HEAD)
+    data = utf8_record() + warc_record("http://news.example/endless", endless, b"")
+    second = len(utf8_record())  # the blank lines after it included
+    scan = scan_stream(BytesIO(data))
+    assert [r.offset for r in scan.records] == [0]
+    assert isinstance(scan.error, HeadTooLong)
+    assert str(scan.error) == (
+        f"the HTTP head of the record at offset {second} runs past 1 MiB without ending "
+        "(a damaged record, or a decompression bomb)"
+    )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"X-Endless: " + b"a" * (3 * MAX_HEAD)],  # one line that never ends
+        [b"X-Many-%d: value\r\n" % n for n in range(MAX_HEAD // 16)],  # lines without end
+    ],
+    ids=["one line", "many lines"],
+)
+def test_warc_headers_that_never_end_stop_the_scan(lines: list[bytes]) -> None:
+    data = utf8_record() + b"WARC/1.1\r\n" + b"".join(lines)
+    scan = scan_stream(BytesIO(data))
+    assert [r.offset for r in scan.records] == [0]
+    assert isinstance(scan.error, HeadTooLong)
+    assert str(scan.error) == (
+        "more than 1 MiB of WARC headers, or of lines between two records (a damaged file, "
+        "or a decompression bomb)"
+    )
+
+
+def test_long_heads_under_the_bound_are_read_whole() -> None:
+    cookie = "a" * (MAX_HEAD - 100_000)  # a big, real-looking header
+    head = f"HTTP/1.1 200 OK\r\nSet-Cookie: {cookie}\r\n\r\n".encode()
+    warc_headers = {f"X-Note-{n}": "b" * 100 for n in range((MAX_HEAD - 100_000) // 120)}
+    data = (
+        warc_record("http://news.example/a", head + BODY, BODY, **warc_headers)
+        + warc_record("http://news.example/b", head + BODY, BODY)
+        + utf8_record()
+    )
+    scan = scan_stream(BytesIO(data), check_digests=True)
+    assert [(r.offset, r.length) for r in scan.records] == offsets(data)
+    assert scan.records[1].http.get_header("Set-Cookie") == cookie
+    assert [c.mismatch() for r in scan.records for c in r.digest_checks] == [None] * 6
     assert scan.error is None

@@ -106,8 +106,10 @@ def archive(
 def verify(store: Path, fmt: str) -> None:
     """Re-hash everything in STORE (default ./warcs) against its manifest.
 
-    STORE may also be a single WARC or WACZ file, whose own digests are checked. Every
-    mismatch is named: file, record, and which hash. Exits with 3 on any problem.
+    STORE may also be a single WARC or WACZ file, whose own digests are checked, or a
+    folder without a manifest: each file in it is checked, but nothing proves the set
+    complete, so it never passes. Every mismatch is named: file, record, and which hash.
+    Exits with 3 on any problem, and with 1 when there is nothing to verify.
 
     \b
     Examples:

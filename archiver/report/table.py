@@ -59,8 +59,9 @@ class TableFormat:
         return table(["kind", "date", "url", "file"], rows, [0, 0, self.width // 2, 0])
 
     def verification(self, report: VerifyReport) -> str:
-        """A line per problem, then the outcome."""
+        """A line per problem, one per note, then the outcome."""
         lines = [f"{problem.check}: {problem.message}" for problem in report.problems]
+        lines += [f"note: {note.check}: {note.message}" for note in report.notes]
         status = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
         lines.append(
             f"{status}: {report.files_checked} file(s), {report.records_checked} record(s) checked"

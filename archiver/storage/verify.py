@@ -12,9 +12,15 @@ module compares a store with its manifest.
 Every mismatch is a ``VerifyProblem`` that names the file, the record (its WARC-Record-ID,
 or ``offset N`` when the record could not be identified) and the check that failed, with
 the expected and actual values. Damaged input is a problem in the report, never an
-exception: verification exists to look at broken files. Only a store whose
-``manifest.json`` exists but cannot be parsed raises ``StoreError`` (nothing it lists can
-be trusted, so there is nothing to check against).
+exception: verification exists to look at broken files. A store whose ``manifest.json``
+exists but cannot be parsed raises ``StoreError`` (nothing it lists can be trusted, so
+there is nothing to check against), and a folder with nothing to verify (no WARC or WACZ
+file, no manifest) raises ``InputError``: verify never says OK about nothing.
+
+**A folder without a manifest** (a store whose manifest was lost, a copy of third-party
+files) has each WARC/WACZ file in it, subfolders included, checked against its own
+digests; it never verifies, since nothing proves the set complete: a file lost or added
+would not show (``no-manifest``).
 
 Check names (``VerifyProblem.check``):
 
@@ -36,13 +42,18 @@ Check names (``VerifyProblem.check``):
     wacz-datapackage, wacz-layout
                                 a WACZ's datapackage.json is missing or unusable; no WARC
                                 under archive/
+    no-manifest                 a folder without manifest.json: its files were checked
+                                one by one, but nothing proves the set complete
+    no-records                  a WARC file (given alone, or in a folder without manifest)
+                                holds no record at all
 
 Notes (``VerifyReport.notes``) are facts worth showing that are not failures: a capture
 stored with ``archive_digest_match: false`` (flagged when it was written), a file still
 named ``.open`` because a run was killed just before renaming it (its bytes are checked),
 an unlisted ``.open`` file (an interrupted write, deleted when the store is next opened),
-and a directory of WARC files with no manifest (each file is then checked against its own
-digests only). Non-WARC files in a store (``state.sqlite``, reports) are ignored.
+and a store that holds nothing yet (``empty-store``: a ``Store`` was opened in the folder,
+its lock file is there, but no capture was recorded). Non-WARC files in a store
+(``state.sqlite``, reports) are ignored.
 """
 
 from __future__ import annotations
@@ -54,7 +65,13 @@ from typing import Any
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.digests import file_sha256
-from archiver.storage.manifest import MANIFEST_NAME, FileEntry, RecordEntry, read_manifest
+from archiver.storage.manifest import (
+    MANIFEST_NAME,
+    MANIFEST_TEMP_NAME,
+    FileEntry,
+    RecordEntry,
+    read_manifest,
+)
 from archiver.storage.problems import VerifyProblem, VerifyReport
 from archiver.storage.waczcheck import check_wacz
 from archiver.storage.warccheck import SeenRecord, check_warc
@@ -63,6 +80,8 @@ __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
 _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
+# What a Store leaves in its folder besides WARC files and the manifest (store.LOCK_NAME).
+_STORE_MARKS = (".lock", MANIFEST_TEMP_NAME)
 
 
 def _is_archive_name(name: str) -> bool:
@@ -70,11 +89,17 @@ def _is_archive_name(name: str) -> bool:
 
 
 def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
-    """(records, problems) of one WARC or WACZ file, against its own digests."""
+    """(records, problems) of one WARC or WACZ file, against its own digests; a file in
+    which nothing was found, and nothing wrong, is a problem too (``no-records``)."""
     if path.name.lower().endswith(".wacz") or zipfile.is_zipfile(path):
-        return check_wacz(path, label)
-    check = check_warc(lambda: path.open("rb"), label)
-    return len(check.records), list(check.problems)
+        records, problems = check_wacz(path, label)
+    else:
+        check = check_warc(lambda: path.open("rb"), label)
+        records, problems = len(check.records), list(check.problems)
+    if records == 0 and not problems:
+        text = f"{label}: no WARC record in it"
+        problems.append(VerifyProblem(label, None, "no-records", None, "0", text))
+    return records, problems
 
 
 def verify_warc(path: Path) -> VerifyReport:
@@ -330,27 +355,70 @@ def _compare_record(name: str, row: RecordEntry, seen: SeenRecord, found: _Findi
         )
 
 
+def _is_store(root: Path) -> bool:
+    """True for a folder a ``Store`` was opened in: its lock file, an ``.open`` file or a
+    manifest being replaced are there, even before a first capture is recorded."""
+    return any(
+        path.name in _STORE_MARKS or path.name.endswith(_OPEN_SUFFIX) for path in root.iterdir()
+    )
+
+
+def _verify_empty_store(root: Path) -> VerifyReport:
+    """A store that holds nothing yet: not a failure, but said (with its ``.open`` files)."""
+    found = _Findings()
+    found.notes.append(
+        VerifyProblem(
+            MANIFEST_NAME,
+            None,
+            "empty-store",
+            None,
+            None,
+            f"{root} is a store that holds nothing yet: no capture was stored in it (no "
+            f"{MANIFEST_NAME}, no WARC file)",
+        )
+    )
+    _check_unlisted_files(root, set(), found)
+    return found.report(root)
+
+
+def _archive_files(root: Path) -> list[Path]:
+    """The WARC and WACZ files under ``root``, subfolders included, hidden ones not."""
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if _is_archive_name(path.name)
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+        and path.is_file()
+    )
+
+
 def _verify_unindexed(root: Path) -> VerifyReport:
-    """A directory without a manifest: each WARC/WACZ against its own digests."""
-    problems: list[VerifyProblem] = []
-    files = [p for p in sorted(root.iterdir()) if p.is_file() and _is_archive_name(p.name)]
+    """A directory without a manifest: each WARC/WACZ against its own digests, and a
+    ``no-manifest`` problem, since nothing proves the set complete."""
+    files = _archive_files(root)
+    if not files and _is_store(root):
+        return _verify_empty_store(root)
+    if not files:
+        raise InputError(
+            f"nothing to verify in {root}: no WARC or WACZ file, and no {MANIFEST_NAME}"
+        )
+    problems = [
+        VerifyProblem(
+            MANIFEST_NAME,
+            None,
+            "no-manifest",
+            MANIFEST_NAME,
+            None,
+            f"{root} has no {MANIFEST_NAME}: each of its {len(files)} WARC/WACZ files was "
+            "checked against its own digests, but nothing proves the set complete (a file "
+            "lost or added would not show)",
+        )
+    ]
     records = 0
     for path in files:
-        count, found = _check_file(path, path.name)
+        count, found = _check_file(path, path.relative_to(root).as_posix())
         records += count
         problems.extend(found)
-    note = VerifyProblem(
-        MANIFEST_NAME,
-        None,
-        "no-manifest",
-        None,
-        None,
-        f"{root} has no {MANIFEST_NAME}: each file was checked against its own digests only",
-    )
     return VerifyReport(
-        root=str(root),
-        files_checked=len(files),
-        records_checked=records,
-        problems=tuple(problems),
-        notes=(note,),
+        root=str(root), files_checked=len(files), records_checked=records, problems=tuple(problems)
     )

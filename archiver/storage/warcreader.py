@@ -27,7 +27,17 @@ Damage is reported, not raised; what it means is the caller's to decide:
   requires (warcio's own warning about it, written to stderr, is silenced);
 - ``WarcScan.decompressed``: the .gz is one gzip stream, not one member per record, past
   whose first record warcio will not go; it was read again decompressed, and offsets are
-  into the decompressed data.
+  into the decompressed data;
+- ``HeadTooLong`` (as ``WarcScan.error``): a record's WARC headers, its HTTP head, or the
+  blank lines before the next record ran past ``MAX_HEAD`` bytes without ending.
+
+**Bounded memory.** A few MB of gzip can inflate to gigabytes. Blocks are read in chunks,
+never whole; lines are where a reader holds bytes until something ends them, and warcio
+would read a line that never ends into memory whole (its reader is not ours to change, so
+``_LineBoundedReader`` wraps it). So every line-by-line read is bounded: ``MAX_HEAD`` for
+the header lines of one record, real ones being a few KB. Memory while reading one file is
+then that, a chunk, and warcio's buffer (one 16 KiB block of input, which inflates to at
+most ~16 MiB), plus what is kept of each record.
 """
 
 from __future__ import annotations
@@ -43,13 +53,17 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
+from warcio.utils import BUFF_SIZE
 
 from archiver.storage.digests import DigestCheck
 
 __all__ = [
+    "MAX_HEAD",
     "WARC_READ_ERRORS",
+    "HeadTooLong",
     "WarcRecord",
     "WarcScan",
     "describe_error",
@@ -61,6 +75,14 @@ __all__ = [
 ]
 
 READ_SIZE = 1024 * 1024
+# The most one record's header lines may take: its WARC headers with the blank lines
+# before them, or its HTTP head. Real ones take a few KB; more is damage, or a bomb.
+MAX_HEAD = 1024 * 1024
+
+
+class HeadTooLong(ValueError):
+    """Header lines ran past ``MAX_HEAD`` bytes without ending (damage, or a gzip bomb)."""
+
 
 # What warcio, zlib and zipfile raise on damaged input.
 WARC_READ_ERRORS = (
@@ -141,9 +163,37 @@ class WarcScan:
     end: int = 0
 
 
+class _LineBoundedReader(DecompressingBufferedReader):
+    """warcio's reader, whose lines (all warcio reads by line: the blank lines between
+    records, a WARC header block) may take ``MAX_HEAD`` bytes in all until ``head_read``
+    is set back to 0 for the next record."""
+
+    head_read = 0
+
+    def readline(self, length: int | None = None) -> bytes:
+        room = MAX_HEAD - self.head_read
+        if length is None or length < 0 or length > room + 1:
+            length = room + 1  # one byte more than fits tells a line too long
+        line: bytes = super().readline(length)
+        self.head_read += len(line)
+        if self.head_read > MAX_HEAD:
+            raise HeadTooLong(
+                f"more than {MAX_HEAD >> 20} MiB of WARC headers, or of lines between two "
+                "records (a damaged file, or a decompression bomb)"
+            )
+        return line
+
+
 class _QuietArchiveIterator(ArchiveIterator):
+    """warcio's iterator, quiet, reading through a ``_LineBoundedReader``."""
+
     # warcio writes this warning straight to stderr; boundary_error says it instead
     INC_RECORD = ""
+
+    def __init__(self, fileobj: Any, **options: Any) -> None:
+        super().__init__(fileobj, **options)
+        block_size = options.get("block_size", BUFF_SIZE)
+        self.reader = _LineBoundedReader(self.fh, block_size=block_size)
 
 
 class _Block:
@@ -156,6 +206,7 @@ class _Block:
         self.count = 0
         self._buffer = b""  # read from the stream, not yet handed out
         self._position = 0
+        self._lines_read = 0  # bytes handed out by readline, at most MAX_HEAD
 
     def _pull(self, size: int) -> bytes:
         data: bytes = self._stream.read(size)
@@ -165,18 +216,26 @@ class _Block:
         return data
 
     def readline(self, size: int | None = None) -> bytes:
-        """A line (the HTTP head parser's way in), split from chunks read ahead."""
+        """A line (the HTTP head parser's way in), split from chunks read ahead; lines
+        may take ``MAX_HEAD`` bytes in all (``HeadTooLong``)."""
+        room = MAX_HEAD - self._lines_read
         while True:
             end = self._buffer.find(b"\n", self._position)
-            if end >= 0 or not (more := self._pull(READ_SIZE)):
+            if end >= 0 or len(self._buffer) - self._position > room:
+                break
+            if not (more := self._pull(READ_SIZE)):
                 break
             self._buffer = self._buffer[self._position :] + more
             self._position = 0
         stop = len(self._buffer) if end < 0 else end + 1
         if size is not None and size >= 0:
             stop = min(stop, self._position + size)
+        stop = min(stop, self._position + room + 1)
         line = self._buffer[self._position : stop]
         self._position = stop
+        self._lines_read += len(line)
+        if self._lines_read > MAX_HEAD:
+            raise HeadTooLong(f"more than {MAX_HEAD >> 20} MiB of HTTP head")
         return line
 
     def read(self, size: int = -1) -> bytes:
@@ -208,6 +267,11 @@ def _http_head(iterator: ArchiveIterator, record: Any, block: _Block) -> tuple[A
         head = iterator.loader.load_http_headers(record.rec_type, uri or "", block, record.length)
     except EOFError:  # a response or request with nothing after its WARC headers
         return None, True
+    except HeadTooLong:
+        raise HeadTooLong(
+            f"the HTTP head of the record at offset {iterator.offset} runs past "
+            f"{MAX_HEAD >> 20} MiB without ending (a damaged record, or a decompression bomb)"
+        ) from None
     return head, False
 
 
@@ -252,6 +316,7 @@ def scan_stream(
     iterator = _QuietArchiveIterator(stream, no_record_parse=True)
     try:
         for record in iterator:
+            iterator.reader.head_read = 0  # counts from here to the next record's headers
             scan.records.append(
                 _read_record(
                     iterator, record, check_digests=check_digests, payload_sha256=payload_sha256

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     )
     from archiver.archives.local.index import IndexEntry
     from archiver.archives.local.keys import (
-        fallback_url_key,
         is_collection_locator,
         is_collection_path,
         looks_like_collection_path,
@@ -45,7 +44,6 @@ _HOMES = {
     "LocalCollection": "collection",
     "RedirectStep": "records",
     "default_cache_dir": "cache",
-    "fallback_url_key": "keys",
     "is_collection_locator": "keys",
     "is_collection_path": "keys",
     "looks_like_collection_path": "keys",
@@ -61,7 +59,6 @@ __all__ = [
     "LocalCollection",
     "RedirectStep",
     "default_cache_dir",
-    "fallback_url_key",
     "is_collection_locator",
     "is_collection_path",
     "looks_like_collection_path",

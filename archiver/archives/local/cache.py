@@ -5,7 +5,9 @@ where ``<cache>`` is ``$ARCHIVER_CACHE_DIR``, else ``$XDG_CACHE_HOME/archiver``,
 ``~/.cache/archiver``: never inside the collection, which is often read-only and belongs to
 someone else. The cache records the file's size and mtime and is rebuilt when either
 changes (a folder is listed again on every lookup, so files added or removed are noticed
-too), and when the URL canonicaliser changes.
+too), and when the URL canonicaliser (``surt`` and its version) or ``INDEX_VERSION``
+changes: version 2 is the first with surt always (version 1 indexes may hold the urlkeys
+of a hand-written fallback) and with bounded reading of damaged files.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "ARCHIVER_CACHE_DIR"
 INDEX_FORMAT = "archiver-cdxj"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 
 def default_cache_dir() -> Path:

@@ -13,7 +13,9 @@ readable up to some point keeps the records before it, with a warning. A ``.warc
 is one gzip stream instead of one member per record (``example-bad.warc.gz.bad`` in pywb's
 samples) is indexed decompressed, with a warning: its records are then read by
 decompressing from the start, which is slow for a large file (``warcio recompress`` fixes
-it).
+it). Header lines that never end (a damaged file, or a gzip bomb: a few MB that inflate
+to gigabytes) stop indexing there like any other damage, after 1 MiB; a record body is
+read in chunks, however large: indexing a file takes bounded memory, plus its entries.
 
 Files are read with ``archiver.storage.warcreader``, the reader ``verify`` uses too.
 """
@@ -35,6 +37,7 @@ from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timest
 from archiver.storage.digests import sha1_base32_digest
 from archiver.storage.warcreader import (
     WARC_READ_ERRORS,
+    HeadTooLong,
     OpenStream,
     WarcRecord,
     describe_error,
@@ -220,6 +223,8 @@ def _unframed(record: WarcRecord) -> bool:
 def _damage(error: BaseException) -> str:
     if "Unknown archive format" in str(error):  # warcio quotes the bytes it met
         return "not a WARC file, or damaged where it starts"
+    if isinstance(error, HeadTooLong):  # its message says it all
+        return str(error)
     return describe_error(error)
 
 

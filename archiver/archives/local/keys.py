@@ -1,10 +1,14 @@
 """URL keys and record locators: how a local collection names what it holds.
 
 **URL matching** is by SURT urlkey, as CDX servers do (``http://www.Example.com/a?b=1&a=2``
-and ``https://example.com/a?a=2&b=1`` are the same key): the ``surt`` package (installed
-with pywb) when it is importable, otherwise ``fallback_url_key``, which lowercases, drops
-the scheme, a default port and a leading ``www``, reverses the host and sorts the query.
-The canonicaliser in use is part of the index cache's validity, so switching rebuilds it.
+and ``https://example.com/a?a=2&b=1`` are the same key), made by the ``surt`` package: the
+canonicaliser of pywb's and the Internet Archive's indexes, so a collection finds what pywb
+finds over the same files. It is a dependency, never optional: the same lookup must give
+the same answer whatever else is installed (``http://www.iana.org/domains/root/db/`` and
+``.../db`` are one key to surt; a hand-written canonicaliser that kept the slash once found
+only the 302 of the first). A URL surt cannot read (a port out of range) is its own key, as
+written. The canonicaliser's name and version are part of the index cache's validity, so
+an index built by another one is rebuilt.
 
 **Locators.** A memento found in a collection has a locator of its record as ``url`` and
 ``raw_url``: ``file:///abs/crawl.warc.gz#offset=1234`` or, in a WACZ,
@@ -13,70 +17,33 @@ The canonicaliser in use is part of the index cache's validity, so switching reb
 
 from __future__ import annotations
 
-import importlib
+import functools
 import importlib.metadata
 import os
-import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from urllib.request import url2pathname
+
+import surt
 
 from archiver.errors import InputError
 
 COLLECTION_SUFFIXES = (".warc", ".warc.gz", ".wacz")
 
 
-def _load_surt() -> Any:
-    try:
-        return importlib.import_module("surt")
-    except ImportError:
-        return None
-
-
-_SURT = _load_surt()
-_WWW = re.compile(r"^www\d*\.")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
+@functools.cache
 def canonicaliser_name() -> str:
-    if _SURT is None:
-        return "archiver-fallback/1"
-    try:
-        return f"surt/{importlib.metadata.version('surt')}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "surt"
-
-
-def fallback_url_key(url: str) -> str:
-    """A SURT-like urlkey without the ``surt`` package: ``com,example)/a?a=2&b=1``.
-
-    Lowercased; scheme, userinfo, fragment, a default port and a leading ``www``/``wwwN``
-    dropped; host labels reversed and joined by commas; query parameters sorted.
-    """
-    text = url.strip()
-    parts = urlsplit(text if "://" in text else "http://" + text)
-    host = _WWW.sub("", (parts.hostname or "").lower().rstrip("."))
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    authority = ",".join(reversed(host.split(".")))
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        authority += f":{port}"
-    query = "&".join(sorted(parts.query.split("&"))) if parts.query else ""
-    return f"{authority}){parts.path or '/'}{'?' + query if query else ''}".lower()
+    """``surt/<version>``: what made the urlkeys of an index (kept in its cache)."""
+    return f"surt/{importlib.metadata.version('surt')}"
 
 
 def url_key(url: str) -> str:
     """The urlkey under which ``url`` is indexed and looked up (see the module docstring)."""
     text = url.strip().split("#", 1)[0]
-    if _SURT is not None:
-        try:
-            return str(_SURT.surt(text))
-        except Exception:  # surt raises assorted errors on odd URLs; fall back rather than fail
-            pass
-    return fallback_url_key(text)
+    try:
+        return str(surt.surt(text))
+    except Exception:  # surt raises assorted errors on URLs it cannot read
+        return text
 
 
 # -- locators ------------------------------------------------------------------------------
