@@ -902,7 +902,7 @@ def test_killed_at_each_step_then_rerun_verifies(
     if captures_after_kill:
         assert verify_store(root).ok
     else:  # nothing was ever stored: an empty folder, which verify never calls OK
-        with pytest.raises(InputError, match="^nothing to verify in "):
+        with pytest.raises(InputError, match=r"^nothing to verify in "):
             verify_store(root)
 
     assert finish(run_worker(root)) == 0  # the rerun finishes the job
