@@ -114,6 +114,8 @@ def verify_store(root: Path) -> VerifyReport:
     root = Path(root)
     if not root.is_dir():
         raise StoreError(f"no such store: {root}")
+    if (root / "bagit.txt").is_file() and (root / "data").is_dir():
+        root = root / "data"  # a bag of a store (``archiver export --bag``): its payload
     manifest = read_manifest(root)
     if manifest is None:
         return _verify_unindexed(root)
