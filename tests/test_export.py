@@ -196,7 +196,7 @@ def test_an_export_refuses_a_store_whose_bytes_changed(store: Path, tmp_path: Pa
     result = invoke(
         "export", "--wacz", str(tmp_path / "x.wacz"), "--bag", str(tmp_path / "bag"), str(copy)
     )
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert f"{victim.name} no longer has the sha256 and size the manifest lists" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing half-written
 
@@ -364,3 +364,42 @@ def test_a_bag_goes_into_a_new_or_empty_folder_only(store: Path, tmp_path: Path)
     assert "is inside the store: write the bag elsewhere" in inside.stderr
     assert not (store / "bag").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]  # no partial folder left
+
+
+def test_an_export_says_what_it_wrote_and_what_of_the_folder_it_left_out(
+    store: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"
+    copy.mkdir()
+    for path in store.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    # what an older archiver left in a store: its state file and lock, no longer the store's
+    (copy / "state.sqlite").write_bytes(b"SQLite format 3\0")
+    (copy / ".lock").write_bytes(b"")
+    wacz, bag = tmp_path / "out.wacz", tmp_path / "bag"
+    result = invoke("export", "--wacz", str(wacz), "--bag", str(bag), str(copy))
+    assert result.exit_code == 0, result.output
+    size = sum(p.stat().st_size for p in store.iterdir())
+    assert result.stdout.splitlines() == [
+        f"wacz: {wacz}: 5 file(s), {size:,} bytes, 3 page(s) from {copy}",
+        "  left out (not the store's): .lock, state.sqlite",
+        f"bag: {bag}: 5 file(s), {size:,} bytes from {copy}",
+        "  left out (not the store's): .lock, state.sqlite",
+    ]
+    assert sorted(p.name for p in (bag / "data").iterdir()) == sorted(
+        p.name for p in store.iterdir()
+    )
+    assert bagit_validate(bag).returncode == 0
+
+
+def test_export_needs_a_store_and_something_to_write(tmp_path: Path) -> None:
+    nothing = invoke("export", str(tmp_path))
+    assert nothing.exit_code == 2
+    assert "say what to write: --wacz OUT.wacz, --bag DIR, or both" in nothing.stderr
+    missing = invoke("export", "--wacz", str(tmp_path / "x.wacz"), str(tmp_path / "none"))
+    assert missing.exit_code == 1
+    assert missing.stderr == f"archiver: error: no such store: {tmp_path / 'none'}\n"
+    empty = invoke("export", "--wacz", str(tmp_path / "x.wacz"), str(tmp_path))
+    assert empty.exit_code == 1
+    assert f"{tmp_path} has no manifest.json: not a store archiver wrote" in empty.stderr
+    assert [p.name for p in tmp_path.iterdir()] == []
