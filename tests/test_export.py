@@ -127,6 +127,22 @@ def test_a_wacz_of_a_run_passes_wacz_validate(store: Path, tmp_path: Path) -> No
     assert invoke("verify", str(out)).exit_code == 0
 
 
+def test_a_wacz_of_a_store_made_from_a_corpus_crawl_passes_wacz_validate(
+    iana_store: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "iana.wacz"
+    assert export("--wacz", str(out), str(iana_store))[0]["pages"] == 2
+    checked = wacz_validate(out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Validation succeeded, the passed WACZ is valid" in checked.stdout
+    with zipfile.ZipFile(out) as package:
+        pages = package.read("pages/pages.jsonl").decode().splitlines()[1:]
+    assert [(p["url"], p["ts"], p["title"]) for p in map(json.loads, pages)] == [
+        ("http://www.iana.org/", "2014-01-26T20:06:24Z", "Internet Assigned Numbers Authority"),
+        ("http://www.iana.org/domains", "2014-01-26T20:08:25Z", "IANA — Domain Name Services"),
+    ]
+
+
 def test_a_wacz_holds_the_warcs_their_index_the_pages_and_their_hashes(
     store: Path, tmp_path: Path
 ) -> None:
