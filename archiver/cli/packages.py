@@ -69,18 +69,18 @@ def export(
         raise click.UsageError("say what to write: --wacz OUT.wacz, --bag DIR, or both")
     if not store.is_dir():
         raise InputError(f"no such store: {store}")
-    with read_store(store) as contents:
-        described = default_description(contents)
     results = []
-    if wacz_out is not None:
-        results.append(write_wacz(store, wacz_out, title=title or described))
-    if bag_dir is not None:
-        info = BagInfo(
-            source_organization=organization,
-            contact_name=contact_name,
-            contact_email=contact_email,
-            external_description=description or described,
-            external_identifier=identifier,
-        )
-        results.append(write_bag(store, bag_dir, info))
+    with read_store(store) as contents:  # one snapshot for both packages
+        described = default_description(contents)
+        if wacz_out is not None:
+            results.append(write_wacz(contents, wacz_out, title=title or described))
+        if bag_dir is not None:
+            info = BagInfo(
+                source_organization=organization,
+                contact_name=contact_name,
+                contact_email=contact_email,
+                external_description=description or described,
+                external_identifier=identifier,
+            )
+            results.append(write_bag(contents, bag_dir, info))
     emit(formatter(fmt).exports(results))

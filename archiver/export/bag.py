@@ -35,7 +35,6 @@ from archiver.export.contents import (
     StoreContents,
     check_copied,
     copy_hashed,
-    read_store,
 )
 from archiver.storage.manifest import MANIFEST_NAME
 
@@ -133,35 +132,35 @@ def _usable_target(target: Path) -> None:
 
 
 def write_bag(
-    store_root: Path,
+    store: StoreContents,
     target: Path,
     info: BagInfo,
     *,
     clock: Callable[[], datetime] = utcnow,
 ) -> Exported:
-    """Write the store at ``store_root`` as a new BagIt bag in the folder ``target``."""
+    """Write ``store`` (as ``contents.read_store`` holds it) as a new BagIt bag in the
+    folder ``target``."""
     target = Path(target)
     _usable_target(target)
+    if target.resolve().is_relative_to(store.root.resolve()):
+        raise InputError(f"{target} is inside the store: write the bag elsewhere")
     partial = target.with_name(f".{target.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)  # a killed export's leftovers
-    with read_store(store_root) as store:
-        if target.resolve().is_relative_to(store.root.resolve()):
-            raise InputError(f"{target} is inside the store: write the bag elsewhere")
-        try:
-            (partial / "data").mkdir(parents=True)
-            payload = _copy_payload(store, partial / "data")
-            _write_tags(partial, payload, info, clock())
-            if target.exists():
-                target.rmdir()  # empty, checked above
-            os.rename(partial, target)
-            fsync_directory(target.parent)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
-        return Exported(
-            kind="bag",
-            path=str(target),
-            store=str(store.root),
-            files=len(payload),
-            bytes=sum(c.size for c in payload.values()),
-            left_out=store.left_out(),
-        )
+    try:
+        (partial / "data").mkdir(parents=True)
+        payload = _copy_payload(store, partial / "data")
+        _write_tags(partial, payload, info, clock())
+        if target.exists():
+            target.rmdir()  # empty, checked above
+        os.rename(partial, target)
+        fsync_directory(target.parent)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return Exported(
+        kind="bag",
+        path=str(target),
+        store=str(store.root),
+        files=len(payload),
+        bytes=sum(c.size for c in payload.values()),
+        left_out=store.left_out(),
+    )

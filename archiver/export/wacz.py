@@ -34,7 +34,6 @@ from archiver.export.contents import (
     StoreContents,
     check_copied,
     copy_hashed,
-    read_store,
 )
 from archiver.export.pages import pages_jsonl, stored_title
 from archiver.storage.manifest import MANIFEST_NAME
@@ -128,35 +127,34 @@ def _fill(package: _Package, store: StoreContents, moment: datetime, title: str)
 
 
 def write_wacz(
-    store_root: Path,
+    store: StoreContents,
     out: Path,
     *,
     title: str | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Exported:
-    """Write the store at ``store_root`` as the WACZ package ``out``."""
+    """Write ``store`` (as ``contents.read_store`` holds it) as the WACZ package ``out``."""
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
     moment = clock()
-    with read_store(store_root) as store:
-        try:
-            with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
-                package = _Package(archive, moment)
-                files, carried = _fill(
-                    package, store, moment, title or f"archiver store {store.root.name}"
-                )
-            with partial.open("rb+") as written:
-                os.fsync(written.fileno())
-            os.replace(partial, out)
-            fsync_directory(out.parent)
-        finally:
-            partial.unlink(missing_ok=True)
-        return Exported(
-            kind="wacz",
-            path=str(out),
-            store=str(store.root),
-            files=files,
-            bytes=carried,
-            pages=len(store.captures),
-            left_out=store.left_out(),
-        )
+    try:
+        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+            package = _Package(archive, moment)
+            files, carried = _fill(
+                package, store, moment, title or f"archiver store {store.root.name}"
+            )
+        with partial.open("rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, out)
+        fsync_directory(out.parent)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Exported(
+        kind="wacz",
+        path=str(out),
+        store=str(store.root),
+        files=files,
+        bytes=carried,
+        pages=len(store.captures),
+        left_out=store.left_out(),
+    )
