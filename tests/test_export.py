@@ -419,3 +419,25 @@ def test_export_needs_a_store_and_something_to_write(tmp_path: Path) -> None:
     assert empty.exit_code == 1
     assert f"{tmp_path} has no manifest.json: not a store archiver wrote" in empty.stderr
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_file_a_killed_run_left_named_open_is_exported_under_its_name(
+    store: Path, tmp_path: Path
+) -> None:
+    # Killed after the manifest listed the file, before the rename: the next writer
+    # renames it; an export, which writes nothing to the store, carries it as listed.
+    copy = tmp_path / "store"
+    copy.mkdir()
+    for path in store.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    pending = sorted(copy.glob("*.warc.gz"))[0]
+    pending.rename(copy / f"{pending.name}.open")
+    wacz, bag = tmp_path / "out.wacz", tmp_path / "bag"
+    result = invoke("export", "--wacz", str(wacz), "--bag", str(bag), str(copy))
+    assert result.exit_code == 0, result.output
+    assert "left out" not in result.stdout
+    with zipfile.ZipFile(wacz) as package:
+        assert package.read(f"archive/{pending.name}") == (store / pending.name).read_bytes()
+    assert (bag / "data" / pending.name).read_bytes() == (store / pending.name).read_bytes()
+    assert bagit_validate(bag).returncode == 0
+    assert (copy / f"{pending.name}.open").exists()  # the store is left as it was

@@ -86,7 +86,7 @@ def _copy_payload(store: StoreContents, data: Path) -> dict[str, Copied]:
     """Copy the store's files into ``data``; each payload path's hashes and size."""
     payload: dict[str, Copied] = {}
     for entry in store.warc_files:
-        copied = _copy(store.path_of(entry), data / entry.name)
+        copied = _copy(store.path_of(entry.name), data / entry.name)
         check_copied(entry, copied.sha256, copied.size)
         payload[f"data/{entry.name}"] = copied
     for name in (MANIFEST_NAME, REPORT_NAME):

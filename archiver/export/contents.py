@@ -46,11 +46,11 @@ class StoreContents:
     def captures(self) -> tuple[Capture, ...]:
         return self.manifest.captures
 
-    def path_of(self, entry: FileEntry) -> Path:
+    def path_of(self, name: str) -> Path:
         """Where a listed file's bytes are: its name, or its ``.open`` name when a run was
         killed between recording it and renaming it (its hash is what counts)."""
-        path = self.root / entry.name
-        pending = self.root / f"{entry.name}.open"
+        path = self.root / name
+        pending = self.root / f"{name}.open"
         return pending if not path.exists() and pending.exists() else path
 
     def left_out(self) -> tuple[str, ...]:

@@ -102,13 +102,13 @@ def _fill(package: _Package, store: StoreContents, moment: datetime, title: str)
     the store's files it carries, and their bytes."""
     carried, files = 0, len(store.warc_files)
     for entry in store.warc_files:
-        sha256, size = package.add_file(f"archive/{entry.name}", store.path_of(entry))
+        sha256, size = package.add_file(f"archive/{entry.name}", store.path_of(entry.name))
         check_copied(entry, sha256, size)
         carried += size
-    paths = [store.path_of(entry) for entry in store.warc_files]
+    paths = [store.path_of(entry.name) for entry in store.warc_files]
     package.add_bytes("indexes/index.cdx", sorted_cdxj(paths).encode("utf-8"))
     captures = store.captures
-    titles = [stored_title(store.root / c.warc_file, c.offset) for c in captures]
+    titles = [stored_title(store.path_of(c.warc_file), c.offset) for c in captures]
     package.add_bytes("pages/pages.jsonl", pages_jsonl(captures, titles))
     for name in (MANIFEST_NAME, REPORT_NAME):
         if (store.root / name).is_file():
