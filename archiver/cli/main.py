@@ -19,6 +19,7 @@ from archiver import __version__
 from archiver.cli.archiving import archive, find, verify
 from archiver.cli.console import EXIT_ERROR
 from archiver.cli.links import check, save, scan
+from archiver.cli.packages import export
 from archiver.cli.whole import demo, run
 from archiver.errors import ArchiverError
 
@@ -79,7 +80,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     )
 
 
-for command in (scan, check, find, archive, save, run, verify, demo):
+for command in (scan, check, find, archive, save, run, verify, export, demo):
     cli.add_command(command)
 
 

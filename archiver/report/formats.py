@@ -16,6 +16,7 @@ from archiver.report.jsonl_format import JsonLinesFormat
 from archiver.report.table import TableFormat
 
 if TYPE_CHECKING:
+    from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun
     from archiver.save.results import SaveReport
@@ -41,6 +42,9 @@ class Format(Protocol):
 
     def saves(self, report: SaveReport) -> str:
         """``save``: what Save Page Now made of each URL."""
+
+    def exports(self, results: Sequence[Exported]) -> str:
+        """``export``: each package written."""
 
     def run(self, finished: FinishedRun) -> str:
         """``run`` and ``demo``: the whole job, one row per citation."""

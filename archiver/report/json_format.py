@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun
     from archiver.save.results import SaveReport
@@ -42,6 +43,9 @@ class JsonFormat:
 
     def saves(self, report: SaveReport) -> str:
         return to_json(report.to_dict())
+
+    def exports(self, results: Sequence[Exported]) -> str:
+        return to_json([r.to_dict() for r in results])
 
     def run(self, finished: FinishedRun) -> str:
         return to_json(finished.to_dict())

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun
     from archiver.save.results import SaveReport
@@ -47,6 +48,9 @@ class JsonLinesFormat:
 
     def saves(self, report: SaveReport) -> str:
         return to_jsonl([report.to_dict()])
+
+    def exports(self, results: Sequence[Exported]) -> str:
+        return to_jsonl(r.to_dict() for r in results)
 
     def run(self, finished: FinishedRun) -> str:
         return to_jsonl([finished.to_dict()])

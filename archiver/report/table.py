@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from archiver.report.columns import table, terminal_width
 
 if TYPE_CHECKING:
+    from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun
     from archiver.save.results import SaveReport
@@ -78,6 +79,18 @@ class TableFormat:
         )
         summary = ", ".join(f"{k}={v}" for k, v in report.summary().items() if v)
         return f"{body}\n\n{summary or 'nothing to save'}"
+
+    def exports(self, results: Sequence[Exported]) -> str:
+        """A line per package written, then what of the store each left out."""
+        lines = []
+        for r in results:
+            pages = f", {r.pages} page(s)" if r.kind == "wacz" else ""
+            lines.append(
+                f"{r.kind}: {r.path}: {r.files} file(s), {r.bytes:,} bytes{pages} from {r.store}"
+            )
+            if r.left_out:
+                lines.append(f"  left out (not the store's): {', '.join(r.left_out)}")
+        return "\n".join(lines)
 
     def run(self, finished: FinishedRun) -> str:
         """One row per citation: its verdict, the copy chosen (or why none), what was

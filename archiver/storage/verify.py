@@ -135,10 +135,15 @@ class _Findings:
 
 
 def verify_store(root: Path) -> VerifyReport:
-    """Recompute every hash the store's manifest records, and name each mismatch."""
+    """Recompute every hash the store's manifest records, and name each mismatch.
+
+    ``root`` may be a BagIt bag of a store (``archiver export --bag``): its payload,
+    ``root/data``, is the store checked."""
     root = Path(root)
     if not root.is_dir():
         raise StoreError(f"no such store: {root}")
+    if (root / "bagit.txt").is_file() and (root / "data").is_dir():
+        root = root / "data"  # a bag of a store (``archiver export --bag``): its payload
     manifest = read_manifest(root)
     if manifest is None:
         return _verify_unindexed(root)
