@@ -25,7 +25,6 @@ The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date f
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
 from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
 from archiver.extract.robustlinks import RobustLink, read_robust_link
+from archiver.jsontext import parse_json
 
 # huge_tree: without it libxml2 stops at 256 levels of elements or a 10 MB text (a page's
 # inline JSON, a data: URI) and drops the rest of the page; with it, at 2,048 levels,
@@ -315,7 +315,7 @@ def _published(root: Any) -> str | None:
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
             try:
-                data = json.loads(script.text)
+                data = parse_json(script.text)
             except ValueError:
                 continue
             for value in _json_values(data, "datePublished"):
