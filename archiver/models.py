@@ -52,10 +52,19 @@ class _Serialisable:
         return _fields_jsonable(self)
 
 
+# What a citation's context may hold: a sentence, or this much of it around the link, so
+# that a paragraph of thousands of links (or one without a full stop) costs each citation
+# no more than this.
+CONTEXT_LIMIT = 400
+
+
 @dataclass(frozen=True, init=False)
 class Citation(_Serialisable):
     """One cited source in an article.
 
+    ``context`` is the sentence around the link or marker, at most ``CONTEXT_LIMIT``
+    characters: a longer one is cut around the link, at word boundaries, and "…" stands
+    where it was cut ("… the board said in its report [link removed] that …").
     ``url`` is None when the link was removed and only a ``marker`` such as
     "[link no longer available]" is left. When the article linked to a web archive,
     ``url`` is the original URL and ``archive_url``/``archived_at`` keep the archive link.
