@@ -97,7 +97,7 @@ _FOOTNOTE_TEMPLATES = frozenset({"efn", "efn-ua", "efn-lr", "efn-lg", "efn-la", 
 _REF_USE_TEMPLATES = frozenset({"r"})
 _TITLE_PARAMETERS = ("title", "script-title", "trans-title", "chapter", "website", "work")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*|\n")
-_LIST_DEFINED = re.compile(r"\|\s*refs\s*=|<references[^>/]*>", re.IGNORECASE)
+_LIST_DEFINED = re.compile(r"\|\s*refs\s*=|<references[^<>/]*>", re.IGNORECASE)
 
 # Text this deep in the tree may be markup the parser gave up on (see the docstring).
 _REPARSE_DEPTH = 20
