@@ -88,6 +88,12 @@ def test_an_anchor_longer_than_the_limit_starts_the_context() -> None:
     assert citation.text == WORDS
 
 
+def test_a_sentence_long_only_in_its_spaces_is_the_whole_context() -> None:
+    text = "The [report](https://r.example/)" + " " * 500 + "said so\n" * 40 + "in the end.\n"
+    (citation,) = extract_citations(text, "markdown")
+    assert citation.context == "The report " + "said so " * 40 + "in the end."
+
+
 def test_a_marker_in_a_long_sentence_keeps_the_words_before_it() -> None:
     text = f"{WORDS}, as the board said in its annual report [link removed] {WORDS}.\n"
     (citation,) = extract_citations(text, "text")
@@ -170,7 +176,7 @@ def test_reference_links_in_one_paragraph() -> None:
 
 
 def emphasised_links(n: int) -> str:
-    return "*[a](https://e.example/url)_" * n + "\n"
+    return "*[a](https://e.example/url)_ " * n + "\n"
 
 
 def test_emphasis_around_links_in_one_paragraph() -> None:
@@ -178,7 +184,7 @@ def test_emphasis_around_links_in_one_paragraph() -> None:
     citations = extract_citations(emphasised_links(5_000), "markdown")
     assert len(citations) == 5_000
     assert {(c.url, c.text) for c in citations} == {("https://e.example/url", "a")}
-    assert citations[0].context == "a" * (CONTEXT_LIMIT - 4) + " …"  # one word: cut in it
+    assert citations[0].context == "a " * 197 + "a …"
     assert_bounded(citations)
     assert_linear(citations_of(emphasised_links, "markdown"), 5_000)
 
@@ -239,3 +245,17 @@ def test_dates_after_a_long_run_of_spaces_are_read_in_linear_time() -> None:
 @pytest.mark.parametrize("unclosed", ["<p ", "[[a ", "](a"])
 def test_the_format_of_thousands_of_unclosed_tags_is_found_in_linear_time(unclosed: str) -> None:
     assert_linear(lambda n: detect_format(unclosed * n), 3_000)
+
+
+def nested_quotations(depth: int) -> str:
+    words = "word " * 20_000
+    return f"<p>{'<q cite=https://q.example/>' * depth}{words}{'</q>' * depth}</p>"
+
+
+def test_quotations_nested_in_one_another_each_keep_a_bounded_quote() -> None:
+    # Each <q cite> quoted all the words inside it: 1,600 around 100 kB held 160 MB.
+    citations = extract_citations(nested_quotations(200), "html")
+    assert len(citations) == 200
+    assert {c.quote for c in citations} == {("word " * 300).strip() + " …"}
+    assert {c.text for c in citations} == {c.quote for c in citations}
+    assert_linear(citations_of(nested_quotations, "html"), 200)

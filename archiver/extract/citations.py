@@ -49,6 +49,7 @@ _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
 _CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
 _CUT = "…"
 _SPACE = re.compile(r"\s")
+_WORD = re.compile(r"\S+")
 
 
 @dataclass
@@ -88,12 +89,17 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     sentences = sentence_spans(text, quotes)
     starts = [start for start, _ in sentences]
     quote_starts = [quoted.start for quoted in quotes]
+    whole_sentences: dict[tuple[int, int], str | None] = {}
     citations = []
     for index, item in enumerate(items):
         following = items[index + 1].start if index + 1 < len(items) else len(text)
         sentence = _sentence_around(sentences, starts, item.start, item.end)
-        shown = _shown_span(text, sentence, item)
-        context = _context(text, sentence, shown)
+        context = _whole_sentence(text, sentence, whole_sentences)
+        if context is None:
+            shown = _shown_span(text, sentence, item)
+            context = _context(text, sentence, shown)
+        else:
+            shown = sentence
         inline_quote = _nearest_quote(quotes, quote_starts, shown, item) if quotes else None
         window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
         written_access = access_date(window)
@@ -215,6 +221,31 @@ def _sentence_around(
     first = max(bisect.bisect_right(starts, start) - 1, 0)
     last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
     return sentences[first][0], sentences[last][1]
+
+
+def _whole_sentence(
+    text: str, sentence: tuple[int, int], known: dict[tuple[int, int], str | None]
+) -> str | None:
+    """``sentence`` whitespace-normalised, or None if that is over ``CONTEXT_LIMIT``.
+
+    A long stretch of text is measured once (``known``), and only as far as the limit:
+    every link in a sentence of a megabyte must not read all of it.
+    """
+    start, end = sentence
+    if end - start <= CONTEXT_LIMIT:
+        return " ".join(text[start:end].split())
+    if sentence in known:
+        return known[sentence]
+    words: list[str] = []
+    length = -1
+    for word in _WORD.finditer(text, start, end):
+        length += 1 + word.end() - word.start()
+        if length > CONTEXT_LIMIT:
+            known[sentence] = None
+            return None
+        words.append(word.group())
+    known[sentence] = whole = " ".join(words)
+    return whole
 
 
 def _shown_span(text: str, sentence: tuple[int, int], item: _Item) -> tuple[int, int]:
