@@ -228,14 +228,15 @@ def _whole_sentence(
 ) -> str | None:
     """``sentence`` whitespace-normalised, or None if that is over ``CONTEXT_LIMIT``.
 
-    A long stretch of text is measured once (``known``), and only as far as the limit:
-    every link in a sentence of a megabyte must not read all of it.
+    Worked out once per sentence (``known``), so its links share one string, and only as
+    far as the limit: every link in a sentence of a megabyte must not read all of it.
     """
-    start, end = sentence
-    if end - start <= CONTEXT_LIMIT:
-        return " ".join(text[start:end].split())
     if sentence in known:
         return known[sentence]
+    start, end = sentence
+    if end - start <= CONTEXT_LIMIT:
+        known[sentence] = whole = " ".join(text[start:end].split())
+        return whole
     words: list[str] = []
     length = -1
     for word in _WORD.finditer(text, start, end):
