@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from archiver.extract.hrefs import PLAIN_ABSOLUTE
+
 # Characters that cannot appear unescaped in a URL end it: whitespace, <>, ", curly
 # quotes and guillemets. Backticks too, so Markdown code delimiters are left out.
 _BARE_URL = re.compile(r"(?<![\w/@.-])https?://[^\s<>\"“”‘«»`]+", re.IGNORECASE)
@@ -29,6 +31,8 @@ def find_bare_urls(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _has_host(url: str) -> bool:
+    if PLAIN_ABSOLUTE.match(url):  # most URLs: a host urlsplit would find, and no error
+        return True
     try:
         return bool(urlsplit(url).hostname)
     except ValueError:  # "http://[::1" and other unparseable authorities
