@@ -58,6 +58,7 @@ _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
 _LINK_SCAN_LIMIT = 2000
 _LABEL_DEPTH = 32
+_LABEL_LIMIT = 999  # characters in a reference label
 
 # Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
@@ -452,10 +453,10 @@ class _InlineRenderer:
             ref_end = closing.get(after)
             if ref_end is not None:
                 reference = source[after + 1 : ref_end] or label
-                href = self.definitions.get(_normalise_label(reference))
+                href = self._definition(reference)
                 resume = ref_end + 1
         if href is None:
-            href = self.definitions.get(_normalise_label(label))
+            href = self._definition(label)
             resume = after
         if href is None:
             out.emit("[")
@@ -467,6 +468,14 @@ class _InlineRenderer:
             out.emit(rendered)
         out.emit("\n" * source.count("\n", label_end, resume))
         return resume
+
+    def _definition(self, label: str) -> str | None:
+        """The URL that ``[label]: url`` defines, if any. A label is at most 999 characters
+        (as CommonMark says, and as ``_REFERENCE_DEFINITION`` reads them): each of 100,000
+        nested brackets would otherwise normalise the rest of the paragraph."""
+        if not self.definitions or len(label) > _LABEL_LIMIT:
+            return None
+        return self.definitions.get(_normalise_label(label))
 
     def _label(self, source: str) -> str:
         """A link's label as rendered, links in it as text; labels within labels deeper
