@@ -20,6 +20,7 @@ import pytest
 
 from archiver.extract import detect_format, extract_citations, extract_urls
 from archiver.extract.datetext import access_date, published_date_from_lines
+from archiver.extract.frontmatter import front_matter
 from archiver.models import CONTEXT_LIMIT, Citation
 
 GROWTH = 4
@@ -245,6 +246,11 @@ def test_dates_after_a_long_run_of_spaces_are_read_in_linear_time() -> None:
     assert published_date_from_lines(["Published   -   2018-01-05"]) == "2018-01-05"
     assert_linear(lambda n: access_date("retrieved" + " " * n), 20_000)
     assert_linear(lambda n: published_date_from_lines(["published" + " " * n]), 20_000)
+
+
+def test_front_matter_with_a_long_run_of_spaces_is_read_in_linear_time() -> None:
+    assert front_matter(["---", "date: '2018-01-05'", "---", "Text."]) == (3, "2018-01-05", None)
+    assert_linear(lambda n: front_matter(["---", "date: a" + " " * n + "b", "---"]), 5_000)
 
 
 @pytest.mark.parametrize("unclosed", ["<p ", "[[a ", "](a"])
