@@ -273,3 +273,35 @@ def test_wikitext_the_parser_would_take_hours_over_is_refused_at_once(
         f"line {line}: wikitext too tangled to read: {unclosed} templates, links, tags or"
         " tables are never closed (the first on this line)"
     )
+
+
+def test_wikitext_external_links_their_line_never_closes_are_refused_at_once() -> None:
+    # Each unclosed "[http://" is read to the end of its line: 100,000 took hours.
+    text = "Intro.\n" + "[https://a.example/ " * 100_000 + "\n"
+    with pytest.raises(InputError) as refused:
+        extract_urls(text, "wikitext")
+    assert str(refused.value) == (
+        "line 2: wikitext too tangled to read: 100,000 templates, links, tags or tables are"
+        " never closed (the first on this line)"
+    )
+    closed = "Intro.\n" + "[https://a.example/ a] " * 1_000 + "\n"
+    assert len(extract_urls(closed, "wikitext")) == 1_000
+
+
+@pytest.mark.parametrize("levels", [250, 30_000])
+def test_wikitext_arguments_nested_past_the_recursion_limit_are_refused_in_one_line(
+    levels: int,
+) -> None:
+    # mwparserfromhell leaves {{{arguments}}} out of its nesting limit and builds them
+    # by recursion: a RecursionError from 300 levels on.
+    text = "Intro.\n" + "{{{" * levels + "a" + "}}}" * levels + " [https://a.example/ a]\n"
+    message = (
+        "line 2: wikitext nested deeper than archiver reads (more than 100 levels of"
+        " templates and arguments)"
+    )
+    for extract in (extract_citations, extract_urls):
+        with pytest.raises(InputError) as refused:
+            extract(text, "wikitext")
+        assert str(refused.value) == message
+    shallow = "{{{" * 100 + "a" + "}}}" * 100 + " [https://a.example/ a]\n"
+    assert extract_urls(shallow, "wikitext") == ["https://a.example/"]

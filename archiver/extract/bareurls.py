@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from archiver.extract.hrefs import PLAIN_ABSOLUTE
+
 # Characters that cannot appear unescaped in a URL end it: whitespace, <>, ", curly
 # quotes and guillemets. Backticks too, so Markdown code delimiters are left out.
 _BARE_URL = re.compile(r"(?<![\w/@.-])https?://[^\s<>\"“”‘«»`]+", re.IGNORECASE)
@@ -29,6 +31,8 @@ def find_bare_urls(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _has_host(url: str) -> bool:
+    if PLAIN_ABSOLUTE.match(url):  # most URLs: a host urlsplit would find, and no error
+        return True
     try:
         return bool(urlsplit(url).hostname)
     except ValueError:  # "http://[::1" and other unparseable authorities
@@ -37,13 +41,22 @@ def _has_host(url: str) -> bool:
 
 def trim_url(url: str) -> str:
     """``url`` without the sentence punctuation and unbalanced closers stuck to its end."""
-    while url:
-        last = url[-1]
-        if last in _TRAILING or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
-            url = url[:-1]
-        else:
+    end = len(url)
+    balance: dict[str, int] = {}  # per closer kept so far: closers less openers in url[:end]
+    while end:
+        last = url[end - 1]
+        if last in _TRAILING:
+            end -= 1
+            continue
+        if last not in _PAIRS:
             break
-    return url
+        if last not in balance:  # counted once, then kept up to date as closers go
+            balance[last] = url.count(last, 0, end) - url.count(_PAIRS[last], 0, end)
+        if balance[last] <= 0:
+            break
+        balance[last] -= 1
+        end -= 1
+    return url[:end]
 
 
 def bare_url_at(text: str, position: int) -> str | None:

@@ -5,6 +5,8 @@ shape, so that everything a citation needs from its surroundings (the sentence, 
 passage, an access date, a dead-link marker next to it) is found once, in ``citations``,
 the same way for every format. A format parser only has to say what the reader would
 see and where the links are in it.
+
+Links, markers and blocks have slots: a 50 MB article has half a million of them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 _NEWLINE = re.compile("\n")
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     """A link as found by a format parser; ``start``/``end`` index into ``Block.text``.
 
@@ -36,7 +38,7 @@ class Link:
     marker: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Marker:
     """A dead-link marker stated in markup (wikitext ``{{dead link}}``)."""
 
@@ -46,7 +48,7 @@ class Marker:
     line: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """One paragraph-like unit: a paragraph, list item, heading, table cell or blockquote."""
 

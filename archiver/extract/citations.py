@@ -6,7 +6,10 @@
   the sentence reads in this copy, and the words around the marker are what find the
   same sentence (with the link still in it) in an archived copy of the article. A link
   whose anchor spans sentences gets all of them; a ``<blockquote cite>`` gets the
-  quote's first sentence.
+  quote's first sentence. A sentence longer than ``CONTEXT_LIMIT`` is cut to that
+  around the link, at word boundaries, with "…" where it was cut: a paragraph with no
+  full stop and thousands of links would otherwise cost each of them the whole
+  paragraph, and the extraction its square.
 - A marker right after a link (only spaces or closing quotes between) marks that link
   dead: the citation keeps the URL and gets ``marker``. A marker on its own is a
   citation with ``url`` None whose ``text`` is the words before it in its clause (after
@@ -14,7 +17,7 @@
   anchor text that was lost most likely ended there: "the board said in its annual
   report". Without any words before it in its sentence, ``text`` is "".
 - ``quote`` is, in order: what the markup says (``<q cite>``, ``quote=``); the quoted
-  passage of at least five words in the same sentence nearest the link, unless it
+  passage of at least five words in the context nearest the link, unless it
   encloses the link (then it is a title, not a quotation); or a blockquote right after
   the paragraph (attributed to its last citation) or right before it (to its first;
   see ``_attach_blockquotes``).
@@ -38,12 +41,15 @@ from archiver.extract.datetext import access_date
 from archiver.extract.markers import find_markers
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
 from archiver.extract.sentences import sentence_spans
-from archiver.models import Citation
+from archiver.models import CONTEXT_LIMIT, Citation
 
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
 _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
 _CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
+_CUT = "…"
+_SPACE = re.compile(r"\s")
+_WORD = re.compile(r"\S+")
 
 
 @dataclass
@@ -83,12 +89,18 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     sentences = sentence_spans(text, quotes)
     starts = [start for start, _ in sentences]
     quote_starts = [quoted.start for quoted in quotes]
+    whole_sentences: dict[tuple[int, int], str | None] = {}
     citations = []
     for index, item in enumerate(items):
         following = items[index + 1].start if index + 1 < len(items) else len(text)
         sentence = _sentence_around(sentences, starts, item.start, item.end)
-        context = " ".join(text[sentence[0] : sentence[1]].split())
-        inline_quote = _nearest_quote(quotes, quote_starts, sentence, item) if quotes else None
+        context = _whole_sentence(text, sentence, whole_sentences)
+        if context is None:
+            shown = _shown_span(text, sentence, item)
+            context = _context(text, sentence, shown)
+        else:
+            shown = sentence
+        inline_quote = _nearest_quote(quotes, quote_starts, shown, item) if quotes else None
         window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
         written_access = access_date(window)
         if item.link is not None:
@@ -100,7 +112,7 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
             citations.append(
                 Citation(
                     url=None,
-                    text=_words_before(text[sentence[0] : item.start]),
+                    text=_words_before(text[shown[0] : item.start]),
                     context=context,
                     line=item.line,
                     quote=inline_quote,
@@ -211,15 +223,78 @@ def _sentence_around(
     return sentences[first][0], sentences[last][1]
 
 
-def _nearest_quote(
-    quotes: list[Quoted], quote_starts: list[int], sentence: tuple[int, int], item: _Item
+def _whole_sentence(
+    text: str, sentence: tuple[int, int], known: dict[tuple[int, int], str | None]
 ) -> str | None:
+    """``sentence`` whitespace-normalised, or None if that is over ``CONTEXT_LIMIT``.
+
+    Worked out once per sentence (``known``), so its links share one string, and only as
+    far as the limit: every link in a sentence of a megabyte must not read all of it.
+    """
+    if sentence in known:
+        return known[sentence]
+    start, end = sentence
+    if end - start <= CONTEXT_LIMIT:
+        known[sentence] = whole = " ".join(text[start:end].split())
+        return whole
+    words: list[str] = []
+    length = -1
+    for word in _WORD.finditer(text, start, end):
+        length += 1 + word.end() - word.start()
+        if length > CONTEXT_LIMIT:
+            known[sentence] = None
+            return None
+        words.append(word.group())
+    known[sentence] = whole = " ".join(words)
+    return whole
+
+
+def _shown_span(text: str, sentence: tuple[int, int], item: _Item) -> tuple[int, int]:
+    """The part of ``sentence`` that the context of ``item`` shows: all of it when it is
+    short enough, else as much as ``CONTEXT_LIMIT`` leaves room for, centred on the item
+    (its start, if the item alone is longer) and cut between words."""
+    start, end = sentence
+    if end - start <= CONTEXT_LIMIT:
+        return sentence
+    room = CONTEXT_LIMIT - 2 * len(_CUT + " ")
+    first = min(max(item.start, start), end)
+    last = min(max(item.end, first), end)
+    if last - first >= room:
+        low, high = first, first + room
+    else:
+        low = max(start, first - (room - (last - first)) // 2)
+        high = min(end, low + room)
+        low = max(start, high - room)
+    if low > start and not text[low - 1].isspace():
+        space = _SPACE.search(text, low, first)
+        if space is not None:
+            low = space.end()
+    if high < end and not text[high].isspace():
+        cut = max(text.rfind(" ", last, high), text.rfind("\n", last, high))
+        if cut > last:
+            high = cut
+    return low, high
+
+
+def _context(text: str, sentence: tuple[int, int], shown: tuple[int, int]) -> str:
+    context = " ".join(text[shown[0] : shown[1]].split())
+    if shown[0] > sentence[0]:
+        context = f"{_CUT} {context}"
+    if shown[1] < sentence[1]:
+        context = f"{context} {_CUT}"
+    return context
+
+
+def _nearest_quote(
+    quotes: list[Quoted], quote_starts: list[int], shown: tuple[int, int], item: _Item
+) -> str | None:
+    """The quoted passage in the ``shown`` part of the sentence nearest the item."""
     best: Quoted | None = None
     best_distance = 0
-    lo = bisect.bisect_left(quote_starts, sentence[0])
-    hi = bisect.bisect_left(quote_starts, sentence[1])
+    lo = bisect.bisect_left(quote_starts, shown[0])
+    hi = bisect.bisect_left(quote_starts, shown[1])
     for quoted in quotes[lo:hi]:
-        if quoted.end > sentence[1] or quoted.words < MIN_QUOTE_WORDS:
+        if quoted.end > shown[1] or quoted.words < MIN_QUOTE_WORDS:
             continue
         if quoted.start <= item.start and item.end <= quoted.end:
             continue  # a quoted title around the link itself

@@ -5,7 +5,8 @@ extractor reads the access date written next to a link and, failing that, the da
 article was published. Only unambiguous forms are read: ISO (2018-01-05), day month
 year (5 January 2018, 5 Jan. 2018) and month day year (January 5, 2018, Jan 5 2018).
 All-numeric dates such as 05/01/2018 mean different days in different countries, so they
-are not guessed at.
+are not guessed at. No two parts of a pattern may match the same spaces: "spaces, an
+optional colon, spaces" would try every split of a long run of them, in quadratic time.
 
 Dates are returned as ISO ``YYYY-MM-DD`` strings. A timestamp with a zone
 (2018-11-28T23:30:00-05:00) keeps its written calendar date: that is the day the author
@@ -46,14 +47,14 @@ DATE = re.compile(_DATE, re.IGNORECASE)
 # "Retrieved 2018-01-05", "accessed on 5 January 2018", "(accessed Jan 5, 2018)".
 _ACCESS = re.compile(
     r"\b(?:retrieved|accessed|access[- ]date|last\s+(?:accessed|visited|checked)|"
-    r"visited|consulted|viewed)(?:\s+on)?\s*[:,]?\s*" + _DATE,
+    r"visited|consulted|viewed)(?:\s+on)?\s*(?:[:,]\s*)?" + _DATE,
     re.IGNORECASE,
 )
 
 # "Published Nov 28, 2018 15:05 PM", "Published: 2018-11-28", "Posted on 3 May 2019".
 _PUBLISHED_LINE = re.compile(
     r"^\s*(?:first\s+)?(?:published|posted|date(?:d)?|publication\s+date)\b"
-    r"(?:\s+on)?\s*[:\-–—]?\s*(?:on\s+)?" + _DATE,
+    r"(?:\s+on)?\s*(?:[:\-–—]\s*)?(?:on\s+)?" + _DATE,
     re.IGNORECASE,
 )
 

@@ -43,17 +43,19 @@ _BY_EXTENSION = {
 }
 
 _SNIFF_CHARS = 50_000
+# Each pattern's open-ended part stops where another match could start ("<", "[", "]"), so
+# a sample of thousands of unclosed "<p" or "[[" is read in linear time.
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html)\b", re.I)
 _HTML_TAG = re.compile(
-    r"</?(?:p|div|a|span|br|li|ul|ol|h[1-6]|body|head|table|article|section|em|strong)\b[^>]*>",
+    r"</?(?:p|div|a|span|br|li|ul|ol|h[1-6]|body|head|table|article|section|em|strong)\b[^<>]*>",
     re.I,
 )
 _WIKI_SIGNS = re.compile(
-    r"\{\{\s*(?:cite|citation|dead|reflist)|<ref[\s>/]|\[\[[^\]\n]+\]\]|'''|^=+[^=\n]+=+\s*$",
+    r"\{\{\s*(?:cite|citation|dead|reflist)|<ref[\s>/]|\[\[[^\[\]\n]+\]\]|'''|^=+[^=\n]+=+\s*$",
     re.I | re.M,
 )
 _MARKDOWN_SIGNS = re.compile(
-    r"\]\([^)\s]+\)|^#{1,6}\s+\S|^\s{0,3}\[[^\]\n]+\]:\s*\S|^\s{0,3}(?:```|~~~)|^>\s|\*\*\S", re.M
+    r"\]\([^)\]\s]+\)|^#{1,6}\s+\S|^\s{0,3}\[[^\]\n]+\]:\s*\S|^\s{0,3}(?:```|~~~)|^>\s|\*\*\S", re.M
 )
 
 

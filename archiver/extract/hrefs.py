@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 # An absolute http(s) URL whose authority is a plain host name or address, with an
 # optional port: urlsplit would find an http(s) scheme and a host in it and raise nothing,
 # so the common case needs no urlsplit.
-_PLAIN_ABSOLUTE = re.compile(r"https?://[a-z0-9._~-]+(?::[0-9]*)?(?:[/?#]|\Z)", re.I | re.A)
+PLAIN_ABSOLUTE = re.compile(r"https?://[a-z0-9._~-]+(?::[0-9]*)?(?:[/?#]|\Z)", re.I | re.A)
 
 
 def resolve_href(href: str, base: str | None, page: str | None = None) -> str | None:
@@ -31,7 +31,7 @@ def resolve_href(href: str, base: str | None, page: str | None = None) -> str | 
     value = value.replace(" ", "%20")
     if not value or value.startswith("#"):
         return None
-    if not _PLAIN_ABSOLUTE.match(value):
+    if not PLAIN_ABSOLUTE.match(value):
         try:
             scheme = urlsplit(value).scheme.lower()
             if not scheme:

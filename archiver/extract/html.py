@@ -25,7 +25,6 @@ The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date f
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
 from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
 from archiver.extract.robustlinks import RobustLink, read_robust_link
+from archiver.jsontext import parse_json
 
 # huge_tree: without it libxml2 stops at 256 levels of elements or a 10 MB text (a page's
 # inline JSON, a data: URI) and drops the rest of the page; with it, at 2,048 levels,
@@ -82,6 +82,7 @@ _PUBLISHED_META = (
     "sailthru.date",
 )
 _HEADER_LINES = 200
+_QUOTE_LIMIT = 1_500  # characters of a <q cite>'s words kept as its quote
 
 
 def parse_html(text: str, page_url: str | None = None) -> Document:
@@ -133,6 +134,7 @@ class _Walker:
         self.quote_depth = 0
         self.anchor_depth = 0
         self.literal_depth = 0
+        self.quoting: list[_QuoteWords] = []  # of the <q cite> open, those that want more
 
     def walk(self, root: Any) -> None:
         frames: list[tuple[str, Any]] = []
@@ -143,6 +145,8 @@ class _Walker:
                 frames.append(frame)
                 if frame[0] == "skip":
                     events.skip_subtree()
+                    if self.quoting and isinstance(element.tag, str):
+                        self._quoted(element.text_content())  # a quote's words, unread
                 else:
                     self._text(element.text)
             else:
@@ -178,7 +182,11 @@ class _Walker:
             return ("a", (url, robust, self.builder.position, self.line))
         if tag == "q":
             self.builder.add_text("“", self.line)
-            return ("q", (self._resolve(element.get("cite")), self.builder.position, self.line))
+            cite = self._resolve(element.get("cite"))
+            words = _QuoteWords() if cite else None
+            if words is not None:
+                self.quoting.append(words)
+            return ("q", (cite, words, self.builder.position, self.line))
         if tag == "br":
             self.builder.add_text(" ", self.line)
         if tag in _LITERAL:
@@ -217,11 +225,13 @@ class _Walker:
                     else Link(url, text, start, end, line)
                 )
         elif kind == "q":
-            cite, start, line = data
+            cite, words, start, line = data
             end = self.builder.position
             self.builder.add_text("”", self.line)
             if cite:
-                quote = " ".join(element.text_content().split())
+                if words in self.quoting:
+                    self.quoting.remove(words)
+                quote = words.text()
                 self.builder.add_link(
                     Link(cite, quote or cite, start, end, line, quote=quote or None)
                 )
@@ -242,9 +252,15 @@ class _Walker:
         else:
             self.builder.flush()
 
+    def _quoted(self, text: str) -> None:
+        """``text`` is part of every ``<q cite>`` open: give it to those that want more."""
+        self.quoting = [words for words in self.quoting if words.add(text)]
+
     def _text(self, text: str | None) -> None:
         if not text:
             return
+        if self.quoting:
+            self._quoted(text)
         start = self.builder.position
         self.builder.add_text(text, self.line)
         if self.anchor_depth == 0 and self.literal_depth == 0 and "://" in text:
@@ -262,6 +278,32 @@ class _Walker:
 
     def _resolve(self, href: str | None) -> str | None:
         return resolve_href(href, self.base, self.page) if href else None
+
+
+class _QuoteWords:
+    """The words of a ``<q cite>`` (its text content) as the walk reads them.
+
+    Only the first ``_QUOTE_LIMIT`` characters are kept, and a longer quote is cut between
+    words with "…" (which passage matching reads as an elision): a thousand quotations
+    nested in one another would each hold all the words inside them, and reading each
+    one's text from the tree would build the innermost text a thousand times.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.length = 0
+
+    def add(self, text: str) -> bool:
+        """Take ``text``; whether more is wanted."""
+        self.pieces.append(text[: _QUOTE_LIMIT + 1 - self.length])
+        self.length += len(text)
+        return self.length <= _QUOTE_LIMIT
+
+    def text(self) -> str:
+        words = " ".join("".join(self.pieces).split())
+        if self.length <= _QUOTE_LIMIT:
+            return words
+        return (words[: words.rfind(" ")] if " " in words else words) + " …"
 
 
 def _anchor_text(element: Any) -> str:
@@ -315,7 +357,7 @@ def _published(root: Any) -> str | None:
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
             try:
-                data = json.loads(script.text)
+                data = parse_json(script.text)
             except ValueError:
                 continue
             for value in _json_values(data, "datePublished"):
@@ -333,8 +375,22 @@ def _published(root: Any) -> str | None:
     body = root.find("body")
     if body is None:
         return None
-    lines = [line for line in body.text_content().split("\n") if line.strip()]
-    return published_date_from_lines(lines[:_HEADER_LINES])
+    return published_date_from_lines(_first_lines(body, _HEADER_LINES))
+
+
+def _first_lines(element: Any, count: int) -> list[str]:
+    """The first ``count`` lines of ``element``'s text that are not blank, read only as
+    far as they go (the text of a 50 MB page is not built to look at its top)."""
+    lines: list[str] = []
+    partial = ""
+    for piece in element.itertext():
+        *complete, partial = (partial + piece).split("\n")
+        lines.extend(line for line in complete if line.strip())
+        if len(lines) >= count:
+            return lines[:count]
+    if partial.strip():
+        lines.append(partial)
+    return lines[:count]
 
 
 def _json_values(data: Any, key: str, depth: int = 0) -> Iterator[str]:

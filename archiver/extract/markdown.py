@@ -10,8 +10,8 @@ Read: inline links ``[text](url "title")``, reference links ``[text][ref]``,
 Skipped: images (``![alt](src)`` is not a citation), fenced and indented code blocks
 and inline code, HTML comments. A link definition that no link uses is not a citation:
 it has no place in the prose. Front matter (``---`` YAML or ``+++`` TOML) gives the
-article's date and URL. Emphasis markers, heading hashes and list bullets are removed
-from the text so the sentence around a link reads as rendered.
+article's date and URL (``frontmatter``). Emphasis markers, heading hashes and list
+bullets are removed from the text so the sentence around a link reads as rendered.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from archiver.extract.bareurls import bare_url_at
 from archiver.extract.blocks import BlockBuilder, Document, Link
-from archiver.extract.datetext import parse_date, published_date_from_lines
+from archiver.extract.datetext import published_date_from_lines
+from archiver.extract.frontmatter import front_matter
 from archiver.extract.hrefs import resolve_href
 from archiver.extract.robustlinks import robust_link_in_tag
 
@@ -35,14 +36,6 @@ _INDENTED = re.compile(r"^(?: {4}|\t)")
 _REFERENCE_DEFINITION = re.compile(
     r"^ {0,3}\[(?P<label>[^\]\n]{1,999})\]:[ \t]*(?:<(?P<angled>[^>\n]*)>|(?P<url>\S+))"
     r"(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?[ \t]*$"
-)
-_FRONT_MATTER_DATE = re.compile(
-    r"^(?:date|published|pubdate|published_at|publishdate|created)\s*[:=]\s*[\"']?(.+?)[\"']?\s*$",
-    re.IGNORECASE,
-)
-_FRONT_MATTER_URL = re.compile(
-    r"^(?:url|canonical_url|canonical|canonicalurl|permalink)\s*[:=]\s*[\"']?(https?://\S+?)[\"']?\s*$",
-    re.IGNORECASE,
 )
 _HEADER_LINES = 40
 
@@ -58,6 +51,7 @@ _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
 _LINK_SCAN_LIMIT = 2000
 _LABEL_DEPTH = 32
+_LABEL_LIMIT = 999  # characters in a reference label
 
 # Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
@@ -70,7 +64,7 @@ _PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{_LINK_SCAN_LIMIT - 2
 
 def parse_markdown(text: str, page_url: str | None = None) -> Document:
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    body_start, published, own_url = _front_matter(lines)
+    body_start, published, own_url = front_matter(lines)
     definitions, definition_lines = _reference_definitions(lines, body_start)
     renderer = _InlineRenderer(definitions, page_url or own_url, page_url or own_url)
     blocks = _BlockSplitter(renderer)
@@ -79,27 +73,6 @@ def parse_markdown(text: str, page_url: str | None = None) -> Document:
         header = [line.lstrip("*_># ") for line in lines[body_start : body_start + _HEADER_LINES]]
         published = published_date_from_lines(header)
     return Document(blocks.builder.blocks, published=published, url=own_url)
-
-
-def _front_matter(lines: list[str]) -> tuple[int, str | None, str | None]:
-    """(index of the first body line, date, url) from YAML or TOML front matter."""
-    if not lines or lines[0].strip() not in ("---", "+++"):
-        return 0, None, None
-    closers = ("---", "...") if lines[0].strip() == "---" else ("+++",)
-    for index in range(1, min(len(lines), 500)):
-        if lines[index].strip() in closers:
-            break
-    else:
-        return 0, None, None
-    published = url = None
-    for line in lines[1:index]:
-        date_match = _FRONT_MATTER_DATE.match(line.strip())
-        if date_match and published is None:
-            published = parse_date(date_match.group(1))
-        url_match = _FRONT_MATTER_URL.match(line.strip())
-        if url_match and url is None:
-            url = url_match.group(1)
-    return index + 1, published, url
 
 
 def _reference_definitions(lines: list[str], start: int) -> tuple[dict[str, str], set[int]]:
@@ -452,10 +425,10 @@ class _InlineRenderer:
             ref_end = closing.get(after)
             if ref_end is not None:
                 reference = source[after + 1 : ref_end] or label
-                href = self.definitions.get(_normalise_label(reference))
+                href = self._definition(reference)
                 resume = ref_end + 1
         if href is None:
-            href = self.definitions.get(_normalise_label(label))
+            href = self._definition(label)
             resume = after
         if href is None:
             out.emit("[")
@@ -467,6 +440,14 @@ class _InlineRenderer:
             out.emit(rendered)
         out.emit("\n" * source.count("\n", label_end, resume))
         return resume
+
+    def _definition(self, label: str) -> str | None:
+        """The URL that ``[label]: url`` defines, if any. A label is at most 999 characters
+        (as CommonMark says, and as ``_REFERENCE_DEFINITION`` reads them): each of 100,000
+        nested brackets would otherwise normalise the rest of the paragraph."""
+        if not self.definitions or len(label) > _LABEL_LIMIT:
+            return None
+        return self.definitions.get(_normalise_label(label))
 
     def _label(self, source: str) -> str:
         """A link's label as rendered, links in it as text; labels within labels deeper

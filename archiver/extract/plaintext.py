@@ -43,6 +43,9 @@ def _add_paragraph(builder: BlockBuilder, lines: list[str], first_line: int) -> 
         return
     text = "\n".join(lines)
     builder.add_text(text, first_line)
-    for start, end, url in find_bare_urls(text):
-        builder.add_link(Link(url, url, start, end, first_line + text.count("\n", 0, start)))
+    line, counted_to = first_line, 0
+    for start, end, url in find_bare_urls(text):  # in order: lines are counted onwards
+        line += text.count("\n", counted_to, start)
+        counted_to = start
+        builder.add_link(Link(url, url, start, end, line))
     builder.flush()

@@ -6,6 +6,8 @@ the text before it gives up and takes it as plain text. Each unclosed opener the
 costs a scan of the rest of the text: 10,000 of them in 100 kB take 40 s, and 100,000
 nested ``{{x|`` would take hours. Wikitext an editor wrote has a handful at most.
 
+An external link's ``[http://...`` that nothing closes is read to the end of its line.
+
 ``parse_seconds`` adds up those scans (the characters from each unclosed opener to the
 end, at the pace measured for its kind with mwparserfromhell 0.7's C tokenizer) by
 matching openers and closers the simple way, one stack per kind; ``wikitext`` refuses a
@@ -38,6 +40,11 @@ _TOKENS = re.compile(
     r"|<(?P<slash>/?)(?P<tag>[A-Za-z][A-Za-z0-9]*)(?P<rest>[^<>]*)>",
     re.MULTILINE,
 )
+
+
+# An external link's "[" (not a wikilink's "[["), its closer, and the end of a line.
+_EXTERNAL = re.compile(r"(?<!\[)\[(?![\[])(?:[A-Za-z][A-Za-z0-9+.-]*:|//)|\]|\n")
+_EXTERNAL_PACE = 40e-9  # seconds per character, measured with a wikilink's "[[x|" before each
 
 
 @dataclass(frozen=True)
@@ -85,18 +92,65 @@ def parse_cost(text: str) -> ParseCost:
         _PACE[kind] * sum(len(text) - offset for offset in offsets)
         for kind, offsets in unclosed.items()
     )
-    every = [offset for offsets in unclosed.values() for offset in offsets]
-    return ParseCost(seconds, len(every), min(every) if every else None)
+    external_seconds, external = _unclosed_external_links(text)
+    every = [offset for offsets in unclosed.values() for offset in offsets] + external
+    return ParseCost(seconds + external_seconds, len(every), min(every) if every else None)
 
 
-def _close_braces(braces: list[list[int]], count: int) -> None:
+def _unclosed_external_links(text: str) -> tuple[float, list[int]]:
+    """(seconds, offsets) of the external links ``[http://...`` that their line does not
+    close: each is read to the end of its line (an external link never spans two), so
+    100,000 of them on one line took hours."""
+    seconds = 0.0
+    unclosed: list[int] = []
+    opened: list[int] = []
+    for match in _EXTERNAL.finditer(text):
+        token = match.group()
+        if token == "\n":
+            if opened:
+                seconds += _EXTERNAL_PACE * sum(match.start() - offset for offset in opened)
+                unclosed += opened
+                opened = []
+        elif token == "]":
+            if opened:
+                opened.pop()
+        else:
+            opened.append(match.start())
+    seconds += _EXTERNAL_PACE * sum(len(text) - offset for offset in opened)
+    return seconds, unclosed + opened
+
+
+def deep_braces(text: str, levels: int) -> int:
+    """Offset of the run of ``{`` that first leaves more than ``levels`` ``{{{arguments}}}``
+    open (as many braces as that), else of the one that leaves the most open."""
+    braces: list[list[int]] = []
+    open_now = deepest = where = 0
+    for match in _TOKENS.finditer(text):
+        if match.lastgroup == "open_braces":
+            braces.append([match.start(), len(match.group())])
+            open_now += len(match.group())
+            if open_now > deepest:
+                deepest, where = open_now, match.start()
+                if deepest > 3 * levels:
+                    break
+        elif match.lastgroup == "close_braces":
+            open_now -= _close_braces(braces, len(match.group()))
+    return where
+
+
+def _close_braces(braces: list[list[int]], count: int) -> int:
+    """Close up to ``count`` of the braces open; how many open braces that took away."""
+    closed = 0
     while count >= 2 and braces:
         top = braces[-1]
         used = min(top[1], count)
         top[1] -= used
         count -= used
+        closed += used
         if top[1] < 2:
+            closed += top[1]  # a lone brace left over opens nothing
             braces.pop()
+    return closed
 
 
 def _tag(tags: dict[str, list[int]], match: re.Match[str]) -> None:

@@ -31,7 +31,9 @@ mwparserfromhell leaves what lies deeper than its nesting limit (about 33 templa
 article is refused with a one-line ``InputError`` rather than read in part. So is text
 the parser would spend hours on (thousands of ``{{x|`` or ``<div>`` that nothing
 closes), before it is parsed. The walk keeps its own stack, so no depth of nesting
-reaches Python's recursion limit.
+reaches Python's recursion limit; mwparserfromhell's own recursion does, over a few
+hundred ``{{{arguments}}}`` nested (which its nesting limit leaves alone), and that text
+is refused in one line too.
 
 Wikitext has no publication date of its own; citations without an access date get none.
 """
@@ -64,7 +66,7 @@ from archiver.extract.blocks import BlockBuilder, Document, Link, Marker
 from archiver.extract.datetext import parse_date
 from archiver.extract.markers import DEAD_LINK_TEMPLATES
 from archiver.extract.plaintext import parse_plain_text
-from archiver.extract.wikicost import PARSE_BUDGET, parse_cost
+from archiver.extract.wikicost import PARSE_BUDGET, deep_braces, parse_cost
 from archiver.extract.wikinodes import (
     absolute_url,
     attribute_text,
@@ -97,11 +99,13 @@ _FOOTNOTE_TEMPLATES = frozenset({"efn", "efn-ua", "efn-lr", "efn-lg", "efn-la", 
 _REF_USE_TEMPLATES = frozenset({"r"})
 _TITLE_PARAMETERS = ("title", "script-title", "trans-title", "chapter", "website", "work")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*|\n")
-_LIST_DEFINED = re.compile(r"\|\s*refs\s*=|<references[^>/]*>", re.IGNORECASE)
+_LIST_DEFINED = re.compile(r"\|\s*refs\s*=|<references[^<>/]*>", re.IGNORECASE)
 
 # Text this deep in the tree may be markup the parser gave up on (see the docstring).
 _REPARSE_DEPTH = 20
 _MAX_REPARSES = 20
+# Where a refusal for {{{arguments}}} nested past Python's recursion limit says it starts.
+_DEEP_BRACES = 100
 
 
 def parse_wikitext(text: str) -> Document:
@@ -114,12 +118,18 @@ def parse_wikitext(text: str) -> Document:
         )
     try:
         code = mwparserfromhell.parse(text)
+        walker = _Walker(text)
+        if _LIST_DEFINED.search(text):
+            walker.find_list_defined_refs(code.nodes)
+        walker.walk(code.nodes, 0)
     except ParserError:  # never seen in practice; plain text still finds URLs and markers
         return parse_plain_text(text)
-    walker = _Walker(text)
-    if _LIST_DEFINED.search(text):
-        walker.find_list_defined_refs(code.nodes)
-    walker.walk(code.nodes, 0)
+    except RecursionError:  # mwparserfromhell builds and prints {{{arguments}}} by recursion
+        line = text.count("\n", 0, deep_braces(text, _DEEP_BRACES)) + 1
+        raise InputError(
+            f"line {line}: wikitext nested deeper than archiver reads (more than"
+            f" {_DEEP_BRACES} levels of templates and arguments)"
+        ) from None
     walker.builder.flush()
     return Document(walker.builder.blocks)
 

@@ -54,6 +54,7 @@ from typing import Any, TypeVar
 
 from archiver.durable import replace_file
 from archiver.errors import StoreError
+from archiver.jsontext import parse_json
 from archiver.models import _Serialisable
 
 MANIFEST_NAME = "manifest.json"
@@ -273,7 +274,7 @@ def read_manifest(root: Path) -> Manifest | None:
     except OSError as e:
         raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
     try:
-        return Manifest.from_dict(json.loads(raw.decode("utf-8")))
+        return Manifest.from_dict(parse_json(raw.decode("utf-8")))
     except (ValueError, TypeError, KeyError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise StoreError(f"{path} is corrupt: {message}") from e

@@ -10,13 +10,13 @@ own digests (``archiver.storage.warccheck``).
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 import zlib
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from archiver.jsontext import parse_json
 from archiver.storage.problems import VerifyProblem
 from archiver.storage.warccheck import check_warc, unreadable
 from archiver.storage.warcreader import one_line, wacz_warc_members
@@ -89,7 +89,7 @@ class _Package:
     def resources(self) -> list[Resource]:
         """What datapackage.json lists; none when it is missing or unusable (a problem)."""
         try:
-            package = json.loads(self.archive.read("datapackage.json").decode("utf-8"))
+            package = parse_json(self.archive.read("datapackage.json").decode("utf-8"))
             return _wacz_resources(package)
         except KeyError:
             self.problem("datapackage.json", "wacz-datapackage", None, None, "missing")

@@ -23,6 +23,7 @@ from typing import Any
 from archiver.archives.local.index import FileIndex, IndexEntry
 from archiver.archives.local.keys import canonicaliser_name
 from archiver.durable import replace_file
+from archiver.jsontext import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class IndexCache:
                 first = stream.readline()
                 if not first.startswith(f"!{INDEX_FORMAT} "):
                     return None
-                header = json.loads(first.split(" ", 1)[1])
+                header = parse_json(first.split(" ", 1)[1])
                 expected = self._header(file, FileIndex(stamp))
                 checked = ("format", "version", "file", "size", "mtime_ns", "urlkeys")
                 if any(header.get(key) != expected[key] for key in checked):

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from archiver.archives.local.keys import make_locator, url_key
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timestamp
+from archiver.jsontext import parse_json
 from archiver.storage.digests import sha1_base32_digest
 from archiver.storage.warcreader import (
     WARC_READ_ERRORS,
@@ -103,7 +104,7 @@ class IndexEntry:
     @classmethod
     def from_cdxj_line(cls, line: str, file: str) -> IndexEntry:
         urlkey, timestamp, text = line.split(" ", 2)
-        data = json.loads(text)
+        data = parse_json(text)
         return cls(
             urlkey=urlkey,
             timestamp=timestamp,
