@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from archiver.extract.quoted import Quoted
 
 _SPACES = re.compile(r"\s*")
-# Only from the start of a run of stops, and never giving back: a run of 10,000 dots (a
-# table of contents' leaders) was tried from each of its dots, at each of its lengths.
-_ENDING = re.compile(r"(?<![.!?…])[.!?…]++[\"”’')\]»]*+(?=\s|$)")
+# Only from the start of a run of stops (the first stop not after another), never giving
+# back: a run of 10,000 dots (a table of contents' leaders) was tried from each of its
+# dots, at each of its lengths. The stop comes first so the scan looks for it alone.
+_ENDING = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*+[\"”’')\]»]*+(?=\s|$)")
 _NEXT_START = re.compile(r"\s*(\S)")
 _WORD_BEFORE = re.compile(r"(\S*)\.$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
