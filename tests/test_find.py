@@ -44,6 +44,7 @@ from tests.conftest import (
     running_wayback,
     shared_dir,
 )
+from tests.fake_clock import FakeClock
 
 OTHER = "http://news.example/about"
 CITED = datetime(2018, 11, 28, 23, 59, 59, tzinfo=UTC)
@@ -364,19 +365,6 @@ def test_bad_specs_are_input_errors_naming_the_spec(spec: str, message: str) -> 
 
 
 # -- rate limiting, with an injected clock -------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_rate_limiter_spaces_calls_to_one_endpoint() -> None:

@@ -12,22 +12,10 @@ from archiver.config import Settings
 from archiver.errors import BadAnswer, ConnectionClosed, NetworkError, Throttled
 from archiver.net.http import Fetched, build_session
 from archiver.net.polite import CdxRateLimiter, polite_get
+from tests.fake_clock import FakeClock
 from tests.scripted_server import Peer, ScriptedServer, answers, ok
 
 SPEC = "wayback:http://archive.test/web/"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def get(
