@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -290,11 +290,20 @@ def find_mementos(
     be a wrong answer, so the first failure is raised as ``NetworkError``.
     """
     net = Net(session, settings, cdx_limiter=limiter or DEFAULT_RATE_LIMITER)
+    return from_every_archive(archives, lambda archive: archive.find(url, when, limit, net))
+
+
+def from_every_archive(
+    archives: Sequence[Archive], ask: Callable[[Archive], list[Memento]]
+) -> list[Memento]:
+    """What ``ask`` returns for each of ``archives``, in archive order, going on past an
+    archive that fails: the failure is logged when another archive answered, and the
+    first one raised (``NetworkError``) when none did, since "no copy" would be wrong."""
     found: list[Memento] = []
     failures: list[NetworkError] = []
     for archive in archives:
         try:
-            found.extend(archive.find(url, when, limit, net))
+            found.extend(ask(archive))
         except NetworkError as e:
             failures.append(e)
             log.warning("%s", e)

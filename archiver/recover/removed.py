@@ -27,6 +27,7 @@ import requests
 
 from archiver.archives.base import Archive, by_spec
 from archiver.archives.cache import LookupCache
+from archiver.archives.specs import from_every_archive
 from archiver.config import Settings
 from archiver.dates import parse_iso
 from archiver.errors import ArchiverError, NetworkError
@@ -84,17 +85,9 @@ def _list_captures(
 ) -> list[Memento]:
     """The article's captures near ``when`` in every archive, through the lookup cache
     (under the keys ``select`` uses, so either can reuse the other's answer)."""
-    found: list[Memento] = []
-    failures: list[NetworkError] = []
-    for archive in archives:
-        try:
-            found.extend(cache.listed(archive, url, when, CAPTURE_LIST_LIMIT, net))
-        except NetworkError as e:
-            failures.append(e)
-            log.warning("%s", e)
-    if failures and not found:
-        raise failures[0]
-    return found
+    return from_every_archive(
+        archives, lambda archive: cache.listed(archive, url, when, CAPTURE_LIST_LIMIT, net)
+    )
 
 
 def _read_copy(memento: Memento, archive: Archive, net: Net) -> Article:
