@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver.archives.cache import LookupCache
 from archiver.config import default_state_file
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.wayback import FixtureCapture, write_fixture_warc
@@ -494,3 +495,33 @@ def test_an_index_cache_that_cannot_be_written_is_a_warning_not_the_end(
         "archiver needs a folder: move it out of the way (indexes are not cached until then)\n"
     )
     assert len(manifest_of(store)["captures"]) == 2
+
+
+def test_archive_answers_that_cannot_be_cached_are_a_warning_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The state file is locked for longer than archiver waits while a run has answers to
+    # keep: they are not kept (the next run asks again), and the run goes on.
+    path = tmp_path / "state.sqlite"
+    state = State(path, busy_timeout=0.2)
+    cache = LookupCache(state, clock=lambda: datetime(2024, 5, 1, tzinfo=UTC))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with caplog.at_level("WARNING", logger="archiver.archives.cache"):
+            for url in ("http://a.example/", "http://b.example/"):
+                cache.remember_lookup("ia", url, None, "replay", [])
+    finally:
+        holder.communicate(timeout=30)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"the state file {path} is locked by another process, for longer than archiver "
+        "waits; let it finish, or give another file with --state (archive answers are not "
+        "cached until then)"
+    ]
+    assert cache.lookup("ia", "http://a.example/", None, "replay") is None
+    state.close()
