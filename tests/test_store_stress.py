@@ -525,3 +525,30 @@ def test_archive_answers_that_cannot_be_cached_are_a_warning_once(
     ]
     assert cache.lookup("ia", "http://a.example/", None, "replay") is None
     state.close()
+
+
+def test_a_capture_the_web_did_not_serve_is_listed_and_exits_3(web: Web, tmp_path: Path) -> None:
+    # HEAD says the file is there (alive), then its GET redirects to a host that does not
+    # resolve: the live capture is not stored, which is a problem the run found (3).
+    web.add(1)
+    pdf = "http://news.example/report.pdf"
+    moved = Page(
+        status=302,
+        head_status=200,
+        content_type="application/pdf",
+        location="http://gone.example/report.pdf",
+    )
+    web.origin.add(pdf, moved)
+    article = write_article(tmp_path / "article.md", [*web.urls, pdf])
+    store = tmp_path / "store"
+    args = ["archive", str(article), "--store", str(store), "--format", "json", *web.args()]
+    result = archiver(args)
+    assert result.returncode == 3, result
+    assert result.stderr.splitlines()[-1] == "problems: 1 capture(s) not stored"
+    not_stored = [entry for entry in json.loads(result.stdout) if entry["warc_file"] is None]
+    assert [(f["url"], f["source"], f["citations"]) for f in not_stored] == [
+        (pdf, "live", [f"{article}#L2"])
+    ]
+    assert not_stored[0]["reason"].startswith(f"could not fetch {pdf}: ")
+    assert len(manifest_of(store)["captures"]) == 2
+    assert_consistent(store)
