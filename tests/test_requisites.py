@@ -10,16 +10,20 @@ one captured years away, and requisites shared between pages are stored once.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.archives.local import LocalCollection
 from archiver.archives.specs import parse_archive_spec
 from archiver.archives.wayback import WaybackArchive
+from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer
@@ -31,7 +35,13 @@ from archiver.storage.sources import obtain_live
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
 from archiver.storage.wholepage import with_live_requisites
-from tests.conftest import archive_settings, require_shared, running_wayback, sandbox_settings
+from tests.conftest import (
+    CANARY,
+    archive_settings,
+    require_shared,
+    running_wayback,
+    sandbox_settings,
+)
 from tests.warcfiles import accepted
 
 # -- finding them -------------------------------------------------------------------------
@@ -466,3 +476,56 @@ def test_the_time_bound_stops_asking_once_spent(live_site: OriginServer) -> None
         ("http://live.example/gone.png", "over the page's bound of 15 s"),
         ("http://live.example/bg.png", "over the page's bound of 15 s"),
     ]
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def archive_page(pywb: WaybackServer, origin: OriginServer, store: Path, *options: str) -> Any:
+    article = store.parent / "article.md"
+    article.write_text(f"The [report]({PAGE}) (read on 2018-06-15).\n", encoding="utf-8")
+    origin.add(CANARY, Page(body="<p>up</p>"))
+    origin.add(PAGE, Page(status=404, body="gone"))  # only the memento is stored
+    hosts = {"canary.example": origin.address, "news.example": origin.address}
+    hosts["archive.test"] = f"127.0.0.1:{pywb.port}"
+    resolve = [f"--resolve={host}={address}" for host, address in hosts.items()]
+    arguments = ["archive", str(article), "--store", str(store), "--archive", SPEC]
+    arguments += ["--canary", CANARY, "--only-resolved", "--retries", "0", *resolve, *options]
+    return CliRunner().invoke(cli, arguments)
+
+
+def test_archive_says_what_of_each_page_was_stored_and_left_out(
+    pywb: WaybackServer, origin: OriginServer, tmp_path: Path
+) -> None:
+    shown = archive_page(pywb, origin, tmp_path / "warcs", "--format", "table")
+    assert shown.exit_code == 3, shown.output  # the cited page is dead
+    assert "9 stored, 1 left out, 1 a year or more from its page" in shown.stdout
+    manifest = json.loads((tmp_path / "warcs" / "manifest.json").read_text())
+    [capture] = manifest["captures"]
+    assert len(capture["requisites"]) == 9
+    assert capture["requisites_left_out"] == [
+        {
+            "url": f"{SITE}/2018/missing.png",
+            "kind": "image",
+            "found_in": PAGE,
+            "reason": f"not in {SPEC}",
+        }
+    ]
+    old = next(r for r in capture["requisites"] if r["url"] == f"{SITE}/img/old.png")
+    assert (old["warc_date"], old["seconds_from_page"], old["note"]) == (
+        "2012-03-01T00:00:00Z",
+        -198498600,
+        "captured 6.3 years before the page",
+    )
+
+    bare = archive_page(pywb, origin, tmp_path / "bare", "--format", "json", "--no-requisites")
+    assert bare.exit_code == 3, bare.output
+    [capture] = json.loads(bare.stdout)
+    assert (capture["requisites"], capture["requisites_left_out"]) == ([], [])
+
+    bounded = archive_page(
+        pywb, origin, tmp_path / "one", "--format", "json", "--requisite-count", "1"
+    )
+    [capture] = json.loads(bounded.stdout)
+    assert [r["url"] for r in capture["requisites"]] == [f"{SITE}/static/site.css"]
+    assert len(capture["requisites_left_out"]) == 8  # what base.css names is not known
