@@ -39,6 +39,10 @@ which is now ``listed_datetime``. A version 1 manifest is read as version 2 says
 ``memento_datetime`` becomes ``listed_datetime`` and ``memento_datetime`` is None (whether
 the archive stated it was not recorded). A capture reached through captured redirects
 lists them in ``captured_redirects``, each its own ``response`` record in the capture's file.
+A capture's page requisites (``archiver.storage.wholepage``) are listed in ``requisites``
+(``StoredRequisite``: each its own ``response`` record, in the capture's file or, when
+``shared``, in the file of the capture that stored it first) and ``requisites_left_out``
+(``LeftOutRequisite``, with the reason); manifests without them read as none.
 
 The manifest is only ever replaced whole (write a temporary file in the same directory,
 fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
