@@ -27,14 +27,14 @@ from archiver.cli.main import cli
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.wayback import FixtureCapture, WaybackServer
-from archiver.net.http import build_session
-from archiver.net.polite import Net
+from archiver.net.http import Fetched, build_session
+from archiver.net.polite import CdxRateLimiter, Net
 from archiver.storage.manifest import Capture, Manifest
 from archiver.storage.requisites import find_in_css, find_in_html, parse_srcset
-from archiver.storage.sources import obtain_live
+from archiver.storage.sources import Obtained, obtain_live
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
-from archiver.storage.wholepage import with_live_requisites
+from archiver.storage.wholepage import with_live_requisites, with_memento_requisites
 from tests.conftest import (
     CANARY,
     archive_settings,
@@ -529,3 +529,30 @@ def test_archive_says_what_of_each_page_was_stored_and_left_out(
     [capture] = json.loads(bounded.stdout)
     assert [r["url"] for r in capture["requisites"]] == [f"{SITE}/static/site.css"]
     assert len(capture["requisites_left_out"]) == 8  # what base.css names is not known
+
+
+def test_an_archive_that_asks_for_a_pause_is_not_asked_for_the_other_requisites(
+    origin: OriginServer,
+) -> None:
+    origin.add("http://busy.archive/", Page(body="up"))
+    origin.sites["busy.archive"].fallback = Page(
+        status=429, body="slow down", headers=(("Retry-After", "3600"),)
+    )
+    settings = sandbox_settings(origin)
+    busy = parse_archive_spec("wayback:http://busy.archive/web/")
+    html = b'<link rel="stylesheet" href="/a.css"><img src="/b.png"><img src="/c.png">'
+    fetched = Fetched(
+        PAGE, PAGE, 200, "OK", "HTTP/1.1", [("Content-Type", "text/html")], html, False
+    )
+    page = Obtained(fetched, PAGE, PAGE, "2018-06-15T10:30:00Z", "", "memento", warcinfo={})
+    with build_session(settings) as session:
+        net = Net(session, settings, CdxRateLimiter(), CdxRateLimiter())  # not the run's pace
+        whole = with_memento_requisites(page, busy, net, Manifest(), lambda: NOW)
+    asked = "wayback:http://busy.archive/web/: replay server rate limited (HTTP 429)"
+    asked += ", asked to wait 3600s"
+    assert [(r.url, r.reason) for r in whole.requisites_left_out] == [
+        (f"{SITE}/a.css", f"could not be read: {asked}; try again later"),
+        (f"{SITE}/b.png", f"not asked: the archive asked for a pause ({asked}; try again later)"),
+        (f"{SITE}/c.png", f"not asked: the archive asked for a pause ({asked}; try again later)"),
+    ]
+    assert len(origin.hits_for("busy.archive")) == 1
