@@ -96,6 +96,7 @@ class Settings:
     requisite_count: int = 50
     requisite_bytes: int = 20 * 1024 * 1024
     requisite_seconds: float = 60.0
+    browser: str | None = None  # capture live pages in this Chromium (path or name) instead
 
     @property
     def state_file(self) -> Path:

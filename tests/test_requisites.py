@@ -556,3 +556,64 @@ def test_an_archive_that_asks_for_a_pause_is_not_asked_for_the_other_requisites(
         (f"{SITE}/c.png", f"not asked: the archive asked for a pause ({asked}; try again later)"),
     ]
     assert len(origin.hits_for("busy.archive")) == 1
+
+
+# -- through a browser ----------------------------------------------------------------------
+
+SCRIPTED = (
+    '<html><head><link rel="stylesheet" href="/s.css"></head><body><p>Story</p>'
+    "<script>var late = new Image(); late.src = '/late.png';"
+    " document.body.appendChild(late);</script></body></html>"
+)
+
+
+def test_a_browser_capture_records_what_the_page_loaded_scripts_included(
+    live_site: OriginServer, tmp_path: Path
+) -> None:
+    from tests.test_export_replay import chromium_path  # the same browser the replay test uses
+
+    live_site.add("http://live.example/scripted", Page(body=SCRIPTED))
+    live_site.add("http://live.example/late.png", Page(status=302, location="/img/late.png"))
+    live_site.add(
+        "http://live.example/img/late.png", Page(body=b"\x89PNG late", content_type="image/png")
+    )
+    url = "http://live.example/scripted"
+    settings = sandbox_settings(live_site, browser=chromium_path())
+    store = new_store(tmp_path / "store")
+    with build_session(settings) as session:
+        capture = store.capture_live(url, session, settings, ["a.md#L1"])
+        plain = new_store(tmp_path / "plain").capture_live(
+            url, session, settings.replace(browser=None)
+        )
+    assert (capture.target_uri, capture.http_status) == (url, 200)
+    found = {(r.url, r.kind, r.target_uri, r.http_status) for r in capture.requisites}
+    assert found == {
+        ("http://live.example/s.css", "stylesheet", "http://live.example/s.css", 200),
+        ("http://live.example/bg.png", "image", "http://live.example/bg.png", 200),
+        ("http://live.example/late.png", "image", "http://live.example/img/late.png", 200),
+    }
+    late = next(r for r in capture.requisites if r.url.endswith("/late.png"))
+    assert [(h.url, h.http_status) for h in late.redirects] == [
+        ("http://live.example/late.png", 302)
+    ]
+    # the plain fetch reads HTML and CSS: what the script loaded is out of its sight
+    assert {r.url for r in plain.requisites} == {
+        "http://live.example/s.css",
+        "http://live.example/bg.png",
+    }
+    with store.path_of(capture).open("rb") as stream:
+        info = next(iter(ArchiveIterator(stream))).content_stream().read().decode()
+    assert "in a headless browser" in info
+    accepted(store.path_of(capture))
+    assert verify_store(store.root).ok
+
+
+def test_a_browser_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text("See [x](http://news.example/) (read 2020-01-01).\n")
+    result = CliRunner().invoke(
+        cli, ["archive", str(article), "--store", str(tmp_path / "w"), "--browser", "/no/chromium"]
+    )
+    assert result.exit_code == 2
+    assert "no browser at '/no/chromium': give the path of a Chromium" in result.output
+    assert not (tmp_path / "w").exists()

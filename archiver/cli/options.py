@@ -252,6 +252,13 @@ requisite_options = _all_of(
             show_default=True,
             help="Spend at most this many seconds on one page's requisites.",
         ),
+        click.option(
+            "--browser",
+            metavar="CHROMIUM",
+            help="Capture live pages in this headless Chromium (a path or a name on PATH), "
+            "recording everything the page loads, scripts' requests included; needs "
+            "Playwright (pip install 'archiver[browser]'). [default: a plain fetch]",
+        ),
     ]
 )
 """The options of the commands that store captures (archive, run): page requisites."""
@@ -287,6 +294,13 @@ def build_settings(params: dict[str, Any]) -> Settings:
     for key in ("requisites", "requisite_count", "requisite_bytes", "requisite_seconds"):
         if params.get(key) is not None:
             changes[key] = params[key]
+    if params.get("browser") is not None:
+        import shutil
+
+        if shutil.which(params["browser"]) is None:
+            message = f"no browser at {params['browser']!r}: give the path of a Chromium"
+            raise click.BadParameter(message, param_hint="--browser")
+        changes["browser"] = params["browser"]
     for key in ("spn_endpoint", "spn_poll_interval", "spn_job_timeout"):
         if params.get(key) is not None:
             changes[key] = params[key]

@@ -82,7 +82,7 @@ from archiver.storage.manifest import (
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
-from archiver.storage.sources import Obtained, obtain_live, obtain_memento, stored_redirect
+from archiver.storage.sources import Obtained, obtain_memento, stored_redirect
 from archiver.storage.warcwriter import (
     Tally,
     WrittenRecord,
@@ -92,8 +92,8 @@ from archiver.storage.warcwriter import (
     write_responses,
 )
 from archiver.storage.wholepage import (
+    obtain_whole_live,
     requisite_entries,
-    with_live_requisites,
     with_memento_requisites,
 )
 
@@ -298,8 +298,7 @@ class Store:
             existing = self.find(url, source="live")
             if existing is not None:
                 return self.add_citations(existing, citations)
-        obtained = obtain_live(url, session, settings, self._clock)
-        obtained = with_live_requisites(obtained, session, settings, self.manifest, self._clock)
+        obtained = obtain_whole_live(url, session, settings, self.manifest, self._clock)
         return self._store(obtained, citations)
 
     def add_citations(self, capture: Capture, citations: Sequence[str]) -> Capture:

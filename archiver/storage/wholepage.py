@@ -43,11 +43,13 @@ import requests
 from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso
 from archiver.errors import InputError, NetworkError, Throttled
+from archiver.storage.browser import obtain_in_browser
 from archiver.storage.manifest import LeftOutRequisite, Manifest, StoredRequisite
 from archiver.storage.requisites import Requisite, find_in_css, find_in_html, is_css, is_html
 from archiver.storage.sources import (
     Obtained,
     ObtainedRequisite,
+    obtain_live,
     obtain_live_hops,
     obtained_part,
     read_chain,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RequisiteBounds",
+    "obtain_whole_live",
     "requisite_entries",
     "with_live_requisites",
     "with_memento_requisites",
@@ -102,6 +105,34 @@ def with_memento_requisites(
         return page
     source = _FromArchive(archive, net, parse_iso(page.warc_date), to_iso(clock()))
     return _gather(page, source, net.settings, _stored_of(manifest, "memento"), monotonic)
+
+
+def obtain_whole_live(
+    url: str,
+    session: requests.Session,
+    settings: Settings,
+    manifest: Manifest,
+    clock: Callable[[], datetime],
+) -> Obtained:
+    """The live page at ``url`` with its requisites: fetched plainly (the default), or
+    loaded in the browser ``settings.browser`` names (``archiver.storage.browser``), which
+    records what it loaded; requisites already in the store are shared, not stored again."""
+    if not settings.browser:
+        page = obtain_live(url, session, settings, clock)
+        return with_live_requisites(page, session, settings, manifest, clock)
+    page = obtain_in_browser(url, settings, clock)
+    if not settings.requisites:
+        return replace(page, requisites=(), requisites_left_out=())
+    stored = _stored_of(manifest, "live")
+    kept = [r for r in page.requisites if (r.requisite.url, "") not in stored]
+    shared = [
+        replace(
+            stored[key], url=r.requisite.url, kind=r.requisite.kind, found_in=r.requisite.found_in
+        )
+        for r in page.requisites
+        if (key := (r.requisite.url, "")) in stored
+    ]
+    return replace(page, requisites=tuple(kept), requisites_shared=tuple(shared))
 
 
 def with_live_requisites(
