@@ -562,6 +562,7 @@ def test_an_archive_that_asks_for_a_pause_is_not_asked_for_the_other_requisites(
 
 SCRIPTED = (
     '<html><head><link rel="stylesheet" href="/s.css"></head><body><p>Story</p>'
+    '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
     "<script>var late = new Image(); late.src = '/late.png';"
     " document.body.appendChild(late);</script></body></html>"
 )

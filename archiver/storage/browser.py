@@ -93,9 +93,9 @@ def obtain_in_browser(url: str, settings: Settings, clock: Callable[[], datetime
         try:
             context = browser.new_context(user_agent=settings.user_agent, service_workers="block")
             page = context.new_page()
-            page.on("request", lambda r: asked.append(r.url))
-            page.on("requestfinished", lambda r: recorded.append(_exchange(r, clock)))
-            page.on("requestfailed", lambda r: failed.append(_failure(r)))
+            page.on("request", lambda r: asked.extend([r.url] if _web(r) else []))
+            page.on("requestfinished", lambda r: recorded.extend(_exchange(r, clock)))
+            page.on("requestfailed", lambda r: failed.extend([_failure(r)] if _web(r) else []))
             main = id(_load(page, url, settings, PlaywrightError).request)
             done = {r.url for r in recorded} | {u for u, _, _ in failed}
             pending = [u for u in dict.fromkeys(asked) if u not in done]
@@ -129,8 +129,11 @@ def _load(page: Any, url: str, settings: Settings, error: type[Exception]) -> An
     return response
 
 
-def _exchange(request: Any, clock: Callable[[], datetime]) -> _Exchange:
-    """One finished request as a ``Fetched`` (see the module docstring for the headers)."""
+def _exchange(request: Any, clock: Callable[[], datetime]) -> list[_Exchange]:
+    """One finished request as a ``Fetched`` (see the module docstring for the headers);
+    none for a ``data:`` or ``blob:`` URL, which is inside the page already."""
+    if not _web(request):
+        return []
     response = request.response()
     at = to_iso(clock())
     body = b""
@@ -159,15 +162,21 @@ def _exchange(request: Any, clock: Callable[[], datetime]) -> _Exchange:
     )
     previous = request.redirected_from
     frame = request.frame
-    return _Exchange(
-        id(request),
-        id(previous) if previous is not None else None,
-        request.url,
-        request.resource_type,
-        frame.url if frame is not None else None,
-        fetched,
-        at,
-    )
+    return [
+        _Exchange(
+            id(request),
+            id(previous) if previous is not None else None,
+            request.url,
+            request.resource_type,
+            frame.url if frame is not None else None,
+            fetched,
+            at,
+        )
+    ]
+
+
+def _web(request: Any) -> bool:
+    return str(request.url).lower().startswith(("http://", "https://"))
 
 
 def _failure(request: Any) -> tuple[str, str, str]:
