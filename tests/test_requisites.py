@@ -157,6 +157,9 @@ OTHER_HTML = (
 )
 
 
+MOVED_HTML = b'<html><body><img src="/img/moved.png"></body></html>'
+
+
 def _at(url: str, when: datetime, body: bytes, content_type: str) -> FixtureCapture:
     return FixtureCapture(url, when, body=body, content_type=content_type)
 
@@ -195,6 +198,23 @@ ARCHIVED = [
         "image/png",
     ),
     _at(f"{SITE}/img/old.png", datetime(2012, 3, 1, tzinfo=UTC), b"\x89PNG old", "image/png"),
+    # two pages naming an image that redirected when it was captured
+    *(
+        _at(f"{SITE}/2019/{name}.html", datetime(2019, 1, day, tzinfo=UTC), MOVED_HTML, "text/html")
+        for name, day in (("first", 2), ("second", 3))
+    ),
+    FixtureCapture(
+        f"{SITE}/img/moved.png",
+        datetime(2019, 1, 1, tzinfo=UTC),
+        301,
+        headers=[("Location", f"{SITE}/img/new.png")],
+    ),
+    _at(
+        f"{SITE}/img/new.png",
+        datetime(2019, 1, 1, 0, 0, 1, tzinfo=UTC),
+        b"\x89PNG new",
+        "image/png",
+    ),
 ]
 
 
@@ -304,6 +324,22 @@ def test_requisites_shared_between_pages_are_stored_once(
     assert [url for url, _, _ in accepted(store.path_of(second))] == [OTHER]
     assert second.requisites_left_out == ()
     assert verify_store(store.root).ok
+
+
+def test_a_requisite_that_redirected_is_shared_too(pywb: WaybackServer, tmp_path: Path) -> None:
+    settings = archive_settings({"archive.test": pywb})
+    store = new_store(tmp_path / "store")
+    first = capture_from_pywb(store, settings, f"{SITE}/2019/first.html", datetime(2019, 1, 2))
+    second = capture_from_pywb(store, settings, f"{SITE}/2019/second.html", datetime(2019, 1, 3))
+    [stored] = first.requisites
+    assert (stored.url, stored.target_uri, [h.url for h in stored.redirects]) == (
+        f"{SITE}/img/moved.png",
+        f"{SITE}/img/new.png",
+        [f"{SITE}/img/moved.png"],
+    )
+    [shared] = second.requisites
+    assert (shared.shared, shared.record_id) == (True, stored.record_id)
+    assert [url for url, _, _ in accepted(store.path_of(second))] == [f"{SITE}/2019/second.html"]
 
 
 def test_the_bounds_of_a_page_leave_out_what_is_past_them(

@@ -31,7 +31,6 @@ it carrying them.
 from __future__ import annotations
 
 import heapq
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -68,8 +67,6 @@ __all__ = [
     "with_memento_requisites",
 ]
 
-log = logging.getLogger(__name__)
-
 FAR_APART = 365 * 86400  # seconds: a requisite captured further from its page is noted
 
 
@@ -78,16 +75,13 @@ class RequisiteBounds:
     """How much work a page's requisites may take: ``count`` asked for, ``bytes`` stored
     (their payloads), ``seconds`` spent."""
 
-    count: int = 50
-    bytes: int = 20 * 1024 * 1024
-    seconds: float = 60.0
+    count: int
+    bytes: int
+    seconds: float
 
     @classmethod
     def of(cls, settings: Settings) -> RequisiteBounds:
         return cls(settings.requisite_count, settings.requisite_bytes, settings.requisite_seconds)
-
-    def describe(self) -> str:
-        return f"{self.count} requisites, {self.bytes:,} bytes, {self.seconds:g} s"
 
 
 def with_memento_requisites(
@@ -219,17 +213,20 @@ def _instant_key(text: str) -> str:
 
 def _stored_of(manifest: Manifest, source: str) -> dict[tuple[str, str], StoredRequisite]:
     """The requisites the store holds for pages of ``source``, by the key ``locate`` gives
-    (a memento's: stated original and datetime; a live one's: its URL)."""
+    (a memento's: stated original and datetime, its own or a captured redirect's before
+    it; a live one's: the URL the page named)."""
     stored: dict[tuple[str, str], StoredRequisite] = {}
     for capture in manifest.captures:
         if capture.source != source:
             continue
         for entry in capture.requisites:
-            if source == "memento":
-                key = (entry.target_uri, _instant_key(entry.warc_date))
+            if source == "memento":  # the capture asked for may be a redirect it stored
+                keys = [(hop.url, _instant_key(hop.warc_date)) for hop in entry.redirects]
+                keys.append((entry.target_uri, _instant_key(entry.warc_date)))
             else:
-                key = (entry.url, "")
-            stored.setdefault(key, replace(entry, shared=True))
+                keys = [(entry.url, "")]
+            for key in keys:
+                stored.setdefault(key, replace(entry, shared=True))
     return stored
 
 
