@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -80,9 +81,6 @@ def obtain_in_browser(url: str, settings: Settings, clock: Callable[[], datetime
     executable = shutil.which(settings.browser or "") if settings.browser else None
     if executable is None:
         raise SetupError(f"no browser at {settings.browser!r}: give the path of a Chromium")
-    asked: list[str] = []
-    recorded: list[_Exchange] = []
-    failed: list[tuple[str, str, str]] = []
     with sync_playwright() as playwright:
         try:
             browser = playwright.chromium.launch(
@@ -93,15 +91,55 @@ def obtain_in_browser(url: str, settings: Settings, clock: Callable[[], datetime
         try:
             context = browser.new_context(user_agent=settings.user_agent, service_workers="block")
             page = context.new_page()
-            page.on("request", lambda r: asked.extend([r.url] if _web(r) else []))
-            page.on("requestfinished", lambda r: recorded.extend(_exchange(r, clock)))
-            page.on("requestfailed", lambda r: failed.extend([_failure(r)] if _web(r) else []))
-            main = id(_load(page, url, settings, PlaywrightError).request)
-            done = {r.url for r in recorded} | {u for u, _, _ in failed}
-            pending = [u for u in dict.fromkeys(asked) if u not in done]
+            recorder = _Recorder(page, clock)
+            deadline = time.monotonic() + settings.requisite_seconds
+            main = id(_load(page, url, settings, deadline, PlaywrightError).request)
+            while recorder.pending() and time.monotonic() < deadline:  # quiet, not finished
+                page.wait_for_timeout(100)
+            recorder.stop()
         finally:
             browser.close()
-    return _as_obtained(url, main, recorded, failed, pending, settings)
+    return _as_obtained(url, main, recorder, settings)
+
+
+class _Recorder:
+    """What a page asked for, and each request as it finished or failed (http(s) only: a
+    ``data:`` or ``blob:`` URL is inside the page already)."""
+
+    def __init__(self, page: Any, clock: Callable[[], datetime]) -> None:
+        self.page, self.clock = page, clock
+        self.asked: list[str] = []
+        self.recorded: list[_Exchange] = []
+        self.failed: list[tuple[str, str, str]] = []
+        page.on("request", self._asked)
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._failed)
+
+    def _asked(self, request: Any) -> None:
+        if _web(request):
+            self.asked.append(request.url)
+
+    def _finished(self, request: Any) -> None:
+        if _web(request):
+            self.recorded.append(_exchange(request, self.clock))
+
+    def _failed(self, request: Any) -> None:
+        if _web(request):
+            self.failed.append((request.url, request.resource_type, str(request.failure)))
+
+    def pending(self) -> list[str]:
+        """The URLs asked for that have neither finished nor failed."""
+        done = {r.url for r in self.recorded} | {url for url, _, _ in self.failed}
+        return [url for url in dict.fromkeys(self.asked) if url not in done]
+
+    def stop(self) -> None:
+        """Record nothing more: nothing is read from a browser that is closing."""
+        for event, handler in [
+            ("request", self._asked),
+            ("requestfinished", self._finished),
+            ("requestfailed", self._failed),
+        ]:
+            self.page.remove_listener(event, handler)
 
 
 def _launch_arguments(settings: Settings) -> list[str]:
@@ -114,9 +152,9 @@ def _launch_arguments(settings: Settings) -> list[str]:
     return arguments
 
 
-def _load(page: Any, url: str, settings: Settings, error: type[Exception]) -> Any:
+def _load(page: Any, url: str, settings: Settings, deadline: float, error: type[Exception]) -> Any:
     """The main document's response, once the page loaded and its network went quiet (or
-    the page's time bound was spent)."""
+    the page's time bound, ``deadline`` on the monotonic clock, was spent)."""
     bound = settings.requisite_seconds * 1000
     try:
         response = page.goto(url, wait_until="load", timeout=max(settings.timeout * 1000, bound))
@@ -124,16 +162,14 @@ def _load(page: Any, url: str, settings: Settings, error: type[Exception]) -> An
         raise NetworkError(f"could not load {url} in the browser: {_first_line(e)}") from e
     if response is None:
         raise NetworkError(f"could not load {url} in the browser: no response")
+    left = max(deadline - time.monotonic(), 0.0) * 1000
     with contextlib.suppress(error):  # still loading at the bound: the rest is listed
-        page.wait_for_load_state("networkidle", timeout=bound)
+        page.wait_for_load_state("networkidle", timeout=left)
     return response
 
 
-def _exchange(request: Any, clock: Callable[[], datetime]) -> list[_Exchange]:
-    """One finished request as a ``Fetched`` (see the module docstring for the headers);
-    none for a ``data:`` or ``blob:`` URL, which is inside the page already."""
-    if not _web(request):
-        return []
+def _exchange(request: Any, clock: Callable[[], datetime]) -> _Exchange:
+    """One finished request as a ``Fetched`` (see the module docstring for the headers)."""
     response = request.response()
     at = to_iso(clock())
     body = b""
@@ -162,25 +198,19 @@ def _exchange(request: Any, clock: Callable[[], datetime]) -> list[_Exchange]:
     )
     previous = request.redirected_from
     frame = request.frame
-    return [
-        _Exchange(
-            id(request),
-            id(previous) if previous is not None else None,
-            request.url,
-            request.resource_type,
-            frame.url if frame is not None else None,
-            fetched,
-            at,
-        )
-    ]
+    return _Exchange(
+        id(request),
+        id(previous) if previous is not None else None,
+        request.url,
+        request.resource_type,
+        frame.url if frame is not None else None,
+        fetched,
+        at,
+    )
 
 
 def _web(request: Any) -> bool:
     return str(request.url).lower().startswith(("http://", "https://"))
-
-
-def _failure(request: Any) -> tuple[str, str, str]:
-    return request.url, request.resource_type, str(request.failure or "failed")
 
 
 def _first_line(error: BaseException) -> str:
@@ -188,16 +218,10 @@ def _first_line(error: BaseException) -> str:
     return lines[0][:200] if lines else type(error).__name__
 
 
-def _as_obtained(
-    url: str,
-    main: int,
-    recorded: list[_Exchange],
-    failed: list[tuple[str, str, str]],
-    pending: list[str],
-    settings: Settings,
-) -> Obtained:
+def _as_obtained(url: str, main: int, recorder: _Recorder, settings: Settings) -> Obtained:
     """The page (``main`` the key of its request), its redirects and its requisites, from
     what the browser recorded."""
+    recorded, failed, pending = recorder.recorded, recorder.failed, recorder.pending()
     by_key = {exchange.key: exchange for exchange in recorded}
     chains: list[list[_Exchange]] = []
     followed = {e.previous for e in recorded if e.previous is not None}
