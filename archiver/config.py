@@ -90,6 +90,13 @@ class Settings:
     ca_bundle: Path | None = None  # trust these CA certificates instead of the system's
     host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     resolve_only: bool = False  # names missing from host_map fail as "no such host"
+    # A captured page's requisites (archiver.storage.wholepage): whether to store them, and
+    # the bounds per page: how many are asked for, how many bytes stored, how many seconds
+    requisites: bool = True
+    requisite_count: int = 50
+    requisite_bytes: int = 20 * 1024 * 1024
+    requisite_seconds: float = 60.0
+    browser: str | None = None  # capture live pages in this Chromium (path or name) instead
 
     @property
     def state_file(self) -> Path:

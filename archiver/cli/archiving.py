@@ -16,6 +16,7 @@ from archiver.cli.options import (
     check_options,
     format_option,
     network_options,
+    requisite_options,
     store_option,
 )
 from archiver.cli.targets import run_on
@@ -76,6 +77,7 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 @format_option("table", "json")
 @network_options
 @check_options
+@requisite_options
 @article_url_option
 def archive(
     article: str, archives: tuple[str, ...], fmt: str, article_url: str | None, **params: Any

@@ -16,6 +16,7 @@ from archiver.cli.options import (
     check_options,
     format_option,
     network_options,
+    requisite_options,
     spn_options,
     store_option,
 )
@@ -43,6 +44,7 @@ from archiver.report.formats import formatter
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the JSON report here. [default: STORE/report.json]",
 )
+@requisite_options
 @article_url_option
 def run(
     article: str,

@@ -60,7 +60,6 @@ from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
 
 import requests
 
@@ -77,7 +76,6 @@ from archiver.storage.manifest import (
     FileEntry,
     Manifest,
     RecordEntry,
-    StoredRedirect,
     read_manifest,
     write_manifest,
 )
@@ -85,7 +83,7 @@ from archiver.storage.manifest import (
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
-from archiver.storage.sources import Obtained, obtain_live, obtain_memento
+from archiver.storage.sources import Obtained, obtain_memento, stored_redirect
 from archiver.storage.warcwriter import (
     Tally,
     WrittenRecord,
@@ -93,6 +91,11 @@ from archiver.storage.warcwriter import (
     stored_response_headers,
     write_capture,
     write_responses,
+)
+from archiver.storage.wholepage import (
+    obtain_whole_live,
+    requisite_entries,
+    with_memento_requisites,
 )
 
 try:
@@ -279,6 +282,7 @@ class Store:
             if existing is not None:
                 return self.add_citations(existing, citations)
         obtained = obtain_memento(memento, archive, net, self._clock, cited=cited)
+        obtained = with_memento_requisites(obtained, archive, net, self.manifest, self._clock)
         return self._store(obtained, citations, stored if reuse else None)
 
     def _stored_memento(
@@ -314,7 +318,7 @@ class Store:
             existing = stored()
             if existing is not None:
                 return self.add_citations(existing, citations)
-        obtained = obtain_live(url, session, settings, self._clock)
+        obtained = obtain_whole_live(url, session, settings, self.manifest, self._clock)
         return self._store(obtained, citations, stored if reuse else None)
 
     def add_citations(self, capture: Capture, citations: Sequence[str]) -> Capture:
@@ -512,30 +516,18 @@ def _digest_match(part: Obtained) -> bool | None:
     return None if digest is None else payload_sha1_base32(part.fetched.raw_body) == digest
 
 
-def _stored_redirect(part: Obtained, record: WrittenRecord) -> StoredRedirect:
-    fetched = part.fetched
-    location = next((v for k, v in fetched.headers if k.lower() == "location"), "")
-    return StoredRedirect(
-        url=part.target_uri,
-        warc_date=part.warc_date,
-        http_status=fetched.status,
-        location=urljoin(part.target_uri, location.strip()) if location else "",
-        record_id=record.record_id,
-        offset=record.offset,
-        source_uri=fetched.final_url,
-    )
-
-
 def _manifest_entries(
     name: str, obtained: Obtained, written: list[WrittenRecord], citations: tuple[str, ...]
 ) -> tuple[Capture, tuple[RecordEntry, ...]]:
     """The capture and the record rows that list the WARC file ``name`` in the manifest:
-    one row per record; the capture is the last response, its captured redirects listed."""
+    one row per record; the capture is the page's response, its captured redirects and its
+    requisites listed."""
     fetched, digest = obtained.fetched, obtained.archive_digest
-    parts = (*obtained.captured_redirects, obtained)
+    parts = obtained.parts()
     responses = [w for w in written if w.type == "response"]
     assert len(responses) == len(parts)
-    response = responses[-1]
+    page = len(obtained.captured_redirects)
+    response = responses[page]
     match = _digest_match(obtained)
     of_response = {w.record_id: part for w, part in zip(responses, parts, strict=True)}
     capture = Capture(
@@ -561,9 +553,14 @@ def _manifest_entries(
         citations=citations,
         listed_datetime=obtained.listed_datetime,
         captured_redirects=tuple(
-            _stored_redirect(part, record)
+            stored_redirect(part, record)
             for part, record in zip(obtained.captured_redirects, responses, strict=False)
         ),
+        requisites=(
+            *requisite_entries(name, obtained, responses[page + 1 :]),
+            *obtained.requisites_shared,
+        ),
+        requisites_left_out=obtained.requisites_left_out,
     )
     return capture, tuple(
         _record_row(name, w, of_response.get(w.record_id), citations) for w in written
