@@ -32,6 +32,8 @@ from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _
 from archiver.net.http import build_session, fetch
 from archiver.net.polite import Net
 from archiver.net.urls import validate_url
+from archiver.quotes.inrun import check_run_quotes
+from archiver.quotes.result import QuoteResult, quote_summary
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
@@ -73,6 +75,7 @@ class RunReport(_Serialisable):
     store: str
     results: tuple[CitationResult, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()  # about the whole run (OFFLINE_NOTE)
+    quotes: tuple[QuoteResult, ...] = ()  # each quoted passage checked (archiver.quotes)
 
     @property
     def dead_links(self) -> int:
@@ -115,6 +118,7 @@ class RunReport(_Serialisable):
         data = super().to_dict()
         data["offline"] = self.offline
         data["summary"] = self.summary()
+        data["quote_summary"] = quote_summary(self.quotes)
         return data
 
 
@@ -291,6 +295,7 @@ def run_pipeline(
         store=str(settings.store),
         results=tuple(results),
         notes=notes,
+        quotes=check_run_quotes(results, settings.store) if capture else (),
     )
 
 
