@@ -31,6 +31,7 @@ ALTERED_SCORE = 60.0  # alignment score from which a passage is the quote altere
 MIN_ALIGNED_WORDS = 3  # ... and at least this many of its words (fewer when it is shorter)
 GAP_REACH = 5000  # words an ellipsis may skip
 _DIAGONALS_TRIED = 4
+_STRETCH = 3  # words each end of an aligned stretch may move
 _COMMON_WORD = 2000  # a word this frequent in the page casts no votes
 _NEGATIONS = frozenset(
     [
@@ -193,35 +194,32 @@ def _aligned(parts: Sequence[QuotePart], page: PageWords) -> Finding:
 
 
 def _best_stretch(part: QuotePart, page: PageWords) -> tuple[int, int] | None:
-    """The page words [low, high) that best align with ``part``, or None."""
+    """The page words [low, high) that best align with ``part``, or None: on each of the
+    diagonals with most votes, the stretch of the quote's length there, each end moved by
+    up to ``_STRETCH`` words (the source may have words more or fewer), that has most
+    words in common with the quote; of equal ones the closest to the quote's length (a
+    changed word is a change, not a word left out and one added), then the shortest."""
     votes: Counter[int] = Counter()
     for index, word in enumerate(part.words):
         places = page.at.get(word.loose, ())
         if len(places) < _COMMON_WORD:
             votes.update(place - index for place in places)
-    if not votes:
-        return None
-    size = len(part.words)
-    best: tuple[float, int, int] | None = None
+    quote_keys = [word.loose for word in part.words]
+    best: tuple[int, int, int, int, int] | None = None
     for diagonal, _ in votes.most_common(_DIAGONALS_TRIED):
-        low = max(diagonal - size // 2, 0)
-        high = min(diagonal + size + size // 2, len(page.keys))
-        window = page.keys[low:high]
-        matcher = difflib.SequenceMatcher(None, [w.loose for w in part.words], window, False)
-        blocks = [b for b in matcher.get_matching_blocks() if b.size]
-        if not blocks:
-            continue
-        # From the first matched word to the last, stretched over the quote's unmatched
-        # words at either end: they are most likely changed words, not missing ones.
-        first, last = blocks[0], blocks[-1]
-        span_low = max(low + first.b - first.a, low)
-        span_high = min(low + last.b + last.size + (size - last.a - last.size), high)
-        ratio = difflib.SequenceMatcher(
-            None, [w.loose for w in part.words], page.keys[span_low:span_high], False
-        ).ratio()
-        if best is None or ratio > best[0]:
-            best = (ratio, span_low, span_high)
-    return (best[1], best[2]) if best is not None else None
+        for low_shift in range(-_STRETCH, _STRETCH + 1):
+            for high_shift in range(-_STRETCH, _STRETCH + 1):
+                low = max(diagonal + low_shift, 0)
+                high = min(diagonal + len(quote_keys) + high_shift, len(page.keys))
+                if high <= low:
+                    continue
+                matcher = difflib.SequenceMatcher(None, quote_keys, page.keys[low:high], False)
+                matched = sum(block.size for block in matcher.get_matching_blocks())
+                size = high - low
+                candidate = (matched, -abs(size - len(quote_keys)), -size, low, high)
+                if best is None or candidate > best:
+                    best = candidate
+    return (best[3], best[4]) if best is not None and best[0] > 0 else None
 
 
 def _changes(

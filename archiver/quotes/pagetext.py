@@ -104,7 +104,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
+_AS_BROWSERS_READ = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 META_WINDOW = 4096  # bytes searched for a <meta> charset (browsers look at 1024; pages lie)
 
@@ -127,8 +127,18 @@ def page_charset(body: bytes, content_type: str | None) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    guess = _codec(_detected(body))
+    return guess or "cp1252"
+
+
+def _detected(body: bytes) -> str | None:
+    """charset-normalizer's guess; never UTF-16 or UTF-32 for bytes without a NUL (which
+    any text in those has), a guess it makes for short texts in a single-byte charset."""
     guess = from_bytes(body[:65536]).best()
-    return _codec(guess.encoding if guess is not None else None) or "cp1252"
+    name = guess.encoding if guess is not None else None
+    if name and name.replace("_", "-").startswith(("utf-16", "utf-32")) and b"\0" not in body:
+        return None
+    return name
 
 
 def reader_text(body: bytes, content_type: str | None) -> str | None:
