@@ -47,8 +47,8 @@ def quotes(
 
     \b
     Examples:
-      archiver quotes citations/harbour-sensors.md
-      archiver quotes article.md --archive ../shared/corpus/warcs/iana.warc.gz --format json
+      archiver quotes citations/harbour-sensors.md --no-live
+      archiver quotes tests/fixtures/articles/iana-quotes.md --format json
     """
     from archiver.cli.targets import load_citations
     from archiver.quotes.article import check_article_quotes
