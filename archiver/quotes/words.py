@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"\d+(?:[.,:/]\d+)*[^\W_]*|[^\W_]+(?:['’][^\W_]+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "′": "'"})
@@ -48,10 +49,10 @@ _IN_WORD_BRACKETS = re.compile(r"\[([^\W_]{1,40})\]")
 BRACKET_GAP = 8  # source words an editorial [insertion] may stand for
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """A word of a text: its characters as written, where they are, its two keys, and the
-    plain punctuation between it and the word before (``gap``; "" for the first)."""
+    plain punctuation between it and the word before (``gap``; "" for the first). A tuple:
+    a page has hundreds of thousands of words, and a frozen dataclass is slow to make."""
 
     text: str
     start: int
@@ -66,16 +67,24 @@ def words_of(text: str, relaxed: tuple[tuple[int, int], ...] = ()) -> list[Word]
     """The words of ``text`` in order; a word overlapping a ``relaxed`` span is relaxed."""
     found: list[Word] = []
     previous_end = 0
+    known_gaps: dict[str, str] = {" ": "", "\n": ""}
     for match in _WORD.finditer(text):
         written = match.group()
-        strict = unicodedata.normalize("NFKC", written).translate(_APOSTROPHES)
-        gap = plain_punctuation(text[previous_end : match.start()]) if found else ""
-        soft = any(start < match.end() and match.start() < end for start, end in relaxed)
-        found.append(
-            Word(written, match.start(), match.end(), strict, strict.casefold(), gap, soft)
-        )
-        previous_end = match.end()
+        start, end = match.span()
+        strict = written if written.isascii() else _strict(written)
+        between = text[previous_end:start]
+        gap = known_gaps.get(between)
+        if gap is None:
+            gap = known_gaps[between] = plain_punctuation(between)
+        soft = bool(relaxed) and any(low < end and start < high for low, high in relaxed)
+        loose = strict.lower() if strict.isascii() else strict.casefold()
+        found.append(Word(written, start, end, strict, loose, gap if found else "", soft))
+        previous_end = end
     return found
+
+
+def _strict(written: str) -> str:
+    return unicodedata.normalize("NFKC", written).translate(_APOSTROPHES)
 
 
 def plain_punctuation(between: str) -> str:
