@@ -63,6 +63,8 @@ def test_reader_text_hides_what_is_hidden_and_joins_inline_words() -> None:
         "Visible text.\nNext line with “a short quote”."
     )
     assert reader_text(b"\x89PNG...", "image/png") is None
+    assert reader_text(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", None) is None
+    assert reader_text(b"plain  words\r\nover lines", None) == "plain words\nover lines"
 
 
 @pytest.mark.parametrize(

@@ -148,6 +148,8 @@ def reader_text(body: bytes, content_type: str | None) -> str | None:
     html_page = _is_html(body, content_type)
     if not html_page and media and not media.startswith("text/"):
         return None
+    if not html_page and not media and b"\0" in body[:1024]:  # no type, and not text
+        return None
     decoded = body.decode(page_charset(body, content_type), errors="replace").lstrip("\ufeff")
     if not html_page:
         return "\n".join(_SPACES.sub(" ", line).strip() for line in decoded.splitlines())
