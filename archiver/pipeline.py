@@ -32,6 +32,8 @@ from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _
 from archiver.net.http import build_session, fetch
 from archiver.net.polite import Net
 from archiver.net.urls import validate_url
+from archiver.quotes.inrun import check_run_quotes
+from archiver.quotes.result import QuoteResult, quote_summary
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
@@ -88,6 +90,7 @@ class RunReport(_Serialisable):
     # Why storing stopped before the run's end (the store cannot be written: a full disk,
     # a read-only folder); the captures after it were not tried. None: it did not stop.
     store_stopped: str | None = None
+    quotes: tuple[QuoteResult, ...] = ()  # each quoted passage checked (archiver.quotes)
 
     @property
     def dead_links(self) -> int:
@@ -136,6 +139,7 @@ class RunReport(_Serialisable):
         data = super().to_dict()
         data["offline"] = self.offline
         data["summary"] = self.summary()
+        data["quote_summary"] = quote_summary(self.quotes)
         return data
 
 
@@ -348,6 +352,7 @@ def run_pipeline(
         results=tuple(results),
         notes=notes,
         store_stopped=tools.stopped[0] if tools.stopped else None,
+        quotes=check_run_quotes(results, settings.store) if capture else (),
     )
 
 
