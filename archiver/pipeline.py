@@ -33,6 +33,7 @@ from archiver.net.http import build_session, fetch
 from archiver.net.polite import Net
 from archiver.net.urls import validate_url
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
+from archiver.report.html_report import render_html
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
 from archiver.save.results import SaveReport, SaveResult
@@ -158,12 +159,22 @@ def finish_run(
     report: RunReport, settings: Settings, report_path: Path | None = None
 ) -> FinishedRun:
     """End a run: re-hash the store when the run stored anything, and write the report
-    with that verification to ``report_path`` (default STORE/report.json), replacing the
-    file atomically, also when the machine turned out to be offline."""
+    with that verification to ``report_path`` (default STORE/report.json), and the same
+    as a page people read beside it (``html_path``), each file replaced atomically, also
+    when the machine turned out to be offline."""
     path = report_path or settings.store / "report.json"
     finished = replace(verify_run(report, settings), path=path)
-    replace_file(path, (to_json(finished.to_dict()) + "\n").encode())
+    data = finished.to_dict()
+    replace_file(path, (to_json(data) + "\n").encode())
+    replace_file(html_path(path), render_html(data).encode("utf-8"))
     return finished
+
+
+def html_path(report_path: Path) -> Path:
+    """Where the HTML report of a run whose JSON report is ``report_path`` goes."""
+    if report_path.suffix.lower() in (".html", ".htm"):
+        return report_path.with_name(report_path.name + ".html")
+    return report_path.with_suffix(".html")
 
 
 def find_copy(

@@ -27,7 +27,7 @@ from archiver.report.formats import formatter
 @click.argument("article")
 @archive_option
 @store_option
-@format_option("table", "json")
+@format_option("table", "json", "csv")
 @network_options
 @check_options
 @click.option(
@@ -41,7 +41,8 @@ from archiver.report.formats import formatter
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the JSON report here. [default: STORE/report.json]",
+    help="Also write the JSON report here, and the HTML report beside it (same name, "
+    ".html). [default: STORE/report.json]",
 )
 @article_url_option
 def run(
@@ -75,9 +76,16 @@ def run(
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
-    emit(formatter(fmt).run(finished))
-    if fmt == "table" and not report.offline:  # offline, the error line says where
-        tell(f"report: {finished.path}")
+    if fmt == "csv":
+        from archiver.report.csv_report import run_csv
+
+        emit(run_csv(finished.to_dict()))
+    else:
+        emit(formatter(fmt).run(finished))
+    if fmt == "table" and not report.offline and finished.path:  # offline, the error says where
+        from archiver.pipeline import html_path
+
+        tell(f"report: {finished.path} (to read: {html_path(finished.path)})")
     end_run(finished)
 
 
