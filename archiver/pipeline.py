@@ -35,6 +35,7 @@ from archiver.net.urls import validate_url
 from archiver.quotes.inrun import check_run_quotes
 from archiver.quotes.result import QuoteResult, quote_summary
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
+from archiver.report.html_report import render_html
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
 from archiver.save.results import SaveReport, SaveResult
@@ -205,8 +206,9 @@ def finish_run(
     report: RunReport, settings: Settings, report_path: Path | None = None
 ) -> FinishedRun:
     """End a run: re-hash the store when the run stored anything, and write the report
-    with that verification to ``report_path`` (default STORE/report.json), replacing the
-    file atomically, also when the machine turned out to be offline.
+    with that verification to ``report_path`` (default STORE/report.json), and the same
+    as a page people read beside it (``html_path``), each file replaced atomically, also
+    when the machine turned out to be offline.
 
     A report that cannot be written is said in ``FinishedRun.unwritten``; a store that
     cannot be verified is a ``StoreError`` that says where the report went."""
@@ -216,14 +218,26 @@ def finish_run(
         finished = replace(verify_run(report, settings), path=path)
     except StoreError as e:  # the report is still worth keeping, with no verification
         finished, unverified = FinishedRun(report, None, path), e
+    data = finished.to_dict()
+    target = path
     try:
-        replace_file(path, (to_json(finished.to_dict()) + "\n").encode())
+        replace_file(target, (to_json(data) + "\n").encode())
+        target = html_path(path)
+        replace_file(target, render_html(data).encode("utf-8"))
     except OSError as e:  # the run's results are still shown; the caller says this too
-        finished = replace(finished, path=None, unwritten=(path, str(file_error(e, path))))
+        written = path if target != path else None  # the JSON report, when only the page failed
+        finished = replace(finished, path=written, unwritten=(target, str(file_error(e, target))))
     if unverified is not None:
         kept = f"report: {path}" if finished.path else f"nor was the report written to {path}"
         raise StoreError(f"{unverified} ({kept})") from unverified
     return finished
+
+
+def html_path(report_path: Path) -> Path:
+    """Where the HTML report of a run whose JSON report is ``report_path`` goes."""
+    if report_path.suffix.lower() in (".html", ".htm"):
+        return report_path.with_name(report_path.name + ".html")
+    return report_path.with_suffix(".html")
 
 
 def find_copy(

@@ -609,6 +609,7 @@ def test_a_bag_of_a_store_stays_valid_after_a_later_check(
     assert ran.exit_code == 0, ran.output
     assert sorted(p.name for p in store.iterdir() if not p.name.endswith(".warc.gz")) == [
         "manifest.json",
+        "report.html",
         "report.json",
     ]
 

@@ -28,7 +28,7 @@ from archiver.report.formats import formatter
 @click.argument("article")
 @archive_option
 @store_option
-@format_option("table", "json")
+@format_option("table", "json", "csv")
 @network_options
 @check_options
 @click.option(
@@ -42,7 +42,8 @@ from archiver.report.formats import formatter
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the JSON report here. [default: STORE/report.json]",
+    help="Also write the JSON report here, and the HTML report beside it (same name, "
+    ".html). [default: STORE/report.json]",
 )
 @requisite_options
 @article_url_option
@@ -78,9 +79,16 @@ def run(
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
-    emit(formatter(fmt).run(finished))
+    if fmt == "csv":
+        from archiver.report.csv_report import run_csv
+
+        emit(run_csv(finished.to_dict()))
+    else:
+        emit(formatter(fmt).run(finished))
     if fmt == "table" and not report.offline and finished.path is not None:
-        tell(f"report: {finished.path}")  # offline or unwritten, the error line says where
+        from archiver.pipeline import html_path  # offline or unwritten, the error says where
+
+        tell(f"report: {finished.path} (to read: {html_path(finished.path)})")
     end_run(finished)
 
 
