@@ -167,6 +167,11 @@ def test_a_local_collection_is_checked_like_any_archive(tmp_path: Path) -> None:
     assert first["live"]["verdict"] == "not-checked"
     assert report["quote_summary"]["verbatim"] == 1
     assert "contains the quoted passage" in report["results"][0]["selection"]["reason"]
+    # The page people read shows each quote's verdict beside its citation, with what differs.
+    page = (store / "report.html").read_text(encoding="utf-8")
+    second = page.split('id="c2"')[1].split("</section>")[0]
+    assert ">altered</span>" in second and "<code>45,000 → 40,000</code>" in second
+    assert ">verbatim</span>" in page.split('id="c1"')[1].split("</section>")[0]
 
 
 def test_drift_between_the_memento_and_the_live_page(origin: OriginServer, tmp_path: Path) -> None:
