@@ -129,8 +129,12 @@ class Serving:
         except subprocess.TimeoutExpired:
             self.kill()
             pytest.fail("archiver serve did not stop on SIGINT")
+        return code, self.stop_output()
+
+    def stop_output(self) -> str:
+        """What it wrote on stderr, once it has ended."""
         self.reader.join(timeout=10)
-        return code, self._errors()
+        return self._errors()
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -270,3 +274,20 @@ def test_serve_refuses_a_folder_that_is_no_store(tmp_path: Path) -> None:
         ran.stderr
         == f"archiver: error: {tmp_path} has no manifest.json: not a store archiver wrote\n"
     )
+
+
+def test_serve_says_so_when_pywb_dies_under_it(store: Path, tmp_path: Path) -> None:
+    running = Serving(["--format", "json", str(store)], tmp_path)
+    try:
+        children = Path(f"/proc/{running.process.pid}/task/{running.process.pid}/children")
+        [pywb] = map(int, children.read_text().split())
+        os.kill(pywb, signal.SIGKILL)
+        code = running.process.wait(timeout=30)
+    finally:
+        running.kill()
+    err = running.stop_output()
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith("archiver: error: pywb stopped with status -9: ")
+    log = Path(line.rsplit("(log: ", 1)[1].rstrip(")"))
+    assert log.is_file()  # kept, for the error to point at
