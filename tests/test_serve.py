@@ -291,3 +291,17 @@ def test_serve_says_so_when_pywb_dies_under_it(store: Path, tmp_path: Path) -> N
     assert line.startswith("archiver: error: pywb stopped with status -9: ")
     log = Path(line.rsplit("(log: ", 1)[1].rstrip(")"))
     assert log.is_file()  # kept, for the error to point at
+
+
+def test_serve_stops_on_sigterm_too(store: Path, tmp_path: Path) -> None:
+    running = Serving(["--format", "json", str(store)], tmp_path)
+    base = running.served["collection"]
+    running.process.send_signal(signal.SIGTERM)
+    try:
+        code = running.process.wait(timeout=30)
+    finally:
+        running.kill()
+    assert (code, running.stop_output()) == (0, "archiver: stopped\n")
+    with pytest.raises(requests.ConnectionError):
+        get(base)  # pywb did not outlive it
+    assert list(tmp_path.iterdir()) == []
