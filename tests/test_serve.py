@@ -305,3 +305,40 @@ def test_serve_stops_on_sigterm_too(store: Path, tmp_path: Path) -> None:
     with pytest.raises(requests.ConnectionError):
         get(base)  # pywb did not outlive it
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_opening_a_cited_url_in_chromium_sees_the_page_and_its_date(
+    store: Path, tmp_path: Path
+) -> None:
+    """The redirect case as a reader meets it: the printed address of MOVED opens, in a
+    real browser, the page it redirected to, under pywb's banner naming the capture."""
+    from tests.test_export_replay import chromium_path
+
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -e '.[test]'")
+    running = Serving(["--format", "json", str(store)], tmp_path)
+    try:
+        replay = running.served["pages"][1]["replay"]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+            )
+            context = browser.new_context(locale="en-US", timezone_id="UTC")
+            page = context.new_page()
+            page.goto(replay)
+            frame = page.frame_locator("#replay_iframe")
+            frame.locator("p").wait_for(timeout=30_000)
+            shown = frame.locator("body").inner_text()
+            page.wait_for_function("document.body.innerText.includes('Tender notice')")
+            banner = page.locator("body").inner_text()
+            address = page.url
+            browser.close()
+    finally:
+        code, _ = running.stop()
+    assert PAGE_TEXT in shown
+    assert "Current Capture: Tender notice | 5/2/2018, 9:00:01 am" in banner
+    assert address == f"{running.served['collection']}20180502090001/{PAGE}"
+    assert code == 0
