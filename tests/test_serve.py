@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -342,3 +343,21 @@ def test_a_reader_opening_a_cited_url_in_chromium_sees_the_page_and_its_date(
     assert "Current Capture: Tender notice | 5/2/2018, 9:00:01 am" in banner
     assert address == f"{running.served['collection']}20180502090001/{PAGE}"
     assert code == 0
+
+
+def test_serve_on_a_port_already_taken_says_so_in_one_line(store: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = subprocess.run(
+            [str(ARCHIVER), "serve", "--port", str(port), str(store)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+        )
+    assert (ran.returncode, ran.stdout) == (1, "")
+    [line] = ran.stderr.splitlines()
+    assert line.startswith("archiver: error: pywb exited with status 1 while starting: ")
+    assert "Address already in use" in line
