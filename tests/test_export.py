@@ -217,6 +217,25 @@ def test_an_export_refuses_a_store_whose_bytes_changed(store: Path, tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing half-written
 
 
+@pytest.mark.parametrize("kind", ["--wacz", "--bag"])
+def test_an_export_refuses_a_store_missing_a_file_in_one_line(
+    kind: str, store: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"
+    copy.mkdir()
+    for path in store.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    victim = sorted(copy.glob("*.warc.gz"))[0]
+    victim.unlink()
+    result = invoke("export", kind, str(tmp_path / "out"), str(copy))
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"archiver: error: {victim.name} is listed in the manifest but is not in {copy} "
+        "(`archiver verify` names what is missing)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing half-written
+
+
 @pytest.fixture
 def pywb_with(tmp_path: Path) -> Iterator[object]:
     """A function that adds a WACZ to a fresh pywb collection with ``wb-manager`` and

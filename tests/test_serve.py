@@ -361,3 +361,28 @@ def test_serve_on_a_port_already_taken_says_so_in_one_line(store: Path, tmp_path
     [line] = ran.stderr.splitlines()
     assert line.startswith("archiver: error: pywb exited with status 1 while starting: ")
     assert "Address already in use" in line
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable"])
+def test_serve_refuses_a_store_with_a_file_missing_or_damaged_in_one_line(
+    damage: str, store: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"
+    copy.mkdir()
+    for path in store.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    victim = sorted(copy.glob("*.warc.gz"))[0]
+    if damage == "missing":
+        victim.unlink()
+        why = (
+            f"is listed in the manifest but is not in {copy} "
+            "(`archiver verify` names what is missing)"
+        )
+    else:  # its first record's header bytes overwritten
+        data = bytearray(victim.read_bytes())
+        data[200:250] = bytes(50)
+        victim.write_bytes(bytes(data))
+        why = "could not be read (ArchiveLoadFailed): `archiver verify` names what is wrong with it"
+    ran = invoke("serve", str(copy))
+    assert (ran.exit_code, ran.stdout) == (1, "")
+    assert ran.stderr == f"archiver: error: {victim.name} {why}\n"

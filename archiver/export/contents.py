@@ -48,10 +48,18 @@ class StoreContents:
 
     def path_of(self, name: str) -> Path:
         """Where a listed file's bytes are: its name, or its ``.open`` name when a run was
-        killed between recording it and renaming it (its hash is what counts)."""
+        killed between recording it and renaming it (its hash is what counts). A file
+        that is in neither place is a ``StoreError``."""
         path = self.root / name
+        if path.exists():
+            return path
         pending = self.root / f"{name}.open"
-        return pending if not path.exists() and pending.exists() else path
+        if pending.exists():
+            return pending
+        raise StoreError(
+            f"{name} is listed in the manifest but is not in {self.root} "
+            "(`archiver verify` names what is missing)"
+        )
 
     def left_out(self) -> tuple[str, ...]:
         """Names in the store folder an export does not carry (an interrupted write, the

@@ -25,7 +25,8 @@ import json
 from pathlib import Path
 
 from archiver.demo.simweb.wayback import WaybackServer
-from archiver.export.cdxj import sorted_cdxj
+from archiver.errors import StoreError
+from archiver.export.cdxj import cdxj_lines
 from archiver.export.contents import StoreContents
 
 __all__ = ["COLLECTION", "StoreReplay", "is_loopback", "write_replay_index"]
@@ -48,9 +49,19 @@ def is_loopback(host: str) -> bool:
 def write_replay_index(store: StoreContents, folder: Path) -> Path:
     """Write the sorted CDXJ index of the WARC files ``store``'s manifest lists into
     ``folder``; its path. Each line names its file as it is in the store folder."""
-    paths = [store.path_of(entry.name) for entry in store.warc_files]
+    lines: list[str] = []
+    for entry in store.warc_files:
+        try:
+            lines.extend(cdxj_lines(store.path_of(entry.name)))
+        except StoreError:
+            raise
+        except Exception as e:  # warcio and zlib raise many kinds on a damaged file
+            raise StoreError(
+                f"{entry.name} could not be read ({type(e).__name__}): "
+                "`archiver verify` names what is wrong with it"
+            ) from e
     index = folder / INDEX_NAME
-    index.write_text(sorted_cdxj(paths), encoding="utf-8")
+    index.write_text("".join(sorted(lines)), encoding="utf-8")
     return index
 
 
