@@ -10,6 +10,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.export.cdxj import sorted_cdxj
+from archiver.export.pages import source_captures
 from archiver.storage.manifest import read_manifest
 from tests.conftest import closed_port, require_shared
 from tests.export_stores import (
@@ -198,6 +200,19 @@ def test_a_wacz_holds_the_warcs_their_index_the_pages_and_their_hashes(
     assert [r["path"] for r in datapackage["resources"]] == names[:-2]
     assert all(r["hash"].startswith("sha256:") for r in datapackage["resources"])
     assert digest["path"] == "datapackage.json"
+
+
+def test_the_page_of_a_source_is_its_first_memento_else_its_first_live_copy(
+    store: Path,
+) -> None:
+    manifest = read_manifest(store)
+    assert manifest is not None
+    [memento] = [c for c in manifest.captures if c.url == ALIVE and c.source == "memento"]
+    [live] = [c for c in manifest.captures if c.url == ALIVE and c.source == "live"]
+    later = replace(memento, record_id="<urn:uuid:later>", warc_date="2019-04-01T00:00:00Z")
+    only_live = replace(live, url="http://news.example/only-live")
+    chosen = source_captures([live, only_live, later, memento])
+    assert chosen == [later, only_live]  # sources in the order first stored
 
 
 def test_an_export_refuses_a_store_whose_bytes_changed(store: Path, tmp_path: Path) -> None:
