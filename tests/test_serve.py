@@ -2,7 +2,8 @@
 
 The command runs as a subprocess (the installed ``archiver`` script); the test reads the
 addresses it prints, asks the replay for a cited page, a second stored page, a cited URL
-whose capture was a redirect, and the CDX API, then stops it with SIGINT as Ctrl-C does
+whose capture was a redirect, a page requisite (the corpus crawl's stylesheet, stored with its
+page) and the CDX API, then stops it with SIGINT as Ctrl-C does
 and checks that it ends cleanly: exit 0, pywb gone, its folder removed, the store as it
 was. The stores are made by ``archiver archive`` from a local collection: one from a
 fixture WARC, one from a real crawl of the shared corpus.
@@ -224,6 +225,18 @@ def test_serve_replays_a_store_made_from_a_corpus_crawl(
         page = get(f"{base}20140126200825mp_/http://www.iana.org/domains")
         assert page.status_code == 200
         assert "The DNS Root Zone" in page.text
+        # A requisite stored with the page (its stylesheet) replays at its own time.
+        manifest = json.loads((iana / "manifest.json").read_text())
+        [css] = [
+            r
+            for c in manifest["captures"]
+            for r in c.get("requisites") or ()
+            if r["kind"] == "stylesheet" and r["target_uri"].endswith("/screen.css")
+        ][:1]
+        stamp = "".join(ch for ch in css["warc_date"] if ch.isdigit())
+        sheet = get(f"{base}{stamp}id_/{css['target_uri']}")
+        assert sheet.status_code == 200
+        assert hashlib.sha256(sheet.content).hexdigest() == css["payload_sha256"]
     finally:
         code, err = running.stop()
     assert (code, err) == (0, "archiver: stopped\n")
