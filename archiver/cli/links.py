@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from archiver.cli.batch import from_file_option, is_batch, scan_many
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, counting, emit, show_progress, tell
 from archiver.cli.options import (
     build_settings,
@@ -23,29 +24,38 @@ from archiver.report.jsonl_format import StreamedChecks
 
 
 @click.command()
-@click.argument("article")
+@click.argument("articles", nargs=-1, metavar="ARTICLE...")
+@from_file_option
 @format_option("table", "json")
 @network_options
-def scan(article: str, fmt: str, **params: Any) -> None:
+def scan(articles: tuple[str, ...], fmt: str, from_file: str | None, **params: Any) -> None:
     """List the citations in ARTICLE (a file, '-' for stdin, or an http(s) URL).
 
     Reads Markdown, HTML, plain text and wikitext. Citations whose link was removed and
     replaced by a marker such as "[link no longer available]" are listed with no URL.
-    No network is used unless ARTICLE is itself a URL.
+    No network is used unless ARTICLE is itself a URL. Several articles (files, folders,
+    globs, MediaWiki XML dumps, sitemaps, --from-file LIST) are listed one after another;
+    with --format json, as a list of {"article": ..., "citations": [...]}.
 
     \b
     Examples:
       archiver scan citations/harbour-sensors.md
       archiver scan tests/fixtures/articles/harbour-report.html --format json
+      archiver scan citations/ --format json
     """
-    loaded, citations = load_citations(article, build_settings(params))
-    emit(formatter(fmt).citations(citations))
-    if fmt == "table":
-        tell(f"{len(citations)} citation(s) in {loaded.source} ({loaded.fmt})")
+    settings = build_settings(params)
+    if not is_batch(articles, from_file):
+        loaded, citations = load_citations(articles[0], settings)
+        emit(formatter(fmt).citations(citations))
+        if fmt == "table":
+            tell(f"{len(citations)} citation(s) in {loaded.source} ({loaded.fmt})")
+        return
+    scan_many(articles, from_file, settings, fmt)
 
 
 @click.command()
-@click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
+@click.argument("targets", nargs=-1, metavar="ARTICLE|URL...")
+@from_file_option
 @format_option("table", "json", "jsonl")
 @network_options
 @store_option
@@ -53,11 +63,13 @@ def scan(article: str, fmt: str, **params: Any) -> None:
 def check(
     targets: tuple[str, ...],
     fmt: str,
+    from_file: str | None,
     **params: Any,
 ) -> None:
     """Check every cited URL and give each a verdict.
 
-    Each target is an http(s) URL or an article whose citations are checked. Verdicts:
+    Each target is an http(s) URL or an article whose citations are checked (also a
+    folder, a glob, a MediaWiki XML dump, a sitemap's pages, or --from-file LIST). Verdicts:
     alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
     README). Every check is kept in the state file; a failure is "confirmed" once it was
     seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
@@ -78,7 +90,7 @@ def check(
     streamed = StreamedChecks() if fmt == "jsonl" else None
     # For a long article, the checking processes start first and get ready while it is read.
     with check_processes_for(targets, settings) as processes:
-        urls = cited_urls(targets)
+        urls = cited_urls(targets, from_file, settings)
         with (
             open_state(settings) as state,
             counting(len(urls), "checking", streamed.arrived if streamed else None) as on_result,
