@@ -4,6 +4,7 @@ sitemaps and MediaWiki dumps made here, the dumps compressed and streamed."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import textwrap
@@ -177,3 +178,52 @@ def test_commands_refuse_a_missing_article_or_an_empty_glob_in_one_line(tmp_path
         lines = result.output.strip().splitlines()
         assert result.exit_code == 1, (args, result.output)
         assert len(lines) == 1 and lines[0].startswith("archiver: error: "), result.output
+
+
+def test_a_sitemap_index_on_the_web_gives_the_pages_of_its_sitemaps(origin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``archiver check`` of a sitemap index's URL: both sitemaps are fetched (one
+    gzipped) and every page they list is checked; the sitemaps themselves are not."""
+    import gzip
+
+    from archiver.demo.simweb.origin import Page
+    from tests.conftest import CANARY
+
+    def urlset(*locs: str) -> str:
+        entries = "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
+        return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+
+    index = (
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>http://news.example/sitemap-1.xml</loc></sitemap>"
+        "<sitemap><loc>http://news.example/sitemap-2.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    origin.add("http://news.example/sitemap.xml", Page(body=index, content_type="application/xml"))
+    origin.add(
+        "http://news.example/sitemap-1.xml",
+        Page(
+            body=urlset("http://news.example/a", "http://news.example/b"),
+            content_type="application/xml",
+        ),
+    )
+    origin.add(
+        "http://news.example/sitemap-2.xml.gz",
+        Page(
+            body=gzip.compress(urlset("http://news.example/c").encode()),
+            content_type="application/gzip",
+        ),
+    )
+    for page in "abc":
+        origin.add(
+            f"http://news.example/{page}", Page(body=f"<html><p>Story {page}, in full.</p></html>")
+        )
+    origin.add(CANARY, Page(body="<p>up</p>"))
+    resolve = [f"--resolve={host}={address}" for host, address in origin.host_map().items()]
+    result = CliRunner().invoke(
+        cli,
+        ["check", "http://news.example/sitemap.xml", "--format", "json", "--only-resolved",
+         f"--resolve=canary.example={origin.address}", "--canary", CANARY,
+         "--store", str(tmp_path / "warcs"), *resolve],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    checked = {r["url"]: r["verdict"] for r in json.loads(result.stdout)}
+    assert checked == {f"http://news.example/{p}": "alive" for p in "abc"}

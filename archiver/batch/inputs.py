@@ -102,7 +102,7 @@ def _expand_one(target: str, fetch: Fetcher | None) -> Iterator[ArticleSource]:
         yield ArticleSource(name="-")
         return
     if "://" in target:
-        if _looks_like_xml(target):
+        if looks_like_xml(target):
             yield from _sitemap_at(target, fetch, depth=0)
         else:
             yield ArticleSource(name=target, url=target)
@@ -123,7 +123,7 @@ def _expand_one(target: str, fetch: Fetcher | None) -> Iterator[ArticleSource]:
         raise InputError(f"cannot read article {target}: no such file")
 
 
-def _looks_like_xml(name: str) -> bool:
+def looks_like_xml(name: str) -> bool:
     return name.lower().split("?", 1)[0].endswith(_XML_NAMES)
 
 
@@ -138,7 +138,7 @@ def _folder(folder: Path) -> Iterator[ArticleSource]:
 
 
 def _file(path: Path, fetch: Fetcher | None) -> Iterator[ArticleSource]:
-    if not _looks_like_xml(path.name):
+    if not looks_like_xml(path.name):
         yield ArticleSource(name=str(path), path=path)
         return
     from archiver.batch.xmlfiles import open_maybe_compressed, read_dump, read_sitemap, root_element

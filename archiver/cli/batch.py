@@ -74,16 +74,17 @@ def is_batch(targets: Sequence[str], from_file: str | None) -> bool:
     """Whether the arguments name more than one plain article."""
     if from_file is not None or len(targets) != 1:
         return True
-    from archiver.batch.xmlfiles import root_element
+    from archiver.batch.inputs import looks_like_xml
 
     target = targets[0]
     if target == "-" or "://" in target:
-        return target.lower().split("?", 1)[0].endswith((".xml", ".xml.gz"))
+        return looks_like_xml(target)
     path = Path(target)
     if path.is_dir() or (not path.exists() and set("*?[") & set(target)):
         return True
-    name = path.name.lower()
-    if path.is_file() and name.endswith((".xml", ".xml.bz2", ".xml.gz")):
+    if path.is_file() and looks_like_xml(path.name):
+        from archiver.batch.xmlfiles import root_element
+
         return root_element(path) in ("mediawiki", "urlset", "sitemapindex")
     return False
 

@@ -41,10 +41,12 @@ def cited_urls(
     URL, taken as it is, or articles (files, folders, globs, MediaWiki dumps) whose cited
     URLs are taken; a sitemap gives the URLs it lists. Only the URLs are kept, so each
     article's parse can be freed."""
+    from archiver.batch.inputs import looks_like_xml
     from archiver.net.urls import validate_url
 
-    if len(targets) == 1 and from_file is None and "://" in targets[0]:
-        return [validate_url(targets[0])]  # the common case needs no batch machinery
+    one = targets[0] if len(targets) == 1 and from_file is None else ""
+    if "://" in one and not looks_like_xml(one):  # a sitemap's URL gives the pages it lists
+        return [validate_url(one)]
     from archiver.cli.batch import sources
     from archiver.extract import extract_urls, read_article
 
