@@ -23,12 +23,12 @@ processes never needs them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from archiver.check.history import HistoryWriter, with_history
+from archiver.check.hosts import partition_by_host
 from archiver.check.loop import run_loop
 from archiver.check.processes import (
     SPLIT_THRESHOLD,
@@ -40,7 +40,6 @@ from archiver.check.processes import (
 from archiver.config import Settings
 from archiver.dates import Clock, utcnow
 from archiver.models import LinkCheck, Verdict
-from archiver.net.urls import host_of
 from archiver.state import State, latest_if_fresh
 
 
@@ -96,6 +95,34 @@ def check_urls(
     return [results[url] for url in unique]
 
 
+def _check_here(
+    urls: Sequence[str],
+    settings: Settings,
+    clock: Clock,
+    on_result: Callable[[LinkCheck], None] | None,
+    on_tick: Callable[[], None] | None,
+    processes: CheckProcesses | None,
+) -> list[LinkCheck]:
+    """Check ``urls`` on this machine: one event loop, or worker processes split by host
+    for a long list (``processes`` when they were started early for these settings)."""
+    long_list = len(urls) >= SPLIT_THRESHOLD
+    parts = partition_by_host(urls, process_count(settings) if long_list else settings.processes)
+    ready = processes if processes is not None and processes.fits(settings, clock) else None
+    if ready is None and processes is not None:
+        processes.close()
+    if len(parts) > 1 and can_fork():
+        ready = ready or CheckProcesses(len(parts), settings, clock)
+        results = ready.run(parts, on_result, on_tick)
+    else:
+        if ready is not None:
+            ready.close()
+        from archiver.check import checker
+
+        checking = checker.check_all(urls, settings, clock, on_result)
+        results = run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
+    return results
+
+
 def found_offline(checks: Iterable[LinkCheck]) -> bool:
     """Whether these checks found this machine offline. Every link checked in one go is
     ``offline`` when any is, so one is enough to tell; the others were reused from the
@@ -123,25 +150,17 @@ def _check_fresh(
     on_tick: Callable[[], None] | None,
     processes: CheckProcesses | None,
 ) -> list[LinkCheck]:
-    """Check ``urls`` in one event loop, or in worker processes for long lists (in
-    ``processes`` when they were started early for these settings), then decide whether
-    the machine is offline. ``on_tick`` is called every ``TICK_SECONDS`` or so meanwhile,
-    whether results arrive or not."""
-    long_list = len(urls) >= SPLIT_THRESHOLD
-    parts = _partition_by_host(urls, process_count(settings) if long_list else settings.processes)
-    ready = processes if processes is not None and processes.fits(settings, clock) else None
-    if ready is None and processes is not None:
-        processes.close()
-    if len(parts) > 1 and can_fork():
-        ready = ready or CheckProcesses(len(parts), settings, clock)
-        results = ready.run(parts, on_result, on_tick)
-    else:
-        if ready is not None:
-            ready.close()
-        from archiver.check import checker
+    """Check ``urls`` here (``_check_here``) or on the Dask cluster the settings name,
+    then decide whether the machine is offline. ``on_tick`` is called every
+    ``TICK_SECONDS`` or so meanwhile, whether results arrive or not."""
+    if settings.cluster is not None:
+        from archiver.check.cluster import check_on_cluster
 
-        checking = checker.check_all(urls, settings, clock, on_result)
-        results = run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
+        if processes is not None:
+            processes.close()  # started early for a long article; the cluster does it
+        results = check_on_cluster(urls, settings, on_result, on_tick)
+    else:
+        results = _check_here(urls, settings, clock, on_result, on_tick, processes)
     if any(r.http_status is not None for r in results):
         return results
     from archiver.check import checker
@@ -150,18 +169,6 @@ def _check_fresh(
         return results
     reason = f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
     return [replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results]
-
-
-def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
-    """Split the URLs into at most ``parts`` groups of whole hosts, of similar size, so
-    that per-host limits hold inside each group."""
-    by_host: dict[str, list[str]] = defaultdict(list)
-    for url in urls:
-        by_host[host_of(url)].append(url)
-    groups: list[list[str]] = [[] for _ in range(max(1, min(parts, len(by_host))))]
-    for host_urls in sorted(by_host.values(), key=len, reverse=True):
-        min(groups, key=len).extend(host_urls)
-    return [group for group in groups if group]
 
 
 def check_url(url: str, settings: Settings, clock: Clock = utcnow) -> LinkCheck:
