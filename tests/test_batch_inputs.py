@@ -172,12 +172,12 @@ def test_commands_refuse_a_missing_article_or_an_empty_glob_in_one_line(tmp_path
     for args in (
         ["check", str(tmp_path / "nothing-*.md")],
         ["run", str(tmp_path / "a.md"), str(tmp_path / "missing.md"), "--store", str(tmp_path)],
-        ["check"],
     ):
         result = CliRunner().invoke(cli, args)
         lines = result.output.strip().splitlines()
         assert result.exit_code == 1, (args, result.output)
         assert len(lines) == 1 and lines[0].startswith("archiver: error: "), result.output
+    assert CliRunner().invoke(cli, ["check"]).exit_code == 2  # nothing named: usage
 
 
 def test_a_sitemap_index_on_the_web_gives_the_pages_of_its_sitemaps(origin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

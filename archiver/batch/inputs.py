@@ -129,12 +129,19 @@ def looks_like_xml(name: str) -> bool:
 
 def _folder(folder: Path) -> Iterator[ArticleSource]:
     """The articles in a folder and its subfolders, in name order; hidden entries
-    (``.git``, ``.venv``) are left out."""
+    (``.git``, ``.venv``) are left out. A folder with none is an error."""
+    found = False
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith(".") and format_from_name(name) is not None:
+                found = True
                 yield ArticleSource(name=os.path.join(root, name), path=Path(root, name))
+    if not found:
+        raise InputError(
+            f"no article in the folder {folder} (none of its files is Markdown, HTML, text "
+            "or wikitext by its name)"
+        )
 
 
 def _file(path: Path, fetch: Fetcher | None) -> Iterator[ArticleSource]:

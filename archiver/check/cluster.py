@@ -45,11 +45,11 @@ def check_part(urls: Sequence[str], settings: Settings) -> list[LinkCheck]:
 def check_on_cluster(
     urls: Sequence[str],
     settings: Settings,
-    on_result: Callable[[LinkCheck], None] | None,
+    on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
-) -> list[LinkCheck]:
-    """Check ``urls`` on the cluster at ``settings.cluster``; results in any order, each
-    handed to ``on_result`` as its task comes back."""
+) -> None:
+    """Check ``urls`` on the cluster at ``settings.cluster``, each result handed to
+    ``on_result`` as its task comes back (none is held here)."""
     assert settings.cluster is not None
     with connect(settings.cluster) as client:
         threads = sum(client.nthreads().values()) or 1
@@ -62,31 +62,27 @@ def check_on_cluster(
             client.submit(check_part, part, remote, key=f"archiver-check-{batch}-{n}", retries=2)
             for n, part in enumerate(parts)
         ]
-        return _gather(client, futures, on_result, on_tick)
+        _gather(client, futures, on_result, on_tick)
 
 
 def _gather(
     client: Client,
     futures: list[Any],
-    on_result: Callable[[LinkCheck], None] | None,
+    on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
-) -> list[LinkCheck]:
+) -> None:
     from distributed import as_completed
 
-    results: list[LinkCheck] = []
     for future in as_completed(futures, loop=client.loop):
         try:
             part = future.result()
         except Exception as error:  # a task that failed on every try: no verdicts to make up
             raise NetworkError(f"a checking task failed on the cluster: {error}") from None
         for check in part:
-            results.append(check)
-            if on_result is not None:
-                on_result(check)
+            on_result(check)
         if on_tick is not None:
             on_tick()
         future.release()
-    return results
 
 
 def connect(address: str) -> Client:

@@ -20,7 +20,7 @@ import click
 
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, show_progress, tell
 from archiver.config import Settings
-from archiver.errors import InputError, NetworkError
+from archiver.errors import NetworkError
 
 if TYPE_CHECKING:
     from archiver.batch.inputs import ArticleSource
@@ -116,7 +116,7 @@ def sources(
         return answer.body
 
     if not targets and from_file is None:
-        raise InputError("no article given (name files, folders, URLs or --from-file LIST)")
+        raise click.UsageError("no article given (name files, folders, URLs or --from-file LIST)")
     return expand(targets, from_file, fetch=fetch)
 
 

@@ -3,7 +3,7 @@ the live ones saved by the Internet Archive (``save``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,11 @@ from archiver.cli.targets import cited_urls, load_citations
 from archiver.errors import NetworkError
 from archiver.report.formats import formatter
 from archiver.report.jsonl_format import StreamedChecks
+
+if TYPE_CHECKING:
+    from archiver.check.processes import CheckProcesses
+    from archiver.config import Settings
+    from archiver.models import LinkCheck
 
 
 @click.command()
@@ -86,26 +91,52 @@ def check(
     from archiver.state import open_state
 
     settings = build_settings(params)
-    # JSON lines are rendered while the checks run (the process mostly waits then).
-    streamed = StreamedChecks() if fmt == "jsonl" else None
     # For a long article, the checking processes start first and get ready while it is read.
     with check_processes_for(targets, settings) as processes:
         urls = cited_urls(targets, from_file, settings)
-        with (
-            open_state(settings) as state,
-            counting(len(urls), "checking", streamed.arrived if streamed else None) as on_result,
-        ):
-            results = check_urls(
-                urls, settings, state=state, on_result=on_result, processes=processes
-            )
-    emit(streamed.render(results) if streamed else formatter(fmt).checks(results))
-    if found_offline(results):
+        if fmt == "jsonl":
+            failures, offline = _stream_checks(urls, settings, processes)
+        else:
+            with open_state(settings) as state, counting(len(urls), "checking", _none) as shown:
+                results = check_urls(
+                    urls, settings, state=state, on_result=shown, processes=processes
+                )
+            emit(formatter(fmt).checks(results))
+            failures, offline = sum(r.verdict.is_failure for r in results), found_offline(results)
+    if offline:
         raise NetworkError(
             f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
             " no verdict was recorded"
         )
-    if any(r.verdict.is_failure for r in results):
+    if failures:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+def _none(_result: LinkCheck) -> None:
+    return None
+
+
+def _stream_checks(
+    urls: list[str], settings: Settings, processes: CheckProcesses | None
+) -> tuple[int, bool]:
+    """``check --format jsonl``: each result written as it arrives, none held (a list
+    of any length in flat memory); the number of failures, and whether offline."""
+    import sys
+
+    from archiver.check.links import check_urls
+    from archiver.state import open_state
+
+    streamed = StreamedChecks(sys.stdout.write)
+    with (
+        open_state(settings) as state,
+        counting(len(urls), "checking", streamed.arrived) as on_result,
+    ):
+        offline = check_urls(
+            urls, settings, state=state, on_result=on_result, processes=processes, keep=False
+        )
+    streamed.finish(offline)
+    sys.stdout.flush()
+    return streamed.failures, bool(offline)
 
 
 @click.command()
