@@ -73,6 +73,7 @@ class Settings:
     workers: int = 1024  # requests in flight overall (per process); politeness is per_host
     processes: int = 0  # event loops (one per process) for checking; 0: one, or for a long
     # list one per core, at most 2 (archiver.check.processes)
+    cluster: str | None = None  # a Dask scheduler's address: check there (archiver.check.cluster)
     store: Path = Path("warcs")
     state_path: Path | None = None  # default: default_state_file(store), outside the store
     fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)

@@ -11,7 +11,7 @@ alone. What any of it looks like on screen is ``archiver.report``'s business.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from archiver.save.keys import InternetArchiveKeys
 from archiver.save.results import SaveReport, SaveResult
 from archiver.save.run import save_checks, save_urls
 from archiver.select.choose import find_best_memento
-from archiver.state import open_state
+from archiver.state import State, open_state
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import VerifyReport, verify_store
 
@@ -318,8 +318,12 @@ def run_pipeline(
     on_progress: Callable[[str], None] | None = None,
     clock: RunClock = SYSTEM_CLOCK,
     article_url: str | None = None,
+    checks: Mapping[str, LinkCheck] | None = None,
 ) -> RunReport:
     """Check every cited URL, choose a memento for each, and store the best copies.
+
+    ``checks`` are verdicts already known (a batch checks the URLs of many articles in one
+    go): the cited URLs found there are not checked again.
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
@@ -338,9 +342,7 @@ def run_pipeline(
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say
         )
-        urls = [c.url for c in citations if c.url]
-        say(f"checking {len(set(urls))} URL(s)")
-        checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
+        checks = _checked(citations, checks, settings, state, clock, say)
         saved = _save_alive(checks, settings, save_live, say, clock)
         store = Store(settings.store, clock=clock.now) if capture else None
         tools = _Tools(archives, session, cache, store)
@@ -368,6 +370,26 @@ def run_pipeline(
         store_stopped=tools.stopped[0] if tools.stopped else None,
         quotes=check_run_quotes(results, settings.store) if capture else (),
     )
+
+
+def _checked(
+    citations: Sequence[Citation],
+    known: Mapping[str, LinkCheck] | None,
+    settings: Settings,
+    state: State,
+    clock: RunClock,
+    say: Callable[[str], None],
+) -> dict[str, LinkCheck]:
+    """A verdict for every cited URL: those in ``known``, the others checked now."""
+    urls = list(dict.fromkeys(c.url for c in citations if c.url))
+    checks = {url: known[url] for url in urls if url in known} if known is not None else {}
+    missing = [url for url in urls if url not in checks]
+    if missing or known is None:
+        say(f"checking {len(missing)} URL(s)")
+        checks.update(
+            (c.url, c) for c in check_urls(missing, settings, state=state, clock=clock.now)
+        )
+    return checks
 
 
 def _recover(

@@ -105,6 +105,14 @@ check_options = _all_of(
             help="Reuse a result from the state file younger than this many hours "
             "(0: always check).",
         ),
+        click.option(
+            "--cluster",
+            metavar="ADDRESS",
+            envvar="ARCHIVER_CLUSTER",
+            help="Check links on this Dask scheduler's workers (tcp://HOST:8786; also "
+            "$ARCHIVER_CLUSTER), each host's links on one worker. Needs archiver[cluster] "
+            "on the workers too. [default: this machine]",
+        ),
     ]
 )
 """The options of every command that checks links (check, save, archive, run)."""
@@ -277,7 +285,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "resolve_only": bool(params.get("only_resolved")),
     }
     keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
-    for key in (*keys, "ca_bundle", "link_deadline"):
+    for key in (*keys, "ca_bundle", "link_deadline", "cluster"):
         if params.get(key) is not None:
             changes[key] = params[key]
     for key in ("confirm_failures", "confirm_days"):

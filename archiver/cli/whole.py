@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
 from archiver.cli.console import emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
@@ -25,10 +26,11 @@ from archiver.report.formats import formatter
 
 
 @click.command()
-@click.argument("article")
+@click.argument("articles", nargs=-1, metavar="ARTICLE...")
+@batch_options
 @archive_option
 @store_option
-@format_option("table", "json", "csv")
+@format_option("table", "json", "jsonl", "csv")
 @network_options
 @check_options
 @click.option(
@@ -48,15 +50,23 @@ from archiver.report.formats import formatter
 @requisite_options
 @article_url_option
 def run(
-    article: str,
+    articles: tuple[str, ...],
     archives: tuple[str, ...],
     fmt: str,
     report_path: Path | None,
     save_live: bool,
     article_url: str | None,
+    from_file: str | None,
+    reports_dir: Path | None,
+    progress_every: float,
+    batch_size: int,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
+
+    Several articles (files, folders, globs, sitemaps, MediaWiki XML dumps, --from-file
+    LIST) make a batch: each cited URL is checked, looked up and stored once, each
+    article gets its report in --reports, and a killed batch resumes where it stopped.
 
     A link removed from the text (only a marker such as "[link no longer available]" is
     left) is first looked for in archived copies of the article (see --article-url).
@@ -71,13 +81,33 @@ def run(
     Examples:
       archiver run citations/harbour-sensors.md --store warcs
       archiver run citations/harbour-sensors.md --report report.json --archive ia
+      archiver run citations/ --reports reports --format jsonl
     """
     from archiver.pipeline import finish_run
     from archiver.save.keys import load_keys
 
     settings = build_settings({**params, "archives": archives})
+    batch = fmt == "jsonl" or is_batch(articles, from_file)
+    refuse_for_batch(batch, report=report_path, article_url=article_url)
+    if batch and fmt == "csv":
+        raise click.UsageError(
+            "--format csv is for one article; a batch writes each article's report "
+            "(JSON and HTML) into --reports"
+        )
     keys = load_keys() if save_live else None  # missing keys: stop before any request
-    report = run_on(article, settings, save_live=keys, article_url=article_url)
+    if batch:
+        run_many(
+            articles,
+            from_file,
+            settings,
+            fmt=fmt,
+            reports_dir=reports_dir,
+            progress_every=progress_every,
+            batch_size=batch_size,
+            save_live=keys,
+        )
+        return
+    report = run_on(articles[0], settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
     if fmt == "csv":
         from archiver.report.csv_report import run_csv
