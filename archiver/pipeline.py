@@ -320,10 +320,8 @@ def run_pipeline(
     article_url: str | None = None,
     checks: Mapping[str, LinkCheck] | None = None,
 ) -> RunReport:
-    """Check every cited URL, choose a memento for each, and store the best copies.
-
-    ``checks`` are verdicts already known (a batch checks the URLs of many articles in one
-    go): the cited URLs found there are not checked again.
+    """Check every cited URL (but those ``checks`` already has: a batch checks many
+    articles' URLs in one go), choose a memento for each, and store the best copies.
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).

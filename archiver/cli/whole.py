@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
+from archiver.cli.batch import BatchRequest, batch_options, run_many
 from archiver.cli.console import emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
@@ -56,10 +56,7 @@ def run(
     report_path: Path | None,
     save_live: bool,
     article_url: str | None,
-    from_file: str | None,
-    reports_dir: Path | None,
-    progress_every: float,
-    batch_size: int,
+    batch: BatchRequest,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
@@ -87,25 +84,10 @@ def run(
     from archiver.save.keys import load_keys
 
     settings = build_settings({**params, "archives": archives})
-    batch = fmt == "jsonl" or is_batch(articles, from_file)
-    refuse_for_batch(batch, report=report_path, article_url=article_url)
-    if batch and fmt == "csv":
-        raise click.UsageError(
-            "--format csv is for one article; a batch writes each article's report "
-            "(JSON and HTML) into --reports"
-        )
+    many = batch.wanted(articles, fmt, report=report_path, article_url=article_url)
     keys = load_keys() if save_live else None  # missing keys: stop before any request
-    if batch:
-        run_many(
-            articles,
-            from_file,
-            settings,
-            fmt=fmt,
-            reports_dir=reports_dir,
-            progress_every=progress_every,
-            batch_size=batch_size,
-            save_live=keys,
-        )
+    if many:
+        run_many(articles, batch, settings, fmt=fmt, save_live=keys)
         return
     report = run_on(articles[0], settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
