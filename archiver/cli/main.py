@@ -20,6 +20,7 @@ from archiver.cli.archiving import archive, find, verify
 from archiver.cli.console import EXIT_ERROR
 from archiver.cli.links import check, save, scan
 from archiver.cli.packages import export
+from archiver.cli.repair import repair
 from archiver.cli.whole import demo, run
 from archiver.errors import ArchiverError
 
@@ -80,7 +81,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     )
 
 
-for command in (scan, check, find, archive, save, run, verify, export, demo):
+for command in (scan, check, find, archive, save, run, repair, verify, export, demo):
     cli.add_command(command)
 
 

@@ -19,6 +19,7 @@ from archiver.cli.options import (
     spn_options,
     store_option,
 )
+from archiver.cli.repair import check_repair_target, repair_after_run, repair_options
 from archiver.cli.targets import run_on
 from archiver.report.formats import formatter
 
@@ -44,6 +45,14 @@ from archiver.report.formats import formatter
     help="Also write the JSON report here. [default: STORE/report.json]",
 )
 @article_url_option
+@click.option(
+    "--repair",
+    "repair_path",
+    metavar="OUT",
+    help="Also write ARTICLE repaired to OUT, as `archiver repair` does (its options "
+    "below); ARTICLE must then be a file.",
+)
+@repair_options
 def run(
     article: str,
     archives: tuple[str, ...],
@@ -51,13 +60,15 @@ def run(
     report_path: Path | None,
     save_live: bool,
     article_url: str | None,
+    repair_path: str | None,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
 
     A link removed from the text (only a marker such as "[link no longer available]" is
     left) is first looked for in archived copies of the article (see --article-url).
-    With --save-live, alive links are also submitted to Save Page Now. On a machine
+    With --save-live, alive links are also submitted to Save Page Now; with --repair,
+    the article is also written back repaired (see `archiver repair`). On a machine
     that is offline, the archives that can be reached (a local collection, one on the
     local network) are still asked and their copies stored. Exits as `check` does: 1
     when offline, 3 when a link is dead; and with 3 when a removed link was not
@@ -72,12 +83,16 @@ def run(
     from archiver.save.keys import load_keys
 
     settings = build_settings({**params, "archives": archives})
+    if repair_path is not None:
+        check_repair_target(article, repair_path)
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
     emit(formatter(fmt).run(finished))
     if fmt == "table" and not report.offline:  # offline, the error line says where
         tell(f"report: {finished.path}")
+    if repair_path is not None:
+        repair_after_run(article, repair_path, report, params)
     end_run(finished)
 
 

@@ -1,0 +1,43 @@
+"""What a repair changed and why, for people (a table and a closing line) and programs
+(JSON: the ``Repair``'s fields, with where the article was written)."""
+
+from __future__ import annotations
+
+from archiver.repair.article import Repair
+from archiver.repair.plan import unconfirmed_note
+from archiver.report.columns import table, terminal_width
+from archiver.report.json_format import to_json
+
+
+def render_repair(repair: Repair, fmt: str, output: str | None) -> str:
+    """``repair`` as ``fmt`` (``table`` or ``json``); ``output``: where it was written
+    (None: nowhere, a dry run)."""
+    if fmt == "json":
+        return to_json({**repair.to_dict(), "output": output})
+    width = terminal_width()
+    rows = [
+        (
+            c.line,
+            c.action,
+            c.url or "(removed link)",
+            c.memento or "",
+            c.reason + (unconfirmed_note(c) if c.action != "kept" else ""),
+        )
+        for c in repair.changes
+    ]
+    return table(
+        ["line", "action", "url", "archived copy", "why"], rows, [0, 0, width // 3, width // 3, 60]
+    )
+
+
+def closing_line(repair: Repair, output: str | None) -> str:
+    """One line: how many citations changed, how many dead links are left, where it went."""
+    counts = repair.summary()
+    changed = counts["citations"] - counts["kept"]
+    parts = [f"{changed} of {counts['citations']} citation(s) repaired"]
+    if counts["unconfirmed"]:
+        parts.append(f"{counts['unconfirmed']} of them dead but not yet confirmed")
+    if counts["dead_left"]:
+        parts.append(f"{counts['dead_left']} dead link(s) left as they were")
+    where = f"written to {output}" if output is not None else "nothing written (--dry-run)"
+    return "; ".join(parts) + f"; {where}"
