@@ -118,6 +118,7 @@ def _change(text: str, target: Target, edit: Edit | None, what: str) -> Change:
         f"{target.why}; {what}",
         before=text[edit.start : edit.end],
         after=edit.new,
+        offset=edit.start,
         **common,  # type: ignore[arg-type]
     )
 

@@ -76,8 +76,9 @@ class Change(_Serialisable):
     """What the repair did to one citation, or why it did nothing (``action`` ``kept``).
 
     ``before`` and ``after`` are the article's text that was replaced and what replaced
-    it (None when nothing changed); ``confirmed`` says whether a dead verdict is confirmed
-    by the failures-over-days rule (None when the link is not dead).
+    it, ``offset`` where that text starts (all None when nothing changed); ``confirmed``
+    says whether a dead verdict is confirmed by the failures-over-days rule (None when
+    the link is not dead).
     """
 
     line: int
@@ -90,6 +91,7 @@ class Change(_Serialisable):
     memento_date: str | None = None
     before: str | None = None
     after: str | None = None
+    offset: int | None = None  # where ``before`` starts in the article's text (characters)
 
 
 def plan_repairs(

@@ -265,22 +265,39 @@ def set_params(node: Any, values: Sequence[tuple[str, str]], anchor: str | None)
     last = node.params[-1] if node.params else None
     last_value = str(last.value) if last is not None else ""
     trail = last_value[len(last_value.rstrip()) :]
-    added = []
+    width = _aligned_width(node)
+    new, at_end = [], []
     for name, value in values:
         if node.has(name):
             node.add(name, value, preserve_spacing=True)
-        elif following is not None:
-            node.add(name, value, before=following, preserve_spacing=True)
-        else:
-            added.append(node.add(name, value, preserve_spacing=True))
-    if added and last is not None:
+            continue
+        before = {"before": following} if following is not None else {}
+        param = node.add(name, value, preserve_spacing=True, **before)
+        new.append(param)
+        if following is None:
+            at_end.append(param)
+    if width is not None:  # "| url         = ...": names padded to one width
+        for param in new:
+            raw = str(param.name)
+            lead = raw[: len(raw) - len(raw.lstrip())]
+            param.name = (lead + raw.strip()).ljust(width - 1) + " "
+            value = str(param.value)
+            param.value = " " + value.lstrip() if not value[:1].isspace() else value
+    if at_end and last is not None:
         # mwparserfromhell gives new parameters at the end the spacing the others have
         # before "|": the old last one gets it too, and the new last one the old ending.
-        first = str(added[0].value)
-        between = first[len(first.rstrip()) :]
-        last.value = last_value.rstrip() + between
-        final = str(added[-1].value)
-        added[-1].value = final.rstrip() + trail
+        first = str(at_end[0].value)
+        last.value = last_value.rstrip() + first[len(first.rstrip()) :]
+        final = str(at_end[-1].value)
+        at_end[-1].value = final.rstrip() + trail
+
+
+def _aligned_width(node: Any) -> int | None:
+    """The width every named parameter's name is padded to, when they all are."""
+    raw = [str(p.name) for p in node.params if p.showkey]
+    widths = {len(name) for name in raw}
+    padded = any(name.endswith("  ") for name in raw)
+    return widths.pop() if len(raw) >= 2 and len(widths) == 1 and padded else None
 
 
 def format_date(iso: str, style: str) -> str:
