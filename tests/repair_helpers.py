@@ -3,7 +3,7 @@ only the edited spans of the article's bytes changed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from archiver.extract import Article, extract_citations, parse_article_bytes
 from archiver.models import LinkCheck, Memento, Selection, Verdict
 from archiver.pipeline import CitationResult
 from archiver.repair.article import Repair, repair_article
-from archiver.repair.plan import RepairOptions
+from archiver.repair.plan import Change, RepairOptions
 
 NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 IA = "https://web.archive.org/web/"
@@ -69,15 +69,17 @@ def repaired(
     article = parse_article_bytes(data, name)
     results = results_for(article, verdicts, mementos)
     repair = repair_article(data, article, results, RepairOptions(now=NOW, **options))  # type: ignore[arg-type]
-    assert_only_edits_differ(data, article.text, repair.data, repair)
+    assert_only_edits_differ(data, article.text, repair.data, repair.changes)
     return article, repair
 
 
-def assert_only_edits_differ(original: bytes, text: str, written: bytes, repair: Repair) -> None:
+def assert_only_edits_differ(
+    original: bytes, text: str, written: bytes, changes: Sequence[Change]
+) -> None:
     """Every byte written outside the edited spans is the byte read: the bytes written are
     the original bytes with each change's ``before`` (found at its offset) swapped for its
     ``after``, and nothing else."""
-    edited = sorted((c for c in repair.changes if c.action != "kept"), key=lambda c: c.offset or 0)
+    edited = sorted((c for c in changes if c.action != "kept"), key=lambda c: c.offset or 0)
     pieces, cursor = [], 0
     for change in edited:
         assert change.offset is not None and change.before is not None and change.after

@@ -255,7 +255,7 @@ def test_real_pages_of_the_corpus_change_only_in_their_links() -> None:
             cited = extract_citations(article.text, article.fmt, source=uri)
             results = results_for(article, {c.url: DEAD for c in cited if c.url})
             repair = repair_article(body, article, results, RepairOptions(now=NOW))
-            assert_only_edits_differ(body, article.text, repair.data, repair)
+            assert_only_edits_differ(body, article.text, repair.data, repair.changes)
             assert _ROBUST.sub(b"", repair.data) == body, uri
             edited = sum(1 for c in repair.changes if c.action == "archived")
             assert edited == len(_ROBUST.findall(repair.data)) > 0, uri

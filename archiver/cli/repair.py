@@ -131,13 +131,12 @@ def repair(
 
     \b
     Examples:
-      archiver repair article.wiki -o article.fixed.wiki
-      archiver repair post.md --dry-run
-      archiver repair page.html -o page.html --overwrite --all --archive ia
+      archiver repair tests/fixtures/articles/river-dam.wiki -o river-dam.fixed.wiki
+      archiver repair citations/harbour-sensors.md --dry-run
+      archiver repair tests/fixtures/articles/harbour-report.html -o report.html --all
     """
+    from archiver.extract import extract_citations
     from archiver.pipeline import run_pipeline
-    from archiver.repair.edits import unified_diff
-    from archiver.repair.summary import closing_line, render_repair
 
     if output is None and not dry_run:
         raise click.UsageError("give -o OUT for the repaired article, or --dry-run")
@@ -147,8 +146,6 @@ def repair(
     if target is not None:
         refuse_input_as_output(article, target, overwrite)
     data, loaded = read_for_repair(article)
-    from archiver.extract import extract_citations
-
     citations = extract_citations(loaded.text, loaded.fmt, source=loaded.source)
     report = run_pipeline(
         loaded,
@@ -159,17 +156,26 @@ def repair(
         article_url=article_url,
     )
     repaired = repaired_article(data, loaded, report, options)
-    if dry_run:
-        emit(unified_diff(loaded.text, repaired.text, Path(loaded.source).name).rstrip("\n"))
+    deliver(repaired, loaded, target, fmt)
+    counts = repaired.summary()
+    if counts["dead_left"] + counts["tagged_dead"]:
+        raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+def deliver(repaired: Repair, article: Article, target: str | None, fmt: str) -> None:
+    """The repaired article written to ``target`` (None: a dry run, whose unified diff
+    is the output), and the summary."""
+    from archiver.repair.edits import unified_diff
+    from archiver.repair.summary import closing_line, render_repair
+
+    if target is None:
+        emit(unified_diff(article.text, repaired.text, Path(article.source).name).rstrip("\n"))
         tell(render_repair(repaired, fmt, None))
     else:
-        assert target is not None
         write_output(target, repaired.data)
         (tell if target == "-" else emit)(render_repair(repaired, fmt, target))
     if fmt == "table":
         tell(closing_line(repaired, target))
-    if repaired.summary()["dead_left"] + repaired.summary()["tagged_dead"]:
-        raise SystemExit(EXIT_FOUND_PROBLEMS)
 
 
 def repaired_article(

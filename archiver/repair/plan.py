@@ -119,6 +119,8 @@ def _decide(
     selection = result.selection
     if selection is not None and selection.memento is not None:
         memento, why_none = replay.public_url(selection.memento)
+        if memento is None:  # a copy there is, but no address a reader could open
+            return keep(why_none)
     elif selection is not None:
         why_none = f"no archived copy: {selection.reason}"
     date = selection.memento.datetime if memento and selection and selection.memento else None

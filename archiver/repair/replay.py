@@ -9,7 +9,9 @@ address is, in this order:
    answers;
 2. the archive URL the record was fetched from (``WARC-Source-URI``, which archiver writes
    for every memento it stores, and pywb's recorder too), in its replay form: the raw
-   ``<ts>id_/`` form a tool fetches becomes the ``<ts>/`` form a reader opens;
+   ``<ts>id_/`` form a tool fetches becomes the ``<ts>/`` form a reader opens, with the
+   record's own timestamp (an archive that does not redirect serves the closest capture
+   at the URL asked, whose timestamp may be another);
 3. none: the citation is left as it is, and the summary says to give ``--served-at``.
 """
 
@@ -51,9 +53,13 @@ class ReplayAddress:
             stamp = to_wayback_timestamp(parse_iso(memento.datetime))
             return f"{self.served_at}{stamp}/{memento.original}", "served at --served-at"
         source = self._source_of(memento.raw_url)
-        if source is None:
-            return None, NO_ADDRESS
-        return _RAW_FLAG.sub(r"/\1/", source, count=1), "the archive the copy was fetched from"
+        if source is None or not _RAW_FLAG.search(source):
+            return source, NO_ADDRESS if source is None else "the archive it was fetched from"
+        # The archive may have served a capture other than the one asked for: the
+        # memento's own timestamp names the capture exactly.
+        stamp = to_wayback_timestamp(parse_iso(memento.datetime))
+        exact = _RAW_FLAG.sub(f"/{stamp}/", source, count=1)
+        return exact, "the archive the copy was fetched from"
 
     def _source_of(self, locator: str) -> str | None:
         if locator not in self._sources:

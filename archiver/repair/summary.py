@@ -31,12 +31,18 @@ def render_repair(repair: Repair, fmt: str, output: str | None) -> str:
 
 
 def closing_line(repair: Repair, output: str | None) -> str:
-    """One line: how many citations changed, how many dead links are left, where it went."""
+    """One line: what changed, which dead links are not yet confirmed or were left, and
+    where the article went."""
     counts = repair.summary()
-    changed = counts["citations"] - counts["kept"]
-    parts = [f"{changed} of {counts['citations']} citation(s) repaired"]
+    linked = counts["archived"] + counts["archived_live"] + counts["restored"]
+    parts = [f"{linked} of {counts['citations']} citation(s) now link an archived copy"]
+    if counts["tagged_dead"]:
+        parts.append(f"{counts['tagged_dead']} tagged as dead (no copy)")
     if counts["unconfirmed"]:
-        parts.append(f"{counts['unconfirmed']} of them dead but not yet confirmed")
+        parts.append(
+            f"{counts['unconfirmed']} of those dead are not yet confirmed by the "
+            "failures-over-days rule (--confirmed-only holds them back)"
+        )
     if counts["dead_left"]:
         parts.append(f"{counts['dead_left']} dead link(s) left as they were")
     where = f"written to {output}" if output is not None else "nothing written (--dry-run)"
