@@ -79,7 +79,7 @@ def assert_only_edits_differ(
     """Every byte written outside the edited spans is the byte read: the bytes written are
     the original bytes with each change's ``before`` (found at its offset) swapped for its
     ``after``, and nothing else."""
-    edited = sorted((c for c in changes if c.action != "kept"), key=lambda c: c.offset or 0)
+    edited = sorted((c for c in changes if c.after is not None), key=lambda c: c.offset or 0)
     pieces, cursor = [], 0
     for change in edited:
         assert change.offset is not None and change.before is not None and change.after

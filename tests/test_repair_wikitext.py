@@ -91,11 +91,14 @@ def test_a_dead_link_with_no_copy_is_tagged_with_the_month_and_the_bot() -> None
 
 def test_cbignore_an_existing_archive_and_a_blocked_link_are_left_alone() -> None:
     _, repair = repaired(ARTICLE.encode(), "dam.wiki", {**EVERY_DEAD, BLOCKED_URL: BLOCKED})
-    kept = {c.url: c.reason for c in repair.changes if c.action == "kept"}
+    kept = {c.url: (c.action, c.reason) for c in repair.changes if c not in repair.changed}
     assert kept == {
-        GAUGE: "left alone: {{cbignore}} follows it",
-        BLOCKED_URL: "blocked: not dead (blocked (test))",
-        KEPT: "already links an archived copy (--replace-archived replaces it)",
+        GAUGE: ("kept", "left alone: {{cbignore}} follows it"),
+        BLOCKED_URL: ("kept", "blocked: not dead (blocked (test))"),
+        KEPT: (
+            "already-archived",
+            "already links an archived copy (--replace-archived replaces it)",
+        ),
     }
     assert f"[{GAUGE} Gauge]{{{{cbignore}}}}</ref>" in repair.text
     assert f"{{{{cite web |url={BLOCKED_URL} |title=Blocked}}}}" in repair.text
@@ -123,7 +126,7 @@ def test_all_marks_a_live_source_live() -> None:
 
 def test_soft_404_counts_as_dead() -> None:
     _, repair = repaired(ARTICLE.encode(), "dam.wiki", {HISTORY: SOFT})
-    assert [(c.url, c.action) for c in repair.changes if c.action != "kept"] == [
+    assert [(c.url, c.action) for c in repair.changes if c in repair.changed] == [
         (HISTORY, "archived")
     ]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.models import _Serialisable
 from archiver.repair.edits import Edit, apply_edits, encode_like
-from archiver.repair.plan import Change, RepairOptions, Target, plan_repairs
+from archiver.repair.plan import ALREADY_ARCHIVED, Change, RepairOptions, Target, plan_repairs
 from archiver.repair.replay import ReplayAddress
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ ACTIONS = {
     ("restore", "live"): "restored",
     ("tag-dead", "dead"): "tagged-dead",
 }
+EDITS = ("archived", "archived-live", "restored", "tagged-dead")
+SUMMARY_ACTIONS = (*EDITS, "already-archived", "kept")
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,14 @@ class Repair(_Serialisable):
 
     @property
     def changed(self) -> list[Change]:
-        return [c for c in self.changes if c.action != "kept"]
+        return [c for c in self.changes if c.action in EDITS]
 
     def summary(self) -> dict[str, int]:
         counts = {"citations": len(self.changes)}
-        for action in ("archived", "archived-live", "restored", "tagged-dead", "kept"):
+        for action in SUMMARY_ACTIONS:
             counts[action.replace("-", "_")] = sum(1 for c in self.changes if c.action == action)
         counts["unconfirmed"] = sum(
-            1 for c in self.changes if c.action != "kept" and c.confirmed is False
+            1 for c in self.changes if c.action in EDITS and c.confirmed is False
         )
         counts["dead_left"] = sum(
             1 for c in self.changes if c.action == "kept" and c.verdict in ("dead", "soft-404")
@@ -102,24 +104,24 @@ def repair_article(
 
 def _change(text: str, target: Target, edit: Edit | None, what: str) -> Change:
     citation = target.citation
-    common = {
-        "verdict": target.verdict,
-        "confirmed": target.confirmed,
-        "memento": target.memento,
-        "memento_date": target.memento_date,
-    }
     if edit is None:
-        return Change(citation.line, citation.url, "kept", what, **common)  # type: ignore[arg-type]
-    action = ACTIONS[(target.action, target.status)]
+        action = "already-archived" if what.startswith(ALREADY_ARCHIVED) else "kept"
+        reason = what
+    else:
+        action = ACTIONS[(target.action, target.status)]
+        reason = f"{target.why}; {what}"
     return Change(
         citation.line,
         citation.url,
         action,
-        f"{target.why}; {what}",
-        before=text[edit.start : edit.end],
-        after=edit.new,
-        offset=edit.start,
-        **common,  # type: ignore[arg-type]
+        reason,
+        verdict=target.verdict,
+        confirmed=target.confirmed,
+        memento=target.memento,
+        memento_date=target.memento_date,
+        before=text[edit.start : edit.end] if edit is not None else None,
+        after=edit.new if edit is not None else None,
+        offset=edit.start if edit is not None else None,
     )
 
 

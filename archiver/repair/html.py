@@ -22,7 +22,7 @@ from archiver.extract.hrefs import resolve_href
 from archiver.repair.edits import Edit, LineIndex, match_spots
 from archiver.repair.plaintext import MARKER_FORMS, NOT_FOUND, marker_spots, restore_marker
 from archiver.repair.plaintext import target_key as plain_target_key
-from archiver.repair.plan import RepairOptions, Target
+from archiver.repair.plan import ALREADY_ARCHIVED, RepairOptions, Target
 
 _RAW_TEXT = frozenset(
     {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"}
@@ -194,7 +194,7 @@ def edit_anchor(
     assert target.memento is not None and target.memento_date is not None
     existing = tag.get("data-versionurl")
     if existing is not None and not options.replace_archived:
-        return None, "already has an archived copy (data-versionurl)"
+        return None, f"{ALREADY_ARCHIVED} (data-versionurl)"
     memento = _attribute_escape(target.memento)
     href = tag.get("href")
     swap = options.html_swap_dead and target.status == "dead" and href is not None

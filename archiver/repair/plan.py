@@ -28,6 +28,7 @@ from archiver.repair.replay import ReplayAddress
 if TYPE_CHECKING:
     from archiver.pipeline import CitationResult
 
+ALREADY_ARCHIVED = "already links an archived copy"
 DEFAULT_MARKDOWN_FORM = "[{text}]({memento}{title}) ([original]({url}))"
 MARKDOWN_FIELDS = ("text", "memento", "url", "date", "title")
 
@@ -73,7 +74,9 @@ class Target:
 
 @dataclass(frozen=True)
 class Change(_Serialisable):
-    """What the repair did to one citation, or why it did nothing (``action`` ``kept``).
+    """What the repair did to one citation (``action``: ``archived``, ``archived-live``,
+    ``restored``, ``tagged-dead``), or why it did nothing (``kept``; ``already-archived``
+    for a citation that already links an archived copy).
 
     ``before`` and ``after`` are the article's text that was replaced and what replaced
     it, ``offset`` where that text starts (all None when nothing changed); ``confirmed``
@@ -131,7 +134,8 @@ def _decide(
         why = "the removed link was recovered"
         return Target(number, citation, "restore", status, memento, date, why, verdict, confirmed)
     if citation.archive_url and not options.replace_archived:
-        return keep("already links an archived copy (--replace-archived replaces it)")
+        reason = f"{ALREADY_ARCHIVED} (--replace-archived replaces it)"
+        return Change(citation.line, citation.url, "already-archived", reason, verdict, confirmed)
     if failed:
         assert check is not None
         if options.confirmed_only and not check.confirmed:

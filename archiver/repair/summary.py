@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from archiver.repair.article import Repair
+from archiver.repair.article import EDITS, Repair
 from archiver.repair.plan import unconfirmed_note
 from archiver.report.columns import table, terminal_width
 from archiver.report.json_format import to_json
@@ -21,7 +21,7 @@ def render_repair(repair: Repair, fmt: str, output: str | None) -> str:
             c.action,
             c.url or "(removed link)",
             c.memento or "",
-            c.reason + (unconfirmed_note(c) if c.action != "kept" else ""),
+            c.reason + (unconfirmed_note(c) if c.action in EDITS else ""),
         )
         for c in repair.changes
     ]

@@ -38,7 +38,7 @@ from archiver.extract.bareurls import trim_url
 from archiver.extract.markers import DEAD_LINK_TEMPLATES
 from archiver.extract.wikinodes import absolute_url, opening_length, param_text, url_template
 from archiver.repair.edits import Edit, LineIndex, match_spots
-from archiver.repair.plan import RepairOptions, Target
+from archiver.repair.plan import ALREADY_ARCHIVED, RepairOptions, Target
 
 ARCHIVE_TEMPLATES = frozenset({"webarchive", "wayback", "web archive", "webcite", "webcitation"})
 OPT_OUT_TEMPLATES = frozenset({"cbignore"})
@@ -210,7 +210,7 @@ def _edit(
     webarchive = f"{{{{webarchive |url={target.memento} |date={date}}}}}"
     if archive is not None:
         if not options.replace_archived:
-            return None, "already has an archived copy ({{webarchive}})"
+            return None, f"{ALREADY_ARCHIVED} ({{{{webarchive}}}})"
         return Edit(archive.start, archive.end, webarchive), "its {{webarchive}} replaced"
     if dead_tag is not None:
         return Edit(dead_tag.start, dead_tag.end, webarchive), "{{dead link}} replaced by its copy"
@@ -227,7 +227,7 @@ def _edit_cite(
 ) -> tuple[Edit | None, str]:
     node = spot.node
     if _has_archive(node) and not options.replace_archived:
-        return None, "already has an archived copy (archive-url)"
+        return None, f"{ALREADY_ARCHIVED} (archive-url)"
     assert target.memento is not None and target.memento_date is not None
     old_style = any(node.has(n) for n in ("accessdate", "archiveurl", "archivedate"))
     names = ("archiveurl", "archivedate") if old_style else ("archive-url", "archive-date")
