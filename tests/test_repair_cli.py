@@ -339,3 +339,13 @@ def test_a_third_party_collection_needs_its_public_address(
     stamp = change.memento_date.replace("-", "").replace(":", "").replace("T", "")[:14]  # type: ignore[union-attr]
     assert stamp.startswith("2014")
     assert out.read_text() == f"See [IANA]({served}{stamp}/{about}) ([original]({about})).\n"
+
+
+def test_a_markdown_form_with_an_unknown_field_is_a_usage_error(tmp_path: Path) -> None:
+    article = write(tmp_path / "a.md", "Nothing cited.\n")
+    result = invoke("repair", str(article), "--dry-run", "--markdown-form", "[{text}]({link})")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for --markdown-form: '[{text}]({link})' is not a form: KeyError "
+        "'link' (fields: {text}, {memento}, {url}, {date}, {title})"
+    )

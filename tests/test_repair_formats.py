@@ -260,3 +260,33 @@ def test_real_pages_of_the_corpus_change_only_in_their_links() -> None:
             assert edited == len(_ROBUST.findall(repair.data)) > 0, uri
             pages += 1
     assert pages >= 15
+
+
+# -- repairing again --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(ARTICLES.iterdir()), ids=lambda p: p.name)
+def test_repairing_the_repaired_article_changes_nothing(path: Path) -> None:
+    data = path.read_bytes()
+    _, first = repaired(data, path.name, every_url_dead(data, path.name))
+    assert first.changed
+    _, second = repaired(first.data, path.name, every_url_dead(first.data, path.name))
+    assert second.changed == []
+    assert second.data == first.data
+
+
+def test_replace_archived_swaps_an_archive_link_for_the_new_copy_where_it_stands() -> None:
+    url = "http://planning.example.net/corridor-study"
+    old = f"{IA}20100101000000/{url}"
+    newer = ia_memento(url, "20190704101500")
+    cases = [
+        ("a.md", f"See [the study]({old}) and <{old}>.\n"),
+        ("a.txt", f"See {old} for the study.\n"),
+        ("a.wiki", f"See [{old} the study] and {old} again.\n"),
+        ("a.html", f'<p>See <a href="{old}">the study</a>.</p>\n'),
+    ]
+    for name, text in cases:
+        _, repair = repaired(text.encode(), name, {url: DEAD}, {url: newer}, replace_archived=True)
+        assert repair.text == text.replace(old, newer.url), name
+        _, kept = repaired(text.encode(), name, {url: DEAD}, {url: newer})
+        assert kept.text == text, name

@@ -77,15 +77,25 @@ repair_options = _all_of(
 def options_from(params: dict[str, Any]) -> RepairOptions:
     """``RepairOptions`` from the parsed ``repair_options``."""
     from archiver.net.urls import validate_url
-    from archiver.repair.plan import DEFAULT_MARKDOWN_FORM, RepairOptions
+    from archiver.repair.plan import DEFAULT_MARKDOWN_FORM, MARKDOWN_FIELDS, RepairOptions
 
     served_at = params.get("served_at")
+    form = params.get("markdown_form") or DEFAULT_MARKDOWN_FORM
+    try:
+        form.format(**dict.fromkeys(MARKDOWN_FIELDS, ""))
+    except (KeyError, IndexError, ValueError) as e:
+        raise click.BadParameter(
+            f"{form!r} is not a form: {type(e).__name__} {e} (fields: "
+            + ", ".join("{" + f + "}" for f in MARKDOWN_FIELDS)
+            + ")",
+            param_hint="--markdown-form",
+        ) from None
     return RepairOptions(
         every_citation=bool(params.get("every_citation")),
         confirmed_only=bool(params.get("confirmed_only")),
         replace_archived=bool(params.get("replace_archived")),
         served_at=validate_url(served_at) if served_at else None,
-        markdown_form=params.get("markdown_form") or DEFAULT_MARKDOWN_FORM,
+        markdown_form=form,
         html_swap_dead=bool(params.get("html_swap_dead")),
     )
 

@@ -18,10 +18,11 @@ import bisect
 import codecs
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from archiver.archives.urls import parse_archive_url
 from archiver.errors import InputError
 
 _BOMS = (
@@ -133,9 +134,8 @@ def match_spots(
     return matched
 
 
-def render(form: str, fields: dict[str, str], describe: Callable[[str], str]) -> str:
-    """``form`` with its ``{field}``s filled; an unknown field is an ``InputError``."""
-    try:
-        return form.format(**fields)
-    except (KeyError, IndexError, ValueError) as e:
-        raise InputError(describe(f"{e}")) from None
+def cited_key(url: str) -> str:
+    """What a link found in the text is matched to a citation by: the original URL of a
+    link into a web archive (as the extractors give it), else the URL itself."""
+    archived = parse_archive_url(url)
+    return archived.original if archived is not None else url

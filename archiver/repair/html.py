@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from archiver.extract.hrefs import resolve_href
-from archiver.repair.edits import Edit, LineIndex, match_spots
+from archiver.repair.edits import Edit, LineIndex, cited_key, match_spots
 from archiver.repair.plaintext import MARKER_FORMS, NOT_FOUND, marker_spots, restore_marker
 from archiver.repair.plaintext import target_key as plain_target_key
 from archiver.repair.plan import ALREADY_ARCHIVED, RepairOptions, Target
@@ -147,7 +147,7 @@ def link_spots(
         cited = item.get("data-originalurl") or item.get(_CITING[item.name])
         url = resolve_href(html.unescape(cited.value), base) if cited is not None else None
         if url:
-            found.append((url, lines.line_of(item.start), item))
+            found.append((cited_key(url), lines.line_of(item.start), item))
     return found
 
 
@@ -200,6 +200,10 @@ def edit_anchor(
     swap = options.html_swap_dead and target.status == "dead" and href is not None
     pieces: list[tuple[int, int, str]] = []  # (start, end, new) inside the tag
     added: list[str] = []
+    if existing is None and href is not None and target.citation.archive_url:
+        # --replace-archived, on a link straight to an archive: that link is the copy
+        pieces.append((href.value_start, href.value_end, _quoted_like(href, memento)))
+        return _spliced(text, pieces), "its archive link replaced"
     if swap and href is not None:
         pieces.append((href.value_start, href.value_end, _quoted_like(href, memento)))
         if tag.get("data-originalurl") is None:

@@ -22,10 +22,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from archiver.errors import InputError
 from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.hrefs import resolve_href
-from archiver.repair.edits import Edit, LineIndex, match_spots
+from archiver.repair.edits import Edit, LineIndex, cited_key, match_spots
 from archiver.repair.html import StartTag, edit_anchor, link_spots, scan_tags
 from archiver.repair.plaintext import MARKER_FORMS, NOT_FOUND, marker_spots, restore_marker
 from archiver.repair.plaintext import target_key as plain_target_key
@@ -53,6 +52,7 @@ class _Link:
     text: str = ""  # the link text as written
     dest: str = ""  # the destination as written (for "ref": the definition's)
     title: str = ""  # " \"title\"" as written, or ""
+    dest_start: int = 0  # where ``dest`` starts in the text (inline links)
 
 
 def edit_markdown(
@@ -67,7 +67,7 @@ def edit_markdown(
         url = resolve_href(_unescape(link.dest), page_url)
         taken.append((link.start, link.end))
         if url:
-            found.append((url, lines.line_of(link.start), link))
+            found.append((cited_key(url), lines.line_of(link.start), link))
     found += link_spots(masked, page_url, lines)
     taken += [
         (item.start, item.end)
@@ -78,10 +78,11 @@ def edit_markdown(
         if not _inside(match.start(), taken):
             taken.append(match.span())
             link = _Link("auto", match.start(), match.end(), dest=match.group(1))
-            found.append((match.group(1), lines.line_of(match.start()), link))
+            found.append((cited_key(match.group(1)), lines.line_of(match.start()), link))
     for start, end, url in find_bare_urls(masked):
         if not _inside(start, taken):
-            found.append((url, lines.line_of(start), _Link("bare", start, end, dest=url)))
+            link = _Link("bare", start, end, dest=url)
+            found.append((cited_key(url), lines.line_of(start), link))
     found += marker_spots(masked, lines)
     keys = [(plain_target_key(t), t.citation.line) for t in targets]
     return [
@@ -106,6 +107,8 @@ def _edit(
         return None, "no archived copy found"
     assert target.memento is not None and target.memento_date is not None
     memento = destination(target.memento)
+    if target.citation.archive_url:  # --replace-archived: the archive link itself
+        return _replace_archive_link(spot, target.memento, memento)
     if target.status == "live":
         return Edit(spot.end, spot.end, LIVE_NOTE.format(memento=memento)), (
             "a link to its archived copy added after it"
@@ -120,11 +123,21 @@ def _edit(
         "date": target.memento_date[:10],
         "title": spot.title,
     }
-    try:
-        new = options.markdown_form.format(**fields)
-    except (KeyError, IndexError, ValueError) as e:
-        raise InputError(f"--markdown-form: cannot fill {options.markdown_form!r}: {e}") from None
+    new = options.markdown_form.format(**fields)  # checked when the option was read
     return Edit(spot.start, spot.end, new), "the link now points at its archived copy"
+
+
+def _replace_archive_link(
+    spot: _Link, memento: str, as_destination: str
+) -> tuple[Edit | None, str]:
+    if spot.kind == "ref":
+        return None, "its archive link is in a reference definition: left to the editor"
+    if spot.kind == "inline":
+        return Edit(spot.dest_start, spot.dest_start + len(spot.dest), as_destination), (
+            "its archive link replaced"
+        )
+    start = spot.start + (1 if spot.kind == "auto" else 0)
+    return Edit(start, start + len(spot.dest), memento), "its archive link replaced"
 
 
 def destination(url: str) -> str:
@@ -224,8 +237,8 @@ def _link_after(masked: str, start: int, close: int, definitions: dict[str, str]
     if masked.startswith("(", after):
         inline = _inline_destination(masked, after)
         if inline is not None:
-            dest, title, end = inline
-            return _Link("inline", start, end, text, dest, title)
+            dest, title, end, dest_start = inline
+            return _Link("inline", start, end, text, dest, title, dest_start)
     label, end = text, after
     if masked.startswith("[", after):
         label_close = masked.find("]", after + 1)
@@ -239,15 +252,16 @@ def _link_after(masked: str, start: int, close: int, definitions: dict[str, str]
     return _Link("ref", start, end, text, defined) if defined is not None else None
 
 
-def _inline_destination(masked: str, paren: int) -> tuple[str, str, int] | None:
-    """(destination, title with its leading space, end) of ``(dest "title")`` at ``paren``."""
+def _inline_destination(masked: str, paren: int) -> tuple[str, str, int, int] | None:
+    """(destination, title with its leading space, end, where the destination starts) of
+    ``(dest "title")`` at ``paren``."""
     found = re.compile(
         r"\(\s*(?P<dest><[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)"
         r"(?P<title>\s+(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?\s*\)"
     ).match(masked, paren)
     if found is None:
         return None
-    return found.group("dest"), found.group("title") or "", found.end()
+    return found.group("dest"), found.group("title") or "", found.end(), found.start("dest")
 
 
 def _escaped(text: str, index: int) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.markers import find_markers
-from archiver.repair.edits import Edit, LineIndex, match_spots
+from archiver.repair.edits import Edit, LineIndex, cited_key, match_spots
 from archiver.repair.plan import RepairOptions, Target
 
 MARKER_FORMS = {
@@ -49,7 +49,10 @@ def edit_plain_text(
     """Markers restored, and " (archived copy: URL)" after each URL repaired."""
     lines = LineIndex(text)
     found: list[tuple[str, int, tuple[int, int]]] = marker_spots(text, lines)
-    found += [(url, lines.line_of(start), (start, end)) for start, end, url in find_bare_urls(text)]
+    found += [
+        (cited_key(url), lines.line_of(start), (start, end))
+        for start, end, url in find_bare_urls(text)
+    ]
     keys = [(target_key(t), t.citation.line) for t in targets]
     outcomes: list[tuple[Edit | None, str]] = []
     for target, spot in zip(targets, match_spots(keys, found), strict=True):
@@ -59,6 +62,9 @@ def edit_plain_text(
             outcomes.append(restore_marker(target, spot, MARKER_FORMS["text"], lambda s: s))
         elif target.action == "tag-dead":
             outcomes.append((None, "no archived copy found"))
+        elif target.citation.archive_url:  # --replace-archived: the archive link itself
+            assert target.memento is not None
+            outcomes.append((Edit(*spot, target.memento), "its archive link replaced"))
         else:
             note = f" (archived copy: {target.memento})"
             outcomes.append((Edit(spot[1], spot[1], note), "its archived copy added after it"))

@@ -102,11 +102,34 @@ def plan_repairs(
 ) -> list[Target | Change]:
     """For each result, in order: the ``Target`` to change, or a ``kept`` change saying
     why the citation stays as it is."""
-    return [_decide(n, result, options, replay) for n, result in enumerate(results)]
+    beside = _archived_beside([r.citation for r in results])
+    return [_decide(n, result, options, replay, n in beside) for n, result in enumerate(results)]
+
+
+def _archived_beside(citations: Sequence[Citation]) -> set[int]:
+    """The citations whose archived copy is linked right beside them, on the same line
+    (``[text](copy) ([original](url))``, ``url (archived copy: copy)``): what a repair
+    writes, so that repairing the repaired article changes nothing."""
+    found = set()
+    for number, citation in enumerate(citations):
+        for other in citations[max(number - 1, 0) : number + 2]:
+            if (
+                other is not citation
+                and other.archive_url
+                and not citation.archive_url
+                and other.url == citation.url
+                and other.line == citation.line
+            ):
+                found.add(number)
+    return found
 
 
 def _decide(
-    number: int, result: CitationResult, options: RepairOptions, replay: ReplayAddress
+    number: int,
+    result: CitationResult,
+    options: RepairOptions,
+    replay: ReplayAddress,
+    archived_beside: bool,
 ) -> Target | Change:
     citation, check = result.citation, result.check
     verdict = check.verdict.value if check is not None else None
@@ -133,8 +156,10 @@ def _decide(
         status = "dead" if failed else "live"
         why = "the removed link was recovered"
         return Target(number, citation, "restore", status, memento, date, why, verdict, confirmed)
-    if citation.archive_url and not options.replace_archived:
+    if archived_beside or (citation.archive_url and not options.replace_archived):
         reason = f"{ALREADY_ARCHIVED} (--replace-archived replaces it)"
+        if archived_beside:
+            reason = f"{ALREADY_ARCHIVED}: its copy is linked beside it"
         return Change(citation.line, citation.url, "already-archived", reason, verdict, confirmed)
     if failed:
         assert check is not None

@@ -37,7 +37,7 @@ from archiver.errors import InputError
 from archiver.extract.bareurls import trim_url
 from archiver.extract.markers import DEAD_LINK_TEMPLATES
 from archiver.extract.wikinodes import absolute_url, opening_length, param_text, url_template
-from archiver.repair.edits import Edit, LineIndex, match_spots
+from archiver.repair.edits import Edit, LineIndex, cited_key, match_spots
 from archiver.repair.plan import ALREADY_ARCHIVED, RepairOptions, Target
 
 ARCHIVE_TEMPLATES = frozenset({"webarchive", "wayback", "web archive", "webcite", "webcitation"})
@@ -120,7 +120,7 @@ def _spot_of(
         raw = str(node.url).strip()
         url: str | None = absolute_url(raw if node.brackets else trim_url(raw))
         end = offset + length if node.brackets else offset + len(trim_url(str(node.url)))
-        return (url, _Spot(node, offset, end, nodes, index, "link")) if url else None
+        return (cited_key(url), _Spot(node, offset, end, nodes, index, "link")) if url else None
     if not isinstance(node, Template):
         return None
     name = template_name(node)
@@ -205,6 +205,9 @@ def _edit(
     assert target.memento is not None and target.memento_date is not None
     if spot.kind == "cite":
         return _edit_cite(text, spot, target, style, dead_tag, options)
+    link = archive_link(spot)
+    if target.citation.archive_url and link is not None:  # --replace-archived
+        return Edit(*link, target.memento), "its archive link replaced"
     archive = next((f for f in followers if f.kind == "archive"), None)
     date = format_date(target.memento_date, _date_style("", style))
     webarchive = f"{{{{webarchive |url={target.memento} |date={date}}}}}"
@@ -215,6 +218,15 @@ def _edit(
     if dead_tag is not None:
         return Edit(dead_tag.start, dead_tag.end, webarchive), "{{dead link}} replaced by its copy"
     return Edit(spot.end, spot.end, webarchive), "{{webarchive}} added after the link"
+
+
+def archive_link(spot: _Spot) -> tuple[int, int] | None:
+    """The span of a link's URL when the link goes straight into a web archive."""
+    raw = str(spot.node.url) if spot.node.brackets else trim_url(str(spot.node.url))
+    if cited_key(raw.strip()) == raw.strip():
+        return None
+    start = spot.start + (1 if spot.node.brackets else 0) + len(raw) - len(raw.lstrip())
+    return start, start + len(raw.strip())
 
 
 def _edit_cite(
