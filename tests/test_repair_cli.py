@@ -349,3 +349,19 @@ def test_a_markdown_form_with_an_unknown_field_is_a_usage_error(tmp_path: Path) 
         "Error: Invalid value for --markdown-form: '[{text}]({link})' is not a form: KeyError "
         "'link' (fields: {text}, {memento}, {url}, {date}, {title})"
     )
+
+
+def test_run_repair_refuses_before_running(tmp_path: Path) -> None:
+    article = write(tmp_path / "a.md", "Nothing cited.\n")
+    result = invoke("run", str(article), "--repair", str(article))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"archiver: error: {article} is the article itself: write it elsewhere "
+        "(`archiver repair --overwrite` replaces it)\n"
+    )
+    result = invoke("run", "http://example.com/post", "--repair", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output == (
+        "archiver: error: --repair needs ARTICLE as a file: the repaired copy is made from it\n"
+    )
+    assert not (tmp_path / "warcs").exists()

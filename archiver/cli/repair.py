@@ -223,7 +223,9 @@ def read_for_repair(source: str) -> tuple[bytes, Article]:
     return Path(source).read_bytes(), article
 
 
-def refuse_input_as_output(article: str, output: str, overwrite: bool) -> None:
+def refuse_input_as_output(
+    article: str, output: str, overwrite: bool, hint: str = "give --overwrite to replace it"
+) -> None:
     """An ``InputError`` when OUT is ARTICLE itself and ``--overwrite`` was not given."""
     if overwrite or output == "-" or article == "-":
         return
@@ -232,7 +234,7 @@ def refuse_input_as_output(article: str, output: str, overwrite: bool) -> None:
     except OSError:
         same = False
     if same:
-        raise InputError(f"{output} is the article itself: give --overwrite to replace it")
+        raise InputError(f"{output} is the article itself: {hint}")
 
 
 def write_output(output: str, data: bytes) -> None:
@@ -254,11 +256,14 @@ def write_output(output: str, data: bytes) -> None:
         ) from None
 
 
-def check_repair_target(article: str, output: str) -> None:
-    """Before ``run --repair`` starts: ARTICLE must be a file, other than OUT."""
+def check_repair_target(article: str, output: str, params: dict[str, Any]) -> None:
+    """Before ``run --repair`` starts: ARTICLE must be a file, other than OUT, and the
+    repair options usable."""
     if "://" in article or article == "-":
         raise InputError("--repair needs ARTICLE as a file: the repaired copy is made from it")
-    refuse_input_as_output(article, output, overwrite=False)
+    hint = "write it elsewhere (`archiver repair --overwrite` replaces it)"
+    refuse_input_as_output(article, output, overwrite=False, hint=hint)
+    options_from(params)
 
 
 def repair_after_run(article: str, output: str, report: RunReport, params: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def run(
 
     settings = build_settings({**params, "archives": archives})
     if repair_path is not None:
-        check_repair_target(article, repair_path)
+        check_repair_target(article, repair_path, params)
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
