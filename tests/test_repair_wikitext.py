@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from archiver.models import Memento, Verdict
 from tests.repair_helpers import IA, ia_memento, repaired
 
@@ -158,3 +160,48 @@ def test_a_webarchive_date_follows_the_articles_date_style() -> None:
         f"{{{{use mdy dates}}}}\nSee [{FISH} the ladder]"
         f"{{{{webarchive |url={copy(FISH)} |date=March 4, 2015}}}}.\n"
     )
+
+
+A = "http://x.example/a"
+COPY_A = f"{IA}20150304050607/{A}"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            f"{{{{cite web |url={A}}}}}",
+            f"{{{{cite web |url={A} |archive-url={COPY_A} |archive-date=2015-03-04 "
+            "|url-status=dead}}",
+        ),
+        (
+            f"{{{{cite web|url={A}}}}}",
+            f"{{{{cite web|url={A}|archive-url={COPY_A}|archive-date=2015-03-04"
+            "|url-status=dead}}",
+        ),
+        (
+            f"{{{{cite web | url = {A} | title = T }}}}",
+            f"{{{{cite web | url = {A} | archive-url = {COPY_A} | archive-date = 2015-03-04 "
+            "| url-status = dead | title = T }}",
+        ),
+        (
+            f"{{{{cite web|\nurl={A}|\ntitle=y}}}}",
+            f"{{{{cite web|\nurl={A}|\narchive-url={COPY_A}|\narchive-date=2015-03-04|\n"
+            "url-status=dead|\ntitle=y}}",
+        ),
+        (
+            f"{{{{cite web\n  | url = {A}\n  | title = T\n}}}}",
+            f"{{{{cite web\n  | url = {A}\n  | archive-url = {COPY_A}\n"
+            "  | archive-date = 2015-03-04\n  | url-status = dead\n  | title = T\n}}",
+        ),
+        (
+            f"{{{{cite web\n  | url = {A}\n}}}}",
+            f"{{{{cite web\n  | url = {A}\n  | archive-url = {COPY_A}\n"
+            "  | archive-date = 2015-03-04\n  | url-status = dead\n}}",
+        ),
+    ],
+    ids=["one-spaced", "one-tight", "spaced", "pipe-at-line-end", "indented", "indented-one"],
+)
+def test_new_parameters_take_the_spacing_the_template_has(template: str, expected: str) -> None:
+    _, repair = repaired(f"A.<ref>{template}</ref>\n".encode(), "a.wiki", {A: DEAD})
+    assert repair.text == f"A.<ref>{expected}</ref>\n"

@@ -270,38 +270,42 @@ def _has_archive(node: Any) -> bool:
 
 def set_params(node: Any, values: Sequence[tuple[str, str]], anchor: str | None) -> None:
     """Set each (name, value) on template ``node`` in its own spacing style: a parameter
-    already there keeps its place, a new one goes after ``anchor`` (None: at the end)."""
+    already there keeps its place, a new one goes after ``anchor`` (None: at the end).
+
+    mwparserfromhell's ``Template.add`` copies the spacing around names and ``=``; the
+    whitespace before the next ``|`` is set here: what the template has between its
+    parameters (after its name when it has one parameter), and the template's own
+    ending after its last parameter."""
     names = [str(p.name).strip() for p in node.params]
     after = names.index(anchor) if anchor in names else len(names) - 1
     following = node.params[after + 1] if after + 1 < len(node.params) else None
     last = node.params[-1] if node.params else None
-    last_value = str(last.value) if last is not None else ""
-    trail = last_value[len(last_value.rstrip()) :]
+    between = _trailing(str(node.params[0].value) if len(names) >= 2 else str(node.name))
+    trail = _trailing(str(last.value)) if last is not None else ""
     width = _aligned_width(node)
-    new, at_end = [], []
+    new = []
     for name, value in values:
         if node.has(name):
             node.add(name, value, preserve_spacing=True)
             continue
         before = {"before": following} if following is not None else {}
-        param = node.add(name, value, preserve_spacing=True, **before)
-        new.append(param)
-        if following is None:
-            at_end.append(param)
-    if width is not None:  # "| url         = ...": names padded to one width
-        for param in new:
+        new.append(node.add(name, value, preserve_spacing=True, **before))
+    for param in new:
+        text = str(param.value)
+        param.value = text.rstrip() + between
+        if width is not None:  # "| url         = ...": names padded to one width
             raw = str(param.name)
             lead = raw[: len(raw) - len(raw.lstrip())]
             param.name = (lead + raw.strip()).ljust(width - 1) + " "
-            value = str(param.value)
-            param.value = " " + value.lstrip() if not value[:1].isspace() else value
-    if at_end and last is not None:
-        # mwparserfromhell gives new parameters at the end the spacing the others have
-        # before "|": the old last one gets it too, and the new last one the old ending.
-        first = str(at_end[0].value)
-        last.value = last_value.rstrip() + first[len(first.rstrip()) :]
-        final = str(at_end[-1].value)
-        at_end[-1].value = final.rstrip() + trail
+            if not text[:1].isspace():
+                param.value = " " + str(param.value)
+    if following is None and new and last is not None:
+        last.value = str(last.value).rstrip() + between
+        new[-1].value = str(new[-1].value).rstrip() + trail
+
+
+def _trailing(text: str) -> str:
+    return text[len(text.rstrip()) :]
 
 
 def _aligned_width(node: Any) -> int | None:
