@@ -205,3 +205,12 @@ COPY_A = f"{IA}20150304050607/{A}"
 def test_new_parameters_take_the_spacing_the_template_has(template: str, expected: str) -> None:
     _, repair = repaired(f"A.<ref>{template}</ref>\n".encode(), "a.wiki", {A: DEAD})
     assert repair.text == f"A.<ref>{expected}</ref>\n"
+
+
+def test_a_status_only_an_editor_can_judge_is_left_alone() -> None:
+    text = f"A.<ref>{{{{cite web |url={A} |title=T |url-status=usurped}}}}</ref>\n"
+    _, repair = repaired(text.encode(), "a.wiki", {A: DEAD})
+    assert repair.text == text
+    assert [c.reason for c in repair.changes] == [
+        "url-status=usurped is the editor's call: left as it is"
+    ]

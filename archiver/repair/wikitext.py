@@ -6,7 +6,8 @@
   ``|`` and ``=``, one parameter a line or all on one, hyphenated names or the old
   run-together ones (``archiveurl``), placed after ``access-date`` (else ``url``).
   Parameters already there but empty are filled where they stand; an old ``dead-url``
-  gets ``yes``/``no`` rather than a second, conflicting ``url-status``.
+  gets ``yes``/``no`` rather than a second, conflicting ``url-status``. A template an
+  editor marked ``url-status=usurped``, ``unfit`` or ``deviated`` is left to them.
 - A bracketed ``[url text]`` or bare URL gets ``{{webarchive |url= |date=}}`` after it.
 - A dead link without an archived copy gets ``{{dead link |date=Month YYYY |bot=archiver}}``
   after it, unless a dead-link tag is already there; a ``{{dead link}}`` right after a
@@ -43,6 +44,7 @@ from archiver.repair.plan import ALREADY_ARCHIVED, RepairOptions, Target
 ARCHIVE_TEMPLATES = frozenset({"webarchive", "wayback", "web archive", "webcite", "webcitation"})
 OPT_OUT_TEMPLATES = frozenset({"cbignore"})
 _OFFICIAL_TEMPLATES = frozenset({"official website", "official site", "officialwebsite"})
+_EDITORS_STATUSES = frozenset({"usurped", "unfit", "deviated"})  # judgements, not a check's
 _UNREAD_TAGS = frozenset({"nowiki", "pre", "code", "syntaxhighlight", "source", "math"})
 _MONTHS = "January February March April May June July August September October November December"
 _MONTH_NAMES = _MONTHS.split()
@@ -240,6 +242,9 @@ def _edit_cite(
     node = spot.node
     if _has_archive(node) and not options.replace_archived:
         return None, f"{ALREADY_ARCHIVED} (archive-url)"
+    status = param_text(node, "url-status").lower()
+    if status in _EDITORS_STATUSES:
+        return None, f"url-status={status} is the editor's call: left as it is"
     assert target.memento is not None and target.memento_date is not None
     old_style = any(node.has(n) for n in ("accessdate", "archiveurl", "archivedate"))
     names = ("archiveurl", "archivedate") if old_style else ("archive-url", "archive-date")
