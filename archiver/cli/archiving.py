@@ -86,7 +86,8 @@ def archive(
     page when it is still alive). Captures already in the store are not fetched again,
     and the store is verified afterwards. Links removed from the text are first recovered
     from archived copies of the article. Offline, the archives that can be reached (a
-    local collection, one on the local network) are still asked. Exits as `run` does.
+    local collection, one on the local network) are still asked. What was not stored is
+    listed too, with why. Exits as `run` does.
 
     \b
     Examples:
@@ -96,7 +97,9 @@ def archive(
 
     settings = build_settings({**params, "archives": archives})
     finished = verify_run(run_on(article, settings, article_url=article_url), settings)
-    emit(formatter(fmt).captures([c for r in finished.report.results for c in r.captures]))
+    report = finished.report
+    stored = [c for r in report.results for c in r.captures]
+    emit(formatter(fmt).captures(stored, report.not_stored))
     end_run(finished)
 
 

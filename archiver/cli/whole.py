@@ -72,7 +72,8 @@ def run(
     that is offline, the archives that can be reached (a local collection, one on the
     local network) are still asked and their copies stored. Exits as `check` does: 1
     when offline, 3 when a link is dead; and with 3 when a removed link was not
-    recovered, the store fails verification, or a --save-live capture failed.
+    recovered, a capture was not stored, the store fails verification, or a --save-live
+    capture failed; with 1 when the store or the report cannot be written (a full disk).
 
     \b
     Examples:
@@ -89,8 +90,8 @@ def run(
     report = run_on(article, settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
     emit(formatter(fmt).run(finished))
-    if fmt == "table" and not report.offline:  # offline, the error line says where
-        tell(f"report: {finished.path}")
+    if fmt == "table" and not report.offline and finished.path is not None:
+        tell(f"report: {finished.path}")  # offline or unwritten, the error line says where
     if repair_path is not None:
         repair_after_run(article, repair_path, report, params)
     end_run(finished)

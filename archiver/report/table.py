@@ -16,7 +16,7 @@ from archiver.report.columns import table, terminal_width
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun
+    from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
@@ -55,8 +55,9 @@ class TableFormat:
         row = (memento.datetime, memento.http_status or "", memento.archive, memento.url)
         return table(["datetime", "status", "archive", "memento"], [row])
 
-    def captures(self, captures: Sequence[Capture]) -> str:
+    def captures(self, captures: Sequence[Capture], not_stored: Sequence[NotStored] = ()) -> str:
         rows = [(c.source, c.warc_date, c.target_uri, c.warc_file) for c in captures]
+        rows += [(f.source, "not stored", f.url, f.reason) for f in not_stored]
         return table(["kind", "date", "url", "file"], rows, [0, 0, self.width // 2, 0])
 
     def verification(self, report: VerifyReport) -> str:
