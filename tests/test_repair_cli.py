@@ -365,3 +365,49 @@ def test_run_repair_refuses_before_running(tmp_path: Path) -> None:
         "archiver: error: --repair needs ARTICLE as a file: the repaired copy is made from it\n"
     )
     assert not (tmp_path / "warcs").exists()
+
+
+def test_the_bundled_example_is_repaired_on_the_demos_simulated_web(tmp_path: Path) -> None:
+    """``citations/harbour-sensors.md`` on the demo's web: sources gone, blocked, failing
+    and hanging, one already linked to an archive, and two links removed from the text
+    that the article's archived copy still has."""
+    from archiver.demo import run as demo
+
+    example = Path(__file__).parents[1] / "citations" / "harbour-sensors.md"
+    out = tmp_path / "repaired.md"
+    with demo.live_web() as web, running_wayback(tmp_path, demo.archived_copies()) as archive:
+        args = ["repair", str(example), "-o", str(out), "--format", "json", "--only-resolved"]
+        args += ["--archive", f"wayback:{archive.base_url}", "--timeout", "1", "--retries", "0"]
+        args += ["--store", str(tmp_path / "warcs")]
+        for host, address in web.host_map().items():
+            args += ["--resolve", f"{host}={address}"]
+        result = invoke(*args)
+        replay = archive.base_url
+    assert result.exit_code == 0, result.output  # every dead link now has its copy
+    changes = changes_of(result)
+    assert [(c.line, c.action, c.verdict) for c in changes] == [
+        (15, "archived", "dead"),
+        (21, "kept", "alive"),
+        (24, "restored", "dead"),
+        (29, "archived", "dead"),
+        (31, "kept", "alive"),
+        (37, "kept", "alive"),
+        (38, "kept", "server-error"),
+        (43, "restored", "dead"),
+        (46, "archived", "dead"),
+        (48, "already-archived", "dead"),
+        (52, "kept", "timeout"),
+        (53, "kept", "blocked"),
+        (56, "archived", "dead"),
+    ]
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[23] == (
+        f"The council's own summary <{demo.SUMMARY}> ([archived copy]({replay}20181205110000/"
+        f"{demo.SUMMARY})) described the budget as"
+    )
+    assert lines[14] == (
+        f"The city council's [tender notice]({replay}20180320091500/{demo.TENDER}) "
+        f"([original]({demo.TENDER})) of"
+    )
+    original = example.read_bytes()
+    assert_only_edits_differ(original, original.decode(), out.read_bytes(), changes)
