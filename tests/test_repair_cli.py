@@ -411,3 +411,20 @@ def test_the_bundled_example_is_repaired_on_the_demos_simulated_web(tmp_path: Pa
     )
     original = example.read_bytes()
     assert_only_edits_differ(original, original.decode(), out.read_bytes(), changes)
+
+
+def test_standard_input_to_standard_output(
+    live: OriginServer, wayback: WaybackServer, tmp_path: Path
+) -> None:
+    text = f"See [the dam]({DAM}).\r\n"
+    result = CliRunner().invoke(
+        cli, ["repair", "-", "-o", "-", *sandbox(live, wayback, tmp_path)], input=text.encode()
+    )
+    assert result.exit_code == 0, result.output
+    copy = f"{REPLAY}20150601000000/{DAM}"
+    assert result.stdout_bytes == f"See [the dam]({copy}) ([original]({DAM})).\r\n".encode()
+    assert result.stderr.splitlines()[-1] == (
+        "1 of 1 citation(s) now link an archived copy; 1 of those dead are not yet confirmed "
+        "by the failures-over-days rule (--confirmed-only holds them back); written to "
+        "standard output"
+    )

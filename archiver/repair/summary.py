@@ -45,5 +45,7 @@ def closing_line(repair: Repair, output: str | None) -> str:
         )
     if counts["dead_left"]:
         parts.append(f"{counts['dead_left']} dead link(s) left as they were")
-    where = f"written to {output}" if output is not None else "nothing written (--dry-run)"
+    where = "nothing written (--dry-run)"
+    if output is not None:
+        where = "written to standard output" if output == "-" else f"written to {output}"
     return "; ".join(parts) + f"; {where}"
