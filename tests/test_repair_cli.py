@@ -428,3 +428,22 @@ def test_standard_input_to_standard_output(
         "by the failures-over-days rule (--confirmed-only holds them back); written to "
         "standard output"
     )
+
+
+def test_offline_all_still_adds_the_copies_and_says_it_was_offline(
+    wayback: WaybackServer, tmp_path: Path
+) -> None:
+    article = write(tmp_path / "a.md", f"See [the dam]({DAM}).\n")
+    out = tmp_path / "out.md"
+    result = invoke(
+        "repair", str(article), "-o", str(out), "--all", "--only-resolved", "--canary", CANARY,
+        "--resolve", f"archive.test=127.0.0.1:{wayback.port}", "--archive", ARCHIVE,
+        "--store", str(tmp_path / "warcs"),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "archiver: error: this machine seems to be offline: no link was checked; the archived "
+        "copies that could be found were added all the same (--all)"
+    )
+    copy = f"{REPLAY}20150601000000/{DAM}"
+    assert out.read_text() == f"See [the dam]({DAM}) ([archived copy]({copy})).\n"

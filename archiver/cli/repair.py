@@ -137,7 +137,8 @@ def repair(
     (data-versionurl, data-versiondate), and "[link no longer available]" markers whose
     link was recovered put back with their copy. Every other byte stays as it was.
     The summary says what changed and why. Exits with 3 when a dead link is left
-    without an archived copy, with 1 when offline (nothing is written then).
+    without an archived copy, with 1 when offline (nothing is written then, unless
+    --all).
 
     \b
     Examples:
@@ -167,6 +168,11 @@ def repair(
     )
     repaired = repaired_article(data, loaded, report, options)
     deliver(repaired, loaded, target, fmt)
+    if report.offline:  # only --all gets this far: offline wins over the rest, as in `check`
+        raise NetworkError(
+            "this machine seems to be offline: no link was checked; the archived copies "
+            "that could be found were added all the same (--all)"
+        )
     counts = repaired.summary()
     if counts["dead_left"] + counts["tagged_dead"]:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
