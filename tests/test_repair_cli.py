@@ -238,6 +238,12 @@ def test_repair_needs_an_output_and_a_file(tmp_path: Path) -> None:
     result = invoke("repair", "http://example.com/post", "-o", str(tmp_path / "o"))
     assert result.exit_code == 1
     assert result.output.startswith("archiver: error: cannot repair http://example.com/post: ")
+    result = invoke("repair", str(tmp_path / "missing.md"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert (
+        result.output
+        == f"archiver: error: cannot read article {tmp_path / 'missing.md'}: no such file\n"
+    )
 
 
 def test_offline_nothing_is_written(tmp_path: Path) -> None:

@@ -199,6 +199,8 @@ def repaired_article(
 ) -> Repair:
     """The repair of ``article`` from ``report``; offline, only ``--all`` has anything
     to go on (no link was found dead), else it is an error and nothing is written."""
+    from dataclasses import replace
+
     from archiver.dates import parse_iso
     from archiver.repair.article import repair_article
 
@@ -208,8 +210,6 @@ def repaired_article(
             "dead; nothing was written (--all adds the archived copies all the same)"
         )
     moment = parse_iso(report.started_at)
-    from dataclasses import replace
-
     return repair_article(data, article, report.results, replace(options, now=moment))
 
 
@@ -224,9 +224,13 @@ def read_for_repair(source: str) -> tuple[bytes, Article]:
         )
     if source == "-":
         data = sys.stdin.buffer.read()
-        return data, parse_article_bytes(data, source)
-    article = read_article(source)  # a missing or unreadable file: its one-line error
-    return Path(source).read_bytes(), article
+    else:
+        try:
+            data = Path(source).read_bytes()  # read once: the bytes kept are the bytes read
+        except OSError:
+            read_article(source)  # a missing or unreadable file: its one-line error
+            raise
+    return data, parse_article_bytes(data, source)
 
 
 def refuse_input_as_output(
@@ -277,7 +281,11 @@ def repair_after_run(article: str, output: str, report: RunReport, params: dict[
     and one line on stderr saying what changed."""
     from archiver.repair.summary import closing_line
 
+    options = options_from(params)
+    if report.offline and not options.every_citation:
+        tell("repair: nothing written: no link could be checked (see the error below)")
+        return
     data, loaded = read_for_repair(article)
-    repaired = repaired_article(data, loaded, report, options_from(params))
+    repaired = repaired_article(data, loaded, report, options)
     write_output(output, repaired.data)
     tell("repair: " + closing_line(repaired, output))
