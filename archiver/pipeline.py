@@ -153,6 +153,8 @@ class FinishedRun:
     verification: VerifyReport | None
     path: Path | None = None
     unwritten: tuple[Path, str] | None = None  # the report file not written, and why
+    # What ``run --repair`` changed in the article (``archiver.repair.plan.Change``s)
+    repair: tuple[Any, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -187,7 +189,10 @@ class FinishedRun:
 
     def to_dict(self) -> dict[str, Any]:
         verification = self.verification.to_dict() if self.verification is not None else None
-        return {**self.report.to_dict(), "verification": verification}
+        data = {**self.report.to_dict(), "verification": verification}
+        if self.repair:
+            data["repair"] = [change.to_dict() for change in self.repair]
+        return data
 
 
 def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
@@ -203,7 +208,10 @@ def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
 
 
 def finish_run(
-    report: RunReport, settings: Settings, report_path: Path | None = None
+    report: RunReport,
+    settings: Settings,
+    report_path: Path | None = None,
+    repair: tuple[Any, ...] = (),
 ) -> FinishedRun:
     """End a run: re-hash the store when the run stored anything, and write the report
     with that verification to ``report_path`` (default STORE/report.json), and the same
@@ -215,9 +223,9 @@ def finish_run(
     path = report_path or settings.store / "report.json"
     unverified: StoreError | None = None
     try:
-        finished = replace(verify_run(report, settings), path=path)
+        finished = replace(verify_run(report, settings), path=path, repair=repair)
     except StoreError as e:  # the report is still worth keeping, with no verification
-        finished, unverified = FinishedRun(report, None, path), e
+        finished, unverified = FinishedRun(report, None, path, repair=repair), e
     data = finished.to_dict()
     target = path
     try:
