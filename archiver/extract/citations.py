@@ -209,9 +209,12 @@ def _link_citation(
     published: str | None,
 ) -> Citation:
     url, archive_url, archived_at = _unpack_archive(link)
+    text = " ".join(link.text.split()) or link.url
+    if text == url:
+        text = url  # one string for both: a bare URL's citation is mostly its URL
     return Citation(
         url=url,
-        text=" ".join(link.text.split()) or link.url,
+        text=text,
         context=context,
         line=link.line,
         quote=link.quote or inline_quote,
