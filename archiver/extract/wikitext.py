@@ -2,6 +2,11 @@
 
 Parsed with mwparserfromhell, because citation templates nest (a title with a
 ``{{lang}}`` in it, a ``{{dead link}}`` inside a ``<ref>``) and regexes get that wrong.
+An article made only of the plainest shapes (text, ``[url title]``, bare URLs,
+``<ref>{{cite ...}}</ref>``, ``{{dead link}}``, ``[[links]]``, ``''italics''``) is read
+by ``wikiscan`` in one linear pass instead, and rendered by the same handlers: the
+citations are the same, without mwparserfromhell's tree of objects (28 s for 200,000
+references). Any other markup, and the article goes to mwparserfromhell whole.
 
 - ``{{cite web}}``, ``{{cite news}}``, any ``{{cite ...}}`` and ``{{citation}}`` give
   url, title (the anchor text), ``access-date`` (the citation date), ``archive-url`` /
