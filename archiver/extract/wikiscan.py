@@ -180,6 +180,8 @@ def _template(match: re.Match[str]) -> CiteTemplate | DeadLinkTemplate:
 
 
 def _has_scheme(text: str) -> bool:
+    if ":" not in text:
+        return False
     return any(word.group(1).lower() in URI_SCHEMES for word in _SCHEME_WORD.finditer(text))
 
 

@@ -168,11 +168,9 @@ def read_plain(text: str) -> Document:
         elif isinstance(piece, wikiscan.RefBoundary):
             builder.silent += 1 if piece.opens else -1
         elif isinstance(piece, wikiscan.CiteTemplate):
-            fields = piece.fields
+            get = piece.fields.get
             walker.add_citation(
-                lambda *names, get=fields.get: first_text(get, names),
-                dead_status_of(fields.get),
-                piece.start,
+                lambda *names, get=get: first_text(get, names), dead_status_of(get), piece.start
             )
         elif isinstance(piece, wikiscan.PageLink):
             walker.page_link(piece.page, piece.label, piece.start)
@@ -295,6 +293,9 @@ class _Walker:
             again = self.reparse(value, offset)
             if again is not None:
                 return [again]
+        if "\n" not in value:  # most texts: no paragraph to break
+            self.builder.add_text(value, self.line_of(offset))
+            return _NO_STEPS
         position = 0
         for match in _PARAGRAPH_BREAK.finditer(value):
             self.builder.add_text(value[position : match.start()], self.line_of(offset + position))
