@@ -52,7 +52,7 @@ _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     """A link (with the marker written after it, if any) or a lone marker."""
 
@@ -263,9 +263,13 @@ def _whole_sentence(
 
     Worked out once per sentence (``known``), so its links share one string, and only as
     far as the limit: every link in a sentence of a megabyte must not read all of it.
+    ``known`` holds the last sentence only: the items come in order, so an earlier one is
+    seldom asked for again (and is worked out again if it is), and a paragraph of half a
+    million links does not keep a table of all its sentences.
     """
     if sentence in known:
         return known[sentence]
+    known.clear()
     start, end = sentence
     if end - start <= CONTEXT_LIMIT:
         known[sentence] = whole = " ".join(text[start:end].split())
