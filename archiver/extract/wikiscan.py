@@ -10,9 +10,9 @@ very code that renders mwparserfromhell's nodes; the moment it meets anything it
 decide exactly as mwparserfromhell would (any other template or tag, a heading, a list,
 a table, an entity, a comment, a link with markup in its title, a URL of another
 scheme, ``[`` that may open a link, ``''`` it cannot pair...), it raises ``NotPlain`` and
-the whole article is read by mwparserfromhell instead. Each piece is exactly what
-mwparserfromhell would have made of those characters (``tests/test_extract_wikiscan.py``
-compares the two readers' citations over generated articles and the fixtures).
+the whole article is read by mwparserfromhell instead. Each piece must render as
+mwparserfromhell's nodes for the same characters do: ``tests/test_extract_wikiscan.py``
+compares the two readers' citations over generated articles and the fixtures.
 """
 
 from __future__ import annotations
@@ -104,11 +104,7 @@ Piece = Text | ExternalLink | PageLink | CiteTemplate | DeadLinkTemplate | RefBo
 
 
 def pieces(text: str) -> Iterator[Piece]:
-    """The pieces of ``text`` in order; raises ``NotPlain`` where mwparserfromhell must read.
-
-    Long because it is the one loop over the regular expression's alternatives, each a
-    few lines, in the order mwparserfromhell would try them.
-    """
+    """The pieces of ``text`` in order; raises ``NotPlain`` where mwparserfromhell must read."""
     line_markup = _LINE_MARKUP.search(text)
     if line_markup is not None:
         raise NotPlain(line_markup.start())
