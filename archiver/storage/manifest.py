@@ -54,8 +54,10 @@ never a mix.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -247,8 +249,19 @@ def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
 _SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": bool}
 
 
+_SCALAR_NAMES = {str: "str", int: "int", bool: "bool", type(None): "None"}
+
+
+@functools.cache
+def _options(annotation: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in annotation.split("|"))
+
+
 def _has_type(value: Any, annotation: str) -> bool:
-    for option in (part.strip() for part in annotation.split("|")):
+    scalar = _SCALAR_NAMES.get(type(value))
+    if scalar is not None:  # most values: no need to go through the options one by one
+        return scalar in _options(annotation)
+    for option in _options(annotation):
         if option == "None" and value is None:
             return True
         if option in _SCALARS:
@@ -289,8 +302,13 @@ class ManifestSnapshot:
     digest: str
 
 
-def read_manifest_snapshot(root: Path) -> ManifestSnapshot | None:
+def read_manifest_snapshot(
+    root: Path, *, on_files: Callable[[tuple[FileEntry, ...]], None] | None = None
+) -> ManifestSnapshot | None:
     """The manifest of the store at ``root``, read in one go; None when there is none.
+
+    ``on_files`` is given the files it lists as soon as they are read, before the rest
+    is (so that checking them can start: ``verify``).
 
     A manifest that cannot be parsed raises ``StoreError`` with a one-line message: a
     store whose index is damaged must not be written to or trusted until a person looks.
@@ -304,6 +322,8 @@ def read_manifest_snapshot(root: Path) -> ManifestSnapshot | None:
         raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
     try:
         data = parse_json(raw.decode("utf-8"))
+        if on_files is not None and isinstance(data, dict):
+            on_files(_entries(FileEntry, data.get("files")))
         manifest = Manifest.from_dict(data)
     except (ValueError, TypeError, KeyError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__

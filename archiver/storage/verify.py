@@ -76,12 +76,13 @@ Non-WARC files in a store (``state.sqlite``, reports, the fixity log) are ignore
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.digests import file_sha256
@@ -94,8 +95,12 @@ from archiver.storage.manifest import (
     read_manifest_snapshot,
 )
 from archiver.storage.problems import VerifyProblem, VerifyReport
-from archiver.storage.waczcheck import check_wacz
-from archiver.storage.warccheck import SeenRecord, check_warc
+
+if TYPE_CHECKING:
+    from archiver.storage.warccheck import SeenRecord
+
+# warccheck and waczcheck (and warcio under them) are imported where records are read:
+# a plain verify, which only hashes files, starts without them.
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
@@ -103,7 +108,6 @@ _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
 # What a Store leaves in its folder besides WARC files and the manifest (store.LOCK_NAME).
 _STORE_MARKS = (".lock", MANIFEST_TEMP_NAME)
-_T = TypeVar("_T")
 
 
 def _is_archive_name(name: str) -> bool:
@@ -124,6 +128,9 @@ def _is_being_written(path: Path) -> bool:
 def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
     """(records, problems) of one WARC or WACZ file, against its own digests; a file in
     which nothing was found, and nothing wrong, is a problem too (``no-records``)."""
+    from archiver.storage.waczcheck import check_wacz
+    from archiver.storage.warccheck import check_warc
+
     if path.name.lower().endswith(".wacz") or zipfile.is_zipfile(path):
         records, problems = check_wacz(path, label)
     else:
@@ -206,22 +213,17 @@ def verify_snapshot(
 ) -> tuple[VerifyReport, ManifestSnapshot | None]:
     """``verify_store`` of a store folder, with the manifest it checked against."""
     names = _listing(root)  # before the manifest: what it does not list is not its own
-    snapshot = read_manifest_snapshot(root)
-    if snapshot is None:
-        return _verify_unindexed(root), None
-    manifest = snapshot.manifest
-    found = _Findings()
-    _check_manifest_digest(snapshot, found)
-    rows_by_file: dict[str, list[RecordEntry]] = {}
-    for row in manifest.records:
-        rows_by_file.setdefault(row.file, []).append(row)
+    with _FileChecks(root, deep, workers) as checks:
+        snapshot = read_manifest_snapshot(root, on_files=checks.start)
+        if snapshot is None:
+            return _verify_unindexed(root), None
+        manifest = snapshot.manifest
+        found = _Findings()
+        _check_manifest_digest(snapshot, found)
+        rows_by_file = checks.set_rows(manifest.records)
+        for result in checks.results(manifest.files):
+            found.add(result)
     listed = manifest.file_names()
-
-    def check(entry: FileEntry) -> _Findings:
-        return _check_listed_file(root, entry, rows_by_file.get(entry.name, []), deep)
-
-    for result in _in_parallel(check, manifest.files, workers, size=lambda e: e.size):
-        found.add(result)
     for orphan in sorted(set(rows_by_file) - listed):
         for row in rows_by_file[orphan]:
             text = f"{orphan}: {row.record_id}: listed in a file the manifest does not list"
@@ -232,22 +234,59 @@ def verify_snapshot(
     return found.report(root, "deep" if deep else "plain"), snapshot
 
 
-def _in_parallel(
-    work: Callable[[FileEntry], _T],
-    entries: tuple[FileEntry, ...],
-    workers: int | None,
-    *,
-    size: Callable[[FileEntry], int],
-) -> list[_T]:
-    """``work`` on each entry, several at once (the largest first, so that one large file
-    does not start last), results in the entries' order."""
-    workers = max(1, min(workers or os.cpu_count() or 1, len(entries)))
-    if workers == 1:
-        return [work(entry) for entry in entries]
-    order = sorted(range(len(entries)), key=lambda i: -size(entries[i]))
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {i: pool.submit(work, entries[i]) for i in order}
-        return [futures[i].result() for i in range(len(entries))]
+class _FileChecks:
+    """The listed files' checks, several at once (the largest first, so that one large
+    file does not start last): started as soon as the manifest's file list is read, while
+    the rest of it is parsed; their results in the manifest's order."""
+
+    def __init__(self, root: Path, deep: bool, workers: int | None) -> None:
+        self.root = root
+        self.deep = deep
+        self.workers = workers
+        self.entries: tuple[FileEntry, ...] | None = None
+        self._rows: dict[str, list[RecordEntry]] = {}
+        self._rows_ready = threading.Event()  # deep checks compare records once it is set
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[int, Future[_Findings]] = {}
+
+    def start(self, entries: tuple[FileEntry, ...]) -> None:
+        self.entries = entries
+        workers = max(1, min(self.workers or os.cpu_count() or 1, len(entries)))
+        self._pool = ThreadPoolExecutor(workers)
+        for i in sorted(range(len(entries)), key=lambda i: -entries[i].size):
+            self._futures[i] = self._pool.submit(self._check, entries[i])
+
+    def _check(self, entry: FileEntry) -> _Findings:
+        return _check_listed_file(self.root, entry, self._rows_of, self.deep)
+
+    def _rows_of(self, name: str) -> list[RecordEntry]:
+        self._rows_ready.wait()
+        return self._rows.get(name, [])
+
+    def set_rows(self, records: tuple[RecordEntry, ...]) -> dict[str, list[RecordEntry]]:
+        """The manifest's records by file, for the deep checks (which wait for them)."""
+        for row in records:
+            self._rows.setdefault(row.file, []).append(row)
+        self._rows_ready.set()
+        return self._rows
+
+    def results(self, entries: tuple[FileEntry, ...]) -> list[_Findings]:
+        if entries != self.entries:  # not started from this list: start again
+            self.close()
+            self._futures = {}
+            self.start(entries)
+        return [self._futures[i].result() for i in range(len(entries))]
+
+    def close(self) -> None:
+        self._rows_ready.set()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> _FileChecks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _listing(root: Path) -> list[str]:
@@ -284,7 +323,7 @@ def _check_manifest_digest(snapshot: ManifestSnapshot, found: _Findings) -> None
 
 
 def _check_listed_file(
-    root: Path, entry: FileEntry, rows: list[RecordEntry], deep: bool
+    root: Path, entry: FileEntry, rows: Callable[[str], list[RecordEntry]], deep: bool
 ) -> _Findings:
     """One listed file, found under its name or its ``.open`` name (a run renames it from
     one to the other after listing it, so both are tried, and the first again)."""
@@ -318,7 +357,11 @@ def _pending_note(path: Path, name: str) -> VerifyProblem:
 
 
 def _check_file_bytes(
-    path: Path, entry: FileEntry, rows: list[RecordEntry], deep: bool, found: _Findings
+    path: Path,
+    entry: FileEntry,
+    rows: Callable[[str], list[RecordEntry]],
+    deep: bool,
+    found: _Findings,
 ) -> None:
     """The bytes of one listed file: up to the length listed when more is being written
     to it, else all of them; its records too when ``deep``."""
@@ -326,6 +369,8 @@ def _check_file_bytes(
     size = path.stat().st_size
     growing = size > entry.size and (path.name != name or _is_being_written(path))
     if deep:
+        from archiver.storage.warccheck import check_warc
+
         check = check_warc(lambda: path.open("rb"), name, limit=entry.size, stop=growing)
         sha256, size = check.sha256, (entry.size if growing else check.size)
     else:
@@ -368,7 +413,7 @@ def _check_file_bytes(
     if deep:
         found.records_checked += len(check.records)
         found.problems.extend(check.problems)
-        _compare_records(name, rows, check.records, found)
+        _compare_records(name, rows(name), check.records, found)
 
 
 def _check_unlisted_files(root: Path, names: list[str], listed: set[str], found: _Findings) -> None:
