@@ -4,6 +4,7 @@
     .venv/bin/python bench/verify_bench.py                      # build (once) and time
     .venv/bin/python bench/verify_bench.py --store /tmp/vb --gb 1.2 --runs 7
     .venv/bin/python bench/verify_bench.py --build-only
+    .venv/bin/python bench/verify_bench.py --only before --before ../main-at-some-commit
 
 Results are in bench/RESULTS.md ("Fixity").
 
@@ -121,6 +122,39 @@ def build_store(root: Path, gigabytes: float, batch: int = 24) -> None:
     print(f"built {root}: {store_size(root) / GB:.3f} GB in {took:.0f} s", file=sys.stderr)
 
 
+def one_file_copy(root: Path) -> Path:
+    """A copy of the store whose WARC files are one file (as a store that rolls its files
+    at a size limit keeps them), its manifest's records moved to their new offsets; its
+    own digest is not carried over (verify notes that). Made once, beside the store."""
+    import hashlib
+    import json
+
+    copy = root.with_name(root.name + "-one-file")
+    if (copy / "manifest.json").exists():
+        return copy
+    copy.mkdir(exist_ok=True)
+    data = json.loads((root / "manifest.json").read_text())
+    name, offsets, position = "all.warc.gz", {}, 0
+    sha256 = hashlib.sha256()
+    with (copy / name).open("wb") as out:
+        for entry in data["files"]:
+            offsets[entry["name"]] = position
+            content = (root / entry["name"]).read_bytes()
+            out.write(content)
+            sha256.update(content)
+            position += len(content)
+    for row in data["records"]:
+        row["offset"] += offsets[row["file"]]
+        row["file"] = name
+    for capture in data["captures"]:
+        capture["offset"] += offsets[capture["warc_file"]]
+        capture["warc_file"] = name
+    data["files"] = [{"name": name, "sha256": sha256.hexdigest(), "size": position}]
+    data.pop("digest", None)
+    (copy / "manifest.json").write_text(json.dumps(data))
+    return copy
+
+
 def timed(command: str) -> float:
     started = time.perf_counter()
     subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
@@ -139,7 +173,7 @@ def compare(name: str, ours: str, yardstick: str, runs: int) -> tuple[float, flo
         for command in order:
             seconds = timed(command)
             times[command].append(seconds)
-            who = "archiver" if command == ours else "openssl"
+            who = "archiver" if command == ours else name if name == "before" else "openssl"
             print(f"{name} run {run + 1}: {who:8} {seconds:6.2f} s  (load {load()})", flush=True)
     return statistics.median(times[ours]), statistics.median(times[yardstick])
 
@@ -151,13 +185,27 @@ def main() -> None:
     parser.add_argument("--gb", type=float, default=1.1, help="WARC bytes to build, in GB")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build-only", action="store_true")
-    parser.add_argument("--only", choices=["plain", "deep"], action="append")
+    parser.add_argument(
+        "--one-file",
+        action="store_true",
+        help="time a copy of the store whose WARCs are one file (a rolled store's case)",
+    )
+    parser.add_argument("--only", choices=["plain", "deep", "before"], action="append")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time the verify of another checkout of archiver (an earlier commit, "
+        "whose verify was always deep) against this one's verify --deep",
+    )
     args = parser.parse_args()
     root: Path = args.store
     if not root.exists() or store_size(root) < args.gb * GB:
         build_store(root, args.gb)
     if args.build_only:
         return
+    if args.one_file:
+        root = one_file_copy(root)
     files = sorted(root.glob("*.warc.gz"))
     names = " ".join(shlex.quote(str(p)) for p in files)
     total = sum(p.stat().st_size for p in files)
@@ -171,6 +219,12 @@ def main() -> None:
             f"zcat {names} | openssl dgst -sha256",
         ),
     }
+    if args.before is not None:
+        earlier = (
+            f"PYTHONPATH={shlex.quote(str(args.before))} {shlex.quote(sys.executable)} -c "
+            "'from archiver.cli.main import main; main()' verify " + shlex.quote(str(root))
+        )
+        pairs["before"] = (pairs["deep"][0], earlier)
     results = []
     for name, (ours, yardstick) in pairs.items():
         if args.only and name not in args.only:

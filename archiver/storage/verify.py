@@ -82,7 +82,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.digests import file_sha256
@@ -95,9 +94,7 @@ from archiver.storage.manifest import (
     read_manifest_snapshot,
 )
 from archiver.storage.problems import VerifyProblem, VerifyReport
-
-if TYPE_CHECKING:
-    from archiver.storage.warccheck import SeenRecord
+from archiver.storage.rowcheck import compare_records
 
 # warccheck and waczcheck (and warcio under them) are imported where records are read:
 # a plain verify, which only hashes files, starts without them.
@@ -413,7 +410,9 @@ def _check_file_bytes(
     if deep:
         found.records_checked += len(check.records)
         found.problems.extend(check.problems)
-        _compare_records(name, rows(name), check.records, found)
+        problems, notes = compare_records(name, rows(name), check.records)
+        found.problems += problems
+        found.notes += notes
 
 
 def _check_unlisted_files(root: Path, names: list[str], listed: set[str], found: _Findings) -> None:
@@ -454,96 +453,6 @@ def _check_unlisted_files(root: Path, names: list[str], listed: set[str], found:
                     f"{name}: a WARC file that {MANIFEST_NAME} does not list",
                 )
             )
-
-
-def _row_problem(
-    name: str, row: RecordEntry, check: str, expected: Any, actual: Any, text: str
-) -> VerifyProblem:
-    return VerifyProblem(
-        name,
-        row.record_id,
-        check,
-        None if expected is None else str(expected),
-        None if actual is None else str(actual),
-        f"{name}: {row.record_id}: {text}",
-    )
-
-
-def _compare_records(
-    name: str, rows: list[RecordEntry], records: list[SeenRecord], found: _Findings
-) -> None:
-    """Each manifest row against the record found at its offset (or, moved, by its id)."""
-    by_offset = {seen.offset: seen for seen in records}
-    by_id = {seen.record_id: seen for seen in records if seen.record_id}
-    matched: set[int] = set()
-    for row in rows:
-        seen = by_offset.get(row.offset)
-        if seen is None or (seen.record_id != row.record_id and row.record_id in by_id):
-            moved = by_id.get(row.record_id)
-            if moved is None:
-                text = f"no record at offset {row.offset}"
-                found.problems.append(
-                    _row_problem(name, row, "record-missing", row.offset, None, text)
-                )
-                continue
-            text = f"at offset {moved.offset}, the manifest says {row.offset}"
-            found.problems.append(
-                _row_problem(name, row, "record-offset", row.offset, moved.offset, text)
-            )
-            seen = moved
-        matched.add(seen.offset)
-        _compare_record(name, row, seen, found)
-    for seen in records:
-        if seen.offset not in matched:
-            found.problems.append(
-                VerifyProblem(
-                    name,
-                    seen.label,
-                    "unlisted-record",
-                    None,
-                    seen.record_id,
-                    f"{name}: {seen.label} at offset {seen.offset} is not in the manifest",
-                )
-            )
-
-
-def _compare_record(name: str, row: RecordEntry, seen: SeenRecord, found: _Findings) -> None:
-    """One manifest row against its record: identity, payload sha256, the archive's digest."""
-    comparisons = (
-        ("record-id", row.record_id, seen.record_id),
-        ("record-type", row.type, seen.type),
-        ("target-uri", row.target_uri, seen.target_uri),
-        ("warc-date", row.warc_date, seen.warc_date),
-        ("record-length", row.length, seen.length),
-    )
-    for check, expected, actual in comparisons:
-        if expected != actual:
-            text = f"{check} is {actual!r}, listed {expected!r}"
-            found.problems.append(_row_problem(name, row, check, expected, actual, text))
-    if seen.payload_sha256 != row.payload_sha256:
-        text = f"payload sha256 is {seen.payload_sha256}, the manifest says {row.payload_sha256}"
-        found.problems.append(
-            _row_problem(name, row, "payload-sha256", row.payload_sha256, seen.payload_sha256, text)
-        )
-    if not row.archive_digest:
-        return
-    if row.archive_digest_match is False:
-        found.notes.append(
-            VerifyProblem(
-                name,
-                row.record_id,
-                "archive-digest-flagged",
-                row.archive_digest,
-                seen.payload_sha1,
-                f"{name}: {row.record_id}: stored payload (sha1 {seen.payload_sha1}) "
-                f"was not the archive's (digest {row.archive_digest}) when captured",
-            )
-        )
-    elif seen.payload_sha1 != row.archive_digest.upper():
-        text = f"payload sha1 is {seen.payload_sha1}, the archive's digest is {row.archive_digest}"
-        found.problems.append(
-            _row_problem(name, row, "archive-digest", row.archive_digest, seen.payload_sha1, text)
-        )
 
 
 def _is_store(root: Path) -> bool:

@@ -205,7 +205,7 @@ class _LineBoundedReader(DecompressingBufferedReader):
     def _decompress(self, data: bytes) -> bytes:
         # warcio's own rule decides whether the first bytes of a file are gzip at all
         first = self.members_begun == 0 and self.num_block_read == 0
-        if self.decompressor is None or not data or (first and data[:2] != b"\x1f\x8b"):
+        if self.decompressor is None or not data or first:
             result: bytes = super()._decompress(data)
             return result
         try:
