@@ -220,9 +220,9 @@ def main() -> None:
         ),
     }
     if args.before is not None:
-        earlier = (
-            f"PYTHONPATH={shlex.quote(str(args.before))} {shlex.quote(sys.executable)} -c "
-            "'from archiver.cli.main import main; main()' verify " + shlex.quote(str(root))
+        earlier = (  # run from there: ``python -c`` puts the working directory first
+            f"cd {shlex.quote(str(args.before))} && PYTHONPATH=. {shlex.quote(sys.executable)} "
+            "-c 'from archiver.cli.main import main; main()' verify " + shlex.quote(str(root))
         )
         pairs["before"] = (pairs["deep"][0], earlier)
     results = []
