@@ -364,7 +364,9 @@ def _check_file_bytes(
     to it, else all of them; its records too when ``deep``."""
     name = entry.name
     size = path.stat().st_size
-    growing = size > entry.size and (path.name != name or _is_being_written(path))
+    busy = size > entry.size and _is_being_written(path)
+    # past the listed length of an .open file: a run appending, or a tail a killed one left
+    growing = size > entry.size and (busy or path.name != name)
     if deep:
         from archiver.storage.warccheck import check_warc
 
@@ -375,13 +377,29 @@ def _check_file_bytes(
         size = hashed if hashed < entry.size or growing else size
     found.files_checked += 1
     found.bytes_checked += min(size, entry.size) if growing else size
+    _compare_file(entry, sha256, size, (busy, growing), found)
+    if deep:
+        problems, notes = compare_records(name, rows(name), check.records)
+        found.records_checked += len(check.records)
+        found.problems += [*check.problems, *problems]
+        found.notes += notes
+
+
+def _compare_file(
+    entry: FileEntry, sha256: str, size: int, writing: tuple[bool, bool], found: _Findings
+) -> None:
+    """A file's sha256 and size against its entry; ``writing`` is (a run holds it, bytes
+    after the listed length are a run's to write or cut off)."""
+    name = entry.name
+    busy, growing = writing
     if growing:
         found.notes.append(
             _note(
                 name,
                 "growing-file",
-                f"{name}: a run is writing to it: checked up to the {entry.size} bytes the "
-                "manifest lists",
+                f"{name}: "
+                + ("a run is writing to it" if busy else "bytes a stopped run left after it")
+                + f": checked up to the {entry.size} bytes the manifest lists",
             )
         )
     elif size != entry.size:
@@ -407,12 +425,6 @@ def _check_file_bytes(
                 f"{name}: {listed} is {sha256}, the manifest says {entry.sha256}",
             )
         )
-    if deep:
-        found.records_checked += len(check.records)
-        found.problems.extend(check.problems)
-        problems, notes = compare_records(name, rows(name), check.records)
-        found.problems += problems
-        found.notes += notes
 
 
 def _check_unlisted_files(root: Path, names: list[str], listed: set[str], found: _Findings) -> None:
