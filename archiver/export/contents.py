@@ -29,6 +29,9 @@ except ImportError:  # pragma: no cover - not POSIX: no lock between processes
 _READ_SIZE = 1024 * 1024
 # Files of a store that are part of what it vouches for, beside its WARCs.
 REPORT_NAME = "report.json"
+REPORT_PAGE_NAME = "report.html"  # the same run, as the page people read
+# What an export carries beside the WARC files, when the store has it.
+CARRIED_NAMES = (MANIFEST_NAME, REPORT_NAME, REPORT_PAGE_NAME)
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,23 @@ class StoreContents:
 
     def path_of(self, name: str) -> Path:
         """Where a listed file's bytes are: its name, or its ``.open`` name when a run was
-        killed between recording it and renaming it (its hash is what counts)."""
+        killed between recording it and renaming it (its hash is what counts). A file
+        that is in neither place is a ``StoreError``."""
         path = self.root / name
+        if path.exists():
+            return path
         pending = self.root / f"{name}.open"
-        return pending if not path.exists() and pending.exists() else path
+        if pending.exists():
+            return pending
+        raise StoreError(
+            f"{name} is listed in the manifest but is not in {self.root} "
+            "(`archiver verify` names what is missing)"
+        )
 
     def left_out(self) -> tuple[str, ...]:
         """Names in the store folder an export does not carry (an interrupted write, the
         state file and lock of older versions, anything not the store's)."""
-        carried = {e.name for e in self.warc_files} | {MANIFEST_NAME, REPORT_NAME}
+        carried = {e.name for e in self.warc_files} | set(CARRIED_NAMES)
         carried |= {f"{e.name}.open" for e in self.warc_files}
         return tuple(sorted(p.name for p in self.root.iterdir() if p.name not in carried))
 
