@@ -112,15 +112,19 @@ def test_a_line_cut_short_by_a_kill_never_makes_the_log_unreadable(store: Store)
     whole = log.read_bytes()
     log.write_bytes(whole + whole[: len(whole) // 2])  # a run killed in the middle of its line
     assert verify("--deep", str(root)).exit_code == 0
+    with log.open("ab") as stream:  # lines of the right shape with a wrong value in them
+        stream.write(whole.replace(b'"files_checked": 2', b'"files_checked": "two"'))
+        stream.write(whole.replace(b'"ok": true', b'"ok": 1'))
 
     result = verify("--history", "--format", "json", str(root))
     assert result.exit_code == 0
     assert [r["mode"] for r in json.loads(result.stdout)] == ["plain", "deep"]
     assert result.stderr == (
-        f"archiver: warning: {log}: line(s) 2 could not be read and were skipped (a run "
-        "killed while writing its line, or damage)\n"
+        f"archiver: warning: {log}: line(s) 2, 4, 5 could not be read and were skipped (a "
+        "run killed while writing its line, or damage)\n"
     )
     assert log.read_bytes().startswith(whole + whole[: len(whole) // 2] + b"\n{")
+    assert verify("--history", str(root)).exit_code == 0  # the table too
 
 
 def test_no_log_and_an_unwritable_log(store: Store) -> None:

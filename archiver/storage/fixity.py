@@ -90,7 +90,25 @@ class FixityRun(_Serialisable):
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"not a fixity log entry: {e}") from e
+        for name, wanted in _FIELD_TYPES.items():
+            value = getattr(run, name)
+            if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+                raise ValueError(f"not a fixity log entry: {name!r} is {value!r}")
         return run
+
+
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "started": str,
+    "finished": str,
+    "software": str,
+    "mode": str,
+    "manifest_sha256": (str, type(None)),
+    "files_checked": int,
+    "records_checked": int,
+    "bytes_checked": int,
+    "ok": bool,
+    "problem_count": int,
+}
 
 
 def fixity_run(
