@@ -754,7 +754,7 @@ def test_store_layout_and_manifest(web: OriginServer, sandbox: Settings, tmp_pat
     names = sorted(p.name for p in store.root.iterdir())
     assert names == sorted([MANIFEST_NAME, capture.warc_file])  # no lock file among them
     data = json.loads((store.root / MANIFEST_NAME).read_text())
-    assert list(data) == ["format", "version", "files", "records", "captures"]
+    assert list(data) == ["format", "version", "files", "records", "captures", "digest"]
     assert (data["format"], data["version"]) == ("archiver-store-manifest", 2)
     content = (store.root / capture.warc_file).read_bytes()
     assert data["files"] == [

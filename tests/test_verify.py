@@ -98,8 +98,15 @@ def checks(report: VerifyReport) -> list[tuple[str, str | None, str]]:
 
 def test_a_clean_store_verifies(store: Store) -> None:
     report = verify_store(store.root)
+    stored = sum(p.stat().st_size for p in store.root.glob("*.warc.gz"))
     assert report == VerifyReport(
-        root=str(store.root), files_checked=3, records_checked=10, problems=(), notes=()
+        root=str(store.root),
+        files_checked=3,
+        records_checked=10,
+        problems=(),
+        notes=(),
+        mode="deep",
+        bytes_checked=stored,
     )
     assert report.ok
     assert list(report.to_dict()) == [
@@ -109,7 +116,17 @@ def test_a_clean_store_verifies(store: Store) -> None:
         "records_checked",
         "problems",
         "notes",
+        "mode",
+        "bytes_checked",
     ]
+    plain = verify_store(store.root, deep=False)
+    assert (plain.ok, plain.mode, plain.files_checked, plain.records_checked) == (
+        True,
+        "plain",
+        3,
+        0,
+    )
+    assert plain.bytes_checked == stored
 
 
 def recompress_with_change(path: Path, row: RecordEntry, old: bytes, new: bytes) -> int:
@@ -462,6 +479,8 @@ def test_a_folder_of_warcs_without_manifest_says_nothing_proves_it_complete(
             }
         ],
         "notes": [],
+        "mode": "deep",
+        "bytes_checked": sum(p.stat().st_size for p in folder.rglob("*.warc.gz")),
     }
 
 

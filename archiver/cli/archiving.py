@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from archiver.cli.batch import BatchRequest, batch_options, run_many
-from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, end_run
+from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
     article_url_option,
@@ -118,10 +118,29 @@ def archive(
 
 @click.command()
 @click.argument("store", required=False, type=click.Path(path_type=Path), default=Path("warcs"))
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also inflate every record and check its WARC digests, its payload's sha256 and "
+    "the archive's digest against the manifest (slower: every byte inflated).",
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Show the store's fixity log (every verification recorded) instead of verifying.",
+)
+@click.option(
+    "--no-log",
+    is_flag=True,
+    help="Do not record this verification in the store's fixity log (a read-only copy).",
+)
 @format_option("table", "json")
-def verify(store: Path, fmt: str) -> None:
+def verify(store: Path, deep: bool, history: bool, no_log: bool, fmt: str) -> None:
     """Re-hash everything in STORE (default ./warcs) against its manifest.
 
+    Every stored byte is checked against the sha256 and size the manifest lists (and the
+    manifest against its own digest); --deep also reads every record. Each verification
+    of a store is appended to its fixity log, STORE/fixity.jsonl (--history shows it).
     STORE may also be a single WARC or WACZ file, whose own digests are checked, or a
     folder without a manifest: each file in it is checked, but nothing proves the set
     complete, so it never passes. Every mismatch is named: file, record, and which hash.
@@ -130,13 +149,58 @@ def verify(store: Path, fmt: str) -> None:
     \b
     Examples:
       archiver verify warcs
+      archiver verify --deep warcs
+      archiver verify --history warcs
       archiver verify tests/fixtures/golden/live_capture.warc
     """
-    from archiver.storage.verify import verify_store, verify_warc
+    from archiver.storage.verify import verify_warc
 
     if not store.exists():
         raise InputError(f"no such store or file: {store}")
-    result = verify_store(store) if store.is_dir() else verify_warc(store)
+    if history:
+        _show_fixity_log(store, fmt)
+        return
+    if store.is_dir():
+        result = _verify_and_log(store, deep=deep, log=not no_log)
+    else:
+        result = verify_warc(store)
     emit(formatter(fmt).verification(result))
     if not result.ok:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+def _verify_and_log(store: Path, *, deep: bool, log: bool) -> Any:
+    """Verify a store folder and append the run to its fixity log (not a bag's: a bag
+    stays as it was made; nor a folder without a manifest, which is not a store)."""
+    from archiver.dates import to_iso, utcnow
+    from archiver.errors import StoreError
+    from archiver.storage.fixity import append_run, fixity_run
+    from archiver.storage.verify import store_root, verify_snapshot
+
+    root = store_root(store)
+    started = to_iso(utcnow())
+    report, snapshot = verify_snapshot(root, deep=deep)
+    if log and snapshot is not None and root == store:
+        run = fixity_run(report, snapshot.sha256, started, to_iso(utcnow()))
+        try:
+            append_run(root, run)
+        except StoreError as e:
+            tell(f"archiver: warning: this verification was not recorded: {e}")
+    return report
+
+
+def _show_fixity_log(store: Path, fmt: str) -> None:
+    from archiver.storage.fixity import LOG_NAME, read_log
+    from archiver.storage.verify import store_root
+
+    if not store.is_dir():
+        raise InputError(f"{store} is a file: --history shows the fixity log of a store")
+    root = store_root(store)
+    runs, damaged = read_log(root)
+    if damaged:
+        lines = ", ".join(map(str, damaged))
+        tell(
+            f"archiver: warning: {root / LOG_NAME}: line(s) {lines} could not be read and were "
+            "skipped (a run killed while writing its line, or damage)"
+        )
+    emit(formatter(fmt).fixity(runs))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
+    from archiver.storage.fixity import FixityRun
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
 
@@ -39,6 +40,9 @@ class Format(Protocol):
 
     def verification(self, report: VerifyReport) -> str:
         """``verify``: what was checked and every problem."""
+
+    def fixity(self, runs: Sequence[FixityRun]) -> str:
+        """``verify --history``: the store's fixity log, a run per row."""
 
     def saves(self, report: SaveReport) -> str:
         """``save``: what Save Page Now made of each URL."""

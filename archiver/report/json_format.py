@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
+    from archiver.storage.fixity import FixityRun
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
 
@@ -41,6 +42,9 @@ class JsonFormat:
 
     def verification(self, report: VerifyReport) -> str:
         return to_json(report.to_dict())
+
+    def fixity(self, runs: Sequence[FixityRun]) -> str:
+        return to_json([r.to_dict() for r in runs])
 
     def saves(self, report: SaveReport) -> str:
         return to_json(report.to_dict())

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
+    from archiver.storage.fixity import FixityRun
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
 
@@ -46,6 +47,9 @@ class JsonLinesFormat:
 
     def verification(self, report: VerifyReport) -> str:
         return to_jsonl([report.to_dict()])
+
+    def fixity(self, runs: Sequence[FixityRun]) -> str:
+        return to_jsonl(r.to_dict() for r in runs)
 
     def saves(self, report: SaveReport) -> str:
         return to_jsonl([report.to_dict()])

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from archiver.models import Citation, LinkCheck, Selection
     from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
+    from archiver.storage.fixity import FixityRun
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
 
@@ -69,10 +70,36 @@ class TableFormat:
         lines = [f"{problem.check}: {problem.message}" for problem in report.problems]
         lines += [f"note: {note.check}: {note.message}" for note in report.notes]
         status = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
-        lines.append(
-            f"{status}: {report.files_checked} file(s), {report.records_checked} record(s) checked"
-        )
+        if report.mode == "plain":
+            what = (
+                f"{report.bytes_checked:,} bytes checked against the manifest's sha256 "
+                "(--deep also reads every record)"
+            )
+        else:
+            what = f"{report.records_checked} record(s) checked"
+        lines.append(f"{status}: {report.files_checked} file(s), {what}")
         return "\n".join(lines)
+
+    def fixity(self, runs: Sequence[FixityRun]) -> str:
+        """A row per run of ``verify``, oldest first; the problems named by their checks."""
+        if not runs:
+            return "no verification recorded yet"
+        rows = [
+            (
+                r.started,
+                r.mode,
+                "OK" if r.ok else f"FAILED ({r.problem_count})",
+                r.files_checked,
+                r.records_checked if r.mode == "deep" else "",
+                f"{r.bytes_checked:,}",
+                (r.manifest_sha256 or "")[:12],
+                ", ".join(sorted({f"{p.check} {p.file}" for p in r.problems}))
+                + (" ..." if r.problem_count > len(r.problems) else ""),
+            )
+            for r in runs
+        ]
+        headers = ["started", "mode", "result", "files", "records", "bytes", "manifest"]
+        return table([*headers, "problems"], rows, [0, 0, 0, 0, 0, 0, 0, self.width // 3])
 
     def saves(self, report: SaveReport) -> str:
         rows = [

@@ -93,15 +93,63 @@ def payload_sha1_base32(payload: bytes) -> str:
     return base32_of(hashlib.sha1(payload))
 
 
-def file_sha256(path: Path) -> tuple[str, int]:
-    """(sha256 hex, size) of a whole file, read in chunks."""
+def file_sha256(path: Path, limit: int | None = None) -> tuple[str, int]:
+    """(sha256 hex, size) of a whole file, or of its first ``limit`` bytes, read in chunks
+    into one buffer (hashlib lets go of the GIL for each, so threads hash in parallel)."""
     sha256 = hashlib.sha256()
     size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_READ_SIZE):
-            sha256.update(chunk)
-            size += len(chunk)
+    buffer = bytearray(_READ_SIZE)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as stream:
+        while limit is None or size < limit:
+            wanted = view if limit is None else view[: min(_READ_SIZE, limit - size)]
+            count = stream.readinto(wanted)
+            if not count:
+                break
+            sha256.update(view[:count])
+            size += count
     return sha256.hexdigest(), size
+
+
+class HashingReader:
+    """A binary stream read once, front to back, by someone else (warcio): every byte read
+    is counted, and the first ``limit`` (all, without a limit) go through sha256 as well,
+    so a file's own hash comes from the same pass that reads its records.
+
+    With ``stop=True`` nothing past ``limit`` is handed out (the end of what a manifest
+    lists of a file still being appended to); ``finish`` reads what the reader left.
+    """
+
+    def __init__(self, stream: Any, limit: int | None = None, *, stop: bool = False) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._stop = stop and limit is not None
+        self._sha256 = hashlib.sha256()
+        self.position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._stop and self._limit is not None:
+            room = self._limit - self.position
+            size = room if size is None or size < 0 else min(size, room)
+            if size <= 0:
+                return b""
+        data: bytes = self._stream.read(size)
+        limit = self._limit
+        if limit is None or self.position + len(data) <= limit:
+            self._sha256.update(data)
+        elif self.position < limit:
+            self._sha256.update(data[: limit - self.position])
+        self.position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.position
+
+    def finish(self) -> tuple[str, int]:
+        """(sha256 hex of the bytes hashed, bytes read in all), once the rest is read."""
+        while self.read(_READ_SIZE):
+            pass
+        return self._sha256.hexdigest(), self.position
 
 
 class DigestCheck:

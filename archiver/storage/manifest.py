@@ -22,7 +22,8 @@ changes meaning or is removed.
          "archive_digest": "<sha1 base32>" | null,          response records of mementos
          "archive_digest_match": true | false | null}
       ],
-      "captures": [ Capture.to_dict(), ... ]   one per capture (see ``Capture``)
+      "captures": [ Capture.to_dict(), ... ],  one per capture (see ``Capture``)
+      "digest": "sha256:<hex>"        the manifest's own digest (below)
     }
 
 A record's *payload* is the HTTP entity body for ``response`` and ``request`` records
@@ -44,6 +45,12 @@ A capture's page requisites (``archiver.storage.wholepage``) are listed in ``req
 ``shared``, in the file of the capture that stored it first) and ``requisites_left_out``
 (``LeftOutRequisite``, with the reason); manifests without them read as none.
 
+**Its own digest.** ``digest`` (``sha256:<hex>``) is the sha256 of the manifest's
+canonical JSON without its ``digest`` field (keys sorted, no spaces: Python's
+``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, UTF-8),
+so ``verify`` catches a manifest edited by hand or by another tool (whitespace aside).
+Manifests written before it carry none; they are read as before, and ``verify`` says so.
+
 The manifest is only ever replaced whole (write a temporary file in the same directory,
 fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
 never a mix.
@@ -51,7 +58,10 @@ never a mix.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,6 +75,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_TEMP_NAME = "manifest.json.tmp"
 MANIFEST_FORMAT = "archiver-store-manifest"
 MANIFEST_VERSION = 2
+DIGEST_FIELD = "digest"  # the manifest's digest of itself
 
 
 @dataclass(frozen=True)
@@ -214,13 +225,14 @@ class Manifest:
     captures: tuple[Capture, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": MANIFEST_FORMAT,
             "version": MANIFEST_VERSION,
             "files": [f.to_dict() for f in self.files],
             "records": [r.to_dict() for r in self.records],
             "captures": [c.to_dict() for c in self.captures],
         }
+        return {**data, DIGEST_FIELD: manifest_digest(data)}
 
     def to_json(self) -> bytes:
         return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -297,8 +309,19 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": 
 _NESTED_TYPES = {f"tuple[{kind.__name__}, ...]" for kind in _NESTED.values()}
 
 
+_SCALAR_NAMES = {str: "str", int: "int", bool: "bool", type(None): "None"}
+
+
+@functools.cache
+def _options(annotation: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in annotation.split("|"))
+
+
 def _has_type(value: Any, annotation: str) -> bool:
-    for option in (part.strip() for part in annotation.split("|")):
+    scalar = _SCALAR_NAMES.get(type(value))
+    if scalar is not None:  # most values: no need to go through the options one by one
+        return scalar in _options(annotation)
+    for option in _options(annotation):
         if option == "None" and value is None:
             return True
         if option in _SCALARS:
@@ -320,24 +343,65 @@ def _has_type(value: Any, annotation: str) -> bool:
     return False
 
 
-def read_manifest(root: Path) -> Manifest | None:
-    """The manifest of the store at ``root``; None when there is none.
+def manifest_digest(data: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of a manifest's canonical JSON without its own digest."""
+    body = {key: value for key, value in data.items() if key != DIGEST_FIELD}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ManifestSnapshot:
+    """One reading of ``manifest.json``: what it lists, the sha256 of the bytes read, and
+    the digest it states of itself (None in a manifest written before there was one)
+    beside the one its content has."""
+
+    manifest: Manifest
+    sha256: str
+    stated_digest: str | None
+    digest: str
+
+
+def read_manifest_snapshot(
+    root: Path, *, on_files: Callable[[tuple[FileEntry, ...]], None] | None = None
+) -> ManifestSnapshot | None:
+    """The manifest of the store at ``root``, read in one go; None when there is none.
+
+    ``on_files`` is given the files it lists as soon as they are read, before the rest
+    is (so that checking them can start: ``verify``).
 
     A manifest that cannot be parsed raises ``StoreError`` with a one-line message: a
     store whose index is damaged must not be written to or trusted until a person looks.
     """
     path = root / MANIFEST_NAME
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes()  # replaced whole, never written in place: one version
     except FileNotFoundError:
         return None
     except OSError as e:
         raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
     try:
-        return Manifest.from_dict(parse_json(raw.decode("utf-8")))
+        data = parse_json(raw.decode("utf-8"))
+        if on_files is not None and isinstance(data, dict):
+            on_files(_entries(FileEntry, data.get("files")))
+        manifest = Manifest.from_dict(data)
     except (ValueError, TypeError, KeyError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise StoreError(f"{path} is corrupt: {message}") from e
+    stated = data.get(DIGEST_FIELD)
+    return ManifestSnapshot(
+        manifest,
+        hashlib.sha256(raw).hexdigest(),
+        stated if isinstance(stated, str) or stated is None else repr(stated),
+        manifest_digest(data),
+    )
+
+
+def read_manifest(root: Path) -> Manifest | None:
+    """The manifest of the store at ``root``; None when there is none (see
+    ``read_manifest_snapshot``)."""
+    snapshot = read_manifest_snapshot(root)
+    return None if snapshot is None else snapshot.manifest
 
 
 def write_manifest(root: Path, manifest: Manifest) -> None:

@@ -27,13 +27,19 @@ class VerifyProblem(_Serialisable):
 
 @dataclass(frozen=True)
 class VerifyReport(_Serialisable):
-    """What was checked and what failed; ``ok`` is False on any problem (notes never fail)."""
+    """What was checked and what failed; ``ok`` is False on any problem (notes never fail).
+
+    ``mode`` is ``plain`` (each file's bytes against the manifest's sha256 and size) or
+    ``deep`` (every record read too); ``bytes_checked`` counts the stored bytes read.
+    """
 
     root: str
     files_checked: int
     records_checked: int
     problems: tuple[VerifyProblem, ...] = ()
     notes: tuple[VerifyProblem, ...] = ()
+    mode: str = "deep"
+    bytes_checked: int = 0
 
     @property
     def ok(self) -> bool:

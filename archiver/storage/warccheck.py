@@ -4,25 +4,34 @@
 ``archiver.storage.warcreader`` and turns what it reports into problems: a record cut
 short, a record's own ``WARC-Block-Digest`` or ``WARC-Payload-Digest`` that its
 bytes do not match, records not followed by the blank lines a WARC requires, what stopped
-reading, and a .gz that is one gzip stream. It also walks the gzip members of a .gz once
-more, since warcio reads a member cut short as if it simply ended; that pass names the
-member a truncation or a flipped bit broke. ``WarcCheck.records`` keeps what
-``verify_store`` compares with the manifest.
+reading, and a .gz that is one gzip stream. The reader also names the gzip member a
+truncation or a flipped bit broke, which warcio would read past as if it had simply ended.
+``WarcCheck.records`` keeps what ``verify_store`` compares with the manifest.
+
+**One pass.** The file is read once and inflated once: the raw bytes go through sha256 on
+their way to warcio (``HashingReader``), so ``WarcCheck.sha256`` is the file's hash,
+and each record's block and payload go through every digest wanted as they are inflated
+(a payload's sha1 serves both its ``WARC-Payload-Digest`` and the archive's CDX digest).
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
-from typing import IO
 
-from archiver.storage.digests import DigestCheck
+from archiver.storage.digests import DigestCheck, HashingReader
 from archiver.storage.problems import VerifyProblem
-from archiver.storage.warcreader import OpenStream, WarcRecord, WarcScan, one_line, scan_warc
+from archiver.storage.warcreader import (
+    CorruptMember,
+    OpenStream,
+    WarcRecord,
+    WarcScan,
+    is_single_gzip_stream,
+    one_line,
+    scan_decompressed,
+    scan_stream,
+)
 
 __all__ = ["SeenRecord", "WarcCheck", "check_warc", "unreadable"]
-
-_READ_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class WarcCheck:
 
     records: list[SeenRecord] = field(default_factory=list)
     problems: list[VerifyProblem] = field(default_factory=list)
+    sha256: str = ""  # of the file's bytes as read (up to the limit asked for)
+    size: int = 0  # bytes read in all
 
 
 def _digest_problem(check: DigestCheck, file: str, record: str) -> VerifyProblem | None:
@@ -116,7 +127,14 @@ def _record_problems(
             if problem is not None:
                 problems.append(problem)
         offset = record.end
-    if scan.error is not None:
+    if isinstance(scan.error, CorruptMember):
+        where = scan.error.offset
+        problems.append(
+            VerifyProblem(
+                label, f"offset {where}", "unreadable", None, None, f"{label}: {scan.error}"
+            )
+        )
+    elif scan.error is not None:
         problems.append(unreadable(label, offset, scan.error))
     if scan.boundary_errors:
         problems.append(
@@ -146,69 +164,40 @@ def unreadable(label: str, offset: int, error: BaseException) -> VerifyProblem:
     )
 
 
-def _check_gzip_members(stream: IO[bytes], label: str) -> VerifyProblem | None:
-    """Walk the gzip members of a .gz file; the first corrupt or cut-short one is a problem.
-
-    warcio reads a member cut short as if it simply ended, so a truncated file would pass
-    its checks; this pass catches that (and names the member a flipped bit broke).
-    """
-    if stream.read(2) != b"\x1f\x8b":
+def _member_problem(scan: WarcScan, label: str) -> VerifyProblem | None:
+    """The gzip member the file ends inside, as a problem (warcio would read it as if it
+    had simply ended, so a truncated file would pass its checks)."""
+    if scan.cut_member is None:
         return None
-    stream.seek(0)
-    member_start = 0
-    position = 0
-    decompressor = zlib.decompressobj(31)
-    started = False
-    pending = b""
-    while True:
-        chunk = pending or stream.read(_READ_SIZE)
-        pending = b""
-        if not chunk:
-            break
-        started = True
-        data = chunk
-        try:
-            while data and not decompressor.eof:
-                decompressor.decompress(data, _READ_SIZE)  # output not needed, only checks
-                data = decompressor.unconsumed_tail
-        except zlib.error as e:
-            return VerifyProblem(
-                label,
-                f"offset {member_start}",
-                "unreadable",
-                None,
-                None,
-                f"{label}: the gzip member at offset {member_start} is corrupt ({e})",
-            )
-        if decompressor.eof:
-            pending = decompressor.unused_data
-            position += len(chunk) - len(pending)
-            member_start = position
-            decompressor = zlib.decompressobj(31)
-            started = False
-        else:
-            position += len(chunk)
-    if started:
-        return VerifyProblem(
-            label,
-            f"offset {member_start}",
-            "truncated",
-            None,
-            str(position - member_start),
-            f"{label}: the gzip member at offset {member_start} is cut short after "
-            f"{position - member_start} bytes (the file is truncated)",
-        )
-    return None
+    start, there = scan.cut_member
+    return VerifyProblem(
+        label,
+        f"offset {start}",
+        "truncated",
+        None,
+        str(there),
+        f"{label}: the gzip member at offset {start} is cut short after {there} bytes "
+        "(the file is truncated)",
+    )
 
 
-def check_warc(open_stream: OpenStream, label: str) -> WarcCheck:
-    """Check a WARC against its own digests; a single-stream .gz is reported, and its
-    records checked decompressed."""
+def check_warc(
+    open_stream: OpenStream, label: str, *, limit: int | None = None, stop: bool = False
+) -> WarcCheck:
+    """Check a WARC against its own digests, reading it once: its bytes are hashed
+    (``WarcCheck.sha256``: the first ``limit`` of them, with a limit) as its records are
+    inflated and checked. ``stop`` ends the reading at ``limit`` (a file still being
+    appended to). A single-stream .gz is reported, and its records checked decompressed
+    (read a second time: it is no WARC.gz a replay tool can use)."""
     with open_stream() as stream:
-        gzip_problem = _check_gzip_members(stream, label) if stream.seekable() else None
-    scan = scan_warc(open_stream, check_digests=True, payload_sha256=True)
+        raw = HashingReader(stream, limit, stop=stop)
+        scan = scan_stream(raw, check_digests=True, payload_sha256=True)
+        sha256, size = raw.finish()
+    if is_single_gzip_stream(scan.error):
+        scan = scan_decompressed(open_stream, check_digests=True, payload_sha256=True)
     seen = [_seen(record) for record in scan.records]
     problems = _record_problems(scan, seen, label)
+    member_problem = _member_problem(scan, label)
     if scan.decompressed:
         problems.insert(
             0,
@@ -223,7 +212,7 @@ def check_warc(open_stream: OpenStream, label: str) -> WarcCheck:
                 "records were checked decompressed, with offsets into the decompressed data",
             ),
         )
-    elif gzip_problem is not None:
+    elif member_problem is not None:
         # warcio's own complaint about the same member would only repeat it
-        problems = [gzip_problem, *(p for p in problems if p.check != "unreadable")]
-    return WarcCheck(seen, problems)
+        problems = [member_problem, *(p for p in problems if p.check != "unreadable")]
+    return WarcCheck(seen, problems, sha256, size)

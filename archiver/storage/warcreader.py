@@ -63,12 +63,14 @@ from archiver.storage.digests import DigestCheck
 __all__ = [
     "MAX_HEAD",
     "WARC_READ_ERRORS",
+    "CorruptMember",
     "HeadTooLong",
     "WarcRecord",
     "WarcScan",
     "describe_error",
     "is_single_gzip_stream",
     "one_line",
+    "scan_decompressed",
     "scan_stream",
     "scan_warc",
     "wacz_warc_members",
@@ -158,17 +160,76 @@ class WarcScan:
     boundary_errors: int = 0  # records not followed by the blank lines a WARC requires
     error: BaseException | None = None
     decompressed: bool = False
+    # (offset, bytes there) of a gzip member the input ended inside (a truncated file)
+    cut_member: tuple[int, int] | None = None
     # Where reading ended, with the blank lines after the last record (which the length of
     # a record in an uncompressed WARC leaves out); meaningful when ``error`` is None.
     end: int = 0
 
 
+class CorruptMember(zlib.error):
+    """A gzip member that does not inflate (a flipped bit, a bad checksum)."""
+
+    def __init__(self, offset: int, error: zlib.error) -> None:
+        super().__init__(f"the gzip member at offset {offset} is corrupt ({error})")
+        self.offset = offset
+
+
 class _LineBoundedReader(DecompressingBufferedReader):
     """warcio's reader, whose lines (all warcio reads by line: the blank lines between
     records, a WARC header block) may take ``MAX_HEAD`` bytes in all until ``head_read``
-    is set back to 0 for the next record."""
+    is set back to 0 for the next record.
+
+    It also keeps track of the gzip members it inflates, so that one pass over a file finds
+    what warcio lets by: a member that does not inflate (warcio writes the error to stderr
+    and reads on as if the member had ended) is ``CorruptMember``; a member the input ends
+    inside (warcio reads it as if it simply ended) is ``cut_member``.
+    """
 
     head_read = 0
+    member_start = 0  # raw offset of the gzip member being inflated
+    members_begun = 0  # members after the first
+
+    def _raw_position(self) -> int:
+        position: int = self.stream.tell()
+        return position
+
+    def read_next_member(self) -> bool:
+        unused = self.decompressor.unused_data if self.decompressor else b""
+        if not super().read_next_member():
+            return False
+        self.member_start = self._raw_position() - len(unused)
+        self.members_begun += 1
+        return True
+
+    def _decompress(self, data: bytes) -> bytes:
+        # warcio's own rule decides whether the first bytes of a file are gzip at all
+        first = self.members_begun == 0 and self.num_block_read == 0
+        if self.decompressor is None or not data or first:
+            result: bytes = super()._decompress(data)
+            return result
+        try:
+            inflated: bytes = self.decompressor.decompress(data)
+        except zlib.error as e:
+            raise CorruptMember(self.member_start, e) from None
+        return inflated
+
+    def cut_member(self) -> tuple[int, int] | None:
+        """(offset, bytes there) of the gzip member the input ended inside, if it did."""
+        if self.closed_inside is not None:
+            return self.closed_inside
+        decompressor = self.decompressor
+        if decompressor is None or decompressor.eof:
+            return None
+        there = self._raw_position() - self.member_start
+        return (self.member_start, there) if there > 0 else None
+
+    closed_inside: tuple[int, int] | None = None
+
+    def close_decompressor(self) -> None:
+        # warcio closes the reader once it has read to the end: keep what it ended inside
+        self.closed_inside = self.cut_member()
+        super().close_decompressor()
 
     def readline(self, length: int | None = None) -> bytes:
         room = MAX_HEAD - self.head_read
@@ -282,13 +343,15 @@ def _read_record(
     block = _Block(record.raw_stream, block_checks)
     http, head_missing = _http_head(iterator, record, block)
     sha1 = hashlib.sha1()
-    sha256 = hashlib.sha256() if payload_sha256 else None
+    hashers = [sha1] if payload_sha256 is False else [sha1, hashlib.sha256()]
+    for check in payload_checks:
+        if check.algorithm == "sha1" and check.known:
+            check.hasher = sha1  # the payload's sha1 is hashed once, for both
+        elif check.known:
+            hashers.append(check.hasher)
     while chunk := block.read(READ_SIZE):
-        sha1.update(chunk)
-        if sha256 is not None:
-            sha256.update(chunk)
-        for check in payload_checks:
-            check.update(chunk)
+        for hasher in hashers:
+            hasher.update(chunk)
     errors = iterator.err_count
     offset, length = iterator.get_record_offset(), iterator.get_record_length()
     return WarcRecord(
@@ -301,7 +364,7 @@ def _read_record(
         declared=record.length,
         block_read=block.count,
         payload_sha1_bytes=sha1.digest(),
-        payload_sha256=None if sha256 is None else sha256.hexdigest(),
+        payload_sha256=hashers[1].hexdigest() if payload_sha256 else None,
         digest_checks=(*block_checks, *payload_checks),
         boundary_error=iterator.err_count > errors,
         head_missing=head_missing,
@@ -309,11 +372,15 @@ def _read_record(
 
 
 def scan_stream(
-    stream: IO[bytes] | gzip.GzipFile, *, check_digests: bool = False, payload_sha256: bool = False
+    stream: Any,  # a binary stream: a file, a GzipFile, a zip member, a HashingReader
+    *,
+    check_digests: bool = False,
+    payload_sha256: bool = False,
 ) -> WarcScan:
     """Read every record of one WARC stream, as it is (gzip members are decompressed)."""
     scan = WarcScan()
     iterator = _QuietArchiveIterator(stream, no_record_parse=True)
+    reader = iterator.reader  # warcio lets go of it at the end
     try:
         for record in iterator:
             iterator.reader.head_read = 0  # counts from here to the next record's headers
@@ -326,6 +393,10 @@ def scan_stream(
         scan.error = e
     scan.boundary_errors = iterator.err_count
     scan.end = iterator.offset
+    if scan.error is None or (
+        not isinstance(scan.error, CorruptMember) and reader.stream.read(1) == b""
+    ):  # the whole input was read: did it end inside a gzip member?
+        scan.cut_member = reader.cut_member()
     return scan
 
 
@@ -343,6 +414,15 @@ def scan_warc(
         scan = scan_stream(stream, check_digests=check_digests, payload_sha256=payload_sha256)
     if not is_single_gzip_stream(scan.error):
         return scan
+    return scan_decompressed(
+        open_stream, check_digests=check_digests, payload_sha256=payload_sha256
+    )
+
+
+def scan_decompressed(
+    open_stream: OpenStream, *, check_digests: bool = False, payload_sha256: bool = False
+) -> WarcScan:
+    """Read a .gz that is one gzip stream (see ``is_single_gzip_stream``) decompressed."""
     with open_stream() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as stream:
         scan = scan_stream(stream, check_digests=check_digests, payload_sha256=payload_sha256)
     scan.decompressed = True

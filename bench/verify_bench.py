@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""How fast ``archiver verify`` checks a store, against OpenSSL hashing the same files.
+
+    .venv/bin/python bench/verify_bench.py                      # build (once) and time
+    .venv/bin/python bench/verify_bench.py --store /tmp/vb --gb 1.2 --runs 7
+    .venv/bin/python bench/verify_bench.py --build-only
+    .venv/bin/python bench/verify_bench.py --only before --before ../main-at-some-commit
+
+Results are in bench/RESULTS.md ("Fixity").
+
+The goals (issue 13): plain ``verify`` (every stored byte against the manifest's sha256)
+within 1.2x of ``openssl dgst -sha256 FILES``; ``verify --deep`` (every record inflated,
+its WARC block and payload digests, the manifest's payload sha256 and the archive's digest
+checked too) within 1.3x of ``zcat FILES | openssl dgst -sha256``.
+
+**The store** is written by archiver itself: live captures, through ``Store.capture_live``,
+of pages served by the simulated origin on loopback (``archiver.demo.simweb``), until the
+WARC files reach ``--gb`` GB (10^9 bytes). Half the pages are HTML (pseudo-random prose,
+which gzip shrinks about threefold), half are images (random bytes, which it does not
+shrink), 0.3 to 6 MB each, so the store holds what archived pages and their requisites
+hold. It is built once and reused while its manifest is there.
+
+**The timing**: the files are read once first (into the page cache: every tool then
+reads from memory), then each pair runs ``--runs`` times, the two commands taking turns
+(which goes first alternates), so both see the same load; the machine is shared, and the
+load average is printed with each run. Wall time from start to exit of each command, as
+``time`` would give it; ``archiver verify`` runs as the installed command, with
+``--no-log`` (the fixity log is the same few hundred bytes either way; left out so that
+reruns do not grow it). The ratio is of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+GB = 1_000_000_000
+HOST = "bench.example"
+VOCABULARY = (
+    "harbour council report sensor camera contract tender project county city police "
+    "surveillance revenue quarter investors announcement network system platform data "
+    "the a of and to in for on with by at from as is was were be been this that which "
+    "archive memento capture record page link source citation article editor reader"
+)
+WORDS = VOCABULARY.split()
+
+
+def prose(rng: random.Random, size: int) -> bytes:
+    """``size`` bytes of HTML paragraphs of pseudo-random words and numbers."""
+    out: list[str] = []
+    total = 0
+    while total < size:
+        words = rng.choices(WORDS, k=rng.randint(40, 120))
+        words += [str(rng.randint(0, 10**6)) for _ in range(rng.randint(1, 8))]
+        rng.shuffle(words)
+        paragraph = "<p>" + " ".join(words) + ".</p>\n"
+        out.append(paragraph)
+        total += len(paragraph)
+    return "".join(out).encode("ascii")[:size]
+
+
+class Bodies:
+    """Page bodies made quickly from a pool: slices of pre-made prose or random bytes."""
+
+    def __init__(self, seed: int = 13) -> None:
+        self.rng = random.Random(seed)
+        self.text = prose(self.rng, 24 * 1024 * 1024)
+        self.noise = self.rng.randbytes(24 * 1024 * 1024)
+
+    def body(self, number: int) -> tuple[bytes, str]:
+        size = self.rng.randint(300_000, 6_000_000)
+        if number % 2:
+            start = self.rng.randrange(len(self.noise) - size)
+            return self.noise[start : start + size], "image/jpeg"
+        start = self.rng.randrange(len(self.text) - size)
+        title = f"<html><head><title>Page {number}</title></head><body>\n".encode()
+        return title + self.text[start : start + size] + b"</body></html>\n", "text/html"
+
+
+def store_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.glob("*.warc.gz"))
+
+
+def build_store(root: Path, gigabytes: float, batch: int = 24) -> None:
+    """Capture pages from a loopback origin into ``root`` until its WARCs reach the size."""
+    from archiver.config import Settings
+    from archiver.demo.simweb.origin import OriginServer, Page
+    from archiver.net.http import build_session
+    from archiver.storage.store import Store
+
+    bodies = Bodies()
+    store = Store(root)
+    number = len(store.captures)
+    started = time.monotonic()
+    with OriginServer() as origin:
+        settings = Settings(
+            host_map={HOST: origin.address}, resolve_only=True, timeout=30, retries=0
+        )
+        session = build_session(settings)
+        while (size := store_size(root)) < gigabytes * GB:
+            urls = []
+            origin.sites.pop(HOST, None)  # the last batch's bodies are captured: let them go
+            for _ in range(batch):
+                body, kind = bodies.body(number)
+                url = f"http://{HOST}/page/{number}"
+                origin.add(url, Page(body=body, content_type=kind))
+                urls.append(url)
+                number += 1
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda u: store.capture_live(u, session, settings, [u]), urls))
+            print(f"  {number} captures, {size / GB:.2f} GB", file=sys.stderr, flush=True)
+    took = time.monotonic() - started
+    print(f"built {root}: {store_size(root) / GB:.3f} GB in {took:.0f} s", file=sys.stderr)
+
+
+def one_file_copy(root: Path) -> Path:
+    """A copy of the store whose WARC files are one file (as a store that rolls its files
+    at a size limit keeps them), its manifest's records moved to their new offsets; its
+    own digest is not carried over (verify notes that). Made once, beside the store."""
+    import hashlib
+    import json
+
+    copy = root.with_name(root.name + "-one-file")
+    if (copy / "manifest.json").exists():
+        return copy
+    copy.mkdir(exist_ok=True)
+    data = json.loads((root / "manifest.json").read_text())
+    name, offsets, position = "all.warc.gz", {}, 0
+    sha256 = hashlib.sha256()
+    with (copy / name).open("wb") as out:
+        for entry in data["files"]:
+            offsets[entry["name"]] = position
+            content = (root / entry["name"]).read_bytes()
+            out.write(content)
+            sha256.update(content)
+            position += len(content)
+    for row in data["records"]:
+        row["offset"] += offsets[row["file"]]
+        row["file"] = name
+    for capture in data["captures"]:
+        capture["offset"] += offsets[capture["warc_file"]]
+        capture["warc_file"] = name
+    data["files"] = [{"name": name, "sha256": sha256.hexdigest(), "size": position}]
+    data.pop("digest", None)
+    (copy / "manifest.json").write_text(json.dumps(data))
+    return copy
+
+
+def timed(command: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def compare(name: str, ours: str, yardstick: str, runs: int) -> tuple[float, float]:
+    """Median seconds of (ours, yardstick), taking turns; prints each run."""
+    times: dict[str, list[float]] = {ours: [], yardstick: []}
+    for run in range(runs):
+        order = (ours, yardstick) if run % 2 == 0 else (yardstick, ours)
+        for command in order:
+            seconds = timed(command)
+            times[command].append(seconds)
+            who = "archiver" if command == ours else name if name == "before" else "openssl"
+            print(f"{name} run {run + 1}: {who:8} {seconds:6.2f} s  (load {load()})", flush=True)
+    return statistics.median(times[ours]), statistics.median(times[yardstick])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(tempfile.gettempdir()) / "archiver-verify-bench" / "store"
+    parser.add_argument("--store", type=Path, default=default)
+    parser.add_argument("--gb", type=float, default=1.1, help="WARC bytes to build, in GB")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--one-file",
+        action="store_true",
+        help="time a copy of the store whose WARCs are one file (a rolled store's case)",
+    )
+    parser.add_argument("--only", choices=["plain", "deep", "before"], action="append")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time the verify of another checkout of archiver (an earlier commit, "
+        "whose verify was always deep) against this one's verify --deep",
+    )
+    args = parser.parse_args()
+    root: Path = args.store
+    if not root.exists() or store_size(root) < args.gb * GB:
+        build_store(root, args.gb)
+    if args.build_only:
+        return
+    if args.one_file:
+        root = one_file_copy(root)
+    files = sorted(root.glob("*.warc.gz"))
+    names = " ".join(shlex.quote(str(p)) for p in files)
+    total = sum(p.stat().st_size for p in files)
+    archiver = shlex.quote(str(Path(sys.executable).with_name("archiver")))
+    print(f"{len(files)} WARC files, {total / GB:.3f} GB; {os.cpu_count()} cores; load {load()}")
+    subprocess.run(f"cat {names} > /dev/null", shell=True, check=True)  # into the page cache
+    pairs = {
+        "plain": (f"{archiver} verify --no-log {root}", f"openssl dgst -sha256 {names}"),
+        "deep": (
+            f"{archiver} verify --deep --no-log {root}",
+            f"zcat {names} | openssl dgst -sha256",
+        ),
+    }
+    if args.before is not None:
+        earlier = (  # run from there: ``python -c`` puts the working directory first
+            f"cd {shlex.quote(str(args.before))} && PYTHONPATH=. {shlex.quote(sys.executable)} "
+            "-c 'from archiver.cli.main import main; main()' verify " + shlex.quote(str(root))
+        )
+        pairs["before"] = (pairs["deep"][0], earlier)
+    results = []
+    for name, (ours, yardstick) in pairs.items():
+        if args.only and name not in args.only:
+            continue
+        median_ours, median_yardstick = compare(name, ours, yardstick, args.runs)
+        results.append((name, median_ours, median_yardstick))
+    print("\n| check | archiver (s) | yardstick (s) | ratio |\n|---|---|---|---|")
+    for name, ours, yardstick in results:
+        print(f"| {name} | {ours:.2f} | {yardstick:.2f} | {ours / yardstick:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
