@@ -228,6 +228,18 @@ def test_a_missing_file(store: Store) -> None:
     assert report.files_checked == 2
 
 
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_folder_in_place_of_a_warc_is_named_not_an_internal_error(
+    store: Store, deep: bool
+) -> None:
+    name = memento_file(store)
+    (store.root / name).unlink()
+    (store.root / name).mkdir()
+    report = verify_store(store.root, deep=deep)
+    assert checks(report) == [(name, None, "unreadable")]
+    assert "cannot be read (is a directory)" in report.problems[0].message
+
+
 def test_an_unknown_warc_file_is_named_and_other_files_ignored(store: Store) -> None:
     shutil.copy(store.root / memento_file(store), store.root / "stray.warc.gz")
     (store.root / "state.sqlite").write_bytes(b"SQLite format 3\x00")

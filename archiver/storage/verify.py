@@ -42,7 +42,8 @@ Check names (``VerifyProblem.check``):
     manifest-digest             manifest.json is not what archiver wrote: its content does
                                 not have the digest it carries
     unreadable                  the file or a record cannot be parsed (the rest of the
-                                file is not read)
+                                file is not read), or the file cannot be opened at all (a
+                                folder in its place, no permission)
     gzip-members                a .gz WARC that is one gzip stream rather than one member
                                 per record (its records are then checked decompressed)
     truncated                   a record's block is shorter than its Content-Length
@@ -336,6 +337,11 @@ def _check_listed_file(
             _check_file_bytes(path, entry, rows, deep, found)
         except FileNotFoundError:
             continue
+        except OSError as error:  # a folder in its place, no permission, an I/O error
+            what = (error.strerror or str(error)).lower()
+            text = f"{name}: cannot be read ({what}); restore it from a copy (see the manifest)"
+            found.problems.append(VerifyProblem(name, None, "unreadable", entry.sha256, None, text))
+            return found
         if path.name != name:
             found.notes.insert(0, _pending_note(path, name))
         return found
