@@ -167,7 +167,7 @@ class FinishedRun:
         if report.unrecovered_links:
             found.append(f"{report.unrecovered_links} removed link(s) not recovered")
         if self.verification is not None and not self.verification.ok:
-            found.append("the store failed verification")
+            found.append(failed_verification(self.verification))
         if report.failed_saves:
             found.append(f"{report.failed_saves} Save Page Now capture(s) failed")
         if report.not_stored:
@@ -193,6 +193,14 @@ class FinishedRun:
         if self.repair:
             data["repair"] = [change.to_dict() for change in self.repair]
         return data
+
+
+def failed_verification(verification: VerifyReport) -> str:
+    """A failed verification in a few words, naming its first problem (``verify``
+    names them all)."""
+    first, more = verification.problems[0], len(verification.problems) - 1
+    also = f"; {more} more: `archiver verify` names them" if more else ""
+    return f"the store failed verification ({first.message}{also})"
 
 
 def verify_run(report: RunReport, settings: Settings) -> FinishedRun:

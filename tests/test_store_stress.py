@@ -390,12 +390,16 @@ def test_a_warc_replaced_by_a_folder_is_one_line_and_the_report_is_kept(
     warc.mkdir()
     (store / "report.json").unlink()
     result = archiver(args)
-    assert result.returncode == 1, result
-    assert result.stderr == (
-        f"archiver: error: cannot verify {warc}: is a directory; it is a folder where "
-        f"archiver expects a file: move it out of the way (report: {store / 'report.json'})\n"
+    # verify names it as a problem of the store (since fixity13's verify), the run says so
+    assert result.returncode == 3, result
+    assert result.stderr.endswith(
+        f"problems: the store failed verification ({warc.name}: cannot be read (is a "
+        "directory); restore it from a copy (see the manifest))\n"
     )
-    assert json.loads((store / "report.json").read_text())["verification"] is None
+    verification = json.loads((store / "report.json").read_text())["verification"]
+    assert [(p["file"], p["check"]) for p in verification["problems"]] == [
+        (warc.name, "unreadable")
+    ]
 
 
 # -- the state file: damaged, a folder, locked -----------------------------------------

@@ -37,7 +37,7 @@ from archiver.durable import replace_file
 from archiver.errors import ArchiverError, NetworkError
 from archiver.extract import Article, extract_citations, parse_article_bytes, read_article
 from archiver.models import Citation, LinkCheck, Verdict, _Serialisable
-from archiver.pipeline import RunReport, load_article, run_pipeline
+from archiver.pipeline import RunReport, failed_verification, load_article, run_pipeline
 from archiver.report.html_report import render_html
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
@@ -141,7 +141,7 @@ class BatchReport(_Serialisable):
         if self.with_problems:
             found.append(f"{self.with_problems} article(s) with problems (see their reports)")
         if self.verification is not None and not self.verification.ok:
-            found.append("the store failed verification")
+            found.append(failed_verification(self.verification))
         return found
 
 

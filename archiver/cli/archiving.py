@@ -172,21 +172,13 @@ def verify(store: Path, deep: bool, history: bool, no_log: bool, fmt: str) -> No
 def _verify_and_log(store: Path, *, deep: bool, log: bool) -> Any:
     """Verify a store folder and append the run to its fixity log (not a bag's: a bag
     stays as it was made; nor a folder without a manifest, which is not a store)."""
-    from archiver.dates import to_iso, utcnow
-    from archiver.errors import StoreError
-    from archiver.storage.fixity import append_run, fixity_run
+    from archiver.storage.fixity import verify_logged
     from archiver.storage.verify import store_root, verify_snapshot
 
     root = store_root(store)
-    started = to_iso(utcnow())
-    report, snapshot = verify_snapshot(root, deep=deep)
-    if log and snapshot is not None and root == store:
-        run = fixity_run(report, snapshot.sha256, started, to_iso(utcnow()))
-        try:
-            append_run(root, run)
-        except StoreError as e:
-            tell(f"archiver: warning: this verification was not recorded: {e}")
-    return report
+    if root != store:  # a bag's data/: verified as it is, never written to
+        return verify_snapshot(root, deep=deep)[0]
+    return verify_logged(root, lambda say: tell(f"archiver: warning: {say}"), deep=deep, log=log)
 
 
 def _show_fixity_log(store: Path, fmt: str) -> None:

@@ -30,8 +30,9 @@ _READ_SIZE = 1024 * 1024
 # Files of a store that are part of what it vouches for, beside its WARCs.
 REPORT_NAME = "report.json"
 REPORT_PAGE_NAME = "report.html"  # the same run, as the page people read
+FIXITY_NAME = "fixity.jsonl"  # every verification of the store (archiver.storage.fixity)
 # What an export carries beside the WARC files, when the store has it.
-CARRIED_NAMES = (MANIFEST_NAME, REPORT_NAME, REPORT_PAGE_NAME)
+CARRIED_NAMES = (MANIFEST_NAME, REPORT_NAME, REPORT_PAGE_NAME, FIXITY_NAME)
 
 
 @dataclass(frozen=True)

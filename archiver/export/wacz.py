@@ -30,6 +30,7 @@ from archiver.durable import fsync_directory
 from archiver.export.cdxj import sorted_cdxj
 from archiver.export.contents import (
     CARRIED_NAMES,
+    FIXITY_NAME,
     REPORT_NAME,
     REPORT_PAGE_NAME,
     Exported,
@@ -49,6 +50,7 @@ _IN_WACZ = {
     MANIFEST_NAME: "archiver/manifest.json",
     REPORT_NAME: "archiver/run.json",
     REPORT_PAGE_NAME: "archiver/run.html",
+    FIXITY_NAME: "archiver/fixity.jsonl",
 }
 
 

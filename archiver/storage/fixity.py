@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,3 +197,23 @@ def read_log(root: Path) -> tuple[list[FixityRun], list[int]]:
         except ValueError:  # UnicodeDecodeError and a line nested too deep are ValueErrors
             damaged.append(number)
     return runs, damaged
+
+
+def verify_logged(
+    root: Path, warn: Callable[[str], None], *, deep: bool = True, log: bool = True
+) -> VerifyReport:
+    """Verify the store at ``root`` (a store folder: a bag or a single file is verified
+    elsewhere and never written to) and append the run to its fixity log. A log that
+    cannot be written is a warning (to ``warn``): the verification stands."""
+    from archiver.dates import to_iso, utcnow
+    from archiver.storage.verify import verify_snapshot
+
+    started = to_iso(utcnow())
+    report, snapshot = verify_snapshot(root, deep=deep)
+    if log and snapshot is not None:
+        run = fixity_run(report, snapshot.sha256, started, to_iso(utcnow()))
+        try:
+            append_run(root, run)
+        except StoreError as e:
+            warn(f"this verification was not recorded: {e}")
+    return report
