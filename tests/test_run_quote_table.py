@@ -114,12 +114,9 @@ def test_the_run_table_has_a_quote_column(tmp_path: Path, origin: OriginServer) 
         "contains the quoted passage (verbatim)",
         "the quoted passage is in no capture read (not-found)",
     ]
-    assert [q["verdict"] for q in report["quotes"]] == [
-        "verbatim",
-        "altered",
-        "verbatim",
-        "not-found",
-    ]
+    verdicts = ["verbatim", "altered", "verbatim", "not-found"]
+    assert [q["verdict"] for q in report["quotes"]] == verdicts
+    assert [r["selection"]["quote_verdict"] for r in report["results"]] == [*verdicts, None]
 
 
 def test_a_run_without_quotes_has_no_quote_column(tmp_path: Path, origin: OriginServer) -> None:

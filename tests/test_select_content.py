@@ -411,8 +411,12 @@ def test_a_misquoted_year_never_counts_as_containing_the_quote(
         "holds an altered version of the quoted passage (1999 → 1998)"
     )
     assert "contains" not in selection.reason
+    assert selection.quote_verdict == "altered"  # the same, for tools
     right, _ = best(DAM, settings, cache, quote="The dam was fully refurbished in 1998")
     assert right.reason.endswith("; contains the quoted passage (verbatim)")
+    assert right.quote_verdict == "verbatim"
+    unquoted, _ = best(DAM, settings, cache)
+    assert unquoted.quote_verdict is None
 
 
 def test_a_page_in_windows_1252_holds_the_quote_in_its_own_charset(
@@ -427,6 +431,7 @@ def test_a_page_in_windows_1252_holds_the_quote_in_its_own_charset(
     assert selection.reason == (
         "latest capture before 2018-04-01 (2018-03-01); contains the quoted passage (verbatim)"
     )
+    assert selection.quote_verdict == "verbatim"
     assert selection.rejected == ()
 
 
@@ -456,6 +461,7 @@ def test_quote_in_no_capture_takes_the_closest_usable_one_with_a_note(
         "latest capture before 2018-11-28 (2018-09-01); "
         "the quoted passage is in no capture read (not-found)"
     )
+    assert selection.quote_verdict == "not-found"
     assert selection.rejected == ()
     # All three captures were read looking for the passage.
     assert sorted(calls.replay[1:]) == sorted(

@@ -47,7 +47,12 @@ from archiver.models import Memento, Rejection, Selection
 from archiver.net.polite import DEFAULT_RATE_LIMITER, DEFAULT_REPLAY_LIMITER, CdxRateLimiter, Net
 from archiver.quotes.words import QuotePart
 from archiver.select.judge import judge
-from archiver.select.passages import find_passage, holds_quote_wording, quote_parts
+from archiver.select.passages import (
+    find_passage,
+    holds_quote_wording,
+    quote_parts,
+    quote_verdict_of,
+)
 from archiver.select.rank import date_reason, rank_mementos, utc_or_none
 
 log = logging.getLogger(__name__)
@@ -148,7 +153,9 @@ def _choose_by_content(
             reasons[ranked[other_rank].raw_url] = _passed_over(other_passage)
     reason = _chosen_reason(ranked[rank], when, verdict, passage, inspector, not_inspected)
     assert verdict.memento is not None  # accepted verdicts always carry one
-    return _Choice(Selection(verdict.memento, reason, in_listed_order()), rank, passage)
+    quote_verdict = None if passage is None else quote_verdict_of(passage)
+    chosen = Selection(verdict.memento, reason, in_listed_order(), quote_verdict)
+    return _Choice(chosen, rank, passage)
 
 
 def _pick(

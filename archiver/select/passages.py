@@ -81,6 +81,12 @@ def find_passage(parts: tuple[QuotePart, ...], text: str | None) -> PassageMatch
     return PassageMatch(_VERDICTS[finding.verdict], finding.score, details)
 
 
+def quote_verdict_of(passage: PassageMatch) -> str:
+    """The quotes stage's name for ``passage``'s verdict (``unreadable`` is its
+    ``not-checked``)."""
+    return "not-checked" if passage.found == "unreadable" else passage.found
+
+
 def holds_quote_wording(passage: PassageMatch) -> str:
     """What a capture holds of the quote, in the quotes stage's words: "contains the
     quoted passage (verbatim)", "holds an altered version of the quoted passage (1998 →
