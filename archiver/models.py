@@ -239,8 +239,14 @@ class Rejection(_Serialisable):
 
 @dataclass(frozen=True)
 class Selection(_Serialisable):
-    """The memento chosen for a citation, or None with the reason none was."""
+    """The memento chosen for a citation, or None with the reason none was.
+
+    ``quote_verdict``: when the citation quotes a passage and a memento was chosen, the
+    quote's verdict in it, as ``archiver.quotes`` says it (``verbatim``, ``equivalent``,
+    ``altered``, ``not-found``, ``not-checked`` for a capture with no text); else None.
+    """
 
     memento: Memento | None
     reason: str
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+    quote_verdict: str | None = None

@@ -65,8 +65,8 @@ CREATE TABLE IF NOT EXISTS memento_verdicts (
 );
 CREATE TABLE IF NOT EXISTS memento_passages (
     raw_url TEXT NOT NULL,
-    passage TEXT NOT NULL,  -- sha1 of the normalised quoted passage
-    found TEXT NOT NULL,  -- 'exact', 'fuzzy', 'no' or 'unreadable'
+    passage TEXT NOT NULL,  -- sha1 of the quoted passage
+    found TEXT NOT NULL,  -- the quote's verdict (archiver.quotes), then its details, by line
     score REAL NOT NULL,
     PRIMARY KEY (raw_url, passage)
 );

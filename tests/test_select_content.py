@@ -12,6 +12,7 @@ standing in for web.archive.org on loopback.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,9 @@ SOFT = "http://news.example/2018/flaky.html"  # many soft-404s before one good c
 NEVER = "http://news.example/never-archived"
 SCHEME = "http://news.example/2018/scheme.html"  # a captured redirect to its https twin
 DIRECTORY = "http://news.example/2018/dir"  # a captured redirect adding a trailing slash
+DAM = "http://gov.example/dam"  # a year the article misquotes
+CAFE = "http://fr.example/cafe"  # windows-1252, as its header says
+HIDDEN = "http://news.example/2018/hidden.html"  # the quote hidden from readers, then shown
 
 QUOTE = "a distributed network of flood, air-quality and pedestrian-flow sensors"
 
@@ -106,6 +110,39 @@ CAPTURES = [
         FixtureCapture(SOFT, at(2018, 11, day), body=page("404 - Page Not Found", "Gone."))
         for day in (1, 5, 10, 15, 20)
     ],
+    FixtureCapture(
+        DAM, at(2018, 6, 1), body=page("Dam", "The dam was fully refurbished in 1998, on time.")
+    ),
+    FixtureCapture(
+        CAFE,
+        at(2018, 6, 1),
+        body=page("Café", "Le café “Müller” a rouvert ses portes en 1998 — enfin.").replace(
+            b"<!doctype html>", b""
+        ),
+        content_type="text/html; charset=utf-8",
+    ),
+    FixtureCapture(
+        CAFE,
+        at(2018, 3, 1),
+        body=page("Café", "Le café “Müller” a rouvert ses portes en 1998 — enfin.")
+        .decode()
+        .encode("cp1252"),
+        content_type="text/html; charset=windows-1252",
+    ),
+    FixtureCapture(
+        HIDDEN,
+        at(2018, 9, 1),
+        body=page(
+            "Hidden",
+            'The new page. <div style="display: none">The old page said the bridge '
+            "will reopen in the spring of 2019.</div>",
+        ),
+    ),
+    FixtureCapture(
+        HIDDEN,
+        at(2018, 3, 1),
+        body=page("Shown", "The bridge will reopen in the spring of 2019."),
+    ),
 ]
 
 
@@ -338,23 +375,80 @@ def test_the_capture_containing_the_quote_wins_over_a_closer_one(
     assert selection.memento is not None
     assert selection.memento.datetime == "2018-03-01T00:00:00Z"
     assert selection.reason == (
-        "latest capture before 2018-11-28 (2018-03-01); contains the quoted passage"
+        "latest capture before 2018-11-28 (2018-03-01); "
+        "contains the quoted passage (equivalent, differs in case)"
     )
-    assert summary(selection) == [("2018-09-01T00:00:00Z", "does not contain the quoted passage")]
+    assert summary(selection) == [
+        ("2018-09-01T00:00:00Z", "does not contain the quoted passage (not-found)")
+    ]
     assert len(calls.cdx) == 1
 
 
-def test_a_slightly_misquoted_passage_is_found_approximately(
+def test_a_misspelt_word_is_an_altered_passage_not_the_quote(
     settings: Settings, cache: LookupCache
 ) -> None:
+    # The fuzzy matcher this replaced said "contains the quoted passage approximately (97%)".
     misquoted = "a distributed network of flood, air quality and pedestrain-flow sensors"
     selection, _ = best(NOTICE, settings, cache, quote=misquoted)
+    assert selection.memento is not None
+    assert selection.memento.datetime == "2018-03-01T00:00:00Z"  # closer to it than 09-01
+    assert selection.reason == (
+        "latest capture before 2018-11-28 (2018-03-01); "
+        "holds an altered version of the quoted passage (pedestrain → pedestrian)"
+    )
+    assert summary(selection) == [
+        ("2018-09-01T00:00:00Z", "does not contain the quoted passage (not-found)")
+    ]
+
+
+def test_a_misquoted_year_never_counts_as_containing_the_quote(
+    settings: Settings, cache: LookupCache
+) -> None:
+    selection, _ = best(DAM, settings, cache, quote="The dam was fully refurbished in 1999")
+    assert selection.memento is not None  # still the copy of the cited page
+    assert selection.reason == (
+        "latest capture before 2018-11-28 (2018-06-01); "
+        "holds an altered version of the quoted passage (1999 → 1998)"
+    )
+    assert "contains" not in selection.reason
+    assert selection.quote_verdict == "altered"  # the same, for tools
+    right, _ = best(DAM, settings, cache, quote="The dam was fully refurbished in 1998")
+    assert right.reason.endswith("; contains the quoted passage (verbatim)")
+    assert right.quote_verdict == "verbatim"
+    unquoted, _ = best(DAM, settings, cache)
+    assert unquoted.quote_verdict is None
+
+
+def test_a_page_in_windows_1252_holds_the_quote_in_its_own_charset(
+    settings: Settings, cache: LookupCache
+) -> None:
+    # The closest capture is the windows-1252 one (a later one is UTF-8): read as UTF-8,
+    # its accents and curly quotes were lost and a later capture was preferred.
+    quote = "Le café “Müller” a rouvert ses portes en 1998"
+    selection, _ = best(CAFE, settings, cache, quote=quote, when=at(2018, 4, 1))
+    assert selection.memento is not None
+    assert selection.memento.datetime == "2018-03-01T00:00:00Z"
+    assert selection.reason == (
+        "latest capture before 2018-04-01 (2018-03-01); contains the quoted passage (verbatim)"
+    )
+    assert selection.quote_verdict == "verbatim"
+    assert selection.rejected == ()
+
+
+def test_a_quote_hidden_from_readers_is_not_in_the_capture(
+    settings: Settings, cache: LookupCache
+) -> None:
+    quote = "the bridge will reopen in the spring of 2019"
+    selection, _ = best(HIDDEN, settings, cache, quote=quote)
     assert selection.memento is not None
     assert selection.memento.datetime == "2018-03-01T00:00:00Z"
     assert selection.reason == (
         "latest capture before 2018-11-28 (2018-03-01); "
-        "contains the quoted passage approximately (97%)"
+        "contains the quoted passage (equivalent, differs in case)"
     )
+    assert summary(selection) == [
+        ("2018-09-01T00:00:00Z", "does not contain the quoted passage (not-found)")
+    ]
 
 
 def test_quote_in_no_capture_takes_the_closest_usable_one_with_a_note(
@@ -364,8 +458,10 @@ def test_quote_in_no_capture_takes_the_closest_usable_one_with_a_note(
     assert selection.memento is not None
     assert selection.memento.datetime == "2018-09-01T00:00:00Z"
     assert selection.reason == (
-        "latest capture before 2018-11-28 (2018-09-01); quote not found in any capture"
+        "latest capture before 2018-11-28 (2018-09-01); "
+        "the quoted passage is in no capture read (not-found)"
     )
+    assert selection.quote_verdict == "not-found"
     assert selection.rejected == ()
     # All three captures were read looking for the passage.
     assert sorted(calls.replay[1:]) == sorted(
@@ -409,8 +505,15 @@ def test_choose_memento_over_given_mementos(settings: Settings, cache: LookupCac
 
 @pytest.mark.parametrize(
     ("url", "quote"),
-    [(REPORT, None), (MOVED, None), (NOTICE, QUOTE), (LATE, None), (SOFT, None)],
-    ids=["cdx-path", "redirect", "quote", "after-date", "soft-404s"],
+    [
+        (REPORT, None),
+        (MOVED, None),
+        (NOTICE, QUOTE),
+        (DAM, "The dam was fully refurbished in 1999"),
+        (LATE, None),
+        (SOFT, None),
+    ],
+    ids=["cdx-path", "redirect", "quote", "altered-quote", "after-date", "soft-404s"],
 )
 def test_a_warm_cache_makes_no_archive_calls(
     settings: Settings, tmp_path: Path, url: str, quote: str | None
@@ -463,12 +566,29 @@ def test_a_verdict_is_reused_for_a_new_quote_only_if_its_text_was_searched(
     raw_url = raw("20180301000000", NOTICE)
     verdict = cache.verdict(raw_url)
     assert verdict is not None and verdict.accepted
-    assert cache.passage(
-        raw_url, "a distributed network of flood, air-quality and pedestrian-flow sensors"
-    ) == PassageMatch("exact", 100.0)
+    assert cache.passage(raw_url, QUOTE) == PassageMatch("verbatim", 100.0)
     _, calls = best(NOTICE, settings, cache, quote="a different passage, never searched")
     assert calls.cdx == []  # the listing is cached
     assert raw_url in calls.replay  # the body is read again to search for the new passage
+
+
+def test_a_passage_judged_by_the_old_fuzzy_matcher_is_searched_again(
+    settings: Settings, cache: LookupCache
+) -> None:
+    # A state file from before the quotes stage says "fuzzy" for the misquoted year.
+    misquote = "The dam was fully refurbished in 1999"
+    best(DAM, settings, cache, quote=misquote)
+    raw_url = raw("20180601000000", DAM)
+    key = hashlib.sha1(misquote.encode()).hexdigest()
+    cache.state.execute(
+        "UPDATE memento_passages SET found = 'fuzzy', score = 97 WHERE raw_url = ? AND passage = ?",
+        (raw_url, key),
+    )
+    assert cache.passage(raw_url, misquote) is None
+    selection, calls = best(DAM, settings, cache, quote=misquote)
+    assert raw_url in calls.replay
+    assert selection.reason.endswith("holds an altered version of the quoted passage (1999 → 1998)")
+    assert cache.passage(raw_url, misquote) == PassageMatch("altered", 85.7, ("1999 → 1998",))
 
 
 # -- the Internet Archive's ways, played by a loopback stand-in -----------------------------

@@ -283,10 +283,14 @@ def test_the_capture_containing_the_quote_wins_over_a_closer_one(net: Net) -> No
     selection = choose(shelf, net, listed, quote='the dam is "fully refurbished"')
     assert selection.memento == shelf.memento(quoted)
     assert selection.reason == (
-        "latest capture before 2018-11-28 (2018-03-01); contains the quoted passage"
+        "latest capture before 2018-11-28 (2018-03-01); "
+        "contains the quoted passage (equivalent, differs in case)"
     )
     assert selection.rejected == (
-        Rejection(shelf.memento(reworded), "does not contain the quoted passage"),
+        Rejection(
+            shelf.memento(reworded),
+            "holds an altered version of the quoted passage (fully refurbished → being repaired)",
+        ),
     )
 
 

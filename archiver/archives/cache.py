@@ -45,11 +45,13 @@ log = logging.getLogger(__name__)
 SETTLED_AFTER = timedelta(days=2)  # archives index new captures within hours to days
 NOTHING_FOUND_TTL = 24 * 3600.0  # seconds before an empty or unsettled lookup is redone
 
-PassageFound = Literal["exact", "fuzzy", "no", "unreadable"]
+# The verdicts of ``archiver.quotes.match``, or "unreadable": the capture has no text.
+PassageFound = Literal["verbatim", "equivalent", "altered", "not-found", "unreadable"]
 _PASSAGE_FOUND: dict[str, PassageFound] = {
-    "exact": "exact",
-    "fuzzy": "fuzzy",
-    "no": "no",
+    "verbatim": "verbatim",
+    "equivalent": "equivalent",
+    "altered": "altered",
+    "not-found": "not-found",
     "unreadable": "unreadable",
 }
 
@@ -88,11 +90,19 @@ class ContentVerdict(_Serialisable):
 
 @dataclass(frozen=True)
 class PassageMatch:
-    """Whether a quoted passage is in a capture: exactly (after normalising), fuzzily, no,
-    or "unreadable" when the capture has no text to search (a PDF, an image)."""
+    """Whether a quoted passage is in a capture: the verdict of ``archiver.quotes.match``
+    (``verbatim``, ``equivalent``, ``altered``, ``not-found``) with its score (0-100) and
+    ``details`` (altered: each change as shown, ``1998 → 1999``; equivalent: the forms
+    that differ, ``case``), or "unreadable" when the capture has no text (a PDF, an image).
+    """
 
     found: PassageFound
-    score: float  # rapidfuzz partial_ratio, 0-100 (100 for an exact match)
+    score: float
+    details: tuple[str, ...] = ()
+
+    @property
+    def holds_quote(self) -> bool:
+        return self.found in ("verbatim", "equivalent")
 
 
 def moment_key(when: datetime | None) -> str:
@@ -212,24 +222,29 @@ class LookupCache:
             (raw_url, json.dumps(verdict.to_dict()), to_iso(self.clock())),
         )
 
-    def passage(self, raw_url: str, normalised_quote: str) -> PassageMatch | None:
+    def passage(self, raw_url: str, quote: str) -> PassageMatch | None:
+        """What the capture was found to hold of ``quote``; None when not yet searched, or
+        searched by the matcher before ``archiver.quotes`` (its rows say ``exact``,
+        ``fuzzy`` or ``no``: searched again)."""
         rows = self.state.execute(
             "SELECT found, score FROM memento_passages WHERE raw_url = ? AND passage = ?",
-            (raw_url, _passage_key(normalised_quote)),
+            (raw_url, _passage_key(quote)),
         )
         if not rows:
             return None
         found, score = rows[0]
-        kind = _PASSAGE_FOUND.get(str(found))
-        return PassageMatch(kind, float(str(score))) if kind is not None else None
+        kind, *details = str(found).split("\n")
+        verdict = _PASSAGE_FOUND.get(kind)
+        return PassageMatch(verdict, float(str(score)), tuple(details)) if verdict else None
 
-    def remember_passage(self, raw_url: str, normalised_quote: str, match: PassageMatch) -> None:
+    def remember_passage(self, raw_url: str, quote: str, match: PassageMatch) -> None:
+        found = "\n".join([match.found, *match.details])
         self._remember(
             "INSERT OR REPLACE INTO memento_passages (raw_url, passage, found, score)"
             " VALUES (?, ?, ?, ?)",
-            (raw_url, _passage_key(normalised_quote), match.found, match.score),
+            (raw_url, _passage_key(quote), found, match.score),
         )
 
 
-def _passage_key(normalised_quote: str) -> str:
-    return hashlib.sha1(normalised_quote.encode("utf-8")).hexdigest()
+def _passage_key(quote: str) -> str:
+    return hashlib.sha1(quote.encode("utf-8")).hexdigest()

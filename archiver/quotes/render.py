@@ -29,9 +29,13 @@ def quotes_table(results: Sequence[QuoteResult]) -> str:
     if not results:
         return "no quoted passages to check"
     blocks = [_block(result) for result in results]
+    return "\n\n".join([*blocks, f"{len(results)} quote(s): {quote_tally(results)}"])
+
+
+def quote_tally(results: Sequence[QuoteResult]) -> str:
+    """How many quotes got each verdict, and drifted: "3 verbatim, 1 altered"."""
     counts = quote_summary(list(results))
-    tally = ", ".join(f"{counts[k]} {k}" for k in counts if k != "quotes" and counts[k])
-    return "\n\n".join([*blocks, f"{counts['quotes']} quote(s): {tally}"])
+    return ", ".join(f"{counts[k]} {k}" for k in counts if k != "quotes" and counts[k])
 
 
 def _block(result: QuoteResult) -> str:

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archiver.quotes.render import quote_tally
 from archiver.report.columns import table, terminal_width
 
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun, NotStored
+    from archiver.pipeline import CitationResult, FinishedRun, NotStored
+    from archiver.quotes.result import QuoteResult
     from archiver.save.results import SaveReport
     from archiver.storage.fixity import FixityRun
     from archiver.storage.manifest import Capture
@@ -126,27 +128,60 @@ class TableFormat:
 
     def run(self, finished: FinishedRun) -> str:
         """One row per citation: its verdict, the copy chosen (or why none), what was
-        stored; then the counts, and the notes about the whole run (offline)."""
+        stored, and, when the article quotes its sources, the quote's verdict in the
+        stored copy (``run_quote_cell``); then the counts, the quotes' counts, and the
+        notes about the whole run (offline)."""
+        report = finished.report
+        quotes: dict[tuple[str | None, int, str | None], QuoteResult] = {
+            (q.url, q.line, q.quote): q for q in report.quotes
+        }
         rows = []
-        for result in finished.report.results:
+        for result in report.results:
             c = result.citation
-            memento = result.selection.memento if result.selection else None
-            if memento is not None:
-                found = f"{memento.datetime[:10]} in {_archive_label(memento.archive)}"
-            elif result.selection is not None:
-                found = result.selection.reason
-            else:
-                found = "; ".join(result.notes)
-            stored = "+".join(cap.source for cap in result.captures) or "-"
-            verdict = result.check.verdict.value if result.check else "removed"
-            shown = f"(recovered) {c.url}" if c.recovered_from else c.url or c.marker
-            requisites = requisites_summary(result.captures)
-            rows.append((c.line, verdict, shown, found, stored, requisites))
+            row: list[object] = [c.line, *self._run_cells(result)]
+            if quotes:
+                row.append(run_quote_cell(quotes.get((c.url, c.line, c.quote))))
+            rows.append(row)
         wide = max(self.width // 3, 40)
         headers = ["line", "verdict", "url", "archived copy", "stored", "requisites"]
-        body = table(headers, rows, [0, 0, wide, wide, 0, 0])
-        summary = ", ".join(f"{k}={v}" for k, v in finished.report.summary().items())
-        return "\n".join([body, "", summary, *finished.report.notes])
+        widths = [0, 0, wide, wide, 0, 0]
+        if quotes:
+            headers.append("quote")
+            widths.append(max(self.width // 4, 30))
+        summary = ", ".join(f"{k}={v}" for k, v in report.summary().items())
+        counts = [f"quotes: {quote_tally(report.quotes)}"] if quotes else []
+        return "\n".join([table(headers, rows, widths), "", summary, *counts, *report.notes])
+
+    @staticmethod
+    def _run_cells(result: CitationResult) -> tuple[str, str | None, str, str, str]:
+        """A run row's verdict, url, archived copy, stored and requisites."""
+        c = result.citation
+        memento = result.selection.memento if result.selection else None
+        if memento is not None:
+            found = f"{memento.datetime[:10]} in {_archive_label(memento.archive)}"
+        elif result.selection is not None:
+            found = result.selection.reason
+        else:
+            found = "; ".join(result.notes)
+        stored = "+".join(cap.source for cap in result.captures) or "-"
+        verdict = result.check.verdict.value if result.check else "removed"
+        shown = f"(recovered) {c.url}" if c.recovered_from else c.url or c.marker
+        return verdict, shown, found, stored, requisites_summary(result.captures)
+
+
+def run_quote_cell(quote: QuoteResult | None) -> str:
+    """The quote's verdict in the stored copy, in a few words: ``verbatim``, ``equivalent
+    (case)``, ``altered: 1998 → 1999``, ``not-found``, ``not-checked``, with ``, drifted``
+    when the live page no longer holds it; "" for a citation that quotes nothing."""
+    if quote is None:
+        return ""
+    archived = quote.archived
+    cell = quote.verdict
+    if archived is not None and archived.forms:
+        cell += f" ({', '.join(archived.forms)})"
+    if archived is not None and archived.changes:
+        cell += ": " + "; ".join(change.shown for change in archived.changes)
+    return cell + (", drifted" if quote.drifted else "")
 
 
 def requisites_summary(captures: Sequence[Capture]) -> str:

@@ -3,7 +3,9 @@
 ``archiver.select.rank`` orders captures by date and recorded status; this module reads
 them, closest first and at most ``max_inspected`` of them, and judges each
 (``archiver.select.judge``): the first usable one wins, unless the citation quotes a
-passage, when the closest capture that contains it wins (``archiver.select.passages``).
+passage, when the closest capture that holds it wins (verdict ``verbatim`` or
+``equivalent``, as the ``quotes`` stage finds it: ``archiver.select.passages``), then the
+closest that holds an ``altered`` version of it, then the closest usable one.
 Revisits rank by date like any capture here: their replay is checked. Archives are held
 through their protocol (``archiver.archives.base.Archive``): nothing here asks which kind
 an archive is.
@@ -14,7 +16,7 @@ Archive allows about 0.4 CDX requests a second but several replay requests, so:
 1. ask each archive whose closest capture is cheaper to find than a listing
    (``Archive.closest_first``: a Wayback server, where ``/web/<ts>id_/<url>`` redirects
    there, one replay request and no CDX) for the capture closest to the date;
-2. if that capture is usable, contains the quote (when there is one), and nothing could
+2. if that capture is usable, holds the quote (when there is one), and nothing could
    rank ahead of it, it is the answer. Something could when the closest capture is after
    the date: an earlier one may exist. The Internet Archive's ``Link: prev memento``
    names it (one more replay request); pywb sends no such link;
@@ -43,8 +45,14 @@ from archiver.dates import parse_iso
 from archiver.errors import NetworkError
 from archiver.models import Memento, Rejection, Selection
 from archiver.net.polite import DEFAULT_RATE_LIMITER, DEFAULT_REPLAY_LIMITER, CdxRateLimiter, Net
+from archiver.quotes.words import QuotePart
 from archiver.select.judge import judge
-from archiver.select.passages import find_passage, normalise_passage
+from archiver.select.passages import (
+    find_passage,
+    holds_quote_wording,
+    quote_parts,
+    quote_verdict_of,
+)
 from archiver.select.rank import date_reason, rank_mementos, utc_or_none
 
 log = logging.getLogger(__name__)
@@ -60,11 +68,12 @@ class _Inspector:
     archives: Mapping[str, Archive]
     net: Net
     cache: LookupCache
-    quote: str | None  # normalised
+    quote: str | None  # as the article has it; the cache's key
+    parts: tuple[QuotePart, ...] | None  # what is looked for: None, no quote
 
     def inspect(self, memento: Memento) -> tuple[ContentVerdict, PassageMatch | None]:
         verdict = self.cache.verdict(memento.raw_url)
-        if verdict is not None and (not verdict.accepted or self.quote is None):
+        if verdict is not None and (not verdict.accepted or self.parts is None):
             return verdict, None
         if verdict is not None and self.quote is not None:
             passage = self.cache.passage(memento.raw_url, self.quote)
@@ -73,12 +82,9 @@ class _Inspector:
         judgement = judge(memento, self._archive_of(memento), self.net)
         if judgement.lasting:
             self.cache.remember_verdict(memento.raw_url, judgement.verdict)
-        if not judgement.verdict.accepted or self.quote is None:
+        if not judgement.verdict.accepted or self.quote is None or self.parts is None:
             return judgement.verdict, None
-        if judgement.text is None:
-            passage = PassageMatch("unreadable", 0.0)
-        else:
-            passage = find_passage(self.quote, judgement.text)
+        passage = find_passage(self.parts, judgement.text)
         if judgement.lasting:
             self.cache.remember_passage(memento.raw_url, self.quote, passage)
         return judgement.verdict, passage
@@ -91,8 +97,8 @@ class _Inspector:
 
     def settles(self, passage: PassageMatch | None) -> bool:
         """Whether a usable capture with ``passage`` needs no rival: no quote is asked for,
-        or it holds the quote exactly."""
-        return self.quote is None or (passage is not None and passage.found == "exact")
+        or it holds the quote."""
+        return self.parts is None or (passage is not None and passage.holds_quote)
 
 
 def _inspector(
@@ -101,8 +107,9 @@ def _inspector(
     cache: LookupCache | None,
     quote: str | None,
 ) -> _Inspector:
-    quoted = normalise_passage(quote) if quote and quote.strip() else None
-    return _Inspector(by_spec(archives), net, cache or LookupCache.in_memory(), quoted)
+    parts = quote_parts(quote)
+    quoted = quote.strip() if quote and parts else None
+    return _Inspector(by_spec(archives), net, cache or LookupCache.in_memory(), quoted, parts)
 
 
 @dataclass(frozen=True)
@@ -140,20 +147,25 @@ def _choose_by_content(
         reason = _none_usable(ranked, reasons, not_inspected, max_inspected)
         return _Choice(Selection(None, reason, in_listed_order()), -1, None)
 
-    pick = acceptable[0]
-    if inspector.quote is not None:
-        for wanted in ("exact", "fuzzy"):
-            found = [a for a in acceptable if a[2] is not None and a[2].found == wanted]
-            if found:
-                pick = found[0]
-                break
-    rank, verdict, passage = pick
+    rank, verdict, passage = _pick(acceptable)
     for other_rank, _, other_passage in acceptable:
         if other_rank < rank:  # closer, usable, but without the passage
             reasons[ranked[other_rank].raw_url] = _passed_over(other_passage)
     reason = _chosen_reason(ranked[rank], when, verdict, passage, inspector, not_inspected)
     assert verdict.memento is not None  # accepted verdicts always carry one
-    return _Choice(Selection(verdict.memento, reason, in_listed_order()), rank, passage)
+    quote_verdict = None if passage is None else quote_verdict_of(passage)
+    chosen = Selection(verdict.memento, reason, in_listed_order(), quote_verdict)
+    return _Choice(chosen, rank, passage)
+
+
+def _pick(
+    acceptable: list[tuple[int, ContentVerdict, PassageMatch | None]],
+) -> tuple[int, ContentVerdict, PassageMatch | None]:
+    """The closest usable capture that holds the quote, else the closest holding an altered
+    version of it, else the closest usable one (``acceptable`` is closest first)."""
+    holding = [a for a in acceptable if a[2] is not None and a[2].holds_quote]
+    altered = [a for a in acceptable if a[2] is not None and a[2].found == "altered"]
+    return (holding or altered or acceptable)[0]
 
 
 def _chosen_reason(
@@ -169,24 +181,16 @@ def _chosen_reason(
         reason += f"; {verdict.reason}"
     if inspector.quote is None or passage is None:
         return reason
-    if passage.found == "exact":
-        return reason + "; contains the quoted passage"
-    if passage.found == "fuzzy":
-        return reason + f"; contains the quoted passage approximately ({passage.score:.0f}%)"
-    if passage.found == "unreadable":
-        return reason + "; quote not checked (the capture has no text to search)"
-    reason += "; quote not found in any capture"
+    if passage.found != "not-found":
+        return f"{reason}; {holds_quote_wording(passage)}"
+    reason += "; the quoted passage is in no capture read (not-found)"
     if not_inspected:
         reason += f" ({not_inspected} more not inspected)"
     return reason
 
 
 def _passed_over(passage: PassageMatch | None) -> str:
-    if passage is not None and passage.found == "fuzzy":
-        return f"contains the quoted passage only approximately ({passage.score:.0f}%)"
-    if passage is not None and passage.found == "unreadable":
-        return "has no text to search for the quoted passage"
-    return "does not contain the quoted passage"
+    return holds_quote_wording(passage or PassageMatch("not-found", 0.0))
 
 
 def _none_usable(
@@ -222,8 +226,9 @@ def choose_memento(
     Reads at most ``max_inspected`` archived bodies, in ``rank_mementos`` order, through
     ``cache`` (verdicts already made are not fetched again) and ``limiter`` (replay
     calls). Rejected captures come back in ``rejected`` with the reason, in listed order.
-    With a ``quote``, the closest usable capture containing it exactly wins, then the
-    closest containing it approximately, then the closest usable one (with a note).
+    With a ``quote``, the closest usable capture holding it (``verbatim`` or
+    ``equivalent``) wins, then the closest holding an altered version of it, then the
+    closest usable one; the reason says the quote's verdict in the one chosen.
     Raises ``NetworkError`` when the archive cannot be read at all.
     """
     if max_inspected < 1:

@@ -12,7 +12,9 @@ judged on what came back:
   ``MAX_CAPTURED_REDIRECTS``;
 - a captured error is rejected, and so is a 200 that says "Page not found" (a soft-404,
   the live checker's detector in ``archiver.check.soft404``);
-- anything else is accepted, with its visible text normalised for the quote search.
+- anything else is accepted, with the text a reader sees of it for the quote search
+  (``archiver.quotes.pagetext``: in the page's charset, without hidden elements), the
+  text the ``quotes`` stage searches too.
 
 Verdicts are kept for good (``LookupCache``) where the archive's ``verdicts_last`` says so:
 archived bodies do not change, local files may.
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING
 from archiver.archives.cache import ContentVerdict
 from archiver.check.soft404 import PageSummary, not_found_wording, redirect_evidence, summarise
 from archiver.models import Memento
-from archiver.select.passages import normalise_passage
+from archiver.quotes.pagetext import reader_text
 
 if TYPE_CHECKING:
     from archiver.archives.base import Archive, ArchivedResponse
@@ -39,7 +41,8 @@ MAX_CAPTURED_REDIRECTS = 5
 class Judgement:
     """A verdict on a capture, with what the quote search needs.
 
-    ``text`` is the capture's normalised visible text, when accepted and textual;
+    ``text`` is the capture's reader text (``archiver.quotes.pagetext``), when accepted
+    and textual;
     ``lasting`` False means the verdict may change (the archive failed to replay it, or
     the capture is in local files): it is not remembered.
     """
@@ -139,14 +142,6 @@ def _judge_page(reading: _Reading, response: ArchivedResponse) -> Judgement:
     if served.original != reading.memento.original:  # followed by us, or by the archive itself
         captured = (response.datetime or served.datetime)[:10]
         note = f"its capture redirected to {served.original} (captured {captured})"
-    text = _plain_text(response, page, content_type)
     verdict = ContentVerdict(True, note, served, reading.previous, reading.first)
-    return Judgement(verdict, normalise_passage(text) if text else None, reading.lasting)
-
-
-def _plain_text(response: ArchivedResponse, page: PageSummary, content_type: str) -> str | None:
-    if page.text:
-        return page.text
-    if content_type.startswith("text/"):
-        return response.text()
-    return None  # a PDF or an image: no text is extracted from those (not built yet)
+    text = reader_text(response.body, content_type)  # None for a PDF or an image
+    return Judgement(verdict, text, reading.lasting)

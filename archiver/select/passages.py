@@ -1,22 +1,21 @@
-"""Quoted passages: whether the words an article quotes are in a capture's text.
+"""Quoted passages: whether a capture holds the words an article quotes, and in what words
+the selection says so.
 
-Typography differs between an article and its source without changing the words (curly
-quotes, hyphens, soft hyphens, spacing), and authors elide ("...") and misquote: the
-comparison is made on normalised text, exactly first, then fuzzily for long quotes.
-``recover`` normalises sentences the same way.
+The quote is looked for as the ``quotes`` stage looks for it (``archiver.quotes.match`` on
+the reader's text of ``archiver.quotes.pagetext``), so the capture chosen and the quote's
+verdict agree: a capture holds the quote when the verdict is ``verbatim`` or
+``equivalent``; an ``altered`` passage (a changed number, name or negation) never does.
+
+``normalise_passage`` is the flattening ``recover`` compares sentences by.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-from rapidfuzz import fuzz
-
-from archiver.archives.cache import PassageMatch
-
-FUZZY_PASSAGE = 90.0  # rapidfuzz partial_ratio at or above which a passage counts as found
-FUZZY_MIN_LENGTH = 20  # shorter quotes match anything fuzzily; they must match exactly
+from archiver.archives.cache import PassageFound, PassageMatch
+from archiver.quotes.match import PageWords, find_quote
+from archiver.quotes.words import QuotePart, parse_quote, words_of
 
 # Typography that differs between an article and its source without changing the words.
 _TYPOGRAPHY = str.maketrans(
@@ -47,53 +46,62 @@ _TYPOGRAPHY = str.maketrans(
         "\u200b": None,  # zero-width space
     }
 )
-_ELISION = re.compile(r"\s*(?:\[\s*\.\.\.\s*\]|\(\s*\.\.\.\s*\)|\.\.\.)\s*")
-_EDGE = " \"'.,;:"
 
 
 def normalise_passage(text: str) -> str:
-    """Text as compared for quotes: NFKC, straight apostrophes and hyphens, no double
-    quotation marks, casefolded, single spaces. HTML is stripped before this
-    (``soft404.summarise`` gives the visible text)."""
+    """Text as ``recover`` compares sentences: NFKC, straight apostrophes and hyphens, no
+    double quotation marks, casefolded, single spaces."""
     flat = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
     return " ".join(flat.casefold().split())
 
 
-def find_passage(quote: str, text: str) -> PassageMatch:
-    """Whether normalised ``quote`` is in normalised ``text``.
-
-    Exact: every part of the quote (split at elisions, "..." or "[...]") appears in order.
-    Otherwise fuzzy, for quotes of at least ``FUZZY_MIN_LENGTH`` characters: rapidfuzz's
-    ``partial_ratio`` (best alignment of the quote within the text) of ``FUZZY_PASSAGE``
-    or more, which forgives a changed word or a typo in a sentence.
-    """
-    parts = [p.strip(_EDGE) for p in _ELISION.split(quote)]
-    parts = [p for p in parts if p]
-    if not parts:
-        return PassageMatch("no", 0.0)
-    position = 0
-    for part in parts:
-        found = _find_words(text, part, position)
-        if found < 0:
-            break
-        position = found + len(part)
-    else:
-        return PassageMatch("exact", 100.0)
-    joined = " ".join(parts)
-    if len(joined) < FUZZY_MIN_LENGTH:
-        return PassageMatch("no", 0.0)
-    score = fuzz.partial_ratio(joined, text, score_cutoff=FUZZY_PASSAGE)
-    return PassageMatch("fuzzy", round(score, 1)) if score else PassageMatch("no", 0.0)
+_CHANGES_SHOWN = 3  # word changes a reason names; the quotes report lists them all
+_VERDICTS: dict[str, PassageFound] = {
+    "verbatim": "verbatim",
+    "equivalent": "equivalent",
+    "altered": "altered",
+    "not-found": "not-found",
+}
 
 
-def _find_words(text: str, part: str, start: int) -> int:
-    """Where ``part`` occurs in ``text`` from ``start`` without cutting a word, or -1."""
-    found = text.find(part, start)
-    while found >= 0:
-        end = found + len(part)
-        cuts_before = found > 0 and part[0].isalnum() and text[found - 1].isalnum()
-        cuts_after = end < len(text) and part[-1].isalnum() and text[end].isalnum()
-        if not (cuts_before or cuts_after):
-            return found
-        found = text.find(part, found + 1)
-    return -1
+def quote_parts(quote: str | None) -> tuple[QuotePart, ...] | None:
+    """The parts ``quote`` is looked for by; None when it has no words to look for."""
+    parts = parse_quote(quote) if quote else []
+    return tuple(parts) or None
+
+
+def find_passage(parts: tuple[QuotePart, ...], text: str | None) -> PassageMatch:
+    """How the quote made of ``parts`` stands in a capture's reader ``text`` (None: the
+    capture has no text to read)."""
+    if text is None:
+        return PassageMatch("unreadable", 0.0)
+    finding = find_quote(parts, PageWords(words_of(text)))
+    details = finding.forms if finding.verdict == "equivalent" else ()
+    details += tuple(change.shown for change in finding.changes)
+    return PassageMatch(_VERDICTS[finding.verdict], finding.score, details)
+
+
+def quote_verdict_of(passage: PassageMatch) -> str:
+    """The quotes stage's name for ``passage``'s verdict (``unreadable`` is its
+    ``not-checked``)."""
+    return "not-checked" if passage.found == "unreadable" else passage.found
+
+
+def holds_quote_wording(passage: PassageMatch) -> str:
+    """What a capture holds of the quote, in the quotes stage's words: "contains the
+    quoted passage (verbatim)", "holds an altered version of the quoted passage (1998 →
+    1999)", "does not contain the quoted passage (not-found)"."""
+    if passage.found == "verbatim":
+        return "contains the quoted passage (verbatim)"
+    if passage.found == "equivalent":
+        forms = f", differs in {', '.join(passage.details)}" if passage.details else ""
+        return f"contains the quoted passage (equivalent{forms})"
+    if passage.found == "altered":
+        shown = passage.details[:_CHANGES_SHOWN]
+        more = len(passage.details) - len(shown)
+        changed = "; ".join([*shown, f"{more} more change(s)"] if more else shown)
+        changed = changed or f"score {passage.score:g}"
+        return f"holds an altered version of the quoted passage ({changed})"
+    if passage.found == "unreadable":
+        return "has no text to search for the quoted passage (not-checked)"
+    return "does not contain the quoted passage (not-found)"
