@@ -11,6 +11,7 @@ alone. What any of it looks like on screen is ``archiver.report``'s business.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -259,7 +260,11 @@ def run_pipeline(
     say = on_progress or (lambda _message: None)
     if article_url is not None:
         article_url = validate_url(article_url)
-    with open_state(settings) as state, build_session(settings) as session:
+    with (
+        open_state(settings) as state,
+        build_session(settings) as session,
+        contextlib.ExitStack() as closing,  # the store's WARC file, closed however it ends
+    ):
         cache = LookupCache(state, clock=clock.now)  # archive answers, so a rerun need not ask
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say
@@ -268,7 +273,10 @@ def run_pipeline(
         say(f"checking {len(set(urls))} URL(s)")
         checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
         saved = _save_alive(checks, settings, save_live, say, clock)
-        store = Store(settings.store, clock=clock.now) if capture else None
+        store = None
+        if capture:
+            store = Store(settings.store, clock=clock.now, warc_size=settings.warc_size)
+            closing.enter_context(store)
         tools = _Tools(archives, session, cache, store)
         notes: tuple[str, ...] = ()
         if found_offline(checks.values()):

@@ -17,6 +17,7 @@ from archiver.cli.options import (
     format_option,
     network_options,
     store_option,
+    warc_size_option,
 )
 from archiver.cli.targets import run_on
 from archiver.errors import InputError
@@ -73,6 +74,7 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 @click.argument("article")
 @archive_option
 @store_option
+@warc_size_option
 @format_option("table", "json")
 @network_options
 @check_options

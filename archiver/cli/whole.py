@@ -18,6 +18,7 @@ from archiver.cli.options import (
     network_options,
     spn_options,
     store_option,
+    warc_size_option,
 )
 from archiver.cli.targets import run_on
 from archiver.report.formats import formatter
@@ -27,6 +28,7 @@ from archiver.report.formats import formatter
 @click.argument("article")
 @archive_option
 @store_option
+@warc_size_option
 @format_option("table", "json")
 @network_options
 @check_options

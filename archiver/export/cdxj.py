@@ -27,6 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archiver.archives.local.keys import url_key
+from archiver.storage.warcfile import committed_stream
 
 __all__ = ["cdxj_lines", "sorted_cdxj"]
 
@@ -69,11 +70,14 @@ def _indexed(record: Any) -> bool:
     return not (notes and record.rec_headers.get_header("Content-Type") == _NOTES_TYPE)
 
 
-def cdxj_lines(path: Path, filename: str | None = None) -> Iterator[str]:
-    """The CDXJ lines of one WARC file, in file order, each ending in a newline.
-    ``filename`` is the name the lines give it (its base name by default)."""
+def cdxj_lines(
+    path: Path, filename: str | None = None, *, size: int | None = None
+) -> Iterator[str]:
+    """The CDXJ lines of one WARC file (its first ``size`` bytes, or all of it), in file
+    order, each ending in a newline. ``filename`` is the name the lines give it (its base
+    name by default)."""
     name = filename or Path(path).name
-    with open(path, "rb") as stream:
+    with committed_stream(Path(path), size) as stream:
         records = ArchiveIterator(stream, arc2warc=True)
         for record in records:
             if not _indexed(record):

@@ -47,9 +47,15 @@ Check names (``VerifyProblem.check``):
     no-records                  a WARC file (given alone, or in a folder without manifest)
                                 holds no record at all
 
+**A file still named ``.open``** (``archiver.storage.warcfile``) holds the committed bytes
+the manifest lists first, and may hold more after them: a capture being appended, or
+what a killed run wrote half. Only its committed bytes are checked; the rest is not part
+of the store.
+
 Notes (``VerifyReport.notes``) are facts worth showing that are not failures: a capture
-stored with ``archive_digest_match: false`` (flagged when it was written), a file still
-named ``.open`` because a run was killed just before renaming it (its bytes are checked),
+stored with ``archive_digest_match: false`` (flagged when it was written), a listed file
+still named ``.open`` that no run is writing to, because a run was killed before closing
+it (``pending-rename``: its committed bytes are checked, the bytes after them counted),
 an unlisted ``.open`` file (an interrupted write, deleted when the store is next opened),
 and a store that holds nothing yet (``empty-store``: a ``Store`` was opened in the folder,
 its lock file is there, but no capture was recorded). Non-WARC files in a store
@@ -75,6 +81,7 @@ from archiver.storage.manifest import (
 from archiver.storage.problems import VerifyProblem, VerifyReport
 from archiver.storage.waczcheck import check_wacz
 from archiver.storage.warccheck import SeenRecord, check_warc
+from archiver.storage.warcfile import committed_sha256, committed_stream, is_in_use
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
@@ -172,7 +179,8 @@ def verify_store(root: Path) -> VerifyReport:
 
 def _listed_path(root: Path, entry: FileEntry, found: _Findings) -> Path | None:
     """Where a file the manifest lists is: under its name, or still under its ``.open``
-    name when a run stopped before renaming it (a note); None when it is missing."""
+    name while it is written to or when a run stopped before closing it; None when it is
+    missing."""
     name = entry.name
     if "/" in name or "\\" in name or name in ("", ".", ".."):
         found.problems.append(
@@ -183,18 +191,7 @@ def _listed_path(root: Path, entry: FileEntry, found: _Findings) -> Path | None:
     if path.exists():
         return path
     pending = root / (name + _OPEN_SUFFIX)
-    if pending.exists() and file_sha256(pending) == (entry.sha256, entry.size):
-        found.notes.append(
-            VerifyProblem(
-                name,
-                None,
-                "pending-rename",
-                None,
-                None,
-                f"{name}: complete but still named {pending.name} (a run stopped "
-                "before renaming it; opening the store renames it)",
-            )
-        )
+    if pending.exists():
         return pending
     found.problems.append(
         VerifyProblem(name, None, "missing-file", entry.sha256, None, f"{name}: file is missing")
@@ -211,7 +208,12 @@ def _check_listed_file(
         return
     name = entry.name
     found.files_checked += 1
-    sha256, size = file_sha256(path)
+    committed = entry.size if path.name.endswith(_OPEN_SUFFIX) else None
+    if committed is None:
+        sha256, size = file_sha256(path)
+    else:
+        sha256, size = committed_sha256(path, committed)
+        _note_left_open(path, entry, found)
     if size != entry.size:
         found.problems.append(
             VerifyProblem(
@@ -234,10 +236,26 @@ def _check_listed_file(
                 f"{name}: sha256 is {sha256}, the manifest says {entry.sha256}",
             )
         )
-    check = check_warc(lambda: path.open("rb"), name)
+    check = check_warc(lambda: committed_stream(path, committed), name)
     found.records_checked += len(check.records)
     found.problems.extend(check.problems)
     _compare_records(name, rows, check.records, found)
+
+
+def _note_left_open(path: Path, entry: FileEntry, found: _Findings) -> None:
+    """A note for a listed ``.open`` file no run is writing to (a killed run left it)."""
+    if is_in_use(path):
+        return
+    after = path.stat().st_size - entry.size
+    text = f"{entry.name}: still named {path.name} (a run stopped before closing it; opening "
+    if after > 0:
+        text += (
+            f"the store cuts off the {after} bytes after its {entry.size} committed ones, "
+            "which are not part of the store, and renames it)"
+        )
+    else:
+        text += "the store renames it)"
+    found.notes.append(VerifyProblem(entry.name, None, "pending-rename", None, None, text))
 
 
 def _check_unlisted_files(root: Path, listed: set[str], found: _Findings) -> None:
