@@ -597,6 +597,7 @@ def test_storing_a_revisit_and_a_redirect_from_a_collection_verifies(
     assert [(hop.url, hop.http_status, hop.location) for hop in second.captured_redirects] == [
         (OLD, 301, NEW)
     ]
+    store.close()  # its file gets its final name
     report = verify_store(store.root)
     assert (report.ok, report.problems, report.notes) == (True, (), ())
     assert all_accepted([store.path_of(first)]) == [

@@ -675,6 +675,7 @@ def test_digest_mismatch_is_stored_and_flagged(
     assert manifest is not None
     response = next(r for r in manifest.records if r.type == "response")
     assert (response.archive_digest, response.archive_digest_match) == (wrong, False)
+    store.close()  # its file gets its final name
     report = verify_store(store.root)
     assert report.ok
     assert [n.check for n in report.notes] == ["archive-digest-flagged"]
