@@ -11,8 +11,8 @@ alone. What any of it looks like on screen is ``archiver.report``'s business.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -260,11 +260,7 @@ def run_pipeline(
     say = on_progress or (lambda _message: None)
     if article_url is not None:
         article_url = validate_url(article_url)
-    with (
-        open_state(settings) as state,
-        build_session(settings) as session,
-        contextlib.ExitStack() as closing,  # the store's WARC file, closed however it ends
-    ):
+    with open_state(settings) as state, build_session(settings) as session, ExitStack() as run:
         cache = LookupCache(state, clock=clock.now)  # archive answers, so a rerun need not ask
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say
@@ -273,10 +269,7 @@ def run_pipeline(
         say(f"checking {len(set(urls))} URL(s)")
         checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
         saved = _save_alive(checks, settings, save_live, say, clock)
-        store = None
-        if capture:
-            store = Store(settings.store, clock=clock.now, warc_size=settings.warc_size)
-            closing.enter_context(store)
+        store = _open_store(settings, clock, run) if capture else None
         tools = _Tools(archives, session, cache, store)
         notes: tuple[str, ...] = ()
         if found_offline(checks.values()):
@@ -300,6 +293,12 @@ def run_pipeline(
         results=tuple(results),
         notes=notes,
     )
+
+
+def _open_store(settings: Settings, clock: RunClock, run: ExitStack) -> Store:
+    """The run's store; its WARC file is closed (gets its final name) when ``run`` ends,
+    however the run ends."""
+    return run.enter_context(Store(settings.store, clock=clock.now, warc_size=settings.warc_size))
 
 
 def _recover(

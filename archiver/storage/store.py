@@ -59,7 +59,6 @@ between the processes of one machine only.)
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 import uuid
@@ -97,6 +96,7 @@ from archiver.storage.warcfile import (
     DEFAULT_WARC_SIZE,
     OPEN_SUFFIX,
     WARC_SUFFIX,
+    Appender,
     OpenWarc,
     is_in_use,
     listed_path,
@@ -125,8 +125,6 @@ __all__ = [
     "stored_response_headers",
     "write_capture",
 ]
-
-log = logging.getLogger(__name__)
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -168,16 +166,13 @@ class Store:
         on_step: Callable[[str], None] | None = None,
         warc_size: int = DEFAULT_WARC_SIZE,
     ) -> None:
-        if warc_size < 1:
-            raise ValueError(f"warc_size must be at least 1 byte, not {warc_size}")
         self.root = Path(root)
         self._clock = clock
         self._new_id = new_id
         self._on_step = on_step
-        self._warc_size = warc_size
         self._lock = threading.RLock()
-        self._writing = threading.Lock()  # one capture at a time appended to _current
-        self._current: OpenWarc | None = None
+        self._writing = threading.Lock()  # one capture at a time appended to its file
+        self._files = Appender(self.root, warc_size, self._locked, on_step)
         self._cached: tuple[tuple[int, int, int], Manifest] | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -222,7 +217,7 @@ class Store:
         """Give the file this store appends to its final name; a later capture starts a
         new file."""
         with self._writing:
-            self._close_current()
+            self._files.close()
 
     def __enter__(self) -> Store:
         return self
@@ -391,35 +386,27 @@ class Store:
         if self._on_step is not None:
             self._on_step(name)
 
-    def _new_file(self) -> OpenWarc:
-        """A new ``.open`` file for this store's captures, named by the time it is made."""
+    def _names(self) -> Iterator[str]:
+        """Names for a new WARC file: when it is made, and an id."""
         stamp = to_wayback_timestamp(self._clock())
-        with self._locked():
-            listed = self.manifest.file_names()
-            for _ in range(20):
-                name = f"{stamp}-{self._new_id().replace('-', '')[-12:]}{WARC_SUFFIX}"
-                if name in listed or (self.root / name).exists():
-                    continue
-                try:
-                    warc = OpenWarc.create(self.root, name, lambda: self._step("bytes-written"))
-                except OSError as e:
-                    raise StoreError(f"cannot write to {self.root}: {e.strerror or e}") from e
-                if warc is not None:
-                    return warc
-        raise StoreError(f"could not find a free file name in {self.root} (is new_id constant?)")
+        listed = self.manifest.file_names()
+        for _ in range(20):
+            name = f"{stamp}-{self._new_id().replace('-', '')[-12:]}{WARC_SUFFIX}"
+            if name not in listed:
+                yield name
 
     def _store(self, obtained: Obtained, citations: Sequence[str]) -> Capture:
         """Append ``obtained`` to this store's file and list it (see the module docstring)."""
         with self._writing:
-            if self._current is None:
-                self._current = self._new_file()
-            warc = self._current
+            try:
+                warc = self._files.file(self._names)
+            except OSError as e:
+                raise StoreError(f"cannot write to {self.root}: {e.strerror or e}") from e
             written = self._append(warc, obtained)
             self._step("open-written")
             capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
             self._list(warc, rows, capture)
-            if warc.size >= self._warc_size:
-                self._close_current()
+            self._files.roll()
             return capture
 
     def _list(self, warc: OpenWarc, rows: tuple[RecordEntry, ...], capture: Capture) -> None:
@@ -438,9 +425,9 @@ class Store:
             # replace_file raises OSError only before its rename: the manifest is the old
             # one. Stopped anywhere else, the file is left for the next Store to settle.
             if isinstance(e, OSError | StoreError):
-                self._drop_uncommitted(warc)
+                self._files.drop_uncommitted()
             else:
-                self._abandon()
+                self._files.abandon()
             if isinstance(e, OSError):
                 raise StoreError(f"cannot write {self.root}: {e.strerror or e}") from e
             raise
@@ -460,42 +447,10 @@ class Store:
                 )
             )
         except BaseException as e:
-            self._drop_uncommitted(warc)
+            self._files.drop_uncommitted()
             if isinstance(e, OSError):
                 raise StoreError(f"cannot write {warc.path}: {e.strerror or e}") from e
             raise
-
-    def _drop_uncommitted(self, warc: OpenWarc) -> None:
-        """Cut off what was appended to ``warc`` since its last commit: a file with nothing
-        committed goes; one that cannot be cut is left for the next Store to settle."""
-        if warc.size == 0:
-            self._close_current()
-            return
-        try:
-            warc.rewind()
-        except OSError:
-            self._abandon()
-
-    def _abandon(self) -> None:
-        warc, self._current = self._current, None
-        if warc is not None:
-            warc.abandon()
-
-    def _close_current(self) -> None:
-        """Close this store's file (see ``OpenWarc.close``); one that cannot be renamed
-        now is left for the next Store to settle."""
-        warc, self._current = self._current, None
-        if warc is None:
-            return
-        try:
-            with self._locked():
-                warc.close()
-        except OSError as e:
-            warc.abandon()
-            log.warning("%s stays open: %s (the next run renames it)", warc.path, e)
-            return
-        if warc.size:
-            self._step("renamed")
 
 
 def _digest_match(part: Obtained) -> bool | None:

@@ -23,15 +23,18 @@ bytes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TypeVar
 
 from archiver.config import DEFAULT_WARC_SIZE
 from archiver.durable import fsync_directory
+from archiver.errors import StoreError
 from archiver.storage.manifest import FileEntry
 
 try:
@@ -43,6 +46,7 @@ __all__ = [
     "DEFAULT_WARC_SIZE",
     "OPEN_SUFFIX",
     "WARC_SUFFIX",
+    "Appender",
     "OpenWarc",
     "committed_sha256",
     "committed_stream",
@@ -56,6 +60,7 @@ OPEN_SUFFIX = ".open"
 _READ_SIZE = 1024 * 1024
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class _Appending:
@@ -167,9 +172,95 @@ class OpenWarc:
     def abandon(self) -> None:
         """Stop writing to the file and leave it as it is, for the next ``Store`` opened in
         the folder to settle (``settle_left_file``); closing releases the ``flock``."""
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
         self._fd = -1
+
+    def __del__(self) -> None:  # a Store dropped without being closed
+        self.abandon()
+
+
+class Appender:
+    """The WARC file one writer (a ``Store``) appends its captures to: made when its first
+    capture comes, closed once it holds ``warc_size`` bytes or when ``close`` is called.
+
+    ``locked`` is the store's lock, held to make, rename and delete files; ``on_step`` is
+    told "renamed" when a file gets its final name and "bytes-written" after each write.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        warc_size: int,
+        locked: Callable[[], contextlib.AbstractContextManager[object]],
+        on_step: Callable[[str], None] | None,
+    ) -> None:
+        if warc_size < 1:
+            raise ValueError(f"warc_size must be at least 1 byte, not {warc_size}")
+        self.root = root
+        self.warc_size = warc_size
+        self._locked = locked
+        self._on_step = on_step
+        self._current: OpenWarc | None = None
+
+    def file(self, names: Callable[[], Iterable[str]]) -> OpenWarc:
+        """The file to append to: the current one, or a new one under the first free name
+        ``names()`` gives (asked under the lock). Raises ``OSError`` when none can be made."""
+        if self._current is None:
+            on_write = None
+            if self._on_step is not None:
+                on_write = functools.partial(self._on_step, "bytes-written")
+            with self._locked():
+                for name in names():
+                    if not (self.root / name).exists():
+                        self._current = OpenWarc.create(self.root, name, on_write)
+                    if self._current is not None:
+                        break
+            if self._current is None:
+                raise StoreError(f"could not find a free file name in {self.root}")
+        return self._current
+
+    def drop_uncommitted(self) -> None:
+        """Cut off what was appended since the last commit: a file with nothing committed
+        goes; one that cannot be cut is left for the next Store to settle."""
+        warc = self._current
+        if warc is None:
+            return
+        if warc.size == 0:
+            self.close()
+            return
+        try:
+            warc.rewind()
+        except OSError:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Stop writing to the file, left as it is for the next Store to settle."""
+        warc, self._current = self._current, None
+        if warc is not None:
+            warc.abandon()
+
+    def roll(self) -> None:
+        """Close the file once it holds ``warc_size`` bytes: the next capture starts one."""
+        if self._current is not None and self._current.size >= self.warc_size:
+            self.close()
+
+    def close(self) -> None:
+        """Give the file its final name (``OpenWarc.close``); one that cannot be renamed
+        now is left for the next Store to settle."""
+        warc, self._current = self._current, None
+        if warc is None:
+            return
+        try:
+            with self._locked():
+                warc.close()
+        except OSError as e:
+            warc.abandon()
+            log.warning("%s stays open: %s (the next run renames it)", warc.path, e)
+            return
+        if warc.size and self._on_step is not None:
+            self._on_step("renamed")
 
 
 def is_in_use(path: Path) -> bool:
