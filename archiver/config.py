@@ -78,6 +78,7 @@ class Settings:
     workers: int = 1024  # requests in flight overall (per process); politeness is per_host
     processes: int = 0  # event loops (one per process) for checking; 0: one, or for a long
     # list one per core, at most 2 (archiver.check.processes)
+    cluster: str | None = None  # a Dask scheduler's address: check there (archiver.check.cluster)
     store: Path = Path("warcs")
     warc_size: int = DEFAULT_WARC_SIZE  # bytes: a store's WARC file is closed once this full
     state_path: Path | None = None  # default: default_state_file(store), outside the store
@@ -96,6 +97,13 @@ class Settings:
     ca_bundle: Path | None = None  # trust these CA certificates instead of the system's
     host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     resolve_only: bool = False  # names missing from host_map fail as "no such host"
+    # A captured page's requisites (archiver.storage.wholepage): whether to store them, and
+    # the bounds per page: how many are asked for, how many bytes stored, how many seconds
+    requisites: bool = True
+    requisite_count: int = 50
+    requisite_bytes: int = 20 * 1024 * 1024
+    requisite_seconds: float = 60.0
+    browser: str | None = None  # capture live pages in this Chromium (path or name) instead
 
     @property
     def state_file(self) -> Path:

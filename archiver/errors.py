@@ -15,12 +15,18 @@
     │   ├── BadUrl               invalid          a URL no request can be made for
     │   └── Throttled            throttled        the service asked us to slow down (429/503)
     ├── StoreError               the WARC store cannot be written or read as expected
+    │   ├── DiskFull             no room left where a file is written (or over the size limit)
+    │   └── StateError           the state file (SQLite) is damaged, locked or unwritable
     └── SetupError               something the command needs is missing (e.g. pywb for the demo)
 
 Both HTTP clients raise the ``NetworkError`` subclasses: ``archiver.net.http.fetch`` maps
 the exceptions of ``requests`` and urllib3 to them in one place, and the link checker's
 own client (``archiver.net.aioclient``) raises them directly. ``kind`` is stable: the
 checker turns it into a verdict. ``transient`` says whether asking again may help.
+
+A file that cannot be written or read is one line naming it and what to do
+(``archiver.durable.file_error`` words an ``OSError`` so, ``archiver.state`` an SQLite
+error): a full disk or a read-only store is the user's to fix, never an "internal error".
 
 A per-link outcome (dead, timeout, blocked, ...) is never an exception: it is a value in
 a ``LinkCheck``. ``cli.main`` is the only place that turns these into messages and exit codes.
@@ -120,6 +126,15 @@ class Throttled(NetworkError):
 
 class StoreError(ArchiverError):
     """The archive store is unusable (unwritable, corrupt manifest, ...)."""
+
+
+class DiskFull(StoreError):
+    """No space left on the device (or the file size limit reached) while writing: what
+    was written before stays consistent, and a rerun after space is freed finishes."""
+
+
+class StateError(StoreError):
+    """The state file (the SQLite database of checks and lookups) cannot be used."""
 
 
 class SetupError(ArchiverError):

@@ -11,7 +11,7 @@ alone. What any of it looks like on screen is ``archiver.report``'s business.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,25 +26,39 @@ from archiver.archives.specs import parse_archive_spec
 from archiver.check.links import check_urls, found_offline
 from archiver.config import Settings
 from archiver.dates import SYSTEM_CLOCK, RunClock, date_to_datetime, parse_iso, to_iso
-from archiver.durable import replace_file
-from archiver.errors import ArchiverError, InputError, NetworkError
+from archiver.durable import file_error, replace_file
+from archiver.errors import ArchiverError, InputError, NetworkError, StoreError
 from archiver.extract import Article, parse_article_bytes, read_article
 from archiver.models import Citation, LinkCheck, Recovery, Selection, Verdict, _Serialisable
 from archiver.net.http import build_session, fetch
 from archiver.net.polite import Net
 from archiver.net.urls import validate_url
+from archiver.quotes.inrun import check_run_quotes
+from archiver.quotes.result import QuoteResult, quote_summary
 from archiver.recover.removed import apply_recovery, is_removed_link, recover_removed_links
+from archiver.report.html_report import render_html
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
 from archiver.save.results import SaveReport, SaveResult
 from archiver.save.run import save_checks, save_urls
 from archiver.select.choose import find_best_memento
-from archiver.state import open_state
+from archiver.state import State, open_state
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import VerifyReport, verify_store
 
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
+
+
+@dataclass(frozen=True)
+class NotStored(_Serialisable):
+    """A capture the run should have stored and did not: the memento chosen, or the live
+    page of an alive link, and why (the archive failed to serve it, the disk was full)."""
+
+    source: str  # "memento" or "live", as Capture.source
+    url: str  # the cited URL
+    citations: tuple[str, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class CitationResult(_Serialisable):
     notes: tuple[str, ...] = ()
     saved: SaveResult | None = None  # Save Page Now's capture of the live page (--save-live)
     recovery: Recovery | None = None  # a removed link looked for in the article's old copies
+    not_stored: tuple[NotStored, ...] = ()
 
 
 OFFLINE_NOTE = (
@@ -74,6 +89,10 @@ class RunReport(_Serialisable):
     store: str
     results: tuple[CitationResult, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()  # about the whole run (OFFLINE_NOTE)
+    # Why storing stopped before the run's end (the store cannot be written: a full disk,
+    # a read-only folder); the captures after it were not tried. None: it did not stop.
+    store_stopped: str | None = None
+    quotes: tuple[QuoteResult, ...] = ()  # each quoted passage checked (archiver.quotes)
 
     @property
     def dead_links(self) -> int:
@@ -89,6 +108,11 @@ class RunReport(_Serialisable):
     def unrecovered_links(self) -> int:
         """Links removed from the text whose URL no archived copy of the article gave back."""
         return sum(1 for r in self.results if r.citation.url is None)
+
+    @property
+    def not_stored(self) -> tuple[NotStored, ...]:
+        """The captures this run should have stored and did not."""
+        return tuple(failure for r in self.results for failure in r.not_stored)
 
     @property
     def failed_saves(self) -> int:
@@ -108,6 +132,7 @@ class RunReport(_Serialisable):
             "recovered": sum(1 for r in self.results if r.recovery and r.recovery.url),
             "with_memento": sum(1 for r in self.results if r.selection and r.selection.memento),
             "captures": sum(len(r.captures) for r in self.results),
+            "not_stored": len(self.not_stored),
             **{f"verdict_{k}": v for k, v in sorted(verdicts.items())},
             **{f"save_{k}": v for k, v in sorted(saves.items())},
         }
@@ -116,6 +141,7 @@ class RunReport(_Serialisable):
         data = super().to_dict()
         data["offline"] = self.offline
         data["summary"] = self.summary()
+        data["quote_summary"] = quote_summary(self.quotes)
         return data
 
 
@@ -127,6 +153,7 @@ class FinishedRun:
     report: RunReport
     verification: VerifyReport | None
     path: Path | None = None
+    unwritten: tuple[Path, str] | None = None  # the report file not written, and why
 
     @property
     def problems(self) -> list[str]:
@@ -142,7 +169,22 @@ class FinishedRun:
             found.append("the store failed verification")
         if report.failed_saves:
             found.append(f"{report.failed_saves} Save Page Now capture(s) failed")
+        if report.not_stored:
+            found.append(f"{len(report.not_stored)} capture(s) not stored")
         return found
+
+    @property
+    def unfinished(self) -> str | None:
+        """Why the run could not finish its job, in one line: storing stopped (a full disk,
+        a read-only store) or the report could not be written; None when it could."""
+        stopped, unwritten = self.report.store_stopped, self.unwritten
+        if stopped is None:
+            return None if unwritten is None else f"the report was not written: {unwritten[1]}"
+        missing = f"{len(self.report.not_stored)} capture(s) not stored"
+        if unwritten is not None:
+            return f"{stopped} ({missing}; nor was the report written to {unwritten[0]})"
+        written = f"; report: {self.path}" if self.path is not None else ""
+        return f"{stopped} ({missing}{written})"
 
     def to_dict(self) -> dict[str, Any]:
         verification = self.verification.to_dict() if self.verification is not None else None
@@ -150,21 +192,53 @@ class FinishedRun:
 
 
 def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
-    """The run with its store re-hashed, when it stored anything."""
-    stored = any(result.captures for result in report.results)
-    return FinishedRun(report, verify_store(settings.store) if stored else None)
+    """The run with its store re-hashed, when it stored anything. A file of the store
+    that cannot be read at all (a folder where a WARC should be) is a ``StoreError``."""
+    if not any(result.captures for result in report.results):
+        return FinishedRun(report, None)
+    try:
+        return FinishedRun(report, verify_store(settings.store))
+    except OSError as e:
+        where = Path(e.filename) if e.filename else settings.store
+        raise file_error(e, where, doing="verify") from e
 
 
 def finish_run(
     report: RunReport, settings: Settings, report_path: Path | None = None
 ) -> FinishedRun:
     """End a run: re-hash the store when the run stored anything, and write the report
-    with that verification to ``report_path`` (default STORE/report.json), replacing the
-    file atomically, also when the machine turned out to be offline."""
+    with that verification to ``report_path`` (default STORE/report.json), and the same
+    as a page people read beside it (``html_path``), each file replaced atomically, also
+    when the machine turned out to be offline.
+
+    A report that cannot be written is said in ``FinishedRun.unwritten``; a store that
+    cannot be verified is a ``StoreError`` that says where the report went."""
     path = report_path or settings.store / "report.json"
-    finished = replace(verify_run(report, settings), path=path)
-    replace_file(path, (to_json(finished.to_dict()) + "\n").encode())
+    unverified: StoreError | None = None
+    try:
+        finished = replace(verify_run(report, settings), path=path)
+    except StoreError as e:  # the report is still worth keeping, with no verification
+        finished, unverified = FinishedRun(report, None, path), e
+    data = finished.to_dict()
+    target = path
+    try:
+        replace_file(target, (to_json(data) + "\n").encode())
+        target = html_path(path)
+        replace_file(target, render_html(data).encode("utf-8"))
+    except OSError as e:  # the run's results are still shown; the caller says this too
+        written = path if target != path else None  # the JSON report, when only the page failed
+        finished = replace(finished, path=written, unwritten=(target, str(file_error(e, target))))
+    if unverified is not None:
+        kept = f"report: {path}" if finished.path else f"nor was the report written to {path}"
+        raise StoreError(f"{unverified} ({kept})") from unverified
     return finished
+
+
+def html_path(report_path: Path) -> Path:
+    """Where the HTML report of a run whose JSON report is ``report_path`` goes."""
+    if report_path.suffix.lower() in (".html", ".htm"):
+        return report_path.with_name(report_path.name + ".html")
+    return report_path.with_suffix(".html")
 
 
 def find_copy(
@@ -245,8 +319,12 @@ def run_pipeline(
     on_progress: Callable[[str], None] | None = None,
     clock: RunClock = SYSTEM_CLOCK,
     article_url: str | None = None,
+    checks: Mapping[str, LinkCheck] | None = None,
 ) -> RunReport:
     """Check every cited URL, choose a memento for each, and store the best copies.
+
+    ``checks`` are verdicts already known (a batch checks the URLs of many articles in one
+    go): the cited URLs found there are not checked again.
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
@@ -265,9 +343,7 @@ def run_pipeline(
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say
         )
-        urls = [c.url for c in citations if c.url]
-        say(f"checking {len(set(urls))} URL(s)")
-        checks = {c.url: c for c in check_urls(urls, settings, state=state, clock=clock.now)}
+        checks = _checked(citations, checks, settings, state, clock, say)
         saved = _save_alive(checks, settings, save_live, say, clock)
         store = _open_store(settings, clock, run) if capture else None
         tools = _Tools(archives, session, cache, store)
@@ -292,6 +368,8 @@ def run_pipeline(
         store=str(settings.store),
         results=tuple(results),
         notes=notes,
+        store_stopped=tools.stopped[0] if tools.stopped else None,
+        quotes=check_run_quotes(results, settings.store) if capture else (),
     )
 
 
@@ -299,6 +377,26 @@ def _open_store(settings: Settings, clock: RunClock, run: ExitStack) -> Store:
     """The run's store; its WARC file is closed (gets its final name) when ``run`` ends,
     however the run ends."""
     return run.enter_context(Store(settings.store, clock=clock.now, warc_size=settings.warc_size))
+
+
+def _checked(
+    citations: Sequence[Citation],
+    known: Mapping[str, LinkCheck] | None,
+    settings: Settings,
+    state: State,
+    clock: RunClock,
+    say: Callable[[str], None],
+) -> dict[str, LinkCheck]:
+    """A verdict for every cited URL: those in ``known``, the others checked now."""
+    urls = list(dict.fromkeys(c.url for c in citations if c.url))
+    checks = {url: known[url] for url in urls if url in known} if known is not None else {}
+    missing = [url for url in urls if url not in checks]
+    if missing or known is None:
+        say(f"checking {len(missing)} URL(s)")
+        checks.update(
+            (c.url, c) for c in check_urls(missing, settings, state=state, clock=clock.now)
+        )
+    return checks
 
 
 def _recover(
@@ -331,6 +429,7 @@ class _Tools:
     session: requests.Session
     cache: LookupCache
     store: Store | None
+    stopped: list[str] = field(default_factory=list)  # why storing stopped (StoreError)
 
 
 def _offline(
@@ -415,30 +514,59 @@ def _process(
         selection = _find(citation, tools.archives, tools, settings)
     except ArchiverError as e:
         notes.append(f"archive lookup failed: {e}")
-    captures: list[Capture] = []
-    store, session = tools.store, tools.session
-    if store is not None:
-        label = [citation_label(article, citation)]
-        if selection is not None and selection.memento is not None:
-            memento = selection.memento
-            try:
-                archive = by_spec(tools.archives)[memento.archive]
-                net = Net(session, settings)
-                captures.append(
-                    store.capture_memento(memento, archive, net, label, cited=citation.url)
-                )
-            except ArchiverError as e:
-                notes.append(f"storing the memento failed: {e}")
-        if check is not None and check.verdict is Verdict.ALIVE:
-            try:
-                captures.append(store.capture_live(citation.url, session, settings, label))
-            except ArchiverError as e:
-                notes.append(f"live capture failed: {e}")
+    captures, not_stored = _capture(article, citation, check, selection, tools, settings)
     return CitationResult(
         citation=citation,
         check=check,
         selection=selection,
         captures=tuple(captures),
-        notes=tuple(notes),
+        notes=(*notes, *(f"{_FAILED[f.source]}: {f.reason}" for f in not_stored)),
         recovery=recovery,
+        not_stored=tuple(not_stored),
     )
+
+
+_FAILED = {"memento": "storing the memento failed", "live": "live capture failed"}
+
+
+def _capture(
+    article: Article,
+    citation: Citation,
+    check: LinkCheck | None,
+    selection: Selection | None,
+    tools: _Tools,
+    settings: Settings,
+) -> tuple[list[Capture], list[NotStored]]:
+    """Store the copy chosen for ``citation`` and, when its link is alive, the live page.
+
+    A failure of the store itself (``StoreError``: a full disk, a read-only folder) stops
+    storing for the rest of the run (``tools.stopped``), as every later capture would fail
+    alike after fetching for nothing; those are reported as not stored, not tried.
+    """
+    store, url = tools.store, citation.url
+    if store is None or url is None:
+        return [], []
+    label = (citation_label(article, citation),)
+    wanted: list[tuple[str, Callable[[], Capture]]] = []
+    memento = selection.memento if selection is not None else None
+    if memento is not None:
+        archive = by_spec(tools.archives)[memento.archive]
+        net = Net(tools.session, settings)
+        wanted.append(
+            ("memento", lambda: store.capture_memento(memento, archive, net, label, cited=url))
+        )
+    if check is not None and check.verdict is Verdict.ALIVE:
+        wanted.append(("live", lambda: store.capture_live(url, tools.session, settings, label)))
+    captures, not_stored = [], []
+    for source, capture in wanted:
+        if tools.stopped:
+            reason = f"not tried, storing stopped: {tools.stopped[0]}"
+            not_stored.append(NotStored(source, url, label, reason))
+            continue
+        try:
+            captures.append(capture())
+        except ArchiverError as e:
+            if isinstance(e, StoreError):
+                tools.stopped.append(str(e))
+            not_stored.append(NotStored(source, url, label, str(e)))
+    return captures, not_stored

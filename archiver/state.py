@@ -13,20 +13,21 @@ first time, and leaves the old one as it was.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from archiver.config import Settings
 from archiver.dates import parse_iso
-from archiver.durable import fsync_directory
-from archiver.errors import StoreError
+from archiver.durable import file_error, fsync_directory
+from archiver.errors import DiskFull, StateError, StoreError
 from archiver.models import LinkCheck, Verdict
 
 log = logging.getLogger(__name__)
@@ -73,21 +74,90 @@ CREATE TABLE IF NOT EXISTS memento_passages (
 
 
 _URLS_PER_QUERY = 500  # bound parameters per query; old SQLite builds allow 999
+_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write before giving up
+
+# What went wrong with the state file, and what its user can do, by SQLite's primary
+# result code (https://sqlite.org/rescode.html); the others keep SQLite's own words.
+_SQLITE_TROUBLE = {
+    "SQLITE_BUSY": (
+        "is locked by another process, for longer than archiver waits",
+        "let it finish, or give another file with --state",
+    ),
+    "SQLITE_LOCKED": ("is locked", "let the other run finish, or give another file with --state"),
+    "SQLITE_CORRUPT": (
+        "is damaged",
+        "move it aside (a new history starts) or give another file with --state",
+    ),
+    "SQLITE_NOTADB": (
+        "is not an SQLite database",
+        "move it aside (a new history starts) or give another file with --state",
+    ),
+    "SQLITE_FULL": ("cannot grow: the disk is full", "free some space, then run again"),
+    "SQLITE_READONLY": (
+        "is read-only",
+        "make it and its folder writable, or give another file with --state",
+    ),
+    "SQLITE_CANTOPEN": (
+        "cannot be opened",
+        "check that its folder exists and is writable, or give another file with --state",
+    ),
+    "SQLITE_PERM": ("cannot be accessed", "give this user access, or use --state"),
+    "SQLITE_IOERR": (
+        "could not be read or written (a disk I/O error)",
+        "check that the disk has room and works, then run again",
+    ),
+}
+
+
+def state_error(error: sqlite3.Error | OSError, path: Path) -> StoreError:
+    """``error`` from the state file at ``path`` as one line: what is wrong with the file,
+    and what to do (``DiskFull`` when the disk is full); raise it ``from error``."""
+    if isinstance(error, OSError):
+        return file_error(error, path)
+    code = getattr(error, "sqlite_errorcode", None)
+    name = _PRIMARY_NAMES.get(code & 0xFF) if isinstance(code, int) else None
+    what, todo = _SQLITE_TROUBLE.get(name or "", (f"cannot be used ({error})", ""))
+    message = f"the state file {path} {what}" + (f"; {todo}" if todo else "")
+    return (DiskFull if name == "SQLITE_FULL" else StateError)(message)
+
+
+_PRIMARY_NAMES = {
+    getattr(sqlite3, name): name for name in _SQLITE_TROUBLE if hasattr(sqlite3, name)
+}
+
+
+@contextlib.contextmanager
+def _reported(path: Path) -> Iterator[None]:
+    """SQLite's (and the file system's) errors about the state file as ``state_error``."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as e:
+        raise state_error(e, path) from e
 
 
 class State:
-    """A connection to the state file; safe to share between threads."""
+    """A connection to the state file; safe to share between threads.
 
-    def __init__(self, path: Path) -> None:
+    ``busy_timeout`` is how long a statement waits for another process's write to end.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = _BUSY_TIMEOUT) -> None:
         self.path = path
-        try:
+        if path.is_dir():
+            raise StateError(
+                f"the state file {path} is a folder: move it out of the way, or give "
+                "another file with --state"
+            )
+        with _reported(path):
             # 0700: the history lists every URL its user checked, for no one else to read
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-            # In one transaction: a new file is synced to disk once, not once a statement.
-            self._db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"cannot open state file {path}: {e}") from e
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout)
+            try:
+                # In one transaction: a new file is synced to disk once, not once a statement.
+                self._db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
+            except sqlite3.Error:
+                self._db.close()
+                raise
         self._lock = threading.Lock()
 
     def record_check(self, check: LinkCheck) -> None:
@@ -99,7 +169,7 @@ class State:
             (c.url, c.verdict.value, c.http_status, c.final_url, c.reason, c.checked_at, c.method)
             for c in checks
         ]
-        with self._lock, self._db:
+        with self._lock, _reported(self.path), self._db:
             self._db.executemany(
                 "INSERT INTO checks (url, verdict, http_status, final_url, reason, checked_at,"
                 " method) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +178,7 @@ class State:
 
     def history(self, url: str) -> list[LinkCheck]:
         """Every recorded check of ``url``, oldest first."""
-        with self._lock:
+        with self._lock, _reported(self.path):
             rows = self._db.execute(
                 "SELECT url, verdict, http_status, final_url, reason, checked_at, method"
                 " FROM checks WHERE url = ? ORDER BY checked_at, id",
@@ -129,7 +199,7 @@ class State:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with self._lock:
+            with self._lock, _reported(self.path):
                 for start in range(0, len(wanted), _URLS_PER_QUERY):
                     part = wanted[start : start + _URLS_PER_QUERY]
                     rows = self._db.execute(
@@ -150,7 +220,7 @@ class State:
 
         For modules that keep their own tables in the state file (``lookup_cache``).
         """
-        with self._lock, self._db:
+        with self._lock, _reported(self.path), self._db:
             return self._db.execute(sql, parameters).fetchall()
 
     def close(self) -> None:

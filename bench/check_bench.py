@@ -2,7 +2,8 @@
 """Link-checking benchmark: archiver check against lychee, linkinator and LinkChecker.
 
 Runs the simulated web in ``../shared/bench/origin.py`` (loopback only) for scenario A
-(2,000 links on 200 hosts) and B (20,000 links on 20 hosts), gives every tool the same
+(2,000 links on 200 hosts), B (20,000 links on 20 hosts) and C (200,000 links on 5,000
+hosts; ``--links`` sets another count, to see memory grow or not), gives every tool the same
 article with a 5 s timeout, no retries and at most 8 requests in flight per host, and
 records wall time, peak memory (summed over each tool's processes) and how many verdicts match
 ``origin.py expect``.
@@ -61,6 +62,8 @@ class Scenario:
 SCENARIOS = {
     "A": Scenario("A", hosts=200, links=2000, port=18100),
     "B": Scenario("B", hosts=20, links=20000, port=18200),
+    # issue 15: a wiki's worth; --links-c 50000/100000 shows whether memory is flat
+    "C": Scenario("C", hosts=5000, links=200000, port=18300),
 }
 
 
@@ -340,6 +343,9 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=3, help="runs of each tool; the median is reported"
     )
+    parser.add_argument(
+        "--links", type=int, help="links in the article instead of the scenario's (C: 50000...)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if not ORIGIN.exists():
@@ -351,8 +357,11 @@ def main() -> None:
     lines = ["| scenario | floor (s) | tool | wall (s), median (range) | vs floor | peak MB | right | wrong | note |",  # noqa: E501
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in args.scenario or list(SCENARIOS):
+        scenario = SCENARIOS[name]
+        if args.links:
+            scenario = Scenario(name, scenario.hosts, args.links, scenario.port)
         floor, outcomes = run_scenario(
-            SCENARIOS[name], args.tools, args.only or list(RUNNERS), args.limit, args.runs
+            scenario, args.tools, args.only or list(RUNNERS), args.limit, args.runs
         )
         for o in outcomes:
             if o.seconds is not None:

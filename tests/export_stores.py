@@ -26,6 +26,16 @@ STYLED_PAGE = (
     "<style>p.lead { color: rgb(0, 128, 0); }</style></head>"
     f'<body><p class="lead">{ALIVE_TEXT}</p></body></html>'
 )
+# A page styled only by an external stylesheet, through an @import: the replay shows its
+# colour only when both were stored as its requisites (issue 13, "Whole pages").
+GONE_PAGE = (
+    '<html><head><title>Tender 2018-044</title><link rel="stylesheet" href="/css/tender.css">'
+    f'</head><body><p class="tender">{GONE_TEXT}</p></body></html>'
+)
+GONE_CSS = {
+    "http://news.example/css/tender.css": '@import url("colours.css");\n',
+    "http://news.example/css/colours.css": "p.tender { color: rgb(128, 0, 32); }\n",
+}
 ARTICLE = f"""# Harbour sensors
 
 The [masts]({ALIVE}) went up, after a [tender]({GONE}) (both read on 2019-03-14).
@@ -46,10 +56,15 @@ def pipeline_store(workdir: Path) -> Path:
         FixtureCapture(
             ALIVE, datetime(2019, 3, 1, 9, 0, tzinfo=UTC), body=STYLED_PAGE.encode("utf-8")
         ),
-        FixtureCapture(
-            GONE,
-            datetime(2018, 11, 2, 9, 0, tzinfo=UTC),
-            body=f"<html><title>Tender 2018-044</title><p>{GONE_TEXT}</p></html>".encode(),
+        FixtureCapture(GONE, datetime(2018, 11, 2, 9, 0, tzinfo=UTC), body=GONE_PAGE.encode()),
+        *(
+            FixtureCapture(
+                url,
+                datetime(2018, 11, 2, 9, 0, 5, tzinfo=UTC),
+                body=css.encode(),
+                content_type="text/css",
+            )
+            for url, css in GONE_CSS.items()
         ),
     ]
     with OriginServer() as origin, running_wayback(workdir / "wayback", captures) as wayback:

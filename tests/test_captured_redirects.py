@@ -323,6 +323,7 @@ def archive_command(
     for host in hosts:
         arguments += ["--resolve", f"{host}={origin.address}"]
     arguments += ["--only-resolved", "--retries", "0", "--format", "json"]
+    arguments += ["--no-requisites"]  # the records of the pages alone (test_requisites: theirs)
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == 0, result.output
     captures: list[dict[str, Any]] = json.loads(result.stdout)

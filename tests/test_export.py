@@ -10,6 +10,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.export.cdxj import sorted_cdxj
+from archiver.export.pages import source_captures
 from archiver.storage.manifest import read_manifest
 from tests.conftest import closed_port, require_shared
 from tests.export_stores import (
@@ -115,9 +117,9 @@ def test_a_wacz_of_a_run_passes_wacz_validate(store: Path, tmp_path: Path) -> No
         "kind": "wacz",
         "path": str(out),
         "store": str(store),
-        "files": 3,  # the WARC file of the three captures, the manifest and the run's report
+        "files": 4,  # the WARC file of the three captures, the manifest, the report twice
         "bytes": sum(p.stat().st_size for p in store.iterdir()),
-        "pages": 3,
+        "pages": 2,  # one per cited source, though ALIVE has a memento and a live copy
         "left_out": [],
     }
     checked = wacz_validate(out)
@@ -160,6 +162,7 @@ def test_a_wacz_holds_the_warcs_their_index_the_pages_and_their_hashes(
             "pages/pages.jsonl",
             "archiver/manifest.json",
             "archiver/run.json",  # the run's report.json
+            "archiver/run.html",  # and report.html
             "datapackage.json",
             "datapackage-digest.json",
         ]
@@ -184,11 +187,11 @@ def test_a_wacz_holds_the_warcs_their_index_the_pages_and_their_hashes(
         "id": "pages",
         "title": "Cited sources",
     }
-    expected = {
-        (c.url, c.warc_date, "Harbour masts" if c.url == ALIVE else "Tender 2018-044")
-        for c in manifest.captures
-    }
-    assert {(p["url"], p["ts"], p["title"]) for p in map(json.loads, pages)} == expected
+    # One page per cited source, at its memento's time: ALIVE's live copy is no page.
+    assert sorted((p["url"], p["ts"], p["title"]) for p in map(json.loads, pages)) == [
+        (ALIVE, "2019-03-01T09:00:00Z", "Harbour masts"),
+        (GONE, "2018-11-02T09:00:00Z", "Tender 2018-044"),
+    ]
     assert datapackage["wacz_version"] == "1.1.1"
     assert datapackage["profile"] == "data-package"
     assert (
@@ -198,6 +201,19 @@ def test_a_wacz_holds_the_warcs_their_index_the_pages_and_their_hashes(
     assert [r["path"] for r in datapackage["resources"]] == names[:-2]
     assert all(r["hash"].startswith("sha256:") for r in datapackage["resources"])
     assert digest["path"] == "datapackage.json"
+
+
+def test_the_page_of_a_source_is_its_first_memento_else_its_first_live_copy(
+    store: Path,
+) -> None:
+    manifest = read_manifest(store)
+    assert manifest is not None
+    [memento] = [c for c in manifest.captures if c.url == ALIVE and c.source == "memento"]
+    [live] = [c for c in manifest.captures if c.url == ALIVE and c.source == "live"]
+    later = replace(memento, record_id="<urn:uuid:later>", warc_date="2019-04-01T00:00:00Z")
+    only_live = replace(live, url="http://news.example/only-live")
+    chosen = source_captures([live, only_live, later, memento])
+    assert chosen == [later, only_live]  # sources in the order first stored
 
 
 def test_an_export_refuses_a_store_whose_bytes_changed(store: Path, tmp_path: Path) -> None:
@@ -214,6 +230,25 @@ def test_an_export_refuses_a_store_whose_bytes_changed(store: Path, tmp_path: Pa
     )
     assert result.exit_code == 1
     assert f"{victim.name} no longer has the sha256 and size the manifest lists" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing half-written
+
+
+@pytest.mark.parametrize("kind", ["--wacz", "--bag"])
+def test_an_export_refuses_a_store_missing_a_file_in_one_line(
+    kind: str, store: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"
+    copy.mkdir()
+    for path in store.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    victim = sorted(copy.glob("*.warc.gz"))[0]
+    victim.unlink()
+    result = invoke("export", kind, str(tmp_path / "out"), str(copy))
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"archiver: error: {victim.name} is listed in the manifest but is not in {copy} "
+        "(`archiver verify` names what is missing)\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing half-written
 
 
@@ -397,9 +432,9 @@ def test_an_export_says_what_it_wrote_and_what_of_the_folder_it_left_out(
     assert result.exit_code == 0, result.output
     size = sum(p.stat().st_size for p in store.iterdir())
     assert result.stdout.splitlines() == [
-        f"wacz: {wacz}: 3 file(s), {size:,} bytes, 3 page(s) from {copy}",
+        f"wacz: {wacz}: 4 file(s), {size:,} bytes, 2 page(s) from {copy}",
         "  left out (not the store's): .lock, state.sqlite",
-        f"bag: {bag}: 3 file(s), {size:,} bytes from {copy}",
+        f"bag: {bag}: 4 file(s), {size:,} bytes from {copy}",
         "  left out (not the store's): .lock, state.sqlite",
     ]
     assert sorted(p.name for p in (bag / "data").iterdir()) == sorted(

@@ -133,6 +133,9 @@ def test_replaywebpage_shows_each_cited_page_of_a_run_styled(
             if url == ALIVE:  # the page's own style applies in the replay
                 color = frame.eval_on_selector("p.lead", "p => getComputedStyle(p).color")
                 assert color == "rgb(0, 128, 0)"
+            else:  # the stylesheet it links to, and the one that imports, were stored too
+                color = frame.eval_on_selector("p.tender", "p => getComputedStyle(p).color")
+                assert color == "rgb(128, 0, 32)"
         finally:
             context.close()
     assert any(line.startswith(f"GET /{wacz} bytes=") for line in server.requests)
@@ -148,6 +151,9 @@ def test_replaywebpage_shows_a_page_of_a_store_made_from_a_corpus_crawl(
     try:
         frame = replay_frame(page, url, stamp, "Domain Name Services")
         assert "The DNS Root Zone" in frame.inner_text("body")
+        # styled by the crawl's own screen.css, stored with the page as its requisite
+        style = "b => [getComputedStyle(b).color, getComputedStyle(b).fontSize]"
+        assert frame.eval_on_selector("body", style) == ["rgb(85, 85, 85)", "13px"]
         assert page.title() == "Archive of IANA — Domain Name Services | ReplayWeb.page"
     finally:
         context.close()

@@ -142,7 +142,8 @@ def test_an_offline_run_still_stores_the_copies_of_the_archives_it_can_reach(
     assert written["notes"] == list(report.notes)
     assert written["summary"]["captures"] == 2
     assert TableFormat(width=120).run(finished).splitlines()[-3:] == [
-        "citations=2, dead=0, recovered=0, with_memento=2, captures=2, verdict_offline=2",
+        "citations=2, dead=0, recovered=0, with_memento=2, captures=2, not_stored=0,"
+        " verdict_offline=2",
         *report.notes,
     ]
 

@@ -100,9 +100,21 @@ def test_json_lines_are_a_line_per_item_or_one_per_document() -> None:
     assert json.loads(one)["date"] == "2018-07-01"
 
 
-def test_streamed_lines_render_a_replaced_result_again() -> None:
-    streamed = StreamedChecks()
+def test_streamed_lines_are_held_until_a_link_answers_and_replaced_when_offline() -> None:
+    written: list[str] = []
+    streamed = StreamedChecks(written.append)
+    unanswered = replace(DEAD, http_status=None, verdict=Verdict.TIMEOUT, reason="timed out")
+    streamed.arrived(unanswered)
+    assert written == []  # this machine may be offline: not yet
+    offline = replace(unanswered, verdict=Verdict.OFFLINE, reason="offline")
+    streamed.finish([offline])
+    assert "".join(written) == to_jsonl([offline.to_dict()]) + "\n"
+
+    written.clear()
+    streamed = StreamedChecks(written.append)
+    streamed.arrived(unanswered)
+    streamed.arrived(DEAD)  # an answer: what was held goes out, and all that follows
+    assert "".join(written) == to_jsonl([unanswered.to_dict(), DEAD.to_dict()]) + "\n"
     streamed.arrived(DEAD)
-    offline = replace(DEAD, verdict=Verdict.OFFLINE, reason="offline")
-    assert streamed.render([DEAD]) == to_jsonl([DEAD.to_dict()])
-    assert streamed.render([offline]) == to_jsonl([offline.to_dict()])
+    assert len(written) == 2 and streamed.count == 3 and streamed.failures == 2
+    streamed.finish([])

@@ -36,8 +36,12 @@ def test_a_new_state_file_has_every_table_and_keeps_checks_when_reopened(
 def test_a_file_that_is_not_a_state_file_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     path.write_bytes(b"not a database at all, " * 100)
-    with pytest.raises(StoreError, match=f"cannot open state file {path}: "):
+    with pytest.raises(StoreError) as raised:
         State(path)
+    assert str(raised.value) == (
+        f"the state file {path} is not an SQLite database; move it aside (a new history "
+        "starts) or give another file with --state"
+    )
 
 
 def test_histories_per_url_oldest_first_and_same_second_in_insertion_order(

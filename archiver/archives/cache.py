@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,12 +32,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from archiver.dates import parse_iso, to_iso, to_wayback_timestamp, utcnow
+from archiver.errors import StoreError
 from archiver.models import Memento, _Serialisable
 from archiver.state import State
 
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
+
+log = logging.getLogger(__name__)
 
 SETTLED_AFTER = timedelta(days=2)  # archives index new captures within hours to days
 NOTHING_FOUND_TTL = 24 * 3600.0  # seconds before an empty or unsettled lookup is redone
@@ -109,11 +113,22 @@ class LookupCache:
         self.state = state
         self.clock = clock
         self.retry_after = retry_after
+        self._unwritable = False  # warned that the state file cannot be written
 
     @classmethod
     def in_memory(cls, *, clock: Callable[[], datetime] = utcnow) -> LookupCache:
         """A cache that lasts as long as the object: for one-off lookups without a state file."""
         return cls(State(Path(":memory:")), clock=clock)
+
+    def _remember(self, sql: str, parameters: tuple[object, ...]) -> None:
+        """Keep an answer. One that cannot be kept (a full disk, a state file locked for
+        long) is only asked again by the next run: a warning, once, not the run's end."""
+        try:
+            self.state.execute(sql, parameters)
+        except StoreError as e:
+            if not self._unwritable:
+                log.warning("%s (archive answers are not cached until then)", e)
+            self._unwritable = True
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -144,7 +159,7 @@ class LookupCache:
         now = self.clock()
         settled = bool(mementos) and when is not None and when <= now - SETTLED_AFTER
         expires = None if settled else to_iso(now + timedelta(seconds=self.retry_after))
-        self.state.execute(
+        self._remember(
             "INSERT OR REPLACE INTO archive_lookups"
             " (archive, url, moment, kind, mementos, looked_up_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -191,7 +206,7 @@ class LookupCache:
         return ContentVerdict.from_dict(json.loads(str(rows[0][0]))) if rows else None
 
     def remember_verdict(self, raw_url: str, verdict: ContentVerdict) -> None:
-        self.state.execute(
+        self._remember(
             "INSERT OR REPLACE INTO memento_verdicts (raw_url, verdict, judged_at)"
             " VALUES (?, ?, ?)",
             (raw_url, json.dumps(verdict.to_dict()), to_iso(self.clock())),
@@ -209,7 +224,7 @@ class LookupCache:
         return PassageMatch(kind, float(str(score))) if kind is not None else None
 
     def remember_passage(self, raw_url: str, normalised_quote: str, match: PassageMatch) -> None:
-        self.state.execute(
+        self._remember(
             "INSERT OR REPLACE INTO memento_passages (raw_url, passage, found, score)"
             " VALUES (?, ?, ?, ?)",
             (raw_url, _passage_key(normalised_quote), match.found, match.score),

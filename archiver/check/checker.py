@@ -396,7 +396,7 @@ async def check_in_batches(
 
     sender = asyncio.ensure_future(now_and_then())
     try:
-        await check_all(urls, settings, clock, arrived)
+        await check_all(urls, settings, clock, arrived, keep=False)
     finally:
         sender.cancel()
 
@@ -419,12 +419,15 @@ async def check_all(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
+    *,
+    keep: bool = True,
 ) -> list[LinkCheck]:
     """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
     next URL when it is done: memory stays proportional to the requests in flight, not to
-    the length of the list, and no host waits behind another's queue."""
+    the length of the list, and no host waits behind another's queue. With ``keep``
+    False the results only go to ``on_result`` and none is returned (nor held)."""
     with _rare_collections():
-        return await _check_each_host(urls, settings, clock, on_result)
+        return await _check_each_host(urls, settings, clock, on_result, keep)
 
 
 @contextmanager
@@ -446,9 +449,10 @@ async def _check_each_host(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None] | None,
+    keep: bool,
 ) -> list[LinkCheck]:
     _allow_open_files(settings.workers + 256)
-    results: dict[str, LinkCheck] = {}
+    results: dict[str, LinkCheck] = {}  # only with ``keep``: a stream holds none
     client = Client(settings, max_body=CHECK_BODY_BYTES)
     checker = _Checker(client, settings, clock)
     queues = checker.queues
@@ -469,20 +473,24 @@ async def _check_each_host(
                 if isinstance(outcome, LinkCheck):
                     done(outcome)
                 else:
-                    waiting.append(outcome)
+                    waiting.add(outcome)
                     outcome.add_done_callback(finished)
 
         def finished(future: asyncio.Future[LinkCheck]) -> None:
-            # A failure is raised by the gather below: raised in a callback, it is only logged
+            # A failure is raised by the gather below (so it stays in ``waiting``): raised
+            # in a callback, it would only be logged.
             if not future.cancelled() and future.exception() is None:
+                waiting.discard(future)
                 done(future.result())
 
         def done(result: LinkCheck) -> None:
-            results[result.url] = result
+            if keep:
+                results[result.url] = result
             if on_result is not None:
                 on_result(result)
 
-        waiting: list[asyncio.Future[LinkCheck]] = []
+        # Pages waiting for their host's soft-404 probe; only those not done yet are held.
+        waiting: set[asyncio.Future[LinkCheck]] = set()
         # Workers start round-robin over the hosts (every host's first request, then
         # every host's second, ...), a round per turn of the event loop, so that each
         # host has an answer back, and a slot free for its next URL, as early as can be.
@@ -500,7 +508,7 @@ async def _check_each_host(
                 if not isinstance(item, str):
                     item.close()
         await client.close()
-    return [results[url] for url in urls]
+    return [results[url] for url in urls] if keep else []
 
 
 async def canary_answers(settings: Settings, clock: Clock) -> bool:

@@ -23,12 +23,12 @@ processes never needs them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from archiver.check.history import HistoryWriter, with_history
+from archiver.check.hosts import partition_by_host
 from archiver.check.loop import run_loop
 from archiver.check.processes import (
     SPLIT_THRESHOLD,
@@ -40,7 +40,6 @@ from archiver.check.processes import (
 from archiver.config import Settings
 from archiver.dates import Clock, utcnow
 from archiver.models import LinkCheck, Verdict
-from archiver.net.urls import host_of
 from archiver.state import State, latest_if_fresh
 
 
@@ -52,6 +51,7 @@ def check_urls(
     on_result: Callable[[LinkCheck], None] | None = None,
     clock: Clock = utcnow,
     processes: CheckProcesses | None = None,
+    keep: bool = True,
 ) -> list[LinkCheck]:
     """Check each distinct URL once; results in the order the URLs were first given.
 
@@ -61,22 +61,38 @@ def check_urls(
     machine are the returned results different objects (their verdicts become offline).
     ``processes`` (see ``check_processes_for``) are used for a long list when they were
     started for these settings and clock.
+
+    With ``keep`` False (a long list streamed to its output) nothing is held once some
+    link answered: results go to ``on_result`` only, and the list returned is empty; on
+    an offline machine it holds the offline verdicts of the links checked (``on_result``
+    saw them before that was known; see ``report.jsonl_format.StreamedChecks``).
     """
     unique = list(dict.fromkeys(urls))
     known = state.histories(unique) if state is not None else {}
-    results = _fresh_enough(unique, known, settings, clock())
-    to_check = [url for url in unique if url not in results]
+    reused = _fresh_enough(unique, known, settings, clock())
+    to_check = [url for url in unique if url not in reused]
     if on_result is not None:
         for url in unique:
-            if url in results:
-                on_result(results[url])
+            if url in reused:
+                on_result(reused[url])
+    results = reused if keep else {}
     writer = HistoryWriter(state) if state is not None else None
+    unanswered: list[LinkCheck] = []  # until a link answers: they may be an offline machine's
+    answered = False
 
     def arrived(check: LinkCheck) -> None:
+        nonlocal answered
         shown = check
         if writer is not None:
             shown = with_history(check, [*known.get(check.url, []), check], settings)
-        results[check.url] = shown
+        if keep:
+            results[check.url] = shown
+        if not answered:
+            if check.http_status is None:
+                unanswered.append(check)
+            else:
+                answered = True
+                unanswered.clear()
         if on_result is not None:
             on_result(shown)
         if writer is not None:
@@ -85,15 +101,44 @@ def check_urls(
             writer.add(check)
 
     tick = writer.tick if writer is not None else None
-    fresh = _check_fresh(to_check, settings, clock, arrived, tick, processes) if to_check else []
-    if found_offline(fresh):
-        for check in fresh:  # an offline machine's verdicts: no history, nothing recorded
-            results[check.url] = check
-        if writer is not None:
-            writer.discard()
-    elif writer is not None:
-        writer.flush()
-    return [results[url] for url in unique]
+    if to_check:
+        _check_fresh(to_check, settings, clock, arrived, tick, processes, keep)
+    offline: list[LinkCheck] = []
+    if to_check and not answered and _machine_offline(settings, clock):
+        offline = [_offline_verdict(check, settings) for check in unanswered]
+    for check in offline:  # an offline machine's verdicts: no history, nothing recorded
+        results[check.url] = check
+    if writer is not None:
+        writer.discard() if offline else writer.flush()
+    return [results[url] for url in unique] if keep else offline
+
+
+def _check_here(
+    urls: Sequence[str],
+    settings: Settings,
+    clock: Clock,
+    on_result: Callable[[LinkCheck], None],
+    on_tick: Callable[[], None] | None,
+    processes: CheckProcesses | None,
+) -> None:
+    """Check ``urls`` on this machine, each result to ``on_result``: one event loop, or
+    worker processes split by host for a long list (``processes`` when they were started
+    early for these settings)."""
+    long_list = len(urls) >= SPLIT_THRESHOLD
+    parts = partition_by_host(urls, process_count(settings) if long_list else settings.processes)
+    ready = processes if processes is not None and processes.fits(settings, clock) else None
+    if ready is None and processes is not None:
+        processes.close()
+    if len(parts) > 1 and can_fork():
+        ready = ready or CheckProcesses(len(parts), settings, clock)
+        ready.run(parts, on_result, on_tick, keep=False)
+    else:
+        if ready is not None:
+            ready.close()
+        from archiver.check import checker
+
+        checking = checker.check_all(urls, settings, clock, on_result, keep=False)
+        run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
 
 
 def found_offline(checks: Iterable[LinkCheck]) -> bool:
@@ -119,49 +164,34 @@ def _check_fresh(
     urls: Sequence[str],
     settings: Settings,
     clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
+    on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
     processes: CheckProcesses | None,
-) -> list[LinkCheck]:
-    """Check ``urls`` in one event loop, or in worker processes for long lists (in
-    ``processes`` when they were started early for these settings), then decide whether
-    the machine is offline. ``on_tick`` is called every ``TICK_SECONDS`` or so meanwhile,
-    whether results arrive or not."""
-    long_list = len(urls) >= SPLIT_THRESHOLD
-    parts = _partition_by_host(urls, process_count(settings) if long_list else settings.processes)
-    ready = processes if processes is not None and processes.fits(settings, clock) else None
-    if ready is None and processes is not None:
-        processes.close()
-    if len(parts) > 1 and can_fork():
-        ready = ready or CheckProcesses(len(parts), settings, clock)
-        results = ready.run(parts, on_result, on_tick)
-    else:
-        if ready is not None:
-            ready.close()
-        from archiver.check import checker
+    keep: bool,
+) -> None:
+    """Check ``urls`` here (``_check_here``) or on the Dask cluster the settings name,
+    each result to ``on_result``. ``on_tick`` is called every ``TICK_SECONDS`` or so
+    meanwhile, whether results arrive or not."""
+    if settings.cluster is not None:
+        from archiver.check.cluster import check_on_cluster
 
-        checking = checker.check_all(urls, settings, clock, on_result)
-        results = run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
-    if any(r.http_status is not None for r in results):
-        return results
+        if processes is not None:
+            processes.close()  # started early for a long article; the cluster does it
+        check_on_cluster(urls, settings, on_result, on_tick)
+    else:
+        _check_here(urls, settings, clock, on_result, on_tick, processes)
+
+
+def _machine_offline(settings: Settings, clock: Clock) -> bool:
+    """Whether the canary fails too, when no checked link answered."""
     from archiver.check import checker
 
-    if run_loop(checker.canary_answers(settings, clock)):
-        return results
+    return not run_loop(checker.canary_answers(settings, clock))
+
+
+def _offline_verdict(check: LinkCheck, settings: Settings) -> LinkCheck:
     reason = f"this machine seems to be offline (the canary {settings.canary_url} failed too)"
-    return [replace(r, verdict=Verdict.OFFLINE, reason=f"{reason}; {r.reason}") for r in results]
-
-
-def _partition_by_host(urls: Sequence[str], parts: int) -> list[list[str]]:
-    """Split the URLs into at most ``parts`` groups of whole hosts, of similar size, so
-    that per-host limits hold inside each group."""
-    by_host: dict[str, list[str]] = defaultdict(list)
-    for url in urls:
-        by_host[host_of(url)].append(url)
-    groups: list[list[str]] = [[] for _ in range(max(1, min(parts, len(by_host))))]
-    for host_urls in sorted(by_host.values(), key=len, reverse=True):
-        min(groups, key=len).extend(host_urls)
-    return [group for group in groups if group]
+    return replace(check, verdict=Verdict.OFFLINE, reason=f"{reason}; {check.reason}")
 
 
 def check_url(url: str, settings: Settings, clock: Clock = utcnow) -> LinkCheck:

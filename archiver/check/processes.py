@@ -99,10 +99,12 @@ class CheckProcesses:
         parts: Sequence[Sequence[str]],
         on_result: Callable[[LinkCheck], None] | None,
         on_tick: Callable[[], None] | None = None,
+        *,
+        keep: bool = True,
     ) -> list[LinkCheck]:
         """Check each part in its own process (at most one part per process);
         ``on_tick`` is called after each batch of results and whenever none arrived for
-        ``TICK_SECONDS``."""
+        ``TICK_SECONDS``. With ``keep`` False results only go to ``on_result``."""
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
@@ -130,7 +132,8 @@ class CheckProcesses:
                             raise item
                         missing[fd] -= len(item)
                         for result in item:
-                            results[result.url] = result
+                            if keep:
+                                results[result.url] = result
                             if on_result is not None:
                                 on_result(result)
                 if on_tick is not None:
@@ -141,7 +144,7 @@ class CheckProcesses:
                 self.close()
             else:
                 self.stop()
-        return [results[url] for part in parts for url in part]
+        return [results[url] for part in parts for url in part] if keep else []
 
     def close(self) -> None:
         """Let the processes go: those that have no work yet get none, and end."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, end_run
 from archiver.cli.options import (
     archive_option,
@@ -16,6 +17,7 @@ from archiver.cli.options import (
     check_options,
     format_option,
     network_options,
+    requisite_options,
     store_option,
     warc_size_option,
 )
@@ -71,16 +73,26 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 
 
 @click.command()
-@click.argument("article")
+@click.argument("articles", nargs=-1, metavar="ARTICLE...")
+@batch_options
 @archive_option
 @store_option
 @warc_size_option
-@format_option("table", "json")
+@format_option("table", "json", "jsonl")
 @network_options
 @check_options
+@requisite_options
 @article_url_option
 def archive(
-    article: str, archives: tuple[str, ...], fmt: str, article_url: str | None, **params: Any
+    articles: tuple[str, ...],
+    archives: tuple[str, ...],
+    fmt: str,
+    article_url: str | None,
+    from_file: str | None,
+    reports_dir: Path | None,
+    progress_every: float,
+    batch_size: int,
+    **params: Any,
 ) -> None:
     """Store the best copy of every source ARTICLE cites, as WARC plus a manifest.
 
@@ -88,17 +100,33 @@ def archive(
     page when it is still alive). Captures already in the store are not fetched again,
     and the store is verified afterwards. Links removed from the text are first recovered
     from archived copies of the article. Offline, the archives that can be reached (a
-    local collection, one on the local network) are still asked. Exits as `run` does.
+    local collection, one on the local network) are still asked. What was not stored is
+    listed too, with why. Exits as `run` does. Several articles make a batch, as for `run`.
 
     \b
     Examples:
       archiver archive citations/harbour-sensors.md --store warcs
+      archiver archive citations/ --store warcs
     """
     from archiver.pipeline import verify_run
 
     settings = build_settings({**params, "archives": archives})
-    finished = verify_run(run_on(article, settings, article_url=article_url), settings)
-    emit(formatter(fmt).captures([c for r in finished.report.results for c in r.captures]))
+    if fmt == "jsonl" or is_batch(articles, from_file):
+        refuse_for_batch(True, article_url=article_url)
+        run_many(
+            articles,
+            from_file,
+            settings,
+            fmt=fmt,
+            reports_dir=reports_dir,
+            progress_every=progress_every,
+            batch_size=batch_size,
+        )
+        return
+    finished = verify_run(run_on(articles[0], settings, article_url=article_url), settings)
+    report = finished.report
+    stored = [c for r in report.results for c in r.captures]
+    emit(formatter(fmt).captures(stored, report.not_stored))
     end_run(finished)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from archiver.errors import NetworkError
+from archiver.errors import NetworkError, StoreError
 
 if TYPE_CHECKING:
     from archiver.pipeline import FinishedRun
@@ -69,7 +69,8 @@ def counting(
 
 def end_run(finished: FinishedRun) -> None:
     """End ``run`` or ``archive`` as ``check`` ends in the same situation: an error (1)
-    when this machine was offline, 3 when the run found problems (named on stderr)."""
+    when this machine was offline or the store or report could not be written, 3 when the
+    run found problems (named on stderr)."""
     if finished.report.offline:
         stored = finished.report.summary()["captures"]
         what = (
@@ -80,6 +81,9 @@ def end_run(finished: FinishedRun) -> None:
         )
         written = f" (report: {finished.path})" if finished.path is not None else ""
         raise NetworkError(f"this machine seems to be offline: no link answered{what}{written}")
+    unfinished = finished.unfinished
+    if unfinished:
+        raise StoreError(unfinished)
     if finished.problems:
         tell("problems: " + ", ".join(finished.problems))
         raise SystemExit(EXIT_FOUND_PROBLEMS)

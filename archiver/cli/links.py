@@ -3,10 +3,11 @@ the live ones saved by the Internet Archive (``save``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from archiver.cli.batch import from_file_option, is_batch, scan_many
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, counting, emit, show_progress, tell
 from archiver.cli.options import (
     build_settings,
@@ -21,31 +22,45 @@ from archiver.errors import NetworkError
 from archiver.report.formats import formatter
 from archiver.report.jsonl_format import StreamedChecks
 
+if TYPE_CHECKING:
+    from archiver.check.processes import CheckProcesses
+    from archiver.config import Settings
+    from archiver.models import LinkCheck
+
 
 @click.command()
-@click.argument("article")
+@click.argument("articles", nargs=-1, metavar="ARTICLE...")
+@from_file_option
 @format_option("table", "json")
 @network_options
-def scan(article: str, fmt: str, **params: Any) -> None:
+def scan(articles: tuple[str, ...], fmt: str, from_file: str | None, **params: Any) -> None:
     """List the citations in ARTICLE (a file, '-' for stdin, or an http(s) URL).
 
     Reads Markdown, HTML, plain text and wikitext. Citations whose link was removed and
     replaced by a marker such as "[link no longer available]" are listed with no URL.
-    No network is used unless ARTICLE is itself a URL.
+    No network is used unless ARTICLE is itself a URL. Several articles (files, folders,
+    globs, MediaWiki XML dumps, sitemaps, --from-file LIST) are listed one after another;
+    with --format json, as a list of {"article": ..., "citations": [...]}.
 
     \b
     Examples:
       archiver scan citations/harbour-sensors.md
       archiver scan tests/fixtures/articles/harbour-report.html --format json
+      archiver scan citations/ --format json
     """
-    loaded, citations = load_citations(article, build_settings(params))
-    emit(formatter(fmt).citations(citations))
-    if fmt == "table":
-        tell(f"{len(citations)} citation(s) in {loaded.source} ({loaded.fmt})")
+    settings = build_settings(params)
+    if not is_batch(articles, from_file):
+        loaded, citations = load_citations(articles[0], settings)
+        emit(formatter(fmt).citations(citations))
+        if fmt == "table":
+            tell(f"{len(citations)} citation(s) in {loaded.source} ({loaded.fmt})")
+        return
+    scan_many(articles, from_file, settings, fmt)
 
 
 @click.command()
-@click.argument("targets", nargs=-1, required=True, metavar="ARTICLE|URL...")
+@click.argument("targets", nargs=-1, metavar="ARTICLE|URL...")
+@from_file_option
 @format_option("table", "json", "jsonl")
 @network_options
 @store_option
@@ -53,11 +68,13 @@ def scan(article: str, fmt: str, **params: Any) -> None:
 def check(
     targets: tuple[str, ...],
     fmt: str,
+    from_file: str | None,
     **params: Any,
 ) -> None:
     """Check every cited URL and give each a verdict.
 
-    Each target is an http(s) URL or an article whose citations are checked. Verdicts:
+    Each target is an http(s) URL or an article whose citations are checked (also a
+    folder, a glob, a MediaWiki XML dump, a sitemap's pages, or --from-file LIST). Verdicts:
     alive, dead, soft-404, server-error, timeout, blocked, unreachable, offline (see the
     README). Every check is kept in the state file; a failure is "confirmed" once it was
     seen --confirm-failures times over at least --confirm-days days. Exits with 3 when a
@@ -74,26 +91,52 @@ def check(
     from archiver.state import open_state
 
     settings = build_settings(params)
-    # JSON lines are rendered while the checks run (the process mostly waits then).
-    streamed = StreamedChecks() if fmt == "jsonl" else None
     # For a long article, the checking processes start first and get ready while it is read.
     with check_processes_for(targets, settings) as processes:
-        urls = cited_urls(targets)
-        with (
-            open_state(settings) as state,
-            counting(len(urls), "checking", streamed.arrived if streamed else None) as on_result,
-        ):
-            results = check_urls(
-                urls, settings, state=state, on_result=on_result, processes=processes
-            )
-    emit(streamed.render(results) if streamed else formatter(fmt).checks(results))
-    if found_offline(results):
+        urls = cited_urls(targets, from_file, settings)
+        if fmt == "jsonl":
+            failures, offline = _stream_checks(urls, settings, processes)
+        else:
+            with open_state(settings) as state, counting(len(urls), "checking", _none) as shown:
+                results = check_urls(
+                    urls, settings, state=state, on_result=shown, processes=processes
+                )
+            emit(formatter(fmt).checks(results))
+            failures, offline = sum(r.verdict.is_failure for r in results), found_offline(results)
+    if offline:
         raise NetworkError(
             f"this machine seems to be offline (no link answered, nor {settings.canary_url});"
             " no verdict was recorded"
         )
-    if any(r.verdict.is_failure for r in results):
+    if failures:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+def _none(_result: LinkCheck) -> None:
+    return None
+
+
+def _stream_checks(
+    urls: list[str], settings: Settings, processes: CheckProcesses | None
+) -> tuple[int, bool]:
+    """``check --format jsonl``: each result written as it arrives, none held (a list
+    of any length in flat memory); the number of failures, and whether offline."""
+    import sys
+
+    from archiver.check.links import check_urls
+    from archiver.state import open_state
+
+    streamed = StreamedChecks(sys.stdout.write)
+    with (
+        open_state(settings) as state,
+        counting(len(urls), "checking", streamed.arrived) as on_result,
+    ):
+        offline = check_urls(
+            urls, settings, state=state, on_result=on_result, processes=processes, keep=False
+        )
+    streamed.finish(offline)
+    sys.stdout.flush()
+    return streamed.failures, bool(offline)
 
 
 @click.command()

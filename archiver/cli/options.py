@@ -140,6 +140,14 @@ check_options = _all_of(
             help="Reuse a result from the state file younger than this many hours "
             "(0: always check).",
         ),
+        click.option(
+            "--cluster",
+            metavar="ADDRESS",
+            envvar="ARCHIVER_CLUSTER",
+            help="Check links on this Dask scheduler's workers (tcp://HOST:8786; also "
+            "$ARCHIVER_CLUSTER), each host's links on one worker. Needs archiver[cluster] "
+            "on the workers too. [default: this machine]",
+        ),
     ]
 )
 """The options of every command that checks links (check, save, archive, run)."""
@@ -257,6 +265,48 @@ spn_options = _all_of(
 """Options of Save Page Now 2 (the keys come from the environment, never from flags)."""
 
 
+requisite_options = _all_of(
+    [
+        click.option(
+            "--requisites/--no-requisites",
+            default=DEFAULTS.requisites,
+            show_default=True,
+            help="Store each captured page's stylesheets, images, fonts, scripts and icons "
+            "with it (for a memento, from the same archive near the page's time).",
+        ),
+        click.option(
+            "--requisite-count",
+            type=click.IntRange(min=0),
+            default=DEFAULTS.requisite_count,
+            show_default=True,
+            help="Ask for at most this many requisites per page.",
+        ),
+        click.option(
+            "--requisite-bytes",
+            type=click.IntRange(min=0),
+            default=DEFAULTS.requisite_bytes,
+            show_default=True,
+            help="Store at most this many bytes of requisites per page.",
+        ),
+        click.option(
+            "--requisite-seconds",
+            type=click.FloatRange(min=0.0),
+            default=DEFAULTS.requisite_seconds,
+            show_default=True,
+            help="Spend at most this many seconds on one page's requisites.",
+        ),
+        click.option(
+            "--browser",
+            metavar="CHROMIUM",
+            help="Capture live pages in this headless Chromium (a path or a name on PATH), "
+            "recording everything the page loads, scripts' requests included; needs "
+            "Playwright (pip install 'archiver[browser]'). [default: a plain fetch]",
+        ),
+    ]
+)
+"""The options of the commands that store captures (archive, run): page requisites."""
+
+
 def build_settings(params: dict[str, Any]) -> Settings:
     """Settings from the shared options present in ``params``."""
     host_map: dict[str, str] = {}
@@ -270,7 +320,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "resolve_only": bool(params.get("only_resolved")),
     }
     keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
-    for key in (*keys, "warc_size", "ca_bundle", "link_deadline"):
+    for key in (*keys, "warc_size", "ca_bundle", "link_deadline", "cluster"):
         if params.get(key) is not None:
             changes[key] = params[key]
     for key in ("confirm_failures", "confirm_days"):
@@ -284,6 +334,16 @@ def build_settings(params: dict[str, Any]) -> Settings:
         changes["canary_url"] = validate_url(params["canary"])
     if params.get("archives"):
         changes["archives"] = tuple(params["archives"])
+    for key in ("requisites", "requisite_count", "requisite_bytes", "requisite_seconds"):
+        if params.get(key) is not None:
+            changes[key] = params[key]
+    if params.get("browser") is not None:
+        import shutil
+
+        if shutil.which(params["browser"]) is None:
+            message = f"no browser at {params['browser']!r}: give the path of a Chromium"
+            raise click.BadParameter(message, param_hint="--browser")
+        changes["browser"] = params["browser"]
     for key in ("spn_endpoint", "spn_poll_interval", "spn_job_timeout"):
         if params.get(key) is not None:
             changes[key] = params[key]

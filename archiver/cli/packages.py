@@ -52,7 +52,7 @@ def export(
 
     The store is read, never changed: every WARC file is checked against the manifest's
     sha256 as it is copied. A WACZ holds the WARCs, their sorted CDXJ index, a page per
-    stored capture of a cited source (its memento time and title) and the manifest; a bag
+    cited source (its memento time and title) and the manifest; a bag
     holds the store's files with sha256 and sha512 manifests (`archiver verify DIR`
     checks its payload as a store).
 

@@ -34,20 +34,35 @@ def load_citations(source: str, settings: Settings) -> tuple[Article, list[Citat
     return loaded, extract_citations(loaded.text, loaded.fmt, source=loaded.source)
 
 
-def cited_urls(targets: Sequence[str]) -> list[str]:
-    """The distinct URLs of ``targets``: each an http(s) URL, or an article whose cited
-    URLs are taken (only the URLs are kept, so a long article's parse can be freed)."""
+def cited_urls(
+    targets: Sequence[str], from_file: str | None = None, settings: Settings | None = None
+) -> list[str]:
+    """The distinct URLs of ``targets`` (and of the list in ``from_file``): each an http(s)
+    URL, taken as it is, or articles (files, folders, globs, MediaWiki dumps) whose cited
+    URLs are taken; a sitemap gives the URLs it lists. Only the URLs are kept, so each
+    article's parse can be freed."""
+    from archiver.batch.inputs import looks_like_xml
     from archiver.net.urls import validate_url
 
-    urls: list[str] = []
-    for target in targets:
-        if "://" in target:
-            urls.append(validate_url(target))
-        else:
-            from archiver.extract import extract_urls, read_article
+    one = targets[0] if len(targets) == 1 and from_file is None else ""
+    if "://" in one and not looks_like_xml(one):  # a sitemap's URL gives the pages it lists
+        return [validate_url(one)]
+    from archiver.cli.batch import sources
+    from archiver.extract import extract_urls, read_article
 
-            article = read_article(target)
-            urls.extend(extract_urls(article.text, article.fmt, source=article.source))
+    urls: list[str] = []
+    for source in sources(targets, from_file, settings or Settings()):
+        if source.is_url:
+            assert source.url is not None
+            urls.append(validate_url(source.url))
+            continue
+        if source.text is not None:
+            from archiver.batch.run import load_source
+
+            article = load_source(source, settings or Settings())
+        else:
+            article = read_article(str(source.path) if source.path else "-")
+        urls.extend(extract_urls(article.text, article.fmt, source=article.source))
     return list(dict.fromkeys(urls))
 
 

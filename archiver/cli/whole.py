@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
 from archiver.cli.console import emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
@@ -16,6 +17,7 @@ from archiver.cli.options import (
     check_options,
     format_option,
     network_options,
+    requisite_options,
     spn_options,
     store_option,
     warc_size_option,
@@ -25,11 +27,12 @@ from archiver.report.formats import formatter
 
 
 @click.command()
-@click.argument("article")
+@click.argument("articles", nargs=-1, metavar="ARTICLE...")
+@batch_options
 @archive_option
 @store_option
 @warc_size_option
-@format_option("table", "json")
+@format_option("table", "json", "jsonl", "csv")
 @network_options
 @check_options
 @click.option(
@@ -43,19 +46,29 @@ from archiver.report.formats import formatter
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the JSON report here. [default: STORE/report.json]",
+    help="Also write the JSON report here, and the HTML report beside it (same name, "
+    ".html). [default: STORE/report.json]",
 )
+@requisite_options
 @article_url_option
 def run(
-    article: str,
+    articles: tuple[str, ...],
     archives: tuple[str, ...],
     fmt: str,
     report_path: Path | None,
     save_live: bool,
     article_url: str | None,
+    from_file: str | None,
+    reports_dir: Path | None,
+    progress_every: float,
+    batch_size: int,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
+
+    Several articles (files, folders, globs, sitemaps, MediaWiki XML dumps, --from-file
+    LIST) make a batch: each cited URL is checked, looked up and stored once, each
+    article gets its report in --reports, and a killed batch resumes where it stopped.
 
     A link removed from the text (only a marker such as "[link no longer available]" is
     left) is first looked for in archived copies of the article (see --article-url).
@@ -63,23 +76,51 @@ def run(
     that is offline, the archives that can be reached (a local collection, one on the
     local network) are still asked and their copies stored. Exits as `check` does: 1
     when offline, 3 when a link is dead; and with 3 when a removed link was not
-    recovered, the store fails verification, or a --save-live capture failed.
+    recovered, a capture was not stored, the store fails verification, or a --save-live
+    capture failed; with 1 when the store or the report cannot be written (a full disk).
 
     \b
     Examples:
       archiver run citations/harbour-sensors.md --store warcs
       archiver run citations/harbour-sensors.md --report report.json --archive ia
+      archiver run citations/ --reports reports --format jsonl
     """
     from archiver.pipeline import finish_run
     from archiver.save.keys import load_keys
 
     settings = build_settings({**params, "archives": archives})
+    batch = fmt == "jsonl" or is_batch(articles, from_file)
+    refuse_for_batch(batch, report=report_path, article_url=article_url)
+    if batch and fmt == "csv":
+        raise click.UsageError(
+            "--format csv is for one article; a batch writes each article's report "
+            "(JSON and HTML) into --reports"
+        )
     keys = load_keys() if save_live else None  # missing keys: stop before any request
-    report = run_on(article, settings, save_live=keys, article_url=article_url)
+    if batch:
+        run_many(
+            articles,
+            from_file,
+            settings,
+            fmt=fmt,
+            reports_dir=reports_dir,
+            progress_every=progress_every,
+            batch_size=batch_size,
+            save_live=keys,
+        )
+        return
+    report = run_on(articles[0], settings, save_live=keys, article_url=article_url)
     finished = finish_run(report, settings, report_path)
-    emit(formatter(fmt).run(finished))
-    if fmt == "table" and not report.offline:  # offline, the error line says where
-        tell(f"report: {finished.path}")
+    if fmt == "csv":
+        from archiver.report.csv_report import run_csv
+
+        emit(run_csv(finished.to_dict()))
+    else:
+        emit(formatter(fmt).run(finished))
+    if fmt == "table" and not report.offline and finished.path is not None:
+        from archiver.pipeline import html_path  # offline or unwritten, the error says where
+
+        tell(f"report: {finished.path} (to read: {html_path(finished.path)})")
     end_run(finished)
 
 

@@ -32,7 +32,7 @@ from archiver.demo.simweb.wayback import (
 )
 from archiver.errors import SetupError
 from archiver.extract import extract_citations, read_article
-from archiver.pipeline import finish_run, run_pipeline
+from archiver.pipeline import finish_run, html_path, run_pipeline
 from archiver.report.table import TableFormat
 
 EXAMPLE = "harbour-sensors.md"
@@ -266,7 +266,7 @@ def run_demo(output: Path, *, echo: Callable[[str], None], emit: Callable[[str],
     ok = verification is None or verification.ok
     emit(TableFormat().run(finished))
     emit("")
-    emit(f"report:   {finished.path}")
+    emit(f"report:   {finished.path} (to read in a browser: {html_path(output / 'report.json')})")
     emit(f"WARCs:    {settings.store} (manifest: {settings.store / 'manifest.json'})")
     records = verification.records_checked if verification is not None else 0
     emit(f"verified: {'OK' if ok else 'FAILED'} ({records} records)")

@@ -29,14 +29,13 @@ from archiver.dates import utcnow
 from archiver.durable import fsync_directory
 from archiver.errors import InputError
 from archiver.export.contents import (
-    REPORT_NAME,
+    CARRIED_NAMES,
     Copied,
     Exported,
     StoreContents,
     check_copied,
     copy_hashed,
 )
-from archiver.storage.manifest import MANIFEST_NAME
 from archiver.storage.warcfile import committed_stream
 
 __all__ = ["BagInfo", "write_bag"]
@@ -91,7 +90,7 @@ def _copy_payload(store: StoreContents, data: Path) -> dict[str, Copied]:
         copied = _copy(store.path_of(entry.name), data / entry.name, store.committed_size(entry))
         check_copied(entry, copied.sha256, copied.size)
         payload[f"data/{entry.name}"] = copied
-    for name in (MANIFEST_NAME, REPORT_NAME):
+    for name in CARRIED_NAMES:
         if (store.root / name).is_file():
             payload[f"data/{name}"] = _copy(store.root / name, data / name)
     fsync_directory(data)

@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - not POSIX: no lock between processes
 _READ_SIZE = 1024 * 1024
 # Files of a store that are part of what it vouches for, beside its WARCs.
 REPORT_NAME = "report.json"
+REPORT_PAGE_NAME = "report.html"  # the same run, as the page people read
+# What an export carries beside the WARC files, when the store has it.
+CARRIED_NAMES = (MANIFEST_NAME, REPORT_NAME, REPORT_PAGE_NAME)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,15 @@ class StoreContents:
 
     def path_of(self, name: str) -> Path:
         """Where a listed file's bytes are: its name, or its ``.open`` name while a run
-        appends to it or after a run was killed before closing it."""
-        return listed_path(self.root, name)
+        appends to it or after a run was killed before closing it. A file that is in
+        neither place is a ``StoreError``."""
+        path = listed_path(self.root, name)
+        if not path.exists():
+            raise StoreError(
+                f"{name} is listed in the manifest but is not in {self.root} "
+                "(`archiver verify` names what is missing)"
+            )
+        return path
 
     def committed_size(self, entry: FileEntry) -> int | None:
         """How much of ``entry``'s file an export reads: its committed bytes when it is
@@ -63,7 +73,7 @@ class StoreContents:
     def left_out(self) -> tuple[str, ...]:
         """Names in the store folder an export does not carry (an interrupted write, the
         state file and lock of older versions, anything not the store's)."""
-        carried = {e.name for e in self.warc_files} | {MANIFEST_NAME, REPORT_NAME}
+        carried = {e.name for e in self.warc_files} | set(CARRIED_NAMES)
         carried |= {f"{e.name}.open" for e in self.warc_files}
         return tuple(sorted(p.name for p in self.root.iterdir() if p.name not in carried))
 

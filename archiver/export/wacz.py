@@ -3,8 +3,8 @@
 The layout follows the WACZ 1.1.1 specification: ``archive/`` holds the store's WARC
 files, *stored* in the zip (not deflated again: they are gzip already, and a client reads
 a record by its offset with an HTTP Range request); ``indexes/index.cdx`` is their sorted
-CDXJ index (``cdxj``); ``pages/pages.jsonl`` lists each capture of a cited source
-(``pages``); ``archiver/manifest.json`` carries which bytes back which citation (and
+CDXJ index (``cdxj``); ``pages/pages.jsonl`` lists each cited source (``pages``);
+``archiver/manifest.json`` carries which bytes back which citation (and
 ``archiver/run.json`` is the store's ``report.json``, when it has one);
 ``datapackage.json`` lists every other file with its ``sha256:`` hash and size;
 ``datapackage-digest.json`` holds the hash of ``datapackage.json`` itself. ``wacz
@@ -30,13 +30,15 @@ from archiver.dates import utcnow
 from archiver.durable import fsync_directory
 from archiver.export.cdxj import cdxj_lines
 from archiver.export.contents import (
+    CARRIED_NAMES,
     REPORT_NAME,
+    REPORT_PAGE_NAME,
     Exported,
     StoreContents,
     check_copied,
     copy_hashed,
 )
-from archiver.export.pages import pages_jsonl, stored_title
+from archiver.export.pages import cited_pages, pages_jsonl
 from archiver.storage.manifest import MANIFEST_NAME
 from archiver.storage.warcfile import committed_stream
 
@@ -45,7 +47,11 @@ __all__ = ["WACZ_VERSION", "write_wacz"]
 WACZ_VERSION = "1.1.1"
 # Where the store's own files go. Not ``.../report.json``: frictionless (which ``wacz
 # validate`` runs) takes a resource whose name ends so for a validation report of its own.
-_IN_WACZ = {MANIFEST_NAME: "archiver/manifest.json", REPORT_NAME: "archiver/run.json"}
+_IN_WACZ = {
+    MANIFEST_NAME: "archiver/manifest.json",
+    REPORT_NAME: "archiver/run.json",
+    REPORT_PAGE_NAME: "archiver/run.html",
+}
 
 
 class _Package:
@@ -103,9 +109,11 @@ def _datapackage(resources: list[dict[str, object]], moment: datetime, title: st
     return json.dumps(package, indent=2).encode("utf-8")
 
 
-def _fill(package: _Package, store: StoreContents, moment: datetime, title: str) -> tuple[int, int]:
+def _fill(
+    package: _Package, store: StoreContents, moment: datetime, title: str
+) -> tuple[int, int, int]:
     """Put the store's files, index, pages and datapackage into ``package``; how many of
-    the store's files it carries, and their bytes."""
+    the store's files it carries, their bytes, and how many pages it lists."""
     carried, files = 0, len(store.warc_files)
     for entry in store.warc_files:
         path, committed = store.path_of(entry.name), store.committed_size(entry)
@@ -117,10 +125,9 @@ def _fill(package: _Package, store: StoreContents, moment: datetime, title: str)
         for e in store.warc_files
     )
     package.add_bytes("indexes/index.cdx", "".join(sorted(lines)).encode("utf-8"))
-    captures = store.captures
-    titles = [stored_title(store.path_of(c.warc_file), c.offset) for c in captures]
-    package.add_bytes("pages/pages.jsonl", pages_jsonl(captures, titles))
-    for name in (MANIFEST_NAME, REPORT_NAME):
+    pages = cited_pages(store.captures, store.path_of)
+    package.add_bytes("pages/pages.jsonl", pages_jsonl(pages))
+    for name in CARRIED_NAMES:
         if (store.root / name).is_file():
             carried += package.add_file(_IN_WACZ[name], store.root / name)[1]
             files += 1
@@ -133,7 +140,7 @@ def _fill(package: _Package, store: StoreContents, moment: datetime, title: str)
     package.add_bytes(
         "datapackage-digest.json", json.dumps(digest, indent=2).encode(), listed=False
     )
-    return files, carried
+    return files, carried, len(pages)
 
 
 def write_wacz(
@@ -150,7 +157,7 @@ def write_wacz(
     try:
         with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
             package = _Package(archive, moment)
-            files, carried = _fill(
+            files, carried, pages = _fill(
                 package, store, moment, title or f"archiver store {store.root.name}"
             )
         with partial.open("rb+") as written:
@@ -165,6 +172,6 @@ def write_wacz(
         store=str(store.root),
         files=files,
         bytes=carried,
-        pages=len(store.captures),
+        pages=pages,
         left_out=store.left_out(),
     )

@@ -18,7 +18,7 @@ from archiver.report.table import TableFormat
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun
+    from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
@@ -34,8 +34,8 @@ class Format(Protocol):
     def selection(self, url: str, date: str | None, selection: Selection) -> str:
         """``find``: the copy chosen for ``url`` cited at ``date`` (as the user wrote it)."""
 
-    def captures(self, captures: Sequence[Capture]) -> str:
-        """``archive``: what was stored."""
+    def captures(self, captures: Sequence[Capture], not_stored: Sequence[NotStored] = ()) -> str:
+        """``archive``: what was stored, then what should have been and was not (why)."""
 
     def verification(self, report: VerifyReport) -> str:
         """``verify``: what was checked and every problem."""

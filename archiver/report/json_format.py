@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun
+    from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
@@ -35,8 +35,9 @@ class JsonFormat:
     def selection(self, url: str, date: str | None, selection: Selection) -> str:
         return to_json({"url": url, "date": date, **selection.to_dict()})
 
-    def captures(self, captures: Sequence[Capture]) -> str:
-        return to_json([c.to_dict() for c in captures])
+    def captures(self, captures: Sequence[Capture], not_stored: Sequence[NotStored] = ()) -> str:
+        failed = [{**f.to_dict(), "warc_file": None} for f in not_stored]
+        return to_json([*(c.to_dict() for c in captures), *failed])
 
     def verification(self, report: VerifyReport) -> str:
         return to_json(report.to_dict())

@@ -8,13 +8,13 @@ the same as ``json_format``'s.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun
+    from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
@@ -40,8 +40,9 @@ class JsonLinesFormat:
     def selection(self, url: str, date: str | None, selection: Selection) -> str:
         return to_jsonl([{"url": url, "date": date, **selection.to_dict()}])
 
-    def captures(self, captures: Sequence[Capture]) -> str:
-        return to_jsonl(c.to_dict() for c in captures)
+    def captures(self, captures: Sequence[Capture], not_stored: Sequence[NotStored] = ()) -> str:
+        failed = [{**f.to_dict(), "warc_file": None} for f in not_stored]
+        return to_jsonl([*(c.to_dict() for c in captures), *failed])
 
     def verification(self, report: VerifyReport) -> str:
         return to_jsonl([report.to_dict()])
@@ -57,21 +58,40 @@ class JsonLinesFormat:
 
 
 class StreamedChecks:
-    """JSON lines of checks rendered as they arrive, while the checking process mostly
-    waits, so that the end of a long run does not spend a moment on them; a result
-    replaced since (an offline verdict) is rendered again."""
+    """JSON lines of checks written out as they arrive, so that a list of any length is
+    never held: memory stays flat however many links are checked (bench/, scenario C).
 
-    def __init__(self) -> None:
-        self._lines: dict[str, tuple[LinkCheck, str]] = {}
+    Until some link answers, this machine may be offline, and then the verdicts of the
+    links checked become ``offline`` at the end: those lines are held back until a link
+    answers (then written) or the end (``finish`` writes the offline verdicts instead).
+    Results reused from the history are written at once: they are not redone offline.
+    """
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self._write = write
+        self._held: list[str] = []
+        self._answered = False
+        self.count = 0
+        self.failures = 0  # dead or soft-404 verdicts written
 
     def arrived(self, result: LinkCheck) -> None:
-        self._lines[result.url] = (result, _JSON_LINE.encode(result.to_dict()))
+        line = _JSON_LINE.encode(result.to_dict()) + "\n"
+        self.count += 1
+        self.failures += result.verdict.is_failure
+        if self._answered or result.from_cache:
+            self._write(line)
+        elif result.http_status is not None:
+            self._answered = True
+            self._write("".join(self._held) + line)
+            self._held = []
+        else:
+            self._held.append(line)
 
-    def render(self, results: Sequence[LinkCheck]) -> str:
-        return "\n".join(self._line(result) for result in results)
-
-    def _line(self, result: LinkCheck) -> str:
-        rendered = self._lines.get(result.url)
-        if rendered is not None and rendered[0] is result:
-            return rendered[1]
-        return _JSON_LINE.encode(result.to_dict())
+    def finish(self, offline: Sequence[LinkCheck]) -> None:
+        """Write what was held: as it was, or the offline verdicts that replace it."""
+        if offline:
+            self.failures = 0  # an offline machine's verdicts say nothing of the links
+            self._write("".join(_JSON_LINE.encode(r.to_dict()) + "\n" for r in offline))
+        else:
+            self._write("".join(self._held))
+        self._held = []

@@ -16,7 +16,7 @@ from archiver.report.columns import table, terminal_width
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
     from archiver.models import Citation, LinkCheck, Selection
-    from archiver.pipeline import FinishedRun
+    from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.manifest import Capture
     from archiver.storage.verify import VerifyReport
@@ -55,9 +55,14 @@ class TableFormat:
         row = (memento.datetime, memento.http_status or "", memento.archive, memento.url)
         return table(["datetime", "status", "archive", "memento"], [row])
 
-    def captures(self, captures: Sequence[Capture]) -> str:
-        rows = [(c.source, c.warc_date, c.target_uri, c.warc_file) for c in captures]
-        return table(["kind", "date", "url", "file"], rows, [0, 0, self.width // 2, 0])
+    def captures(self, captures: Sequence[Capture], not_stored: Sequence[NotStored] = ()) -> str:
+        rows = [
+            (c.source, c.warc_date, c.target_uri, c.warc_file, requisites_summary([c]))
+            for c in captures
+        ]
+        rows += [(f.source, "not stored", f.url, f.reason, "") for f in not_stored]
+        headers = ["kind", "date", "url", "file", "requisites"]
+        return table(headers, rows, [0, 0, self.width // 2, 0, 0])
 
     def verification(self, report: VerifyReport) -> str:
         """A line per problem, one per note, then the outcome."""
@@ -108,13 +113,32 @@ class TableFormat:
             stored = "+".join(cap.source for cap in result.captures) or "-"
             verdict = result.check.verdict.value if result.check else "removed"
             shown = f"(recovered) {c.url}" if c.recovered_from else c.url or c.marker
-            rows.append((c.line, verdict, shown, found, stored))
+            requisites = requisites_summary(result.captures)
+            rows.append((c.line, verdict, shown, found, stored, requisites))
         wide = max(self.width // 3, 40)
-        body = table(
-            ["line", "verdict", "url", "archived copy", "stored"], rows, [0, 0, wide, wide, 0]
-        )
+        headers = ["line", "verdict", "url", "archived copy", "stored", "requisites"]
+        body = table(headers, rows, [0, 0, wide, wide, 0, 0])
         summary = ", ".join(f"{k}={v}" for k, v in finished.report.summary().items())
         return "\n".join([body, "", summary, *finished.report.notes])
+
+
+def requisites_summary(captures: Sequence[Capture]) -> str:
+    """What the captures' requisites came to, in a few words ("9 stored, 2 shared, 1 left
+    out, 1 a year or more from its page"); "-" when they name none. The JSON report
+    lists each one, and why one was left out."""
+    stored = shared = far = 0
+    left_out = 0
+    for capture in captures:
+        for requisite in capture.requisites:
+            shared += requisite.shared
+            stored += not requisite.shared
+            far += requisite.note is not None
+        left_out += len(capture.requisites_left_out)
+    parts = [f"{stored} stored"] if stored or shared or left_out else []
+    parts += [f"{shared} shared"] if shared else []
+    parts += [f"{left_out} left out"] if left_out else []
+    parts += [f"{far} a year or more from its page"] if far else []
+    return ", ".join(parts) or "-"
 
 
 def _archive_label(spec: str) -> str:

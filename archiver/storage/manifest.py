@@ -55,6 +55,10 @@ which is now ``listed_datetime``. A version 1 manifest is read as version 2 says
 ``memento_datetime`` becomes ``listed_datetime`` and ``memento_datetime`` is None (whether
 the archive stated it was not recorded). A capture reached through captured redirects
 lists them in ``captured_redirects``, each its own ``response`` record in the capture's file.
+A capture's page requisites (``archiver.storage.wholepage``) are listed in ``requisites``
+(``StoredRequisite``: each its own ``response`` record, in the capture's file or, when
+``shared``, in the file of the capture that stored it first) and ``requisites_left_out``
+(``LeftOutRequisite``, with the reason); manifests without them read as none.
 
 The manifest is only ever replaced whole (write a temporary file in the same directory,
 fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
@@ -134,6 +138,48 @@ class StoredRedirect(_Serialisable):
 
 
 @dataclass(frozen=True)
+class StoredRequisite(_Serialisable):
+    """A requisite of a captured page (``archiver.storage.requisites``), stored as its own
+    ``response`` record (after its captured redirects, as ``StoredRedirect``s).
+
+    ``url`` is the URL the page (or ``found_in``, a stylesheet) names, ``kind`` what it is
+    (stylesheet, image, font, script, icon); ``target_uri`` and ``warc_date`` are the
+    stored response's (for a memento, the original and datetime the archive stated, never
+    the page's); ``warc_file``, ``record_id`` and ``offset`` place its record.
+    ``seconds_from_page`` is its ``warc_date`` minus the page's (None for a live capture);
+    ``note`` says when that is over a year. ``shared``: it was already in the store (with
+    an earlier page) and is not stored again.
+    """
+
+    url: str
+    kind: str
+    found_in: str
+    target_uri: str
+    warc_date: str
+    http_status: int
+    warc_file: str
+    record_id: str
+    offset: int
+    source_uri: str
+    payload_sha256: str
+    payload_length: int
+    seconds_from_page: int | None = None
+    note: str | None = None
+    shared: bool = False
+    redirects: tuple[StoredRedirect, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeftOutRequisite(_Serialisable):
+    """A requisite of a captured page that was not stored, and why (``reason``)."""
+
+    url: str
+    kind: str
+    found_in: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Capture(_Serialisable):
     """One stored copy of a web page: a memento re-archived, or the live page.
 
@@ -153,7 +199,9 @@ class Capture(_Serialisable):
     followed on the way to the stored page (the archive's own redirects by their archive
     URL, captured ones by their original URL); ``captured_redirects`` are the captured
     redirects among them that are stored too, each as its own ``response`` record, first
-    first (the cited URL's, when the citation's capture was a redirect).
+    first (the cited URL's, when the citation's capture was a redirect). ``requisites``
+    are the page's requisites stored with it (or shared with an earlier page), and
+    ``requisites_left_out`` those that were not, each with the reason.
     """
 
     url: str
@@ -178,6 +226,8 @@ class Capture(_Serialisable):
     citations: tuple[str, ...] = ()
     listed_datetime: str | None = None
     captured_redirects: tuple[StoredRedirect, ...] = ()
+    requisites: tuple[StoredRequisite, ...] = ()
+    requisites_left_out: tuple[LeftOutRequisite, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,7 +287,16 @@ def _as_version_2(item: Any) -> Any:
     return {**item, "listed_datetime": item.get("memento_datetime"), "memento_datetime": None}
 
 
-_Entry = TypeVar("_Entry", FileEntry, RecordEntry, Capture, StoredRedirect)
+_Entry = TypeVar(
+    "_Entry", FileEntry, RecordEntry, Capture, StoredRedirect, StoredRequisite, LeftOutRequisite
+)
+# Fields that are lists of entries, and the type of each entry.
+_NESTED: dict[str, type[Any]] = {
+    "captured_redirects": StoredRedirect,
+    "redirects": StoredRedirect,  # of a StoredRequisite; a Capture's are pairs
+    "requisites": StoredRequisite,
+    "requisites_left_out": LeftOutRequisite,
+}
 
 
 def _entries(cls: type[_Entry], items: Any) -> tuple[_Entry, ...]:
@@ -260,15 +319,16 @@ def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
             raise ValueError(f"{cls.__name__} #{index}: {f.name!r} is not {f.type}")
         if f.name == "citations":
             value = tuple(value)
-        elif f.name == "redirects":
+        elif f.name == "redirects" and cls is Capture:
             value = tuple((str(url), int(status)) for url, status in value)
-        elif f.name == "captured_redirects":
-            value = tuple(_entry(StoredRedirect, hop, number) for number, hop in enumerate(value))
+        elif f.name in _NESTED:
+            value = tuple(_entry(_NESTED[f.name], part, n) for n, part in enumerate(value))
         values[f.name] = value
     return cls(**values)
 
 
 _SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": bool}
+_NESTED_TYPES = {f"tuple[{kind.__name__}, ...]" for kind in _NESTED.values()}
 
 
 def _has_type(value: Any, annotation: str) -> bool:
@@ -281,7 +341,7 @@ def _has_type(value: Any, annotation: str) -> bool:
                 return True
         if option == "tuple[str, ...]" and isinstance(value, list):
             return all(isinstance(v, str) for v in value)
-        if option == "tuple[StoredRedirect, ...]" and isinstance(value, list):
+        if option in _NESTED_TYPES and isinstance(value, list):
             return all(isinstance(v, dict) for v in value)
         if option == "tuple[tuple[str, int], ...]" and isinstance(value, list):
             return all(

@@ -34,13 +34,18 @@ when its redirects lead to that very memento. When they do not, or the archive s
 target for the cited URL without the redirect (pywb skips a capture that redirects to its
 own URL give or take a slash or the scheme, whatever is asked), the page alone is stored,
 under its own URL: archiver never writes a redirect it was not served.
+
+**Requisites go with their page.** The stylesheets, images and scripts a page needs
+(``archiver.storage.wholepage`` gets them) are carried by its ``Obtained`` and written
+after it, in the same file, each read the way its page was (``read_chain`` for a memento,
+``obtain_live_hops`` for a live page).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -49,14 +54,25 @@ import requests
 from archiver.archives.base import Archive, ArchivedResponse
 from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso
-from archiver.errors import InputError, NetworkError
+from archiver.errors import InputError, NetworkError, TooManyRedirects
 from archiver.models import Memento
 from archiver.net.http import Fetched, fetch
 from archiver.net.polite import Net
 from archiver.storage.digests import sha1_base32_digest
-from archiver.storage.warcwriter import ResponseToWrite, default_warcinfo
+from archiver.storage.manifest import LeftOutRequisite, StoredRedirect, StoredRequisite
+from archiver.storage.requisites import Requisite
+from archiver.storage.warcwriter import ResponseToWrite, WrittenRecord, default_warcinfo
 
-__all__ = ["Obtained", "obtain_live", "obtain_memento"]
+__all__ = [
+    "Obtained",
+    "ObtainedRequisite",
+    "obtain_live",
+    "obtain_live_hops",
+    "obtain_memento",
+    "obtained_part",
+    "read_chain",
+    "stored_redirect",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +102,9 @@ class Obtained:
     archive_digest: str | None = None
     provenance: tuple[tuple[str, str], ...] = ()
     captured_redirects: tuple[Obtained, ...] = ()
+    requisites: tuple[ObtainedRequisite, ...] = ()  # fetched now, written after the page
+    requisites_shared: tuple[StoredRequisite, ...] = ()  # already in the store
+    requisites_left_out: tuple[LeftOutRequisite, ...] = ()
 
     @property
     def redirects(self) -> tuple[tuple[str, int], ...]:
@@ -97,19 +116,75 @@ class Obtained:
             hops.append((hop.target_uri, hop.fetched.status))
         return (*hops, *self.fetched.history)
 
+    def parts(self) -> list[Obtained]:
+        """Every response to write, in order: the captured redirects, this one, then each
+        requisite's (its captured redirects first)."""
+        parts = [*self.captured_redirects, self]
+        for requisite in self.requisites:
+            parts.extend((*requisite.obtained.captured_redirects, requisite.obtained))
+        return parts
+
     def to_write(self) -> list[ResponseToWrite]:
-        """The responses to write, captured redirects first."""
-        memento = self.source == "memento"
+        """The responses to write (``parts``), each as its kind is written."""
         return [
             ResponseToWrite(
                 part.fetched,
                 part.target_uri,
                 part.warc_date,
-                source_uri=part.fetched.final_url if memento else None,
+                source_uri=part.fetched.final_url if part.source == "memento" else None,
                 provenance=part.provenance,
             )
-            for part in (*self.captured_redirects, self)
+            for part in self.parts()
         ]
+
+
+@dataclass(frozen=True)
+class ObtainedRequisite:
+    """A requisite fetched for a page: what named it, its responses (``obtained``, with its
+    captured redirects), and how far its capture is from the page's (mementos only)."""
+
+    requisite: Requisite
+    obtained: Obtained
+    seconds_from_page: int | None = None
+    note: str | None = None
+
+    def stored(self, name: str, records: list[WrittenRecord]) -> StoredRequisite:
+        """Its manifest entry, once written to file ``name`` as ``records`` (its response
+        records, captured redirects first)."""
+        final, hops = self.obtained, self.obtained.captured_redirects
+        record = records[len(hops)]
+        return StoredRequisite(
+            url=self.requisite.url,
+            kind=self.requisite.kind,
+            found_in=self.requisite.found_in,
+            target_uri=final.target_uri,
+            warc_date=final.warc_date,
+            http_status=final.fetched.status,
+            warc_file=name,
+            record_id=record.record_id,
+            offset=record.offset,
+            source_uri=final.fetched.final_url,
+            payload_sha256=record.payload_sha256,
+            payload_length=record.payload_length,
+            seconds_from_page=self.seconds_from_page,
+            note=self.note,
+            redirects=tuple(stored_redirect(p, r) for p, r in zip(hops, records, strict=False)),
+        )
+
+
+def stored_redirect(part: Obtained, record: WrittenRecord) -> StoredRedirect:
+    """The manifest entry of a captured redirect ``part``, written as ``record``."""
+    fetched = part.fetched
+    location = next((v for k, v in fetched.headers if k.lower() == "location"), "")
+    return StoredRedirect(
+        url=part.target_uri,
+        warc_date=part.warc_date,
+        http_status=fetched.status,
+        location=urljoin(part.target_uri, location.strip()) if location else "",
+        record_id=record.record_id,
+        offset=record.offset,
+        source_uri=fetched.final_url,
+    )
 
 
 def obtain_memento(
@@ -128,7 +203,7 @@ def obtain_memento(
     """
     chain = _read_chain(memento, archive, net, cited)
     created = to_iso(clock())
-    parts = [_obtained(response, archive, created) for response in chain]
+    parts = [obtained_part(response, archive, created) for response in chain]
     final = parts[-1]
     url = cited if cited is not None else memento.original
     stated = final.target_uri
@@ -157,7 +232,7 @@ def obtain_memento(
     )
 
 
-def _obtained(response: ArchivedResponse, archive: Archive, created: str) -> Obtained:
+def obtained_part(response: ArchivedResponse, archive: Archive, created: str) -> Obtained:
     """One response of a memento's chain, with what the archive stated of it."""
     fetched = response.as_fetched()
     original = response.original or response.memento.original
@@ -197,13 +272,13 @@ def _read_chain(
         start = _capture_of(cited, memento, archive, net)
         if start is not None:
             try:
-                chain = _follow(start, archive, net)
+                chain = read_chain(start, archive, net)
             except (NetworkError, InputError) as e:
                 log.warning("%s: the capture of %s could not be read: %s", archive.spec, cited, e)
             else:
                 if _reaches(chain[-1], memento):
                     return chain
-    return _follow(memento, archive, net)
+    return read_chain(memento, archive, net)
 
 
 def _capture_of(cited: str, memento: Memento, archive: Archive, net: Net) -> Memento | None:
@@ -224,16 +299,19 @@ def _capture_of(cited: str, memento: Memento, archive: Archive, net: Net) -> Mem
     return min(listed, key=lambda m: parse_iso(m.datetime), default=None)
 
 
-def _follow(first: Memento, archive: Archive, net: Net) -> list[ArchivedResponse]:
-    """``first`` read from ``archive``, then the capture each captured redirect leads to."""
-    response = _read(first, archive, net)
+def read_chain(
+    first: Memento, archive: Archive, net: Net, *, max_bytes: int | None = None
+) -> list[ArchivedResponse]:
+    """``first`` read from ``archive``, then the capture each captured redirect leads to
+    (each body cut at ``max_bytes``, None: the settings' cap)."""
+    response = _read(first, archive, net, max_bytes)
     chain = [response]
     seen = {first.raw_url, response.memento.raw_url}
     while 300 <= response.status < 400 and len(chain) <= net.settings.max_redirects:
         target = response.redirect.capture if response.redirect is not None else None
         if target is None or target.raw_url in seen:
             break
-        following = archive.read(target, net)
+        following = archive.read(target, net, max_bytes=max_bytes)
         if not following.captured and following.status >= 400:
             break  # the archive does not hold the target: the redirect is the last record
         if following.memento.raw_url in seen:
@@ -244,10 +322,10 @@ def _follow(first: Memento, archive: Archive, net: Net) -> list[ArchivedResponse
     return chain
 
 
-def _read(memento: Memento, archive: Archive, net: Net) -> ArchivedResponse:
+def _read(memento: Memento, archive: Archive, net: Net, max_bytes: int | None) -> ArchivedResponse:
     """``archive``'s answer for ``memento``; an answer that is no capture is an error."""
     try:
-        response = archive.read(memento, net)
+        response = archive.read(memento, net, max_bytes=max_bytes)
     except NetworkError as e:
         raise e.with_context(f"could not fetch memento {memento.raw_url}") from e
     if not response.captured and response.status >= 400:
@@ -291,3 +369,33 @@ def obtain_live(
         source="live",
         warcinfo=default_warcinfo(f"Live capture of {url}"),
     )
+
+
+def obtain_live_hops(
+    url: str,
+    session: requests.Session,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    *,
+    max_bytes: int | None = None,
+) -> Obtained:
+    """Fetch ``url`` from the live web, each redirect kept as the response it is (a
+    requisite is asked for by the URL its page names, so replay needs that URL's answer):
+    the final response, with the redirects before it as its ``captured_redirects``.
+    Raises ``NetworkError``, ``TooManyRedirects`` past ``settings.max_redirects``."""
+    hops: list[Obtained] = []
+    asked = url
+    while True:
+        try:
+            fetched = fetch(session, asked, settings, allow_redirects=False, max_bytes=max_bytes)
+        except NetworkError as e:
+            raise e.with_context(f"could not fetch {asked}") from e
+        at = to_iso(clock())
+        part = Obtained(fetched, asked, asked, at, at, "live", warcinfo={})
+        location = fetched.header("Location")
+        if not (300 <= fetched.status < 400 and location):
+            return replace(part, url=url, captured_redirects=tuple(hops))
+        if len(hops) >= settings.max_redirects:
+            raise TooManyRedirects(f"more than {settings.max_redirects} redirects from {url}")
+        hops.append(part)
+        asked = urldefrag(urljoin(asked, location.strip())).url

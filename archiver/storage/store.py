@@ -51,9 +51,11 @@ its file one at a time, and manifest updates are serialised by a thread lock and
 processes, by ``fcntl.flock`` on the store directory itself: a lock file would sit among
 the files an archivist preserves (older versions made ``.lock``; it is left alone). Every
 update re-reads the manifest under the lock, so several threads and several processes
-can capture into one store. (Without ``fcntl``, on Windows, only the thread lock applies:
-use one process per store there. On a network file system, a directory's lock may hold
-between the processes of one machine only.)
+can capture into one store; "is it stored already?" is asked again there, so that of two
+processes that fetched one capture at once only the first to list it keeps it (the other
+cuts its appended copy off again). (Without ``fcntl``, on Windows, only the thread lock
+applies: use one process per store there. On a network file system, a directory's lock
+may hold between the processes of one machine only.)
 """
 
 from __future__ import annotations
@@ -67,13 +69,12 @@ from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
 
 import requests
 
 from archiver.config import Settings
 from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timestamp, utcnow
-from archiver.durable import fsync_directory
+from archiver.durable import file_error, fsync_directory
 from archiver.errors import StoreError
 from archiver.models import Memento
 from archiver.storage.digests import payload_sha1_base32
@@ -83,7 +84,6 @@ from archiver.storage.manifest import (
     Capture,
     Manifest,
     RecordEntry,
-    StoredRedirect,
     read_manifest,
     write_manifest,
 )
@@ -91,7 +91,7 @@ from archiver.storage.manifest import (
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
-from archiver.storage.sources import Obtained, obtain_live, obtain_memento
+from archiver.storage.sources import Obtained, obtain_memento, stored_redirect
 from archiver.storage.warcfile import (
     DEFAULT_WARC_SIZE,
     OPEN_SUFFIX,
@@ -108,6 +108,11 @@ from archiver.storage.warcwriter import (
     stored_response_headers,
     write_capture,
     write_responses,
+)
+from archiver.storage.wholepage import (
+    obtain_whole_live,
+    requisite_entries,
+    with_memento_requisites,
 )
 
 try:
@@ -177,7 +182,7 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"cannot create the store {self.root}: {e.strerror or e}") from e
+            raise file_error(e, self.root, doing="create the store") from e
         with self._locked():
             manifest = read_manifest(self.root)
             if manifest is None and any(p.name.endswith(WARC_SUFFIX) for p in self._entries()):
@@ -185,7 +190,11 @@ class Store:
                     f"{self.root} holds WARC files but no {MANIFEST_NAME}: it is not an "
                     "archiver store (verify its files with `archiver verify FILE`)"
                 )
-            self._reconcile(manifest or Manifest())
+            try:
+                self._reconcile(manifest or Manifest())
+            except OSError as e:
+                where = Path(e.filename) if e.filename else self.root
+                raise file_error(e, where, doing="tidy up") from e
 
     # -- reading --
 
@@ -237,12 +246,16 @@ class Store:
         return self._latest(lambda c: target_uri in (c.url, c.target_uri), warc_date, source)
 
     def _latest(
-        self, wanted: Callable[[Capture], bool], warc_date: str | None, source: str | None
+        self,
+        wanted: Callable[[Capture], bool],
+        warc_date: str | None,
+        source: str | None,
+        manifest: Manifest | None = None,
     ) -> Capture | None:
         moment = _instant(warc_date) if warc_date else None
         if warc_date and moment is None:
             return None
-        for capture in reversed(self.manifest.captures):
+        for capture in reversed((manifest or self.manifest).captures):
             if not wanted(capture):
                 continue
             if source is not None and capture.source != source:
@@ -277,21 +290,29 @@ class Store:
         ``reuse`` (the default) a memento already in the store is not fetched again; the
         stored capture is returned, with ``citations`` added to it.
         """
+
+        def stored(manifest: Manifest | None = None) -> Capture | None:
+            return self._stored_memento(memento, cited, manifest)
+
         if reuse:
-            existing = self._stored_memento(memento, cited)
+            existing = stored()
             if existing is not None:
                 return self.add_citations(existing, citations)
         obtained = obtain_memento(memento, archive, net, self._clock, cited=cited)
-        return self._store(obtained, citations)
+        obtained = with_memento_requisites(obtained, archive, net, self.manifest, self._clock)
+        return self._store(obtained, citations, stored if reuse else None)
 
-    def _stored_memento(self, memento: Memento, cited: str | None) -> Capture | None:
-        if cited is None or cited == memento.original:
-            return self.find(memento.original, memento.datetime, source="memento")
-        return self._latest(
-            lambda c: (c.url, c.target_uri) == (cited, memento.original),
-            memento.datetime,
-            "memento",
-        )
+    def _stored_memento(
+        self, memento: Memento, cited: str | None, manifest: Manifest | None = None
+    ) -> Capture | None:
+        original = memento.original
+
+        def wanted(capture: Capture) -> bool:
+            if cited is None or cited == original:
+                return original in (capture.url, capture.target_uri)
+            return (capture.url, capture.target_uri) == (cited, original)
+
+        return self._latest(wanted, memento.datetime, "memento", manifest)
 
     def capture_live(
         self,
@@ -306,11 +327,16 @@ class Store:
 
         With ``reuse`` (the default) a URL already captured live is not fetched again.
         """
+
+        def stored(manifest: Manifest | None = None) -> Capture | None:
+            return self._latest(lambda c: url in (c.url, c.target_uri), None, "live", manifest)
+
         if reuse:
-            existing = self.find(url, source="live")
+            existing = stored()
             if existing is not None:
                 return self.add_citations(existing, citations)
-        return self._store(obtain_live(url, session, settings, self._clock), citations)
+        obtained = obtain_whole_live(url, session, settings, self.manifest, self._clock)
+        return self._store(obtained, citations, stored if reuse else None)
 
     def add_citations(self, capture: Capture, citations: Sequence[str]) -> Capture:
         """Record that ``capture`` (and each of its records) also serves ``citations``."""
@@ -338,7 +364,7 @@ class Store:
                 else r
                 for r in manifest.records
             )
-            write_manifest(self.root, Manifest(manifest.files, records, tuple(captures)))
+            self._write_manifest(Manifest(manifest.files, records, tuple(captures)))
             return updated
 
     # -- internals --
@@ -359,6 +385,13 @@ class Store:
             finally:
                 os.close(directory)  # releases the flock
 
+    def _write_manifest(self, manifest: Manifest) -> None:
+        """``write_manifest``, a failure named as the manifest's (one line, what to do)."""
+        try:
+            write_manifest(self.root, manifest)
+        except OSError as e:
+            raise file_error(e, self.root / MANIFEST_NAME) from e
+
     def _entries(self) -> list[Path]:
         try:
             return sorted(self.root.iterdir())
@@ -371,14 +404,16 @@ class Store:
         changed = False
         for path in self._entries():
             name = path.name
-            try:
-                if name == MANIFEST_TEMP_NAME:
-                    path.unlink(missing_ok=True)
-                    changed = True
-                elif name.endswith(OPEN_SUFFIX) and not is_in_use(path):
-                    changed |= settle_left_file(path, listed.get(name[: -len(OPEN_SUFFIX)]))
-            except OSError as e:
-                raise StoreError(f"cannot settle {path}: {e.strerror or e}") from e
+            if (name == MANIFEST_TEMP_NAME or name.endswith(OPEN_SUFFIX)) and path.is_dir():
+                raise StoreError(
+                    f"{path} is a folder, where archiver leaves a file it was writing: "
+                    "move it out of the store, then run the command again"
+                )
+            if name == MANIFEST_TEMP_NAME:
+                path.unlink(missing_ok=True)
+                changed = True
+            elif name.endswith(OPEN_SUFFIX) and not is_in_use(path):
+                changed |= settle_left_file(path, listed.get(name[: -len(OPEN_SUFFIX)]))
         if changed:
             fsync_directory(self.root)
 
@@ -395,41 +430,64 @@ class Store:
             if name not in listed:
                 yield name
 
-    def _store(self, obtained: Obtained, citations: Sequence[str]) -> Capture:
-        """Append ``obtained`` to this store's file and list it (see the module docstring)."""
+    def _store(
+        self,
+        obtained: Obtained,
+        citations: Sequence[str],
+        stored: Callable[[Manifest], Capture | None] | None = None,
+    ) -> Capture:
+        """Append ``obtained`` to this store's file and list it (see the module docstring).
+
+        ``stored`` finds, in the manifest, a capture that makes this one superfluous: it is
+        asked again under the lock, as another process may have stored the same capture
+        while this one fetched it; that capture is then kept and this one cut off again.
+        """
         with self._writing:
             try:
                 warc = self._files.file(self._names)
             except OSError as e:
-                raise StoreError(f"cannot write to {self.root}: {e.strerror or e}") from e
+                raise file_error(e, self.root) from e
             written = self._append(warc, obtained)
             self._step("open-written")
             capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
-            self._list(warc, rows, capture)
+            already = self._list(warc, rows, capture, stored)
+            if already is not None:
+                self._files.drop_uncommitted()
+                return self.add_citations(already, citations)
             self._files.roll()
             return capture
 
-    def _list(self, warc: OpenWarc, rows: tuple[RecordEntry, ...], capture: Capture) -> None:
-        """Commit the capture just appended to ``warc``: the manifest lists it."""
+    def _list(
+        self,
+        warc: OpenWarc,
+        rows: tuple[RecordEntry, ...],
+        capture: Capture,
+        stored: Callable[[Manifest], Capture | None] | None,
+    ) -> Capture | None:
+        """Commit the capture just appended to ``warc``: the manifest lists it. Unless
+        ``stored`` finds it stored already: that capture is returned, nothing listed."""
         listed = False
         try:
             with self._locked():
                 manifest = read_manifest(self.root) or Manifest()
-                write_manifest(self.root, manifest.with_capture(warc.entry(), rows, capture))
+                already = stored(manifest) if stored is not None else None
+                if already is not None:
+                    return already
+                self._write_manifest(manifest.with_capture(warc.entry(), rows, capture))
                 warc.commit()
                 listed = True
                 self._step("manifest-written")
+                return None
         except BaseException as e:
             if listed:
                 raise
-            # replace_file raises OSError only before its rename: the manifest is the old
-            # one. Stopped anywhere else, the file is left for the next Store to settle.
-            if isinstance(e, OSError | StoreError):
+            # The manifest is replaced whole or not at all, and replace_file fails only
+            # before its rename: a StoreError leaves the old one. Stopped anywhere else,
+            # the file is left for the next Store to settle.
+            if isinstance(e, StoreError):
                 self._files.drop_uncommitted()
             else:
                 self._files.abandon()
-            if isinstance(e, OSError):
-                raise StoreError(f"cannot write {self.root}: {e.strerror or e}") from e
             raise
 
     def _append(self, warc: OpenWarc, obtained: Obtained) -> list[WrittenRecord]:
@@ -449,7 +507,7 @@ class Store:
         except BaseException as e:
             self._files.drop_uncommitted()
             if isinstance(e, OSError):
-                raise StoreError(f"cannot write {warc.path}: {e.strerror or e}") from e
+                raise file_error(e, warc.path) from e
             raise
 
 
@@ -458,30 +516,18 @@ def _digest_match(part: Obtained) -> bool | None:
     return None if digest is None else payload_sha1_base32(part.fetched.raw_body) == digest
 
 
-def _stored_redirect(part: Obtained, record: WrittenRecord) -> StoredRedirect:
-    fetched = part.fetched
-    location = next((v for k, v in fetched.headers if k.lower() == "location"), "")
-    return StoredRedirect(
-        url=part.target_uri,
-        warc_date=part.warc_date,
-        http_status=fetched.status,
-        location=urljoin(part.target_uri, location.strip()) if location else "",
-        record_id=record.record_id,
-        offset=record.offset,
-        source_uri=fetched.final_url,
-    )
-
-
 def _manifest_entries(
     name: str, obtained: Obtained, written: list[WrittenRecord], citations: tuple[str, ...]
 ) -> tuple[Capture, tuple[RecordEntry, ...]]:
     """The capture and the record rows that list the WARC file ``name`` in the manifest:
-    one row per record; the capture is the last response, its captured redirects listed."""
+    one row per record; the capture is the page's response, its captured redirects and its
+    requisites listed."""
     fetched, digest = obtained.fetched, obtained.archive_digest
-    parts = (*obtained.captured_redirects, obtained)
+    parts = obtained.parts()
     responses = [w for w in written if w.type == "response"]
     assert len(responses) == len(parts)
-    response = responses[-1]
+    page = len(obtained.captured_redirects)
+    response = responses[page]
     match = _digest_match(obtained)
     of_response = {w.record_id: part for w, part in zip(responses, parts, strict=True)}
     capture = Capture(
@@ -507,9 +553,14 @@ def _manifest_entries(
         citations=citations,
         listed_datetime=obtained.listed_datetime,
         captured_redirects=tuple(
-            _stored_redirect(part, record)
+            stored_redirect(part, record)
             for part, record in zip(obtained.captured_redirects, responses, strict=False)
         ),
+        requisites=(
+            *requisite_entries(name, obtained, responses[page + 1 :]),
+            *obtained.requisites_shared,
+        ),
+        requisites_left_out=obtained.requisites_left_out,
     )
     return capture, tuple(_record_row(capture, w, of_response.get(w.record_id)) for w in written)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from archiver.archives.local.index import FileIndex, IndexEntry
 from archiver.archives.local.keys import canonicaliser_name
-from archiver.durable import replace_file
+from archiver.durable import file_error, replace_file
 from archiver.jsontext import parse_json
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class IndexCache:
 
     def __init__(self, root: Path) -> None:
         self.directory = root / "cdxj"
+        self._unwritable = False  # warned that the cache cannot be written
 
     def path_for(self, file: Path) -> Path:
         return self.directory / f"{hashlib.sha1(str(file).encode()).hexdigest()[:24]}.cdxj"
@@ -94,5 +95,10 @@ class IndexCache:
         text += "".join(f"{line}\n" for line in lines)
         try:
             replace_file(target, text.encode("utf-8"), temp=temporary, sync=False)
-        except OSError as e:  # an unwritable cache only costs a re-index next time
-            log.debug("cannot cache the index of %s in %s: %s", file, self.directory, e)
+        except OSError as e:  # an unwritable cache only costs a re-index next time: a warning
+            if not self._unwritable:
+                log.warning(
+                    "%s (indexes are not cached until then)",
+                    file_error(e, Path(e.filename or target)),
+                )
+            self._unwritable = True

@@ -174,7 +174,8 @@ class WaybackServer:
     ``pywb.log``; it should be empty or hold only an earlier ``WaybackServer``'s files.
     ``port`` fixes the port (for a demo a person browses); by default a free one is used.
     ``stock`` runs pywb in its default configuration (no ``config.yaml``: framed replay,
-    no redirect to the exact timestamp), as OpenWayback-like servers answer.
+    no redirect to the exact timestamp), as OpenWayback-like servers answer. ``host`` is
+    the address pywb listens on (``archiver serve --host``).
 
     >>> with WaybackServer(tmp_path, [warc]) as archive:  # doctest: +SKIP
     ...     archive.base_url   # "http://127.0.0.1:PORT/web/"
@@ -190,6 +191,7 @@ class WaybackServer:
         port: int | None = None,
         startup_timeout: float = 30.0,
         stock: bool = False,
+        host: str = "127.0.0.1",
     ) -> None:
         if not _COLLECTION_NAME.match(collection):
             raise ValueError(f"invalid pywb collection name: {collection!r}")
@@ -199,6 +201,7 @@ class WaybackServer:
         self.startup_timeout = startup_timeout
         self.stock = stock
         self.requested_port = port
+        self.host = host
         self.port: int | None = None  # the port pywb listens on, while it runs
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -209,7 +212,8 @@ class WaybackServer:
     def root_url(self) -> str:
         if self.port is None:
             raise RuntimeError("the Wayback server is not running")
-        return f"http://127.0.0.1:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
     @property
     def base_url(self) -> str:
@@ -345,7 +349,7 @@ class WaybackServer:
             "-m",
             "pywb.apps.cli",
             "--bind",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
         ]
