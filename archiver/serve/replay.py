@@ -53,7 +53,7 @@ def write_replay_index(store: StoreContents, folder: Path) -> Path:
     for entry in store.warc_files:
         try:
             path, committed = store.path_of(entry.name), store.committed_size(entry)
-            lines.extend(cdxj_lines(path, size=committed))  # a run's .open file: its committed
+            lines.extend(cdxj_lines(path, size=committed))  # of a .open file, what is committed
         except StoreError:
             raise
         except Exception as e:  # warcio and zlib raise many kinds on a damaged file
