@@ -154,6 +154,8 @@ class FinishedRun:
     verification: VerifyReport | None
     path: Path | None = None
     unwritten: tuple[Path, str] | None = None  # the report file not written, and why
+    # What ``run --repair`` changed in the article (``archiver.repair.plan.Change``s)
+    repair: tuple[Any, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -188,7 +190,10 @@ class FinishedRun:
 
     def to_dict(self) -> dict[str, Any]:
         verification = self.verification.to_dict() if self.verification is not None else None
-        return {**self.report.to_dict(), "verification": verification}
+        data = {**self.report.to_dict(), "verification": verification}
+        if self.repair:
+            data["repair"] = [change.to_dict() for change in self.repair]
+        return data
 
 
 def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
@@ -204,7 +209,10 @@ def verify_run(report: RunReport, settings: Settings) -> FinishedRun:
 
 
 def finish_run(
-    report: RunReport, settings: Settings, report_path: Path | None = None
+    report: RunReport,
+    settings: Settings,
+    report_path: Path | None = None,
+    repair: tuple[Any, ...] = (),
 ) -> FinishedRun:
     """End a run: re-hash the store when the run stored anything, and write the report
     with that verification to ``report_path`` (default STORE/report.json), and the same
@@ -216,9 +224,9 @@ def finish_run(
     path = report_path or settings.store / "report.json"
     unverified: StoreError | None = None
     try:
-        finished = replace(verify_run(report, settings), path=path)
+        finished = replace(verify_run(report, settings), path=path, repair=repair)
     except StoreError as e:  # the report is still worth keeping, with no verification
-        finished, unverified = FinishedRun(report, None, path), e
+        finished, unverified = FinishedRun(report, None, path, repair=repair), e
     data = finished.to_dict()
     target = path
     try:
@@ -321,10 +329,8 @@ def run_pipeline(
     article_url: str | None = None,
     checks: Mapping[str, LinkCheck] | None = None,
 ) -> RunReport:
-    """Check every cited URL, choose a memento for each, and store the best copies.
-
-    ``checks`` are verdicts already known (a batch checks the URLs of many articles in one
-    go): the cited URLs found there are not checked again.
+    """Check every cited URL (but those ``checks`` already has: a batch checks many
+    articles' URLs in one go), choose a memento for each, and store the best copies.
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).

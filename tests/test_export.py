@@ -481,3 +481,26 @@ def test_a_file_a_killed_run_left_named_open_is_exported_under_its_name(
     assert (bag / "data" / pending.name).read_bytes() == (store / pending.name).read_bytes()
     assert bagit_validate(bag).returncode == 0
     assert (copy / f"{pending.name}.open").exists()  # the store is left as it was
+
+
+def test_what_warcio_finds_odd_is_a_warning_naming_the_file_not_stray_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record whose Content-Length is one short: warcio prints its own warning to
+    stderr and goes on; indexing turns it into one logged warning that names the file."""
+    from archiver.export.cdxj import cdxj_lines
+
+    body = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>hi</p>"
+    head = (
+        b"WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-"
+        b"000000000001>\r\nWARC-Date: 2019-03-01T09:00:00Z\r\nWARC-Target-URI: http://a.example/"
+        b"\r\nContent-Type: application/http; msgtype=response\r\n"
+    )
+    odd = tmp_path / "odd.warc"
+    odd.write_bytes(head + b"Content-Length: %d\r\n\r\n" % (len(body) - 1) + body + b"\r\n\r\n")
+    with caplog.at_level("WARNING"):
+        lines = cdxj_lines(odd)
+    assert len(lines) == 1 and '"url": "http://a.example/"' in lines[0]
+    assert capsys.readouterr().err == ""
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("odd.warc: WARNING: Record not followed by newline")

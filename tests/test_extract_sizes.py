@@ -13,12 +13,14 @@ The speed on full-sized articles is measured in bench/extract_bench.py, not asse
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
 import pytest
 
 from archiver.extract import detect_format, extract_citations, extract_urls
+from archiver.extract.blocks import BlockBuilder
 from archiver.extract.datetext import access_date, published_date_from_lines
 from archiver.extract.frontmatter import front_matter
 from archiver.models import CONTEXT_LIMIT, Citation
@@ -280,3 +282,23 @@ def test_brackets_nested_a_hundred_thousand_deep_are_read_in_linear_time() -> No
 
     assert [c.url for c in extract_citations(nested(10), "markdown")] == ["https://a.example/"]
     assert_linear(lambda n: extract_urls(nested(n), "markdown"), 25_000)
+
+
+def test_a_block_keeps_only_the_anchors_its_lines_need() -> None:
+    """Text added on the line the text before it ends on needs no anchor of its own; the
+    line of every character is the same as with one anchor per piece."""
+    chooser = random.Random(7)
+    builder = BlockBuilder()
+    expected: list[int] = []  # the source line of each rendered character
+    line = 3
+    for _ in range(400):
+        piece = chooser.choice(["word ", "two\nlines ", "\n", "x"])
+        line += chooser.choice([0, 0, 0, 1, 5])  # mostly where the last piece ended
+        builder.add_text(piece, line)
+        for char in piece:
+            expected.append(line)
+            line += char == "\n"
+    builder.flush()
+    (block,) = builder.blocks
+    assert [block.line_at(offset) for offset in range(len(block.text))] == expected
+    assert len(block.anchors) < 250  # not one for each of the 400 pieces

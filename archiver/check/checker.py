@@ -396,7 +396,7 @@ async def check_in_batches(
 
     sender = asyncio.ensure_future(now_and_then())
     try:
-        await check_all(urls, settings, clock, arrived, keep=False)
+        await check_all(urls, settings, clock, arrived)
     finally:
         sender.cancel()
 
@@ -418,16 +418,14 @@ async def check_all(
     urls: Sequence[str],
     settings: Settings,
     clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
-    *,
-    keep: bool = True,
-) -> list[LinkCheck]:
+    on_result: Callable[[LinkCheck], None],
+) -> None:
     """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
-    next URL when it is done: memory stays proportional to the requests in flight, not to
-    the length of the list, and no host waits behind another's queue. With ``keep``
-    False the results only go to ``on_result`` and none is returned (nor held)."""
+    next URL when it is done, each result to ``on_result`` (none is held here): memory
+    stays proportional to the requests in flight, not to the length of the list, and no
+    host waits behind another's queue."""
     with _rare_collections():
-        return await _check_each_host(urls, settings, clock, on_result, keep)
+        await _check_each_host(urls, settings, clock, on_result)
 
 
 @contextmanager
@@ -448,11 +446,9 @@ async def _check_each_host(
     urls: Sequence[str],
     settings: Settings,
     clock: Clock,
-    on_result: Callable[[LinkCheck], None] | None,
-    keep: bool,
-) -> list[LinkCheck]:
+    on_result: Callable[[LinkCheck], None],
+) -> None:
     _allow_open_files(settings.workers + 256)
-    results: dict[str, LinkCheck] = {}  # only with ``keep``: a stream holds none
     client = Client(settings, max_body=CHECK_BODY_BYTES)
     checker = _Checker(client, settings, clock)
     queues = checker.queues
@@ -471,7 +467,7 @@ async def _check_each_host(
                     continue
                 outcome = await checker.check_soon(url)
                 if isinstance(outcome, LinkCheck):
-                    done(outcome)
+                    on_result(outcome)
                 else:
                     waiting.add(outcome)
                     outcome.add_done_callback(finished)
@@ -481,13 +477,7 @@ async def _check_each_host(
             # in a callback, it would only be logged.
             if not future.cancelled() and future.exception() is None:
                 waiting.discard(future)
-                done(future.result())
-
-        def done(result: LinkCheck) -> None:
-            if keep:
-                results[result.url] = result
-            if on_result is not None:
-                on_result(result)
+                on_result(future.result())
 
         # Pages waiting for their host's soft-404 probe; only those not done yet are held.
         waiting: set[asyncio.Future[LinkCheck]] = set()
@@ -508,7 +498,6 @@ async def _check_each_host(
                 if not isinstance(item, str):
                     item.close()
         await client.close()
-    return [results[url] for url in urls] if keep else []
 
 
 async def canary_answers(settings: Settings, clock: Clock) -> bool:

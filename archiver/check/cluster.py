@@ -39,7 +39,9 @@ def check_part(urls: Sequence[str], settings: Settings) -> list[LinkCheck]:
     from archiver.check import checker
     from archiver.check.loop import run_loop
 
-    return run_loop(checker.check_all(list(urls), settings, utcnow, None))
+    results: list[LinkCheck] = []
+    run_loop(checker.check_all(list(urls), settings, utcnow, results.append))
+    return results
 
 
 def check_on_cluster(

@@ -72,27 +72,19 @@ def check_urls(
     reused = _fresh_enough(unique, known, settings, clock())
     to_check = [url for url in unique if url not in reused]
     if on_result is not None:
-        for url in unique:
-            if url in reused:
-                on_result(reused[url])
+        for check in reused.values():
+            on_result(check)
     results = reused if keep else {}
     writer = HistoryWriter(state) if state is not None else None
-    unanswered: list[LinkCheck] = []  # until a link answers: they may be an offline machine's
-    answered = False
+    answers = _Answers()
 
     def arrived(check: LinkCheck) -> None:
-        nonlocal answered
         shown = check
         if writer is not None:
             shown = with_history(check, [*known.get(check.url, []), check], settings)
         if keep:
             results[check.url] = shown
-        if not answered:
-            if check.http_status is None:
-                unanswered.append(check)
-            else:
-                answered = True
-                unanswered.clear()
+        answers.saw(check)
         if on_result is not None:
             on_result(shown)
         if writer is not None:
@@ -102,15 +94,32 @@ def check_urls(
 
     tick = writer.tick if writer is not None else None
     if to_check:
-        _check_fresh(to_check, settings, clock, arrived, tick, processes, keep)
+        _check_fresh(to_check, settings, clock, arrived, tick, processes)
     offline: list[LinkCheck] = []
-    if to_check and not answered and _machine_offline(settings, clock):
-        offline = [_offline_verdict(check, settings) for check in unanswered]
+    if to_check and not answers.answered and _machine_offline(settings, clock):
+        offline = [_offline_verdict(check, settings) for check in answers.waiting]
     for check in offline:  # an offline machine's verdicts: no history, nothing recorded
         results[check.url] = check
     if writer is not None:
         writer.discard() if offline else writer.flush()
     return [results[url] for url in unique] if keep else offline
+
+
+class _Answers:
+    """Whether some link of a run answered; until one does, the checks so far (they may
+    be an offline machine's), after that nothing."""
+
+    def __init__(self) -> None:
+        self.answered = False
+        self.waiting: list[LinkCheck] = []
+
+    def saw(self, check: LinkCheck) -> None:
+        if self.answered:
+            return
+        if check.http_status is None:
+            self.waiting.append(check)
+        else:
+            self.answered, self.waiting = True, []
 
 
 def _check_here(
@@ -131,13 +140,13 @@ def _check_here(
         processes.close()
     if len(parts) > 1 and can_fork():
         ready = ready or CheckProcesses(len(parts), settings, clock)
-        ready.run(parts, on_result, on_tick, keep=False)
+        ready.run(parts, on_result, on_tick)
     else:
         if ready is not None:
             ready.close()
         from archiver.check import checker
 
-        checking = checker.check_all(urls, settings, clock, on_result, keep=False)
+        checking = checker.check_all(urls, settings, clock, on_result)
         run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
 
 
@@ -167,7 +176,6 @@ def _check_fresh(
     on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
     processes: CheckProcesses | None,
-    keep: bool,
 ) -> None:
     """Check ``urls`` here (``_check_here``) or on the Dask cluster the settings name,
     each result to ``on_result``. ``on_tick`` is called every ``TICK_SECONDS`` or so

@@ -97,14 +97,12 @@ class CheckProcesses:
     def run(
         self,
         parts: Sequence[Sequence[str]],
-        on_result: Callable[[LinkCheck], None] | None,
+        on_result: Callable[[LinkCheck], None],
         on_tick: Callable[[], None] | None = None,
-        *,
-        keep: bool = True,
-    ) -> list[LinkCheck]:
-        """Check each part in its own process (at most one part per process);
-        ``on_tick`` is called after each batch of results and whenever none arrived for
-        ``TICK_SECONDS``. With ``keep`` False results only go to ``on_result``."""
+    ) -> None:
+        """Check each part in its own process (at most one part per process), each result
+        to ``on_result`` (none is held here); ``on_tick`` is called after each batch of
+        results and whenever none arrived for ``TICK_SECONDS``."""
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
@@ -112,7 +110,6 @@ class CheckProcesses:
         self._close_work()  # the work is out; a process given no part goes
         missing = {fd: len(part) for fd, part in zip(self._results, parts, strict=False)}
         buffers = {fd: bytearray() for fd in missing}
-        results: dict[str, LinkCheck] = {}
         poller = select.poll()
         for fd in missing:
             poller.register(fd, select.POLLIN)
@@ -132,10 +129,7 @@ class CheckProcesses:
                             raise item
                         missing[fd] -= len(item)
                         for result in item:
-                            if keep:
-                                results[result.url] = result
-                            if on_result is not None:
-                                on_result(result)
+                            on_result(result)
                 if on_tick is not None:
                     on_tick()
             complete = True
@@ -144,7 +138,6 @@ class CheckProcesses:
                 self.close()
             else:
                 self.stop()
-        return [results[url] for part in parts for url in part] if keep else []
 
     def close(self) -> None:
         """Let the processes go: those that have no work yet get none, and end."""

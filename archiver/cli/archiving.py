@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
+from archiver.cli.batch import BatchRequest, batch_options, run_many
 from archiver.cli.console import EXIT_FOUND_PROBLEMS, emit, end_run
 from archiver.cli.options import (
     archive_option,
@@ -88,10 +88,7 @@ def archive(
     archives: tuple[str, ...],
     fmt: str,
     article_url: str | None,
-    from_file: str | None,
-    reports_dir: Path | None,
-    progress_every: float,
-    batch_size: int,
+    batch: BatchRequest,
     **params: Any,
 ) -> None:
     """Store the best copy of every source ARTICLE cites, as WARC plus a manifest.
@@ -111,17 +108,8 @@ def archive(
     from archiver.pipeline import verify_run
 
     settings = build_settings({**params, "archives": archives})
-    if fmt == "jsonl" or is_batch(articles, from_file):
-        refuse_for_batch(True, article_url=article_url)
-        run_many(
-            articles,
-            from_file,
-            settings,
-            fmt=fmt,
-            reports_dir=reports_dir,
-            progress_every=progress_every,
-            batch_size=batch_size,
-        )
+    if batch.wanted(articles, fmt, article_url=article_url):
+        run_many(articles, batch, settings, fmt=fmt)
         return
     finished = verify_run(run_on(articles[0], settings, article_url=article_url), settings)
     report = finished.report

@@ -9,10 +9,12 @@ anything more is a batch.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,33 +43,69 @@ def from_file_option(func: F) -> F:
     )(func)
 
 
+@dataclass(frozen=True)
+class BatchRequest:
+    """What the batch options of ``run`` and ``archive`` asked for (``batch_options``)."""
+
+    from_file: str | None
+    reports_dir: Path | None
+    progress_every: float
+    batch_size: int
+
+    def wanted(self, articles: Sequence[str], fmt: str, **one_article: object) -> bool:
+        """Whether the arguments make a batch; options that only make sense for one
+        article (given in ``one_article`` when set) are then a usage error."""
+        batch = fmt == "jsonl" or is_batch(articles, self.from_file)
+        refuse_for_batch(batch, **one_article)
+        if batch and fmt == "csv":
+            raise click.UsageError(
+                "--format csv is for one article; a batch writes each article's report "
+                "(JSON and HTML) into --reports"
+            )
+        return batch
+
+
 def batch_options(func: F) -> F:
     """``--from-file``, ``--reports``, ``--batch-size`` and ``--progress-every``: what a
-    batch run takes."""
-    func = click.option(
+    batch run takes, handed to the command as one ``batch: BatchRequest``."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        from_file: str | None,
+        reports_dir: Path | None,
+        progress_every: float,
+        batch_size: int,
+        **kwargs: Any,
+    ) -> Any:
+        batch = BatchRequest(from_file, reports_dir, progress_every, batch_size)
+        return func(*args, batch=batch, **kwargs)
+
+    wrapped: Any = command
+    wrapped = click.option(
         "--progress-every",
         type=click.FloatRange(min=1),
         default=PROGRESS_EVERY,
         show_default=True,
         help="Seconds between progress lines on stderr when it is not a terminal (on a "
         "terminal a status line is kept up to date).",
-    )(func)
-    func = click.option(
+    )(wrapped)
+    wrapped = click.option(
         "--batch-size",
         type=click.IntRange(min=1),
         default=500,
         show_default=True,
         help="Batch: articles read and checked together (their URLs checked in one go, "
         "each host's limit holding across them).",
-    )(func)
-    func = click.option(
+    )(wrapped)
+    wrapped = click.option(
         "--reports",
         "reports_dir",
         type=click.Path(file_okay=False, path_type=Path),
         help="Batch: where each article's report, the journal articles.jsonl (how a "
         "killed batch resumes) and batch.json go. [default: STORE/reports]",
-    )(func)
-    return from_file_option(func)
+    )(wrapped)
+    return from_file_option(wrapped)
 
 
 def is_batch(targets: Sequence[str], from_file: str | None) -> bool:
@@ -156,13 +194,10 @@ class BatchProgress:
 
 def run_many(
     targets: Sequence[str],
-    from_file: str | None,
+    batch: BatchRequest,
     settings: Settings,
     *,
     fmt: str,
-    reports_dir: Path | None,
-    progress_every: float,
-    batch_size: int = 500,
     capture: bool = True,
     save_live: InternetArchiveKeys | None = None,
 ) -> None:
@@ -171,8 +206,8 @@ def run_many(
     from archiver.batch.run import default_reports, run_batch
     from archiver.report.batch import render_batch
 
-    reports = reports_dir or default_reports(settings)
-    progress = BatchProgress(progress_every)
+    reports = batch.reports_dir or default_reports(settings)
+    progress = BatchProgress(batch.progress_every)
 
     def finished(outcome: ArticleOutcome, totals: BatchTotals) -> None:
         if fmt == "jsonl":
@@ -181,11 +216,11 @@ def run_many(
 
     try:
         report = run_batch(
-            sources(targets, from_file, settings),
+            sources(targets, batch.from_file, settings),
             settings,
             reports,
             capture=capture,
-            chunk_articles=batch_size,
+            chunk_articles=batch.batch_size,
             save_live=save_live,
             on_article=finished,
         )

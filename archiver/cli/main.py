@@ -21,6 +21,7 @@ from archiver.cli.console import EXIT_ERROR
 from archiver.cli.links import check, save, scan
 from archiver.cli.packages import export
 from archiver.cli.quotes import quotes
+from archiver.cli.repair import repair
 from archiver.cli.serve import serve
 from archiver.cli.whole import demo, run
 from archiver.errors import ArchiverError
@@ -82,7 +83,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     )
 
 
-for command in (scan, check, find, archive, save, run, quotes, verify, export, serve, demo):
+for command in (scan, check, find, archive, save, run, repair, quotes, verify, export, serve, demo):
     cli.add_command(command)
 
 

@@ -4,11 +4,11 @@ against a simulated web (``demo``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from archiver.cli.batch import batch_options, is_batch, refuse_for_batch, run_many
+from archiver.cli.batch import BatchRequest, batch_options, run_many
 from archiver.cli.console import emit, end_run, tell
 from archiver.cli.options import (
     archive_option,
@@ -22,8 +22,15 @@ from archiver.cli.options import (
     store_option,
     warc_size_option,
 )
+from archiver.cli.repair import check_repair_target, repair_after_run, repair_options
 from archiver.cli.targets import run_on
+from archiver.errors import ArchiverError
 from archiver.report.formats import formatter
+
+if TYPE_CHECKING:
+    from archiver.config import Settings
+    from archiver.pipeline import FinishedRun, RunReport
+    from archiver.repair.plan import Change
 
 
 @click.command()
@@ -51,6 +58,14 @@ from archiver.report.formats import formatter
 )
 @requisite_options
 @article_url_option
+@click.option(
+    "--repair",
+    "repair_path",
+    metavar="OUT",
+    help="Also write ARTICLE repaired to OUT, as `archiver repair` does (its options "
+    "below); ARTICLE must then be a file.",
+)
+@repair_options
 def run(
     articles: tuple[str, ...],
     archives: tuple[str, ...],
@@ -58,10 +73,8 @@ def run(
     report_path: Path | None,
     save_live: bool,
     article_url: str | None,
-    from_file: str | None,
-    reports_dir: Path | None,
-    progress_every: float,
-    batch_size: int,
+    repair_path: str | None,
+    batch: BatchRequest,
     **params: Any,
 ) -> None:
     """Do the whole job on ARTICLE: check, find, store, verify, report.
@@ -72,7 +85,8 @@ def run(
 
     A link removed from the text (only a marker such as "[link no longer available]" is
     left) is first looked for in archived copies of the article (see --article-url).
-    With --save-live, alive links are also submitted to Save Page Now. On a machine
+    With --save-live, alive links are also submitted to Save Page Now; with --repair,
+    the article is also written back repaired (see `archiver repair`). On a machine
     that is offline, the archives that can be reached (a local collection, one on the
     local network) are still asked and their copies stored. Exits as `check` does: 1
     when offline, 3 when a link is dead; and with 3 when a removed link was not
@@ -85,32 +99,39 @@ def run(
       archiver run citations/harbour-sensors.md --report report.json --archive ia
       archiver run citations/ --reports reports --format jsonl
     """
-    from archiver.pipeline import finish_run
     from archiver.save.keys import load_keys
 
     settings = build_settings({**params, "archives": archives})
-    batch = fmt == "jsonl" or is_batch(articles, from_file)
-    refuse_for_batch(batch, report=report_path, article_url=article_url)
-    if batch and fmt == "csv":
-        raise click.UsageError(
-            "--format csv is for one article; a batch writes each article's report "
-            "(JSON and HTML) into --reports"
-        )
+    many = batch.wanted(
+        articles, fmt, report=report_path, article_url=article_url, repair=repair_path
+    )
+    if repair_path is not None:
+        check_repair_target(articles[0], repair_path, params)
     keys = load_keys() if save_live else None  # missing keys: stop before any request
-    if batch:
-        run_many(
-            articles,
-            from_file,
-            settings,
-            fmt=fmt,
-            reports_dir=reports_dir,
-            progress_every=progress_every,
-            batch_size=batch_size,
-            save_live=keys,
-        )
+    if many:
+        run_many(articles, batch, settings, fmt=fmt, save_live=keys)
         return
     report = run_on(articles[0], settings, save_live=keys, article_url=article_url)
-    finished = finish_run(report, settings, report_path)
+    changes: tuple[Change, ...] = ()
+    failed: ArchiverError | None = None
+    if repair_path is not None:
+        try:  # before the report is written, so that it says what changed
+            changes = repair_after_run(articles[0], repair_path, report, params)
+        except ArchiverError as e:  # the run's report is kept all the same
+            failed = e
+    finished = _finish(report, settings, fmt, report_path, changes)
+    if failed is not None:
+        raise failed
+    end_run(finished)
+
+
+def _finish(
+    report: RunReport, settings: Settings, fmt: str, path: Path | None, changes: tuple[Change, ...]
+) -> FinishedRun:
+    """A run's end: verified, its report written (JSON and HTML) and shown."""
+    from archiver.pipeline import finish_run, html_path
+
+    finished = finish_run(report, settings, path, changes)
     if fmt == "csv":
         from archiver.report.csv_report import run_csv
 
@@ -118,10 +139,9 @@ def run(
     else:
         emit(formatter(fmt).run(finished))
     if fmt == "table" and not report.offline and finished.path is not None:
-        from archiver.pipeline import html_path  # offline or unwritten, the error says where
-
+        # offline or unwritten, the error line says where
         tell(f"report: {finished.path} (to read: {html_path(finished.path)})")
-    end_run(finished)
+    return finished
 
 
 @click.command()

@@ -16,8 +16,11 @@ when a package is written.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,6 +33,8 @@ from archiver.archives.local.keys import url_key
 from archiver.storage.warcfile import committed_stream
 
 __all__ = ["cdxj_lines", "sorted_cdxj"]
+
+logger = logging.getLogger(__name__)
 
 _INDEXED = ("response", "revisit", "resource", "metadata")
 _NOTES_TYPE = "application/warc-fields"
@@ -70,32 +75,42 @@ def _indexed(record: Any) -> bool:
     return not (notes and record.rec_headers.get_header("Content-Type") == _NOTES_TYPE)
 
 
-def cdxj_lines(
-    path: Path, filename: str | None = None, *, size: int | None = None
-) -> Iterator[str]:
+def cdxj_lines(path: Path, filename: str | None = None, *, size: int | None = None) -> list[str]:
     """The CDXJ lines of one WARC file (its first ``size`` bytes, or all of it), in file
     order, each ending in a newline. ``filename`` is the name the lines give it (its base
-    name by default)."""
+    name by default).
+
+    warcio writes what it finds odd (a record not followed by its blank lines) straight
+    to stderr; here that becomes a warning naming the file, and nothing when reading the
+    file fails anyway (the error says it all), so a command's error stays one line."""
     name = filename or Path(path).name
-    with committed_stream(Path(path), size) as stream:
-        records = ArchiveIterator(stream, arc2warc=True)
-        for record in records:
-            if not _indexed(record):
-                continue
-            url = record.rec_headers.get_header("WARC-Target-URI")
-            fields: dict[str, str | None] = {
-                "url": url,
-                "mime": _mime(record),
-                "status": _status(record),
-                "digest": _digest(record),
-            }
-            records.read_to_end(record)
-            fields["length"] = str(records.get_record_length())
-            fields["offset"] = str(records.get_record_offset())
-            fields["filename"] = name
-            stamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
-            body = {k: v for k, v in fields.items() if v is not None}
-            yield f"{url_key(url)} {stamp} {json.dumps(body)}\n"
+    said = io.StringIO()
+    with committed_stream(Path(path), size) as stream, contextlib.redirect_stderr(said):
+        lines = list(_lines(ArchiveIterator(stream, arc2warc=True), name))
+    if said.getvalue().strip():
+        odd = " ".join(said.getvalue().split())
+        logger.warning("%s: %s", name, odd)
+    return lines
+
+
+def _lines(records: Any, name: str) -> Iterator[str]:
+    for record in records:
+        if not _indexed(record):
+            continue
+        url = record.rec_headers.get_header("WARC-Target-URI")
+        fields: dict[str, str | None] = {
+            "url": url,
+            "mime": _mime(record),
+            "status": _status(record),
+            "digest": _digest(record),
+        }
+        records.read_to_end(record)
+        fields["length"] = str(records.get_record_length())
+        fields["offset"] = str(records.get_record_offset())
+        fields["filename"] = name
+        stamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
+        body = {k: v for k, v in fields.items() if v is not None}
+        yield f"{url_key(url)} {stamp} {json.dumps(body)}\n"
 
 
 def sorted_cdxj(paths: Iterable[Path]) -> str:

@@ -102,18 +102,25 @@ class BlockBuilder:
     _markers: list[Marker] = field(default_factory=list)
     _anchors: list[tuple[int, int]] = field(default_factory=list)
     _quote_has_cite: bool = False
+    _line: int = 0  # the line ``Block.line_at`` gives at the end of the text so far
 
     @property
     def position(self) -> int:
         return self._length
 
     def add_text(self, text: str, line: int) -> None:
-        """Append rendered text that starts on source ``line``."""
+        """Append rendered text that starts on source ``line``.
+
+        An anchor is kept only where counting newlines from the one before would not give
+        ``line``: most texts start on the line the text before them ends on, and half a
+        million anchors would be a tenth of a long article's blocks."""
         if self.silent or not text:
             return
-        self._anchors.append((self._length, line))
+        if line != self._line or not self._anchors:
+            self._anchors.append((self._length, line))
         self._parts.append(text)
         self._length += len(text)
+        self._line = line + text.count("\n")
 
     def add_block(self, text: str, line: int, links: list[Link], kind: str) -> None:
         """A block rendered whole, starting on source ``line``: what ``add_text``, then
@@ -126,11 +133,13 @@ class BlockBuilder:
         self._links.append(link)
         if not self._anchors:
             self._anchors.append((self._length, link.line))
+            self._line = link.line
 
     def add_marker(self, marker: Marker) -> None:
         self._markers.append(marker)
         if not self._anchors:
             self._anchors.append((self._length, marker.line))
+            self._line = marker.line
 
     @property
     def last_link(self) -> Link | None:

@@ -52,7 +52,7 @@ _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     """A link (with the marker written after it, if any) or a lone marker."""
 
@@ -63,10 +63,40 @@ class _Item:
     marker: Marker | None
 
 
+@dataclass(slots=True)
+class _Seen:
+    """What ``_attach_blockquotes`` needs of a block once it is let go."""
+
+    kind: str
+    quote: str | None  # a blockquote that does not name its source: its words
+    introduces: bool  # ends in a colon
+
+
 def build_citations(document: Document) -> list[Citation]:
-    per_block = [_block_citations(block, document.published) for block in document.blocks]
-    _attach_blockquotes(document.blocks, per_block)
+    """The citations of ``document``, whose blocks it reads away: each is let go as soon as
+    its citations are made (``document.blocks`` is left empty), so that a long article's
+    blocks and its citations are not all held at once."""
+    blocks = document.blocks
+    document.blocks = []
+    blocks.reverse()
+    seen: list[_Seen] = []
+    per_block: list[list[Citation]] = []
+    while blocks:
+        block = blocks.pop()
+        per_block.append(_block_citations(block, document.published))
+        quote = None
+        if block.kind == "blockquote" and not block.quote_has_cite:
+            quote = " ".join(block.text.split())
+        seen.append(_Seen(block.kind, quote, _ends_with_colon(block.text)))
+    _attach_blockquotes(seen, per_block)
     return [citation for citations in per_block for citation in citations]
+
+
+def _ends_with_colon(text: str) -> bool:
+    end = len(text)
+    while end and text[end - 1].isspace():
+        end -= 1
+    return end > 0 and text[end - 1] == ":"
 
 
 def citation_urls(document: Document) -> list[str]:
@@ -179,9 +209,12 @@ def _link_citation(
     published: str | None,
 ) -> Citation:
     url, archive_url, archived_at = _unpack_archive(link)
+    text = " ".join(link.text.split()) or link.url
+    if text == url:
+        text = url  # one string for both: a bare URL's citation is mostly its URL
     return Citation(
         url=url,
-        text=" ".join(link.text.split()) or link.url,
+        text=text,
         context=context,
         line=link.line,
         quote=link.quote or inline_quote,
@@ -230,9 +263,13 @@ def _whole_sentence(
 
     Worked out once per sentence (``known``), so its links share one string, and only as
     far as the limit: every link in a sentence of a megabyte must not read all of it.
+    ``known`` holds the last sentence only: the items come in order, so an earlier one is
+    seldom asked for again (and is worked out again if it is), and a paragraph of half a
+    million links does not keep a table of all its sentences.
     """
     if sentence in known:
         return known[sentence]
+    known.clear()
     start, end = sentence
     if end - start <= CONTEXT_LIMIT:
         known[sentence] = whole = " ".join(text[start:end].split())
@@ -310,7 +347,7 @@ def _words_before(before: str) -> str:
     return " ".join(words[-_MARKER_TEXT_WORDS:]).strip(' ,;:.!?—–-(["“')
 
 
-def _attach_blockquotes(blocks: list[Block], per_block: list[list[Citation]]) -> None:
+def _attach_blockquotes(blocks: list[_Seen], per_block: list[list[Citation]]) -> None:
     """Give an uncited blockquote to the citation that introduces it (or follows it).
 
     The paragraph before a quote usually introduces it ("Reuters notes:"), so its last
@@ -319,9 +356,7 @@ def _attach_blockquotes(blocks: list[Block], per_block: list[list[Citation]]) ->
     quote claim it, for its first citation ("... wrote the [Gazette](url)").
     """
     for index, block in enumerate(blocks):
-        if block.kind != "blockquote" or block.quote_has_cite:
-            continue
-        quote = " ".join(block.text.split())
+        quote = block.quote
         if not quote:
             continue
         previous = blocks[index - 1] if index > 0 else None
@@ -331,7 +366,7 @@ def _attach_blockquotes(blocks: list[Block], per_block: list[list[Citation]]) ->
                 if before[-1].quote is None:
                     before[-1] = dataclasses.replace(before[-1], quote=quote)
                 continue
-            if previous.text.rstrip().endswith(":"):
+            if previous.introduces:
                 continue
         if index + 1 < len(blocks) and blocks[index + 1].kind != "blockquote":
             after = per_block[index + 1]

@@ -15,6 +15,7 @@ lived, and shifting it to UTC would move it to the next day.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -60,9 +61,22 @@ _PUBLISHED_LINE = re.compile(
 
 
 def parse_date(text: str) -> str | None:
-    """The first date written in ``text`` in a form listed above, as ISO, or None."""
+    """The first date written in ``text`` in a form listed above, as ISO, or None.
+
+    Short texts are remembered (the last few thousand): an article's citations give the
+    same few access dates over and over."""
+    if len(text) > _REMEMBERED_LENGTH:
+        return _parse_date(text)
+    return _remembered_date(text)
+
+
+def _parse_date(text: str) -> str | None:
     match = DATE.search(text)
     return _iso_from_match(match) if match else None
+
+
+_REMEMBERED_LENGTH = 100
+_remembered_date = functools.lru_cache(maxsize=4096)(_parse_date)
 
 
 def access_date(text: str) -> str | None:

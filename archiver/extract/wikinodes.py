@@ -8,7 +8,7 @@ are laid out as boxes, and whether a text may still hold markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mwparserfromhell.nodes import Comment, ExternalLink, Tag, Template, Text
@@ -105,24 +105,39 @@ def param_text(node: Any, *names: str, raw: bool = False) -> str:
     URLs (and any value when ``raw``) are taken as written minus comments; other values
     with markup stripped.
     """
+    return first_text(lambda name: _value_text(node, name, raw), names)
+
+
+def first_text(value_of: Callable[[str], str | None], names: Sequence[str]) -> str:
+    """The first of ``names`` whose value (``value_of``, None if unset) is not blank, with
+    its whitespace normalised ("" if none)."""
     for name in names:
-        if node.has(name):
-            value = node.get(name).value
-            if raw or name in _URL_PARAMETERS:
-                text = "".join(str(n) for n in value.nodes if not isinstance(n, Comment))
-            else:
-                text = value.strip_code()
-            if text.strip():
-                return " ".join(text.split())
+        text = value_of(name)
+        if text is not None and text.strip():
+            return " ".join(text.split())
     return ""
 
 
+def _value_text(node: Any, name: str, raw: bool) -> str | None:
+    if not node.has(name):
+        return None
+    value = node.get(name).value
+    if raw or name in _URL_PARAMETERS:
+        return "".join(str(n) for n in value.nodes if not isinstance(n, Comment))
+    return str(value.strip_code())
+
+
 def dead_status(node: Any) -> str | None:
+    return dead_status_of(lambda name: str(node.get(name).value) if node.has(name) else None)
+
+
+def dead_status_of(value_of: Callable[[str], str | None]) -> str | None:
+    """``url-status=dead`` (or an older spelling) as written, from the values of a cite
+    template's fields (``value_of``, None if unset)."""
     for name in ("url-status", "dead-url", "deadurl"):
-        if node.has(name):
-            parameter = node.get(name)
-            if str(parameter.value).strip().lower() in _DEAD_STATUS:
-                return f"{str(parameter.name).strip()}={str(parameter.value).strip()}"
+        value = value_of(name)
+        if value is not None and value.strip().lower() in _DEAD_STATUS:
+            return f"{name}={value.strip()}"
     return None
 
 

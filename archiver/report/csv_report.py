@@ -29,18 +29,21 @@ def run_csv(report: Mapping[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     quotes = {(q.get("url"), q.get("line"), q.get("quote")): q for q in report.get("quotes") or ()}
+    repairs = {(c.get("url"), c.get("line")): c for c in report.get("repair") or ()}
     for result in report.get("results") or ():
         citation = result.get("citation") or {}
         quote = quotes.get((citation.get("url"), citation.get("line"), citation.get("quote")))
-        writer.writerow([_cell(v) for v in _row(result, quote or {})])
+        repair = repairs.get((citation.get("url"), citation.get("line")))
+        writer.writerow([_cell(v) for v in _row(result, quote or {}, repair or {})])
     return out.getvalue().rstrip("\n")
 
 
-def _row(result: Mapping[str, Any], quote: Mapping[str, Any]) -> list[object]:
+def _row(
+    result: Mapping[str, Any], quote: Mapping[str, Any], repair: Mapping[str, Any]
+) -> list[object]:
     citation = result.get("citation") or {}
     check = result.get("check") or {}
     memento = (result.get("selection") or {}).get("memento") or {}
-    repair = result.get("repair") or {}
     return [
         citation.get("line"),
         citation.get("url") or "",
@@ -58,6 +61,6 @@ def _row(result: Mapping[str, Any], quote: Mapping[str, Any]) -> list[object]:
         len(result.get("captures") or ()),
         citation.get("quote"),
         quote.get("verdict"),
-        repair.get("action") or repair.get("reason"),
+        repair.get("action"),
         "; ".join(result.get("notes") or ()),
     ]

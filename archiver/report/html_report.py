@@ -44,7 +44,7 @@ code{font-size:.9em}
 """
 
 _BAD = frozenset({"dead", "soft-404", "altered", "not-found", "drifted"})
-_GOOD = frozenset({"alive", "verbatim", "equivalent"})
+_GOOD = frozenset({"alive", "verbatim", "equivalent", "archived", "archived-live", "restored"})
 
 
 def _text(value: object) -> str:
@@ -81,6 +81,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     article = report.get("article") or "article"
     results: Sequence[Mapping[str, Any]] = report.get("results") or ()
     quotes = {_quote_key(q): q for q in report.get("quotes") or ()}
+    repairs = {(c.get("url"), c.get("line")): c for c in report.get("repair") or ()}
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -91,7 +92,12 @@ def render_html(report: Mapping[str, Any]) -> str:
         _header(report),
         f"<h2>Citations ({len(results)})</h2>",
         *(
-            _citation(number, result, quotes.get(_quote_key(result.get("citation") or {})))
+            _citation(
+                number,
+                result,
+                quotes.get(_quote_key(result.get("citation") or {})),
+                repairs.get(_repair_key(result.get("citation") or {})),
+            )
             for number, result in enumerate(results, 1)
         ),
         "</body></html>",
@@ -161,7 +167,17 @@ def _summary_lines(verdicts: list[str]) -> list[str]:
     return (["verdicts: " + " · ".join(links)] if links else []) + quotes
 
 
-def _citation(number: int, result: Mapping[str, Any], quote: Mapping[str, Any] | None) -> str:
+def _repair_key(citation: Mapping[str, Any]) -> tuple[object, object]:
+    """What ties a repair's change (the run's ``repair``) to its citation."""
+    return (citation.get("url"), citation.get("line"))
+
+
+def _citation(
+    number: int,
+    result: Mapping[str, Any],
+    quote: Mapping[str, Any] | None,
+    repair: Mapping[str, Any] | None,
+) -> str:
     citation: Mapping[str, Any] = result.get("citation") or {}
     check: Mapping[str, Any] = result.get("check") or {}
     verdict = check.get("verdict") or ("removed" if not citation.get("url") else "not checked")
@@ -181,7 +197,7 @@ def _citation(number: int, result: Mapping[str, Any], quote: Mapping[str, Any] |
             ("stored", _captures(result.get("captures") or ())),
             ("recovered", _recovery(result.get("recovery"))),
             ("quote", _quote(citation, quote)),
-            ("repair", _repair(result.get("repair"))),
+            ("repair", _repair(repair)),
         ]
     )
     notes = "".join(f"<li>{_text(note)}</li>" for note in result.get("notes") or ())
@@ -282,11 +298,12 @@ def _quote(citation: Mapping[str, Any], quote: Mapping[str, Any] | None) -> str:
     return " · ".join(bits)
 
 
-def _repair(repair: Mapping[str, Any] | None) -> str:
-    if not repair:
+def _repair(change: Mapping[str, Any] | None) -> str:
+    """What ``run --repair`` did to the citation (``archiver.repair.plan.Change``)."""
+    if not change:
         return ""
-    before, after = repair.get("before"), repair.get("after")
-    change = ""
+    shown = f"{_badge(change.get('action'))} {_text(change.get('reason'))}"
+    before, after = change.get("before"), change.get("after")
     if before is not None and after is not None:
-        change = f"<br><code>{_text(before)}</code><br>→ <code>{_text(after)}</code>"
-    return f"{_text(repair.get('action') or repair.get('reason'))}{change}"
+        shown += f"<br><code>{_text(before)}</code><br>→ <code>{_text(after)}</code>"
+    return shown
