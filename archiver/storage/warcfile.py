@@ -102,7 +102,7 @@ class OpenWarc:
     process there, with a record half written).
     """
 
-    def __init__(self, root: Path, name: str, fd: int, on_write: Callable[[], None] | None):
+    def __init__(self, root: Path, name: str, fd: int, on_write: Callable[[], None] | None) -> None:
         self.root = root
         self.name = name
         self.path = root / (name + OPEN_SUFFIX)
