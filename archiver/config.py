@@ -59,6 +59,11 @@ def default_state_file(store: Path) -> Path:
     return default_state_dir() / f"{name}-{key}.sqlite"
 
 
+# A store's WARC files are rolled at this size: 1 GB (10^9 bytes), Heritrix's and
+# Browsertrix's default.
+DEFAULT_WARC_SIZE = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class Settings:
     timeout: float = 10.0  # seconds: a link check's request (connect and answer, per hop);
@@ -75,6 +80,7 @@ class Settings:
     # list one per core, at most 2 (archiver.check.processes)
     cluster: str | None = None  # a Dask scheduler's address: check there (archiver.check.cluster)
     store: Path = Path("warcs")
+    warc_size: int = DEFAULT_WARC_SIZE  # bytes: a store's WARC file is closed once this full
     state_path: Path | None = None  # default: default_state_file(store), outside the store
     fresh_for: float = 24 * 3600.0  # reuse a check result younger than this (seconds)
     max_retry_after: float = 30.0  # wait at most this long when a 429/503 asks us to

@@ -12,6 +12,7 @@ alone. What any of it looks like on screen is ``archiver.report``'s business.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -351,14 +352,14 @@ def run_pipeline(
     say = on_progress or (lambda _message: None)
     if article_url is not None:
         article_url = validate_url(article_url)
-    with open_state(settings) as state, build_session(settings) as session:
+    with open_state(settings) as state, build_session(settings) as session, ExitStack() as run:
         cache = LookupCache(state, clock=clock.now)  # archive answers, so a rerun need not ask
         citations, recoveries = _recover(
             article, citations, archives, session, settings, cache, article_url, say
         )
         checks = _checked(citations, checks, settings, state, clock, say)
         saved = _save_alive(checks, settings, save_live, say, clock)
-        store = Store(settings.store, clock=clock.now) if capture else None
+        store = _open_store(settings, clock, run) if capture else None
         tools = _Tools(archives, session, cache, store)
         notes: tuple[str, ...] = ()
         if found_offline(checks.values()):
@@ -384,6 +385,12 @@ def run_pipeline(
         store_stopped=tools.stopped[0] if tools.stopped else None,
         quotes=check_run_quotes(results, settings.store) if capture else (),
     )
+
+
+def _open_store(settings: Settings, clock: RunClock, run: ExitStack) -> Store:
+    """The run's store; its WARC file is closed (gets its final name) when ``run`` ends,
+    however the run ends."""
+    return run.enter_context(Store(settings.store, clock=clock.now, warc_size=settings.warc_size))
 
 
 def _checked(

@@ -321,7 +321,8 @@ def test_demo_runs_the_whole_job_offline_and_the_store_verifies(
     ]
     assert kinds["http://council.harbourcity.example/tenders/2018-044"] == ["memento"]
     manifest = json.loads((output / "warcs" / "manifest.json").read_text())
-    assert len(manifest["files"]) == sum(len(k) for k in kinds.values())
+    assert len(manifest["captures"]) == sum(len(k) for k in kinds.values())
+    assert len(manifest["files"]) == 1  # every capture appended to one WARC file
     assert invoke("verify", str(output / "warcs")).exit_code == 0
 
 

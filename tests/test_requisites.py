@@ -233,7 +233,10 @@ def wayback() -> WaybackArchive:
 def new_store(root: Path) -> Store:
     numbers = itertools.count(1)
     return Store(
-        root, clock=lambda: NOW, new_id=lambda: f"00000000-0000-4000-8000-{next(numbers):012d}"
+        root,
+        clock=lambda: NOW,
+        new_id=lambda: f"00000000-0000-4000-8000-{next(numbers):012d}",
+        warc_size=1,  # one capture a file (closed once it holds one), to read each alone
     )
 
 

@@ -8,7 +8,8 @@ deliberate change to the output, regenerate them with
     ARCHIVER_REGEN_GOLDEN=1 .venv/bin/pytest tests/test_store.py -k golden
 
 and review the diff. Mementos come from a real pywb on loopback (``WaybackServer``), live
-pages from the origin server; kills are real SIGKILLs of a subprocess.
+pages from the origin server. The store's files (appending, rolling, kills) are tested in
+``test_store_files``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ import hashlib
 import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -46,12 +42,12 @@ from archiver.demo.simweb.wayback import (
     pywb_installed,
     write_fixture_warc,
 )
-from archiver.errors import InputError, NetworkError, StoreError
+from archiver.errors import NetworkError, StoreError
 from archiver.models import Memento
 from archiver.net.http import Fetched, build_session
 from archiver.net.polite import Net
 from archiver.storage.digests import payload_sha1_base32
-from archiver.storage.manifest import MANIFEST_NAME, MANIFEST_TEMP_NAME, read_manifest
+from archiver.storage.manifest import MANIFEST_NAME, read_manifest
 from archiver.storage.store import Capture, Store
 from archiver.storage.verify import verify_store
 from archiver.storage.warcwriter import WrittenRecord, stored_response_headers, write_capture
@@ -370,7 +366,7 @@ def test_live_capture_stores_the_page_and_the_request_sent(
         source="live",
         source_uri=STORY,
         creation_date="2026-03-01T12:00:00Z",
-        warc_file=f"20260301120000-{hashlib.sha1(STORY.encode()).hexdigest()[:8]}-000000000001.warc.gz",
+        warc_file="20260301120000-000000000001.warc.gz",  # when the file was started
         record_id="<urn:uuid:00000000-0000-4000-8000-000000000003>",
         offset=capture.offset,
         http_status=200,
@@ -468,9 +464,9 @@ def test_concurrent_threads_capture_into_one_store(origin: OriginServer, tmp_pat
     assert sorted(c.url for c in store.captures) == sorted(urls)
     report = verify_store(store.root)
     assert report.ok, report.problems
-    assert (report.files_checked, report.records_checked) == (24, 72)
-    indexed = all_accepted([store.path_of(c) for c in store.captures])
-    assert sorted(url for lines in indexed for url, _, _ in lines) == sorted(urls)
+    assert (report.files_checked, report.records_checked) == (1, 72)  # one file, appended to
+    (indexed,) = all_accepted(sorted({store.path_of(c) for c in store.captures}))
+    assert sorted(url for url, _, _ in indexed) == sorted(urls)
 
 
 # -- mementos from a real pywb -----------------------------------------------------------
@@ -679,6 +675,7 @@ def test_digest_mismatch_is_stored_and_flagged(
     assert manifest is not None
     response = next(r for r in manifest.records if r.type == "response")
     assert (response.archive_digest, response.archive_digest_match) == (wrong, False)
+    store.close()  # its file gets its final name
     report = verify_store(store.root)
     assert report.ok
     assert [n.check for n in report.notes] == ["archive-digest-flagged"]
@@ -707,10 +704,9 @@ def test_the_archives_digest_is_read_in_any_spelling_of_a_sha1(
         found.append((capture.archive_digest, capture.archive_digest_match))
     assert found == [(payload_digest(REPORT_BODY), True), (None, None)]
     assert verify_store(store.root).ok
-    assert (
-        all_accepted([store.path_of(c) for c in store.captures])
-        == [[(REPORT, "20180115093000", "200")]] * 2
-    )
+    first, second = store.captures
+    assert store.path_of(first) == store.path_of(second)  # both appended to one file
+    assert accepted(store.path_of(first)) == [(REPORT, "20180115093000", "200")] * 2
 
 
 def test_a_memento_the_archive_does_not_have_is_a_network_error(
@@ -749,13 +745,15 @@ def test_memento_rerun_is_not_fetched_again(
 
 
 def test_store_layout_and_manifest(web: OriginServer, sandbox: Settings, tmp_path: Path) -> None:
-    store = Store(tmp_path / "store", clock=fixed_clock, new_id=counter_ids())
-    capture = store.capture_live(STORY, build_session(sandbox), sandbox, ["c1"])
+    with Store(tmp_path / "store", clock=fixed_clock, new_id=counter_ids()) as store:
+        capture = store.capture_live(STORY, build_session(sandbox), sandbox, ["c1"])
+        names = sorted(p.name for p in store.root.iterdir())
+        assert names == sorted([MANIFEST_NAME, f"{capture.warc_file}.open"])  # being written
     names = sorted(p.name for p in store.root.iterdir())
     assert names == sorted([MANIFEST_NAME, capture.warc_file])  # no lock file among them
     data = json.loads((store.root / MANIFEST_NAME).read_text())
     assert list(data) == ["format", "version", "files", "records", "captures", "digest"]
-    assert (data["format"], data["version"]) == ("archiver-store-manifest", 2)
+    assert (data["format"], data["version"]) == ("archiver-store-manifest", 3)
     content = (store.root / capture.warc_file).read_bytes()
     assert data["files"] == [
         {
@@ -778,7 +776,9 @@ def test_store_layout_and_manifest(web: OriginServer, sandbox: Settings, tmp_pat
         "citations",
         "archive_digest",
         "archive_digest_match",
+        "capture_record_id",
     ]
+    assert {r["capture_record_id"] for r in data["records"]} == {capture.record_id}
     assert data["captures"] == [capture.to_dict()]
 
 
@@ -829,163 +829,3 @@ def test_warc_files_without_a_manifest_are_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "other.warc.gz").write_bytes(write(LIVE)[0])
     with pytest.raises(StoreError, match=r"holds WARC files but no manifest\.json"):
         Store(tmp_path)
-
-
-WORKER = textwrap.dedent(
-    """
-    import os, signal, sys
-    from pathlib import Path
-    from archiver.config import Settings
-    from archiver.net.http import build_session
-    from archiver.demo.simweb.origin import OriginServer, Page
-    from archiver.storage.store import Store
-
-    root, kill_at, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    urls = [f"http://kill.example/page/{n}" for n in range(first, first + count)]
-
-    def on_step(step):
-        if step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    with OriginServer() as origin:
-        for n, url in enumerate(urls):
-            origin.add(url, Page(body=f"<p>page {n}</p>" * 50))
-        settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
-        session = build_session(settings)
-        store = Store(Path(root), on_step=on_step)
-        for url in urls:
-            store.capture_live(url, session, settings, [url])
-            print("captured", url, flush=True)
-    """
-)
-
-
-def run_worker(
-    root: Path, kill_at: str = "none", first: int = 0, count: int = 1
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", WORKER, str(root), kill_at, str(first), str(count)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> int:
-    _, err = process.communicate(timeout=60)
-    if process.returncode not in (0, -signal.SIGKILL):
-        raise AssertionError(err)
-    return process.returncode
-
-
-@pytest.mark.parametrize(
-    ("kill_at", "open_files", "captures_after_kill"),
-    [
-        ("open-written", 1, 0),  # complete .open file, not in the manifest: deleted
-        ("manifest-written", 1, 1),  # listed, not renamed: renamed into place on open
-        ("renamed", 0, 1),  # done; nothing to repair
-    ],
-)
-def test_killed_at_each_step_then_rerun_verifies(
-    tmp_path: Path, kill_at: str, open_files: int, captures_after_kill: int
-) -> None:
-    root = tmp_path / "store"
-    assert finish(run_worker(root, kill_at)) == -signal.SIGKILL
-    assert len(list(root.glob("*.open"))) == open_files
-    # Right after the kill, the store already verifies (a pending rename is only a note).
-    assert verify_store(root).ok
-
-    store = Store(root)  # reconciles
-    assert list(root.glob("*.open")) == []
-    assert len(store.captures) == captures_after_kill
-    if captures_after_kill:
-        assert verify_store(root).ok
-    else:  # nothing was ever stored: an empty folder, which verify never calls OK
-        with pytest.raises(InputError, match=r"^nothing to verify in "):
-            verify_store(root)
-
-    assert finish(run_worker(root)) == 0  # the rerun finishes the job
-    manifest = read_manifest(root)
-    assert manifest is not None
-    assert [c.url for c in manifest.captures] == ["http://kill.example/page/0"]
-    report = verify_store(root)
-    assert report.ok, report.problems
-    assert (report.files_checked, report.notes) == (1, ())
-
-
-def test_leftovers_of_a_kill_mid_write_are_cleared(
-    web: OriginServer, sandbox: Settings, tmp_path: Path
-) -> None:
-    store = Store(tmp_path / "store")
-    capture = store.capture_live(STORY, build_session(sandbox), sandbox)
-    partial = store.root / "20260301120000-00000000-000000000000.warc.gz.open"
-    partial.write_bytes(store.path_of(capture).read_bytes()[:100])  # killed mid-write
-    (store.root / MANIFEST_TEMP_NAME).write_bytes(b'{"format": "archiver-st')  # mid-replace
-    report = verify_store(store.root)
-    assert report.ok
-    assert [n.check for n in report.notes] == ["incomplete-file"]
-
-    Store(store.root)
-    assert sorted(p.name for p in store.root.iterdir()) == sorted(
-        [MANIFEST_NAME, capture.warc_file]
-    )
-    assert verify_store(store.root).ok
-
-
-def test_an_open_file_still_being_written_is_left_alone(tmp_path: Path) -> None:
-    import fcntl
-
-    tmp_path.joinpath(MANIFEST_NAME).write_bytes(
-        b'{"format": "archiver-store-manifest", '
-        b'"version": 1, "files": [], "records": [], '
-        b'"captures": []}'
-    )
-    busy = tmp_path / "20260301120000-00000000-000000000001.warc.gz.open"
-    with busy.open("wb") as stream:
-        fcntl.flock(stream.fileno(), fcntl.LOCK_EX)  # as a writer in another process holds it
-        Store(tmp_path)
-        assert busy.exists()
-    Store(tmp_path)
-    assert not busy.exists()
-
-
-def test_a_real_kill_mid_run_then_rerun_verifies(tmp_path: Path) -> None:
-    root = tmp_path / "store"
-    count = 60
-    process = run_worker(root, first=0, count=count)
-    deadline = time.monotonic() + 30
-    assert process.stdout is not None
-    captured = 0
-    while captured < 15 and time.monotonic() < deadline:  # let it get well under way
-        line = process.stdout.readline()
-        if not line:
-            break
-        captured += line.startswith("captured")
-    process.send_signal(signal.SIGKILL)
-    assert finish(process) == -signal.SIGKILL
-
-    assert finish(run_worker(root, first=0, count=count)) == 0
-    manifest = read_manifest(root)
-    assert manifest is not None
-    urls = [c.url for c in manifest.captures]
-    assert sorted(urls) == sorted(f"http://kill.example/page/{n}" for n in range(count))
-    assert len(set(urls)) == count  # nothing captured twice
-    assert list(root.glob("*.open")) == []
-    report = verify_store(root)
-    assert report.ok, report.problems
-    assert (report.files_checked, report.records_checked) == (count, 3 * count)
-    assert len(all_accepted(sorted(root.glob("*.warc.gz")))) == count
-
-
-def test_two_processes_capture_into_one_store(tmp_path: Path) -> None:
-    root = tmp_path / "store"
-    Store(root)
-    workers = [run_worker(root, first=0, count=15), run_worker(root, first=15, count=15)]
-    assert [finish(w) for w in workers] == [0, 0]
-    manifest = read_manifest(root)
-    assert manifest is not None
-    assert sorted(c.url for c in manifest.captures) == sorted(
-        f"http://kill.example/page/{n}" for n in range(30)
-    )
-    assert verify_store(root).ok

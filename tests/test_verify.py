@@ -65,7 +65,9 @@ def store(origin: OriginServer, tmp_path: Path) -> Store:
     session = build_session(settings)
     numbers = count(1)
     store = Store(
-        tmp_path / "store", new_id=lambda: f"00000000-0000-4000-8000-{next(numbers):012d}"
+        tmp_path / "store",
+        new_id=lambda: f"00000000-0000-4000-8000-{next(numbers):012d}",
+        warc_size=1,  # one capture a file (each closed once full), to damage each alone
     )
     store.capture_live(STORY, session, settings, ["a:1"])
     store.capture_live(OLD, session, settings, ["a:2"])

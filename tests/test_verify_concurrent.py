@@ -40,7 +40,7 @@ WRITER = textwrap.dedent(
             origin.add(url, Page(body=f"<p>page {n} of a store being written</p>" * 400))
         settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
         session = build_session(settings)
-        store = Store(root)
+        store = Store(root, warc_size=40_000)  # files appended to, then rolled, all along
         for url in urls:
             store.capture_live(url, session, settings, [url])
             print("captured", url, flush=True)
@@ -75,8 +75,8 @@ def test_verify_while_another_process_writes_sees_a_consistent_snapshot(
     assert problems == []
     assert set(logged_exits) == {0}
     # the writer really was at work: the verifications saw the store at many sizes
-    assert len({r.files_checked for r in reports}) >= 3
-    assert min(r.files_checked for r in reports) < count
+    assert len({r.bytes_checked for r in reports}) >= 3
+    assert min(r.files_checked for r in reports) < max(r.files_checked for r in reports)
     runs = json.loads(
         CliRunner().invoke(cli, ["verify", "--history", "--format", "json", str(root)]).stdout
     )
@@ -85,4 +85,5 @@ def test_verify_while_another_process_writes_sees_a_consistent_snapshot(
     final = verify_store(root)  # and, the writer done, everything it wrote
     manifest = read_manifest(root)
     assert manifest is not None
-    assert (final.ok, final.files_checked, len(manifest.captures)) == (True, count, count)
+    assert (final.ok, len(manifest.captures)) == (True, count)
+    assert final.files_checked == len(manifest.files) > 1  # rolled at --warc-size

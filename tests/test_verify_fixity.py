@@ -37,7 +37,7 @@ def store(origin: OriginServer, tmp_path: Path) -> Store:
         origin.add(url, Page(body=body))
     settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
     session = build_session(settings)
-    store = Store(tmp_path / "store")
+    store = Store(tmp_path / "store", warc_size=1)  # a file per capture, each closed
     for url in PAGES:
         store.capture_live(url, session, settings, [url])
     return store

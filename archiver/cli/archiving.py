@@ -19,6 +19,7 @@ from archiver.cli.options import (
     network_options,
     requisite_options,
     store_option,
+    warc_size_option,
 )
 from archiver.cli.targets import run_on
 from archiver.errors import InputError
@@ -76,6 +77,7 @@ def find(url: str, when: str | None, archives: tuple[str, ...], fmt: str, **para
 @batch_options
 @archive_option
 @store_option
+@warc_size_option
 @format_option("table", "json", "jsonl")
 @network_options
 @check_options

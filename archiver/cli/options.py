@@ -5,6 +5,7 @@ Defaults come from the library's ``Settings()``, so the two never drift.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,40 @@ def store_option(func: F) -> F:
         default=DEFAULTS.store,
         show_default=True,
         help="Directory of WARC files and their manifest (the store).",
+    )(func)
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(i?)B?|B?)", re.IGNORECASE)
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes: ``1000000``, or with a unit: ``500MB``, ``1GB`` (powers of
+    1000), ``64MiB``, ``1GiB`` (powers of 1024)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.fullmatch(str(value).strip())
+        size = 0
+        if match is not None:
+            number, unit, binary = match.groups()
+            power = "KMGT".index(unit.upper()) + 1 if unit else 0
+            size = int(float(number) * (1024 if binary else 1000) ** power)
+        if not 1 <= size < 2**63:
+            self.fail(f"{value!r} is not a size such as 1GB, 500MB, 64MiB or 1000000", param, ctx)
+        return size
+
+
+def warc_size_option(func: F) -> F:
+    return click.option(
+        "--warc-size",
+        type=ByteSize(),
+        default=DEFAULTS.warc_size,
+        show_default=True,
+        help="Roll the store's WARC files at this size: captures are appended to one file "
+        "until it holds this many bytes (1GB, 500MB, 64MiB, or bytes).",
     )(func)
 
 
@@ -285,7 +320,7 @@ def build_settings(params: dict[str, Any]) -> Settings:
         "resolve_only": bool(params.get("only_resolved")),
     }
     keys = ("timeout", "retries", "per_host", "workers", "store", "state_path", "user_agent")
-    for key in (*keys, "ca_bundle", "link_deadline", "cluster"):
+    for key in (*keys, "warc_size", "ca_bundle", "link_deadline", "cluster"):
         if params.get(key) is not None:
             changes[key] = params[key]
     for key in ("confirm_failures", "confirm_days"):

@@ -20,6 +20,7 @@ from archiver.cli.options import (
     requisite_options,
     spn_options,
     store_option,
+    warc_size_option,
 )
 from archiver.cli.repair import check_repair_target, repair_after_run, repair_options
 from archiver.cli.targets import run_on
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 @batch_options
 @archive_option
 @store_option
+@warc_size_option
 @format_option("table", "json", "jsonl", "csv")
 @network_options
 @check_options

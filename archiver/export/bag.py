@@ -36,6 +36,7 @@ from archiver.export.contents import (
     check_copied,
     copy_hashed,
 )
+from archiver.storage.warcfile import committed_stream
 
 __all__ = ["BagInfo", "write_bag"]
 
@@ -73,8 +74,9 @@ def _manifest_path(name: str) -> str:
     return name.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _copy(source: Path, target: Path) -> Copied:
-    with source.open("rb") as stream, target.open("xb") as out:
+def _copy(source: Path, target: Path, size: int | None = None) -> Copied:
+    """Copy ``source`` (its first ``size`` bytes, or all of it) to the new file ``target``."""
+    with committed_stream(source, size) as stream, target.open("xb") as out:
         copied = copy_hashed(stream, out.write)
         out.flush()
         os.fsync(out.fileno())
@@ -85,7 +87,7 @@ def _copy_payload(store: StoreContents, data: Path) -> dict[str, Copied]:
     """Copy the store's files into ``data``; each payload path's hashes and size."""
     payload: dict[str, Copied] = {}
     for entry in store.warc_files:
-        copied = _copy(store.path_of(entry.name), data / entry.name)
+        copied = _copy(store.path_of(entry.name), data / entry.name, store.committed_size(entry))
         check_copied(entry, copied.sha256, copied.size)
         payload[f"data/{entry.name}"] = copied
     for name in CARRIED_NAMES:

@@ -30,6 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archiver.archives.local.keys import url_key
+from archiver.storage.warcfile import committed_stream
 
 __all__ = ["cdxj_lines", "sorted_cdxj"]
 
@@ -74,16 +75,17 @@ def _indexed(record: Any) -> bool:
     return not (notes and record.rec_headers.get_header("Content-Type") == _NOTES_TYPE)
 
 
-def cdxj_lines(path: Path, filename: str | None = None) -> list[str]:
-    """The CDXJ lines of one WARC file, in file order, each ending in a newline.
-    ``filename`` is the name the lines give it (its base name by default).
+def cdxj_lines(path: Path, filename: str | None = None, *, size: int | None = None) -> list[str]:
+    """The CDXJ lines of one WARC file (its first ``size`` bytes, or all of it), in file
+    order, each ending in a newline. ``filename`` is the name the lines give it (its base
+    name by default).
 
     warcio writes what it finds odd (a record not followed by its blank lines) straight
     to stderr; here that becomes a warning naming the file, and nothing when reading the
     file fails anyway (the error says it all), so a command's error stays one line."""
     name = filename or Path(path).name
     said = io.StringIO()
-    with open(path, "rb") as stream, contextlib.redirect_stderr(said):
+    with committed_stream(Path(path), size) as stream, contextlib.redirect_stderr(said):
         lines = list(_lines(ArchiveIterator(stream, arc2warc=True), name))
     if said.getvalue().strip():
         odd = " ".join(said.getvalue().split())

@@ -5,7 +5,10 @@ the store directory (the lock writers take exclusively to update the manifest) w
 export runs, so the manifest cannot change under it, and the store itself is never
 opened for writing (opening a ``Store`` would finish a killed run's files: an export leaves
 that to ``archive`` and ``run``). Every WARC file is checked against the manifest's sha256
-as it is copied, so a package never carries bytes the store does not vouch for.
+as it is copied, so a package never carries bytes the store does not vouch for. Of a file
+still named ``.open`` (being appended to, or left by a killed run), only its committed
+bytes are the store's (``archiver.storage.warcfile``): an export carries those, under the
+file's final name.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.manifest import MANIFEST_NAME, Capture, FileEntry, Manifest, read_manifest
+from archiver.storage.warcfile import OPEN_SUFFIX, listed_path
 
 try:
     import fcntl
@@ -51,19 +55,21 @@ class StoreContents:
         return self.manifest.captures
 
     def path_of(self, name: str) -> Path:
-        """Where a listed file's bytes are: its name, or its ``.open`` name when a run was
-        killed between recording it and renaming it (its hash is what counts). A file
-        that is in neither place is a ``StoreError``."""
-        path = self.root / name
-        if path.exists():
-            return path
-        pending = self.root / f"{name}.open"
-        if pending.exists():
-            return pending
-        raise StoreError(
-            f"{name} is listed in the manifest but is not in {self.root} "
-            "(`archiver verify` names what is missing)"
-        )
+        """Where a listed file's bytes are: its name, or its ``.open`` name while a run
+        appends to it or after a run was killed before closing it. A file that is in
+        neither place is a ``StoreError``."""
+        path = listed_path(self.root, name)
+        if not path.exists():
+            raise StoreError(
+                f"{name} is listed in the manifest but is not in {self.root} "
+                "(`archiver verify` names what is missing)"
+            )
+        return path
+
+    def committed_size(self, entry: FileEntry) -> int | None:
+        """How much of ``entry``'s file an export reads: its committed bytes when it is
+        still named ``.open``; None (all of it, checked against the manifest) otherwise."""
+        return entry.size if self.path_of(entry.name).name.endswith(OPEN_SUFFIX) else None
 
     def left_out(self) -> tuple[str, ...]:
         """Names in the store folder an export does not carry (an interrupted write, the

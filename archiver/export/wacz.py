@@ -17,6 +17,7 @@ export leaves no file that looks whole.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import zipfile
@@ -27,7 +28,7 @@ from pathlib import Path
 from archiver import __version__
 from archiver.dates import utcnow
 from archiver.durable import fsync_directory
-from archiver.export.cdxj import sorted_cdxj
+from archiver.export.cdxj import cdxj_lines
 from archiver.export.contents import (
     CARRIED_NAMES,
     FIXITY_NAME,
@@ -40,6 +41,7 @@ from archiver.export.contents import (
 )
 from archiver.export.pages import cited_pages, pages_jsonl
 from archiver.storage.manifest import MANIFEST_NAME
+from archiver.storage.warcfile import committed_stream
 
 __all__ = ["WACZ_VERSION", "write_wacz"]
 
@@ -74,15 +76,19 @@ class _Package:
             {"name": name, "path": path, "hash": f"sha256:{sha256}", "bytes": size}
         )
 
-    def add_file(self, path: str, source: Path) -> tuple[str, int]:
-        """Store ``source`` as ``path`` (not deflated); (sha256, size) of its bytes."""
+    def add_file(self, path: str, source: Path, size: int | None = None) -> tuple[str, int]:
+        """Store ``source`` (its first ``size`` bytes, or all of it) as ``path``, not
+        deflated; (sha256, size) of its bytes."""
         info = self._info(path, zipfile.ZIP_STORED)
         # The size said up front: a local header without a zip64 field (unless the file
         # needs one) and no data descriptor, which replay clients that read a member by
         # its local header's offset expect.
-        info.file_size = source.stat().st_size
+        info.file_size = source.stat().st_size if size is None else size
         large = info.file_size >= zipfile.ZIP64_LIMIT
-        with source.open("rb") as stream, self.archive.open(info, "w", force_zip64=large) as out:
+        with (
+            committed_stream(source, size) as stream,
+            self.archive.open(info, "w", force_zip64=large) as out,
+        ):
             copied = copy_hashed(stream, out.write)
         self._listed(path, copied.sha256, copied.size)
         return copied.sha256, copied.size
@@ -112,11 +118,15 @@ def _fill(
     the store's files it carries, their bytes, and how many pages it lists."""
     carried, files = 0, len(store.warc_files)
     for entry in store.warc_files:
-        sha256, size = package.add_file(f"archive/{entry.name}", store.path_of(entry.name))
+        path, committed = store.path_of(entry.name), store.committed_size(entry)
+        sha256, size = package.add_file(f"archive/{entry.name}", path, committed)
         check_copied(entry, sha256, size)
         carried += size
-    paths = [store.path_of(entry.name) for entry in store.warc_files]
-    package.add_bytes("indexes/index.cdx", sorted_cdxj(paths).encode("utf-8"))
+    lines = itertools.chain.from_iterable(
+        cdxj_lines(store.path_of(e.name), e.name, size=store.committed_size(e))
+        for e in store.warc_files
+    )
+    package.add_bytes("indexes/index.cdx", "".join(sorted(lines)).encode("utf-8"))
     pages = cited_pages(store.captures, store.path_of)
     package.add_bytes("pages/pages.jsonl", pages_jsonl(pages))
     for name in CARRIED_NAMES:

@@ -52,7 +52,8 @@ def write_replay_index(store: StoreContents, folder: Path) -> Path:
     lines: list[str] = []
     for entry in store.warc_files:
         try:
-            lines.extend(cdxj_lines(store.path_of(entry.name)))
+            path, committed = store.path_of(entry.name), store.committed_size(entry)
+            lines.extend(cdxj_lines(path, size=committed))  # of a .open file, what is committed
         except StoreError:
             raise
         except Exception as e:  # warcio and zlib raise many kinds on a damaged file

@@ -8,16 +8,17 @@ changes meaning or is removed.
 
     {
       "format": "archiver-store-manifest",
-      "version": 2,
-      "files": [                      one entry per WARC file, in the order written
-        {"name": "20180115093000-1a2b3c4d-0123456789ab.warc.gz",
-         "sha256": "<hex of the whole file>", "size": 1234}
+      "version": 3,
+      "files": [                      one entry per WARC file, in the order first written
+        {"name": "20260301120000-0123456789ab.warc.gz",
+         "sha256": "<hex of its first `size` bytes>", "size": 1234}
       ],
       "records": [                    one entry per WARC record, in file order
         {"file": "<name in files>", "offset": 0, "length": 345,   the gzip member's place
          "type": "warcinfo|response|request|metadata",
          "record_id": "<urn:uuid:...>", "target_uri": "...", "warc_date": "...Z",
          "payload_sha256": "<hex>", "payload_length": 1234,
+         "capture_record_id": "<urn:uuid:...>",   the capture it was written with
          "citations": ["..."],        the citations the capture serves
          "archive_digest": "<sha1 base32>" | null,          response records of mementos
          "archive_digest_match": true | false | null}
@@ -26,6 +27,14 @@ changes meaning or is removed.
       "digest": "sha256:<hex>"        the manifest's own digest (below)
     }
 
+**A file holds many captures** (``archiver.storage.warcfile``): captures are appended to
+it until it reaches the store's size limit. A file's ``size`` and ``sha256`` are those of
+its *committed* bytes, its first ``size`` bytes, which hold every record listed in it; a
+file still named ``<name>.open`` (being appended to, or left by a killed run) may hold
+more bytes after them, which are not part of the store. A record's ``capture_record_id``
+is the ``record_id`` of the capture it was written with (``Capture.record_id``, its
+response record), so that each capture's records can be told apart in a shared file.
+
 A record's *payload* is the HTTP entity body for ``response`` and ``request`` records
 (content-encoding intact, exactly the bytes the WARC-Payload-Digest covers) and the whole
 record block for other types. ``archive_digest`` is the archive's own CDX digest of the
@@ -33,7 +42,14 @@ memento (sha1, base32); ``archive_digest_match`` says whether the stored payload
 digest. It is recorded honestly either way: a capture whose bytes differ from what the
 archive indexed is kept, flagged ``false``, and reported by ``verify_store`` as a note.
 
-**Version 2** (this one): a capture's ``memento_datetime`` is the datetime the archive
+**Version 3** (this one): files hold many captures, and ``size`` and ``sha256`` are of a
+file's committed bytes (in version 2 a file held one capture, and they were of the whole
+file, which a closed file still is). Version 1 and 2 manifests are read as they are:
+their records have no ``capture_record_id``, and each belongs to the one capture of its
+file. Archiver versions that know only version 2 refuse a version 3 store rather than
+take a file with an uncommitted tail for a damaged one.
+
+**Version 2**: a capture's ``memento_datetime`` is the datetime the archive
 stated for the capture it served (``Memento-Datetime``, a collection record's WARC-Date),
 None when it stated none; in version 1 it was the datetime the memento was listed under,
 which is now ``listed_datetime``. A version 1 manifest is read as version 2 says: its
@@ -74,7 +90,7 @@ from archiver.models import _Serialisable
 MANIFEST_NAME = "manifest.json"
 MANIFEST_TEMP_NAME = "manifest.json.tmp"
 MANIFEST_FORMAT = "archiver-store-manifest"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 DIGEST_FIELD = "digest"  # the manifest's digest of itself
 
 
@@ -103,6 +119,13 @@ class RecordEntry(_Serialisable):
     citations: tuple[str, ...] = ()
     archive_digest: str | None = None
     archive_digest_match: bool | None = None
+    capture_record_id: str | None = None  # None in version 1 and 2: its file's one capture
+
+    def written_with(self, capture: Capture) -> bool:
+        """True when this record was written as part of ``capture``."""
+        if self.capture_record_id is None:
+            return self.file == capture.warc_file
+        return (self.file, self.capture_record_id) == (capture.warc_file, capture.record_id)
 
 
 @dataclass(frozen=True)
@@ -256,6 +279,17 @@ class Manifest:
 
     def file_names(self) -> set[str]:
         return {entry.name for entry in self.files}
+
+    def with_capture(
+        self, file: FileEntry, records: tuple[RecordEntry, ...], capture: Capture
+    ) -> Manifest:
+        """This manifest with ``capture`` and its ``records`` added, appended to ``file``:
+        its entry replaced by ``file`` (the new committed size and sha256), or added."""
+        if file.name in self.file_names():
+            files = tuple(file if entry.name == file.name else entry for entry in self.files)
+        else:
+            files = (*self.files, file)
+        return Manifest(files, (*self.records, *records), (*self.captures, capture))
 
 
 def _as_version_2(item: Any) -> Any:

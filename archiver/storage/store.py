@@ -11,47 +11,56 @@ as the response it is, so the cited URL replays), or the live page.
 Layout of a store directory::
 
     manifest.json                         the index (see archiver.storage.manifest)
-    <YYYYmmddHHMMSS>-<sha1(target)[:8]>-<id>.warc.gz
-                                          one file per capture, named by the WARC-Date
-                                          and target of its last response
-    *.warc.gz.open                        a file being written (or left by a killed run)
+    <YYYYmmddHHMMSS>-<id>.warc.gz         captures, one after another, in files of up to
+                                          ``warc_size`` bytes (1 GB by default), named by
+                                          when the file was started
+    <YYYYmmddHHMMSS>-<id>.warc.gz.open    a file a writer is appending to (one per
+                                          writer), or one a killed run left
     manifest.json.tmp                     the manifest being replaced
     report.json, ...                      other stages' files, ignored here
 
-One WARC file per capture costs a little space but makes a crash lose at most the capture
-in flight, and lets a file be checked, copied or deleted as a unit.
+Stores of earlier versions hold one file per capture (``<WARC-Date>-<sha1(target)[:8]>-
+<id>.warc.gz``); they are read, verified and added to as they are.
 
-**Nothing is written half.** A capture is written in this order, and a run killed at any
-point and started again ends with a store that verifies:
+**Nothing is written half.** Each ``Store`` appends to a WARC file of its own
+(``archiver.storage.warcfile``); a capture is written in this order, and a run killed at
+any point and started again ends with a store that verifies:
 
 1. fetch (nothing on disk yet);
-2. create ``<name>.warc.gz.open`` (exclusive, under the store lock, and ``flock``-ed for
-   as long as it is being written), write the records, fsync;
-3. under the store lock: re-read ``manifest.json``, add the file, its records and the
-   capture, write ``manifest.json.tmp``, fsync, ``os.replace``, fsync the directory;
-4. rename ``.open`` to ``<name>.warc.gz``, fsync the directory.
+2. append the capture's records to the writer's ``<name>.warc.gz.open`` (created
+   exclusively under the store lock, and ``flock``-ed for as long as it is written to),
+   fsync: on "open-written";
+3. under the store lock: re-read ``manifest.json``, give the file its new committed size
+   and sha256, add its records and the capture, write ``manifest.json.tmp``, fsync,
+   ``os.replace``, fsync the directory: on "manifest-written";
+4. once the file holds ``warc_size`` bytes or more, or the ``Store`` is closed: cut it to
+   its committed size and rename ``.open`` to ``<name>.warc.gz`` under the store lock,
+   fsync the directory: on "renamed".
 
-Opening a ``Store`` reconciles, under the store lock: an ``.open`` file that the manifest
-lists (killed between 3 and 4) and whose sha256 and size match is renamed into place;
-any other ``.open`` file (killed before 3) is deleted, unless another process still holds
-its ``flock`` (it is being written); a leftover ``manifest.json.tmp`` is deleted. A killed
-capture that never reached the manifest is simply captured again by the rerun.
+Opening a ``Store`` settles, under the store lock, each ``.open`` file no writer holds (no
+``flock`` on it): one the manifest lists is cut to its committed bytes (what a killed run
+appended after them goes) and renamed into place; one it does not list (killed before its
+first capture was committed) is deleted; a leftover ``manifest.json.tmp`` is deleted. A
+killed capture that never reached the manifest is simply captured again by the rerun.
 
-**Concurrency.** Fetching and writing ``.open`` files run in parallel; manifest updates are
-serialised by a thread lock and, between processes, by ``fcntl.flock`` on the store
-directory itself: a lock file would sit among the files an archivist preserves (older
-versions made ``.lock``; it is left alone). Every update re-reads the manifest under the
-lock, so several threads and several processes can capture into one store; "is it
-stored already?" is asked again there, so that of two processes that fetched one capture
-at once only the first to list it keeps it. (Without ``fcntl``, on Windows, only the
-thread lock applies: use one process per store there. On a network file system, a
-directory's lock may hold between the processes of one machine only.)
+A listed ``.open`` file whose committed bytes are not what the manifest says is left as
+it is: ``verify`` reports it, and none of its captures is thrown away.
+
+**Concurrency.** Fetching runs in parallel; the captures of one ``Store`` are appended to
+its file one at a time, and manifest updates are serialised by a thread lock and, between
+processes, by ``fcntl.flock`` on the store directory itself: a lock file would sit among
+the files an archivist preserves (older versions made ``.lock``; it is left alone). Every
+update re-reads the manifest under the lock, so several threads and several processes
+can capture into one store; "is it stored already?" is asked again there, so that of two
+processes that fetched one capture at once only the first to list it keeps it (the other
+cuts its appended copy off again). (Without ``fcntl``, on Windows, only the thread lock
+applies: use one process per store there. On a network file system, a directory's lock
+may hold between the processes of one machine only.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import uuid
@@ -68,12 +77,11 @@ from archiver.dates import parse_iso, parse_wayback_timestamp, to_wayback_timest
 from archiver.durable import file_error, fsync_directory
 from archiver.errors import StoreError
 from archiver.models import Memento
-from archiver.storage.digests import file_sha256, payload_sha1_base32
+from archiver.storage.digests import payload_sha1_base32
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
     Capture,
-    FileEntry,
     Manifest,
     RecordEntry,
     read_manifest,
@@ -84,8 +92,17 @@ if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
 from archiver.storage.sources import Obtained, obtain_memento, stored_redirect
+from archiver.storage.warcfile import (
+    DEFAULT_WARC_SIZE,
+    OPEN_SUFFIX,
+    WARC_SUFFIX,
+    Appender,
+    OpenWarc,
+    is_in_use,
+    listed_path,
+    settle_left_file,
+)
 from archiver.storage.warcwriter import (
-    Tally,
     WrittenRecord,
     default_warcinfo,
     stored_response_headers,
@@ -114,9 +131,6 @@ __all__ = [
     "write_capture",
 ]
 
-WARC_SUFFIX = ".warc.gz"
-OPEN_SUFFIX = ".open"
-
 
 def _instant(text: str | None) -> datetime | None:
     """An ISO 8601 date or a 14-digit Wayback timestamp as a datetime; None if neither."""
@@ -136,29 +150,16 @@ def _new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def _is_in_use(path: Path) -> bool:
-    """True when another open file description holds the ``flock`` of ``path``."""
-    if fcntl is None:  # pragma: no cover
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock we took
-    return False
-
-
 class Store:
-    """A directory of WARC files (one per capture) indexed by ``manifest.json``.
+    """A directory of WARC files indexed by ``manifest.json``; this object appends the
+    captures it stores to a file of its own, rolled at ``warc_size`` bytes.
 
+    ``close`` it (or use it as a context manager) when done, so that its file gets its
+    final name; a file left open is settled by the next ``Store`` opened in the folder.
     ``clock`` and ``new_id`` are the seams for reproducible output. ``on_step`` is called
     with "open-written", "manifest-written" and "renamed" as each capture passes those
-    durable points (the kill-safety tests stop a process there).
+    durable points (see the module docstring), and with "bytes-written" after each write
+    to a WARC file (the kill-safety tests stop a process there).
     """
 
     def __init__(
@@ -168,12 +169,15 @@ class Store:
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = _new_uuid,
         on_step: Callable[[str], None] | None = None,
+        warc_size: int = DEFAULT_WARC_SIZE,
     ) -> None:
         self.root = Path(root)
         self._clock = clock
         self._new_id = new_id
         self._on_step = on_step
         self._lock = threading.RLock()
+        self._writing = threading.Lock()  # one capture at a time appended to its file
+        self._files = Appender(self.root, warc_size, self._locked, on_step)
         self._cached: tuple[tuple[int, int, int], Manifest] | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -215,7 +219,20 @@ class Store:
         return self.manifest.captures
 
     def path_of(self, capture: Capture) -> Path:
-        return self.root / capture.warc_file
+        """The file that holds ``capture`` (named ``.open`` while it is appended to)."""
+        return listed_path(self.root, capture.warc_file)
+
+    def close(self) -> None:
+        """Give the file this store appends to its final name; a later capture starts a
+        new file."""
+        with self._writing:
+            self._files.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def find(
         self, target_uri: str, warc_date: str | None = None, *, source: str | None = None
@@ -343,7 +360,7 @@ class Store:
                 raise StoreError(f"{capture.warc_file} is not in the manifest of {self.root}")
             records = tuple(
                 dataclass_replace(r, citations=_merged(r.citations, citations))
-                if r.file == capture.warc_file
+                if r.written_with(capture)
                 else r
                 for r in manifest.records
             )
@@ -395,21 +412,8 @@ class Store:
             if name == MANIFEST_TEMP_NAME:
                 path.unlink(missing_ok=True)
                 changed = True
-            elif name.endswith(OPEN_SUFFIX):
-                if _is_in_use(path):
-                    continue
-                final = path.with_name(name[: -len(OPEN_SUFFIX)])
-                entry = listed.get(final.name)
-                if (
-                    entry is not None
-                    and not final.exists()
-                    and file_sha256(path) == (entry.sha256, entry.size)
-                ):
-                    os.replace(path, final)
-                    changed = True
-                    continue
-                path.unlink(missing_ok=True)
-                changed = True
+            elif name.endswith(OPEN_SUFFIX) and not is_in_use(path):
+                changed |= settle_left_file(path, listed.get(name[: -len(OPEN_SUFFIX)]))
         if changed:
             fsync_directory(self.root)
 
@@ -417,30 +421,14 @@ class Store:
         if self._on_step is not None:
             self._on_step(name)
 
-    def _create_open_file(self, warc_date: str, target_uri: str) -> tuple[str, int]:
-        """A new, exclusive, flock-ed ``.open`` file; returns (final name, fd)."""
-        stamp = to_wayback_timestamp(parse_iso(warc_date))
-        key = hashlib.sha1(target_uri.encode("utf-8")).hexdigest()[:8]
-        with self._locked():
-            listed = self.manifest.file_names()
-            for _ in range(20):
-                name = f"{stamp}-{key}-{self._new_id().replace('-', '')[-12:]}{WARC_SUFFIX}"
-                if name in listed or (self.root / name).exists():
-                    continue
-                try:
-                    fd = os.open(
-                        self.root / (name + OPEN_SUFFIX),
-                        os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                        0o644,
-                    )
-                except FileExistsError:
-                    continue
-                except OSError as e:
-                    raise file_error(e, self.root) from e
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                return name, fd
-        raise StoreError(f"could not find a free file name in {self.root} (is new_id constant?)")
+    def _names(self) -> Iterator[str]:
+        """Names for a new WARC file: when it is made, and an id."""
+        stamp = to_wayback_timestamp(self._clock())
+        listed = self.manifest.file_names()
+        for _ in range(20):
+            name = f"{stamp}-{self._new_id().replace('-', '')[-12:]}{WARC_SUFFIX}"
+            if name not in listed:
+                yield name
 
     def _store(
         self,
@@ -448,67 +436,79 @@ class Store:
         citations: Sequence[str],
         stored: Callable[[Manifest], Capture | None] | None = None,
     ) -> Capture:
-        """Write ``obtained`` as a new WARC file and list it (see the module docstring).
+        """Append ``obtained`` to this store's file and list it (see the module docstring).
 
         ``stored`` finds, in the manifest, a capture that makes this one superfluous: it is
         asked again under the lock, as another process may have stored the same capture
-        while this one fetched it; that capture is then kept and this file dropped.
+        while this one fetched it; that capture is then kept and this one cut off again.
         """
-        name, fd = self._create_open_file(obtained.warc_date, obtained.target_uri)
-        open_path = self.root / (name + OPEN_SUFFIX)
-        listed = False
-        already: Capture | None = None
-        try:
-            with os.fdopen(fd, "wb") as stream:  # closing it releases the flock
-                tally = Tally(stream)
-                written = self._write_records(tally, name, obtained)
-                stream.flush()
-                os.fsync(stream.fileno())
-                self._step("open-written")
-                capture, rows = _manifest_entries(name, obtained, written, tuple(citations))
-                with self._locked():
-                    manifest = read_manifest(self.root) or Manifest()
-                    already = stored(manifest) if stored is not None else None
-                    if already is None:
-                        self._write_manifest(
-                            Manifest(
-                                files=(
-                                    *manifest.files,
-                                    FileEntry(name, tally.sha256, tally.position),
-                                ),
-                                records=(*manifest.records, *rows),
-                                captures=(*manifest.captures, capture),
-                            )
-                        )
-                        listed = True
-                        self._step("manifest-written")
-                        os.replace(open_path, self.root / name)
-                        fsync_directory(self.root)
-                        self._step("renamed")
-        except OSError as e:
-            if not listed:
-                open_path.unlink(missing_ok=True)
-            raise file_error(e, open_path) from e
-        except BaseException:
-            # Once the manifest lists the file, the .open file is the only copy of the
-            # capture: leave it for the next Store to rename into place.
-            if not listed:
-                open_path.unlink(missing_ok=True)
-            raise
-        if already is not None:
-            open_path.unlink(missing_ok=True)
-            return self.add_citations(already, citations)
-        return capture
+        with self._writing:
+            try:
+                warc = self._files.file(self._names)
+            except OSError as e:
+                raise file_error(e, self.root) from e
+            written = self._append(warc, obtained)
+            self._step("open-written")
+            capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
+            already = self._list(warc, rows, capture, stored)
+            if already is not None:
+                self._files.drop_uncommitted()
+                return self.add_citations(already, citations)
+            self._files.roll()
+            return capture
 
-    def _write_records(self, stream: Tally, name: str, obtained: Obtained) -> list[WrittenRecord]:
-        return write_responses(
-            stream,
-            obtained.to_write(),
-            creation_date=obtained.creation_date,
-            new_id=self._new_id,
-            warcinfo=obtained.warcinfo,
-            warc_filename=name,
-        )
+    def _list(
+        self,
+        warc: OpenWarc,
+        rows: tuple[RecordEntry, ...],
+        capture: Capture,
+        stored: Callable[[Manifest], Capture | None] | None,
+    ) -> Capture | None:
+        """Commit the capture just appended to ``warc``: the manifest lists it. Unless
+        ``stored`` finds it stored already: that capture is returned, nothing listed."""
+        listed = False
+        try:
+            with self._locked():
+                manifest = read_manifest(self.root) or Manifest()
+                already = stored(manifest) if stored is not None else None
+                if already is not None:
+                    return already
+                self._write_manifest(manifest.with_capture(warc.entry(), rows, capture))
+                warc.commit()
+                listed = True
+                self._step("manifest-written")
+                return None
+        except BaseException as e:
+            if listed:
+                raise
+            # The manifest is replaced whole or not at all, and replace_file fails only
+            # before its rename: a StoreError leaves the old one. Stopped anywhere else,
+            # the file is left for the next Store to settle.
+            if isinstance(e, StoreError):
+                self._files.drop_uncommitted()
+            else:
+                self._files.abandon()
+            raise
+
+    def _append(self, warc: OpenWarc, obtained: Obtained) -> list[WrittenRecord]:
+        """Write the records of ``obtained`` after the committed bytes of ``warc``."""
+        try:
+            return warc.append(
+                lambda stream, start: write_responses(
+                    stream,
+                    obtained.to_write(),
+                    creation_date=obtained.creation_date,
+                    new_id=self._new_id,
+                    warcinfo=obtained.warcinfo,
+                    warc_filename=warc.name,
+                    start=start,
+                )
+            )
+        except BaseException as e:
+            self._files.drop_uncommitted()
+            if isinstance(e, OSError):
+                raise file_error(e, warc.path) from e
+            raise
 
 
 def _digest_match(part: Obtained) -> bool | None:
@@ -562,17 +562,16 @@ def _manifest_entries(
         ),
         requisites_left_out=obtained.requisites_left_out,
     )
-    return capture, tuple(
-        _record_row(name, w, of_response.get(w.record_id), citations) for w in written
-    )
+    return capture, tuple(_record_row(capture, w, of_response.get(w.record_id)) for w in written)
 
 
 def _record_row(
-    name: str, written: WrittenRecord, response_of: Obtained | None, citations: tuple[str, ...]
+    capture: Capture, written: WrittenRecord, response_of: Obtained | None
 ) -> RecordEntry:
-    """The manifest row of one record; ``response_of`` is what a response record stores."""
+    """The manifest row of one record of ``capture``; ``response_of`` is what a response
+    record stores."""
     return RecordEntry(
-        file=name,
+        file=capture.warc_file,
         offset=written.offset,
         length=written.length,
         type=written.type,
@@ -581,9 +580,10 @@ def _record_row(
         warc_date=written.warc_date,
         payload_sha256=written.payload_sha256,
         payload_length=written.payload_length,
-        citations=citations,
+        citations=capture.citations,
         archive_digest=response_of.archive_digest if response_of is not None else None,
         archive_digest_match=_digest_match(response_of) if response_of is not None else None,
+        capture_record_id=capture.record_id,
     )
 
 

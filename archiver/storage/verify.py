@@ -62,10 +62,16 @@ Check names (``VerifyProblem.check``):
     no-records                  a WARC file (given alone, or in a folder without manifest)
                                 holds no record at all
 
+**A file still named ``.open``** (``archiver.storage.warcfile``) holds the committed bytes
+the manifest lists first, and may hold more after them: a capture being appended, or
+what a killed run wrote half. Only its committed bytes are checked; the rest is not part
+of the store.
+
 Notes (``VerifyReport.notes``) are facts worth showing that are not failures: a capture
 stored with ``archive_digest_match: false`` (``archive-digest-flagged``, when it was
-written), a listed file still named ``.open`` (``pending-rename``: a run was killed just
-before renaming it, or is renaming it now; its bytes are checked), an unlisted ``.open``
+written), a listed file still named ``.open`` (``pending-rename``: a run is appending
+captures to it, or was killed before closing it; its committed bytes are checked), an
+unlisted ``.open``
 file (``incomplete-file``: an interrupted write, deleted when the store is next opened;
 ``being-written`` while a run holds it), a listed file a run is appending to
 (``growing-file``), a manifest written before manifests carried their own digest
@@ -83,6 +89,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.digests import file_sha256
@@ -118,9 +125,9 @@ def _note(file: str, check: str, message: str) -> VerifyProblem:
 
 def _is_being_written(path: Path) -> bool:
     """True while a run holds ``path`` open for writing (the ``flock`` a Store takes)."""
-    from archiver.storage.store import _is_in_use  # only when a file looks busy
+    from archiver.storage.warcfile import is_in_use  # only when a file looks busy
 
-    return _is_in_use(path)
+    return is_in_use(path)
 
 
 def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
@@ -351,12 +358,27 @@ def _check_listed_file(
     return found
 
 
+def _committed_since(path: Path, name: str, size: int) -> bool:
+    """Whether the store's manifest, read again now, lists ``name`` with at least ``size``
+    bytes: a run appended captures to it (and may have closed it) after the manifest this
+    verification checks against was read. Asked only when a file is longer than listed."""
+    from archiver.storage.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(path.parent)
+    except (StoreError, OSError):
+        return False
+    entry = next((e for e in manifest.files if e.name == name), None) if manifest else None
+    return entry is not None and entry.size >= size
+
+
 def _pending_note(path: Path, name: str) -> VerifyProblem:
     if _is_being_written(path):
-        why = "a run is renaming it now"
+        why = "a run is appending captures to it"
     else:
-        why = "a run stopped before renaming it; opening the store renames it"
-    return _note(name, "pending-rename", f"{name}: complete but still named {path.name} ({why})")
+        why = "a run stopped before closing it; opening the store closes it"
+    text = f"{name}: still named {path.name} ({why}); the bytes the manifest lists were checked"
+    return _note(name, "pending-rename", text)
 
 
 def _check_file_bytes(
@@ -369,18 +391,27 @@ def _check_file_bytes(
     """The bytes of one listed file: up to the length listed when more is being written
     to it, else all of them; its records too when ``deep``."""
     name = entry.name
-    size = path.stat().st_size
-    busy = size > entry.size and _is_being_written(path)
-    # past the listed length of an .open file: a run appending, or a tail a killed one left
-    growing = size > entry.size and (busy or path.name != name)
+    # The listed bytes are read first: a run may append to the file meanwhile (and close
+    # it); its length is taken after reading, so that what was appended is seen as such.
+    open_file: Callable[[], BinaryIO] = lambda: path.open("rb")  # noqa: E731
     if deep:
         from archiver.storage.warccheck import check_warc
 
-        check = check_warc(lambda: path.open("rb"), name, limit=entry.size, stop=growing)
-        sha256, size = check.sha256, (entry.size if growing else check.size)
+        check = check_warc(open_file, name, limit=entry.size, stop=True)
+        sha256, hashed = check.sha256, check.size
     else:
         sha256, hashed = file_sha256(path, entry.size)
-        size = hashed if hashed < entry.size or growing else size
+    size = max(hashed, path.stat().st_size)
+    busy = size > entry.size and _is_being_written(path)
+    # past the listed length: a run appending (or one that appended and closed it since
+    # the manifest was read), or a tail a killed run left in its .open file
+    growing = size > entry.size and (
+        busy or path.name != name or _committed_since(path, name, size)
+    )
+    if deep and size > entry.size and not growing:  # bytes no run wrote: say what they are
+        check = check_warc(open_file, name, limit=entry.size)
+        sha256, hashed = check.sha256, check.size
+    size = hashed if hashed < entry.size or growing else size
     found.files_checked += 1
     found.bytes_checked += min(size, entry.size) if growing else size
     _compare_file(entry, sha256, size, (busy, growing), found)

@@ -2,9 +2,11 @@
 
 ``write_responses`` turns fetched responses into WARC records on any binary stream, and
 is pure: the same inputs, ids and dates give the same bytes (the golden-file tests pin
-them down). ``archiver.storage.store`` gives it a file of the store to write to; one file
-holds one capture: a ``warcinfo`` record, then each response with the records that go
-with it, captured redirects first (``write_capture`` is the one-response case).
+them down). It writes one capture: a ``warcinfo`` record, then each response with the
+records that go with it, captured redirects first (``write_capture`` is the one-response
+case). ``archiver.storage.store`` appends captures one after another to a WARC file of
+the store (``archiver.storage.warcfile``); each capture keeps its own ``warcinfo``, which
+describes the records after it up to the next one, as the WARC 1.1 spec has it.
 
 **A live capture**: the ``response``; the ``request`` actually sent (``WARC-Concurrent-To``
 the response: one capture event, one target URI); and, when redirects were followed, a
@@ -78,7 +80,7 @@ class WrittenRecord(_Serialisable):
 
     type: str
     record_id: str
-    offset: int  # of the record's gzip member, from where writing began
+    offset: int  # of the record's gzip member in the file (``start`` + bytes written before)
     length: int  # of the gzip member
     target_uri: str | None
     warc_date: str
@@ -166,21 +168,22 @@ def _request_head(fetched: Fetched) -> tuple[str, list[tuple[str, str]]]:
 class _Records:
     """Writes WARC records to one stream, gzipped, and notes where each one went."""
 
-    def __init__(self, stream: WritableStream, new_id: Callable[[], str]) -> None:
+    def __init__(self, stream: WritableStream, new_id: Callable[[], str], start: int) -> None:
         self.out = Tally(stream)
+        self.start = start
         self.writer = WARCWriter(self.out, gzip=True, warc_version="1.1")
         self.new_id = lambda: f"<urn:uuid:{new_id()}>"
         self.written: list[WrittenRecord] = []
 
     def emit(self, record: Any, payload: bytes) -> None:
-        offset = self.out.position
+        begun = self.out.position
         self.writer.write_record(record)
         self.written.append(
             WrittenRecord(
                 type=record.rec_type,
                 record_id=record.rec_headers.get_header("WARC-Record-ID"),
-                offset=offset,
-                length=self.out.position - offset,
+                offset=self.start + begun,
+                length=self.out.position - begun,
                 target_uri=record.rec_headers.get_header("WARC-Target-URI"),
                 warc_date=record.rec_headers.get_header("WARC-Date"),
                 payload_sha256=hashlib.sha256(payload).hexdigest(),
@@ -238,15 +241,17 @@ def write_responses(
     new_id: Callable[[], str],
     warcinfo: Mapping[str, str],
     warc_filename: str | None = None,
+    start: int = 0,
 ) -> list[WrittenRecord]:
     """Write a ``warcinfo`` record, then each of ``responses`` with its records (see the
-    module docstring), to ``stream``; return where each record went.
+    module docstring), to ``stream``; return where each record went. ``start`` is where
+    in its file ``stream`` begins (the offset the records' places count from).
 
     ``new_id`` gives a UUID string per record, in the order written: the warcinfo; for a
     live response its response, request and (when ``fetched.history`` is not empty)
     metadata; for a memento its response and, when it was read over HTTP, metadata.
     """
-    records = _Records(stream, new_id)
+    records = _Records(stream, new_id, start)
     info_id = records.new_id()
     records.emit(*_warcinfo_record(records.writer, info_id, creation_date, warcinfo, warc_filename))
     for response in responses:
