@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from typing import TYPE_CHECKING
 
 from archiver.extract.quoted import quoted_passages
@@ -51,6 +52,13 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
     every non-space character belongs to exactly one sentence. ``quoted`` is
     ``quoted_passages(text)`` when the caller has it already.
     """
+    starts, ends = sentence_bounds(text, quoted)
+    return list(zip(starts, ends, strict=True))
+
+
+def sentence_bounds(text: str, quoted: list[Quoted] | None = None) -> tuple[array[int], array[int]]:
+    """``sentence_spans`` as two arrays, the starts and the ends: 16 bytes a sentence
+    instead of some 120 (a tuple and its two numbers), for a paragraph of 50 MB."""
     if quoted is None:
         quoted = quoted_passages(text)
     protected: list[tuple[int, int]] = []
@@ -58,7 +66,7 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
     if quoted:
         protected = _merged([(q.start, q.end) for q in quoted])
         protected_starts = [start for start, _ in protected]
-    spans: list[tuple[int, int]] = []
+    starts, ends = array("q"), array("q")
     start = _skip_space(text, 0)
     for match in _ENDING.finditer(text):
         end = match.end()
@@ -66,12 +74,14 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
             continue
         if not _is_sentence_end(text, match):
             continue
-        spans.append((start, end))
+        starts.append(start)
+        ends.append(end)
         start = _skip_space(text, end)
     tail_end = len(text.rstrip())
     if start < tail_end:
-        spans.append((start, tail_end))
-    return spans
+        starts.append(start)
+        ends.append(tail_end)
+    return starts, ends
 
 
 def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
