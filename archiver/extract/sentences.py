@@ -34,7 +34,9 @@ _SPACES = re.compile(r"\s*")
 # dots, at each of its lengths. The stop comes first so the scan looks for it alone.
 _ENDING = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*+[\"”’')\]»]*+(?=\s|$)")
 _NEXT_START = re.compile(r"\s*(\S)")
-_WORD_BEFORE = re.compile(r"(\S*)\.$")
+# The last word of a stretch: one match from its start, the greedy part giving back to the
+# last space (searching for "(\S*)\.$" tried every position of the stretch instead).
+_LAST_WORD = re.compile(r"(?s:.*\s)?(\S*)")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 
 _NEVER_FINAL_WORDS = """
@@ -93,8 +95,8 @@ def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
     punctuation = match.group(0)
     if not punctuation.startswith(".") or punctuation.startswith(".."):
         return True
-    word_match = _WORD_BEFORE.search(text, max(0, match.start() - 40), match.start() + 1)
-    word = word_match.group(1) if word_match else ""
+    dot = match.start()
+    word = _LAST_WORD.fullmatch(text, max(0, dot - 40), dot).group(1)  # type: ignore[union-attr]
     word = word.lstrip("([{\"'“‘«")
     if not word:
         return True
