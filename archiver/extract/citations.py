@@ -35,6 +35,7 @@ import dataclasses
 import re
 from array import array
 from dataclasses import dataclass
+from operator import attrgetter
 
 from archiver.archives.urls import archive_name, parse_archive_url
 from archiver.extract.blocks import Block, Document, Link, Marker
@@ -50,6 +51,7 @@ _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
 _CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
 _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
+_START, _END, _POSITION = attrgetter("start"), attrgetter("end"), attrgetter("start", "end")
 
 
 @dataclass(slots=True)
@@ -158,29 +160,28 @@ def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
     if not written and not block.markers:  # the common case: only links, nothing to fold in
         items: list[Link | Marker] = list(block.links)
         if len(items) > 1:
-            items.sort(key=_position)
+            items.sort(key=_POSITION)
         return items, {}
     # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
     # page) is part of the marker, not a citation. Written markers never overlap.
-    written_starts = [marker.start for marker in written]
-    links = [link for link in block.links if not _inside_marker(link, written, written_starts)]
-    by_end = sorted(links, key=lambda link: link.end)
+    links = block.links
+    if written:
+        starts = [marker.start for marker in written]
+        links = [link for link in links if not _inside_marker(link, written, starts)]
+    by_end = sorted(links, key=_END)
     ends = [link.end for link in by_end]
     lone: list[Marker] = []
     attached: dict[int, Marker] = {}  # id(link) -> the marker after it
-    for marker in sorted([*block.markers, *written], key=lambda m: m.start):
+    markers = sorted([*block.markers, *written], key=_START) if block.markers else written
+    for marker in markers:
         target = _link_before(by_end, ends, block.text, marker)
         if target is None or id(target) in attached:
             lone.append(marker)
         else:
             attached[id(target)] = marker
     items = [*links, *lone]
-    items.sort(key=_position)
+    items.sort(key=_POSITION)
     return items, attached
-
-
-def _position(item: Link | Marker) -> tuple[int, int]:
-    return item.start, item.end
 
 
 def _inside_marker(link: Link, markers: list[Marker], starts: list[int]) -> bool:
