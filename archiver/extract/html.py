@@ -41,7 +41,7 @@ from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
-from archiver.extract.htmlfacts import PageFacts
+from archiver.extract.htmlfacts import PageFacts, read_tree
 from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
 from archiver.extract.robustlinks import RobustLink, read_robust_link
 
@@ -92,8 +92,7 @@ def _from_tree(text: str, data: bytes, page_url: str | None) -> Document:
     if stopped is not None:
         log.warning("%s", _cut_message(stopped, page_url))
     facts = PageFacts()
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        facts.see(event, element)
+    read_tree(root, facts)
     own_url = facts.own_url(page_url)
     page = page_url or own_url
     walker = _Walker(facts.base(page), page)
@@ -107,15 +106,14 @@ def _streamed(data: bytes, page_url: str | None) -> Document | None:
     second for the text, each element let go once read. None when the parser reported a
     fatal error (the page was cut, or nested too deep) or built nothing: the tree is read
     then, as before, and says so."""
-    facts = PageFacts()
-    events = _events(data)
-    built = False
-    for event, element in _one_behind(events):
-        built = True
-        facts.see(event, element)
-        if event == "end":
-            _release(element)
-    if _failed(events) or not built:
+    parser = etree.HTMLParser(
+        target=PageFacts(), encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+    )
+    try:
+        facts = etree.fromstring(data, parser)
+    except etree.LxmlError:
+        return None
+    if _failed(parser) or not facts.elements:
         return None
     own_url = facts.own_url(page_url)
     page = page_url or own_url
@@ -151,8 +149,9 @@ def _one_behind(events: Any) -> Iterator[tuple[str, Any]]:
         yield previous
 
 
-def _failed(events: Any) -> bool:
-    return any(error.level == etree.ErrorLevels.FATAL for error in events.error_log)
+def _failed(reader: Any) -> bool:
+    """Whether the parser behind ``reader`` (a parser or its events) gave up early."""
+    return any(error.level == etree.ErrorLevels.FATAL for error in reader.error_log)
 
 
 def _release(element: Any) -> None:

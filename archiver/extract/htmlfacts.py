@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from lxml import etree  # type: ignore[import-untyped]
+
 from archiver.extract.datetext import parse_date, published_date_from_lines
 from archiver.extract.hrefs import resolve_href
 from archiver.jsontext import parse_json
@@ -47,7 +49,9 @@ _HEADER_LINES = 200
 
 
 class PageFacts:
-    """The facts of one page, as its events go by."""
+    """The facts of one page, gathered as a parser target: lxml calls ``start``, ``data``
+    and ``end`` as it reads the page, and builds no tree (``read_tree`` gives it a tree's
+    elements in the same order)."""
 
     def __init__(self) -> None:
         self.canonical: list[str | None] = []  # hrefs of <link rel=canonical>
@@ -58,51 +62,58 @@ class PageFacts:
         self.preferred_time: str | None = None
         self.any_time: str | None = None
         self.lines = _Lines(_HEADER_LINES)
+        self.elements = 0
         self.depth = 0
         self.body_seen = False
-        self.body: Any = None  # the <body> being read, None outside it
+        self.in_body = False
+        self.script: list[str] | None = None  # the text of an open JSON-LD script
 
-    def see(self, event: str, element: Any) -> None:
-        if event == "start":
-            self.depth += 1
-            if isinstance(element.tag, str):
-                self._start(element)
-            if self.body is not None:
-                self.lines.add(element.text)
-            return
-        self.depth -= 1
-        if element is self.body:
-            self.body = None
-        elif self.body is not None:
-            self.lines.add(element.tail)
-        if element.tag == "script" and element.text and _is_json_ld(element):
-            self.json_ld.append(element.text)
-
-    def _start(self, element: Any) -> None:
-        tag = element.tag
+    def start(self, tag: str, attrib: Any) -> None:
+        self.elements += 1
+        self.depth += 1
         if tag == "body" and self.depth == 2 and not self.body_seen:
-            self.body_seen = True
-            self.body = element
+            self.body_seen = self.in_body = True
         elif tag == "link":
-            if "canonical" in (element.get("rel") or "").lower().split():
-                self.canonical.append(element.get("href"))
+            if "canonical" in (attrib.get("rel") or "").lower().split():
+                self.canonical.append(attrib.get("href"))
         elif tag == "meta":
-            if (element.get("property") or element.get("name") or "").strip().lower() == "og:url":
-                self.og_urls.append(element.get("content"))
-            key = element.get("property") or element.get("name") or element.get("itemprop") or ""
+            if (attrib.get("property") or attrib.get("name") or "").strip().lower() == "og:url":
+                self.og_urls.append(attrib.get("content"))
+            key = attrib.get("property") or attrib.get("name") or attrib.get("itemprop") or ""
             key = key.strip().lower()
             if key in _PUBLISHED_NAMES:
-                self.metas.append((key, element.get("content") or ""))
+                self.metas.append((key, attrib.get("content") or ""))
         elif tag == "base":
-            href = element.get("href")
+            href = attrib.get("href")
             if href:
                 self.bases.append(href)
         elif tag == "time":
-            written = element.get("datetime") or ""
-            preferred = element.get("pubdate") is not None
-            if preferred or element.get("itemprop") == "datePublished":
+            written = attrib.get("datetime") or ""
+            if attrib.get("pubdate") is not None or attrib.get("itemprop") == "datePublished":
                 self.preferred_time = self.preferred_time or parse_date(written)
             self.any_time = self.any_time or parse_date(written)
+        elif tag == "script":
+            json_ld = (attrib.get("type") or "").strip().lower() == "application/ld+json"
+            self.script = [] if json_ld else None
+
+    def data(self, text: str) -> None:
+        if self.in_body:
+            self.lines.add(text)
+        if self.script is not None:
+            self.script.append(text)
+
+    def end(self, tag: str) -> None:
+        if self.in_body and self.depth == 2:
+            self.in_body = False  # the <body> itself ends
+        self.depth -= 1
+        if self.script is not None and tag == "script":
+            text = "".join(self.script)
+            if text:
+                self.json_ld.append(text)
+            self.script = None
+
+    def close(self) -> PageFacts:
+        return self
 
     def own_url(self, page_url: str | None) -> str | None:
         for candidate in [*self.canonical, *self.og_urls]:
@@ -142,8 +153,19 @@ class PageFacts:
         return published_date_from_lines(self.lines.result())
 
 
-def _is_json_ld(script: Any) -> bool:
-    return (script.get("type") or "").strip().lower() == "application/ld+json"
+def read_tree(root: Any, facts: PageFacts) -> None:
+    """Give ``facts`` the elements of a tree, as a parser would."""
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(element.tag, str):
+            continue
+        if event == "start":
+            facts.start(element.tag, element.attrib)
+            if element.text:
+                facts.data(element.text)
+        else:
+            facts.end(element.tag)
+            if element.tail:
+                facts.data(element.tail)
 
 
 class _Lines:
