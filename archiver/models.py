@@ -58,6 +58,36 @@ class _Serialisable:
 # that a paragraph of thousands of links (or one without a full stop) costs each citation
 # no more than this.
 CONTEXT_LIMIT = 400
+CUT = "…"  # stands where a context was cut
+
+
+class ContextWindow:
+    """A cut context not yet written out: ``text[start:end]`` whitespace-normalised, with
+    ``CUT`` before it when ``cut_before`` and after it when ``cut_after``.
+
+    ``text`` is the whole paragraph, shared by every window into it: a sentence of 50 MB
+    with a link every 76 bytes gives 660,000 contexts of up to 400 characters, and "…"
+    makes each a string of two bytes a character (570 MB held at once); a window is
+    about 130 bytes, and its context is written out only when it is read
+    (``Citation.context``), the same string each time.
+    """
+
+    __slots__ = ("cut_after", "cut_before", "end", "start", "text")
+
+    def __init__(self, text: str, start: int, end: int, cut_before: bool, cut_after: bool):
+        self.text = text
+        self.start = start
+        self.end = end
+        self.cut_before = cut_before
+        self.cut_after = cut_after
+
+    def __str__(self) -> str:
+        context = " ".join(self.text[self.start : self.end].split())
+        if self.cut_before:
+            context = f"{CUT} {context}"
+        if self.cut_after:
+            context = f"{context} {CUT}"
+        return context
 
 
 _set_field = object.__setattr__
@@ -69,7 +99,10 @@ class Citation(_Serialisable):
 
     ``context`` is the sentence around the link or marker, at most ``CONTEXT_LIMIT``
     characters: a longer one is cut around the link, at word boundaries, and "…" stands
-    where it was cut ("… the board said in its report [link removed] that …").
+    where it was cut ("… the board said in its report [link removed] that …"). A cut
+    context may be given as a ``ContextWindow`` into its paragraph: it is kept as that and
+    written out each time ``context`` is read, so it always reads as a string (``to_dict``,
+    equality, pickling and ``dataclasses.replace`` included).
     ``url`` is None when the link was removed and only a ``marker`` such as
     "[link no longer available]" is left. When the article linked to a web archive,
     ``url`` is the original URL and ``archive_url``/``archived_at`` keep the archive link.
@@ -94,7 +127,7 @@ class Citation(_Serialisable):
         self,
         url: str | None,
         text: str,
-        context: str,
+        context: str | ContextWindow,
         line: int,
         quote: str | None = None,
         cited_at: str | None = None,
@@ -118,6 +151,19 @@ class Citation(_Serialisable):
         _set_field(self, "archived_at", archived_at)
         _set_field(self, "recovered_from", recovered_from)
         _set_field(self, "recovered_at", recovered_at)
+
+
+# ``context`` reads its slot through a property that writes a ContextWindow out; setting
+# it (``__init__``, unpickling) goes to the slot itself.
+_CONTEXT_SLOT: Any = Citation.__dict__["context"]
+
+
+def _read_context(citation: Citation) -> str:
+    value = _CONTEXT_SLOT.__get__(citation, Citation)
+    return value if type(value) is str else str(value)
+
+
+setattr(Citation, "context", property(_read_context, _CONTEXT_SLOT.__set__))  # noqa: B010
 
 
 @dataclass(frozen=True)

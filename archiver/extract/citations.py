@@ -33,34 +33,25 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from array import array
 from dataclasses import dataclass
+from operator import attrgetter
 
 from archiver.archives.urls import archive_name, parse_archive_url
 from archiver.extract.blocks import Block, Document, Link, Marker
 from archiver.extract.datetext import access_date
-from archiver.extract.markers import find_markers
+from archiver.extract.markers import iter_markers
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
-from archiver.extract.sentences import sentence_spans
-from archiver.models import CONTEXT_LIMIT, Citation
+from archiver.extract.sentences import sentence_bounds
+from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
 
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
 _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
 _CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
-_CUT = "…"
 _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
-
-
-@dataclass(slots=True)
-class _Item:
-    """A link (with the marker written after it, if any) or a lone marker."""
-
-    start: int
-    end: int
-    line: int
-    link: Link | None
-    marker: Marker | None
+_START, _END, _POSITION = attrgetter("start"), attrgetter("end"), attrgetter("start", "end")
 
 
 @dataclass(slots=True)
@@ -103,28 +94,32 @@ def citation_urls(document: Document) -> list[str]:
     """``url`` of each of ``build_citations(document)`` that has one, in the same order:
     the links ``_items`` finds, archive links unpacked as ``_link_citation`` does."""
     return [
-        _unpack_archive(item.link)[0]
+        _unpack_archive(item)[0]
         for block in document.blocks
-        for item in _items(block)
-        if item.link is not None
+        for item in _items(block)[0]
+        if type(item) is Link
     ]
 
 
 def _block_citations(block: Block, published: str | None) -> list[Citation]:
-    items = _items(block)
+    items, attached = _items(block)
     if not items:
         return []
     text = block.text
     quotes = quoted_passages(text)
-    sentences = sentence_spans(text, quotes)
-    starts = [start for start, _ in sentences]
+    starts, ends = sentence_bounds(text, quotes)
     quote_starts = [quoted.start for quoted in quotes]
     whole_sentences: dict[tuple[int, int], str | None] = {}
     citations = []
-    for index, item in enumerate(items):
-        following = items[index + 1].start if index + 1 < len(items) else len(text)
-        sentence = _sentence_around(sentences, starts, item.start, item.end)
-        context = _whole_sentence(text, sentence, whole_sentences)
+    # The items (and with them the block's links) are let go one by one as their citations
+    # are made, so that a paragraph of half a million links does not hold both at once.
+    block.links = []
+    items.reverse()
+    while items:
+        item = items.pop()
+        following = items[-1].start if items else len(text)
+        sentence = _sentence_around(starts, ends, item.start, item.end)
+        context: str | ContextWindow | None = _whole_sentence(text, sentence, whole_sentences)
         if context is None:
             shown = _shown_span(text, sentence, item)
             context = _context(text, sentence, shown)
@@ -133,12 +128,13 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
         inline_quote = _nearest_quote(quotes, quote_starts, shown, item) if quotes else None
         window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
         written_access = access_date(window)
-        if item.link is not None:
-            marker = item.marker.text if item.marker else item.link.marker
+        if type(item) is Link:
+            after = attached.pop(id(item), None) if attached else None
+            marker = after.text if after else item.marker
             citations.append(
-                _link_citation(item.link, marker, context, inline_quote, written_access, published)
+                _link_citation(item, marker, context, inline_quote, written_access, published)
             )
-        elif item.marker is not None:
+        else:
             citations.append(
                 Citation(
                     url=None,
@@ -147,39 +143,45 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
                     line=item.line,
                     quote=inline_quote,
                     cited_at=written_access or published,
-                    marker=item.marker.text,
+                    marker=item.text,
                 )
             )
     return citations
 
 
-def _items(block: Block) -> list[_Item]:
-    """The block's links and lone markers in order, markers next to links folded in."""
-    found = find_markers(block.text)
-    if not found and not block.markers:  # the common case: only links, nothing to fold in
-        items = [_Item(link.start, link.end, link.line, link, None) for link in block.links]
+def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
+    """The block's links and lone markers in order, and the marker written right after a
+    link (by the link's ``id``): a link is its own item, so that half a million of them
+    need no wrapper each."""
+    written = [
+        Marker(text, start, end, block.line_at(start))
+        for start, end, text in iter_markers(block.text)
+    ]
+    if not written and not block.markers:  # the common case: only links, nothing to fold in
+        items: list[Link | Marker] = list(block.links)
         if len(items) > 1:
-            items.sort(key=lambda item: (item.start, item.end))
-        return items
-    written = [Marker(text, start, end, block.line_at(start)) for start, end, text in found]
+            items.sort(key=_POSITION)
+        return items, {}
     # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
     # page) is part of the marker, not a citation. Written markers never overlap.
-    written_starts = [marker.start for marker in written]
-    links = [link for link in block.links if not _inside_marker(link, written, written_starts)]
-    by_end = sorted(links, key=lambda link: link.end)
+    links = block.links
+    if written:
+        starts = [marker.start for marker in written]
+        links = [link for link in links if not _inside_marker(link, written, starts)]
+    by_end = sorted(links, key=_END)
     ends = [link.end for link in by_end]
     lone: list[Marker] = []
     attached: dict[int, Marker] = {}  # id(link) -> the marker after it
-    for marker in sorted([*block.markers, *written], key=lambda m: m.start):
+    markers = sorted([*block.markers, *written], key=_START) if block.markers else written
+    for marker in markers:
         target = _link_before(by_end, ends, block.text, marker)
         if target is None or id(target) in attached:
             lone.append(marker)
         else:
             attached[id(target)] = marker
-    items = [_Item(link.start, link.end, link.line, link, attached.get(id(link))) for link in links]
-    items.extend(_Item(m.start, m.end, m.line, None, m) for m in lone)
-    items.sort(key=lambda item: (item.start, item.end))
-    return items
+    items = [*links, *lone]
+    items.sort(key=_POSITION)
+    return items, attached
 
 
 def _inside_marker(link: Link, markers: list[Marker], starts: list[int]) -> bool:
@@ -203,7 +205,7 @@ def _link_before(by_end: list[Link], ends: list[int], text: str, marker: Marker)
 def _link_citation(
     link: Link,
     marker: str | None,
-    context: str,
+    context: str | ContextWindow,
     inline_quote: str | None,
     written_access: str | None,
     published: str | None,
@@ -244,16 +246,14 @@ def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
     return link.url, link.url, None
 
 
-def _sentence_around(
-    sentences: list[tuple[int, int]], starts: list[int], start: int, end: int
-) -> tuple[int, int]:
-    if len(sentences) == 1:  # a paragraph of one sentence: most of those with links
-        return sentences[0]
-    if not sentences:
+def _sentence_around(starts: array[int], ends: array[int], start: int, end: int) -> tuple[int, int]:
+    if len(starts) == 1:  # a paragraph of one sentence: most of those with links
+        return starts[0], ends[0]
+    if not starts:
         return (start, start)
     first = max(bisect.bisect_right(starts, start) - 1, 0)
     last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
-    return sentences[first][0], sentences[last][1]
+    return starts[first], ends[last]
 
 
 def _whole_sentence(
@@ -286,14 +286,14 @@ def _whole_sentence(
     return whole
 
 
-def _shown_span(text: str, sentence: tuple[int, int], item: _Item) -> tuple[int, int]:
+def _shown_span(text: str, sentence: tuple[int, int], item: Link | Marker) -> tuple[int, int]:
     """The part of ``sentence`` that the context of ``item`` shows: all of it when it is
     short enough, else as much as ``CONTEXT_LIMIT`` leaves room for, centred on the item
     (its start, if the item alone is longer) and cut between words."""
     start, end = sentence
     if end - start <= CONTEXT_LIMIT:
         return sentence
-    room = CONTEXT_LIMIT - 2 * len(_CUT + " ")
+    room = CONTEXT_LIMIT - 2 * len(CUT + " ")
     first = min(max(item.start, start), end)
     last = min(max(item.end, first), end)
     if last - first >= room:
@@ -313,17 +313,12 @@ def _shown_span(text: str, sentence: tuple[int, int], item: _Item) -> tuple[int,
     return low, high
 
 
-def _context(text: str, sentence: tuple[int, int], shown: tuple[int, int]) -> str:
-    context = " ".join(text[shown[0] : shown[1]].split())
-    if shown[0] > sentence[0]:
-        context = f"{_CUT} {context}"
-    if shown[1] < sentence[1]:
-        context = f"{context} {_CUT}"
-    return context
+def _context(text: str, sentence: tuple[int, int], shown: tuple[int, int]) -> ContextWindow:
+    return ContextWindow(text, shown[0], shown[1], shown[0] > sentence[0], shown[1] < sentence[1])
 
 
 def _nearest_quote(
-    quotes: list[Quoted], quote_starts: list[int], shown: tuple[int, int], item: _Item
+    quotes: list[Quoted], quote_starts: list[int], shown: tuple[int, int], item: Link | Marker
 ) -> str | None:
     """The quoted passage in the ``shown`` part of the sentence nearest the item."""
     best: Quoted | None = None

@@ -1,11 +1,15 @@
 """HTML: the links in an article page, in the text a reader sees around them.
 
 Parsed with lxml's HTML parser, the lenient libxml2 parser that BeautifulSoup also uses
-for speed. We walk lxml's tree directly because it keeps each element's source line
-(BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets a
-repair of the article (not built yet) find it again. A page nested deeper than libxml2
-builds trees is read flattened (``flathtml``); one still too deep is read up to where
-the parser stopped, and a logged warning says where.
+for speed. We read lxml's elements directly because they keep their source line
+(BeautifulSoup's lxml tree builder drops it), and a citation's line is what lets a repair
+of the article find it again. The page is read from the parser's start and end events,
+never holding its whole tree (a 50 MB page's tree alone took 290 MB): a first pass for
+what the page says about itself (``htmlfacts``: its base, its own URL and its date, which
+decide how every link is read), a second for its text, each element let go once read.
+Where the parser reports a fatal error the whole tree is read instead: a page nested
+deeper than libxml2 builds trees is read flattened (``flathtml``); one still too deep is
+read up to where the parser stopped, and a logged warning says where.
 
 Citations: ``<a href>`` (made absolute against ``<base href>`` or the article's URL;
 mailto:, javascript:, same-page anchors and links back to the article itself are not
@@ -25,21 +29,21 @@ The page's own URL comes from ``<link rel=canonical>`` or ``og:url``; its date f
 
 from __future__ import annotations
 
+import io
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lxml import etree, html  # type: ignore[import-untyped]
 
 from archiver.extract.bareurls import find_bare_urls
 from archiver.extract.blocks import BlockBuilder, Document, Link
-from archiver.extract.datetext import parse_date, published_date_from_lines
 from archiver.extract.flathtml import flatten_html
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.htmlfacts import PageFacts, read_tree
 from archiver.extract.robustlinks import ATTRIBUTES as ROBUST_ATTRIBUTES
 from archiver.extract.robustlinks import RobustLink, read_robust_link
-from archiver.jsontext import parse_json
 
 # huge_tree: without it libxml2 stops at 256 levels of elements or a 10 MB text (a page's
 # inline JSON, a data: URI) and drops the rest of the page; with it, at 2,048 levels,
@@ -63,50 +67,105 @@ _LITERAL = frozenset({"pre", "code", "kbd", "samp", "tt"})  # no bare-URL readin
 # Elements the walk reads for more than where a block begins and ends (see flathtml).
 _KEPT_WORDS = "html body a q blockquote br img time meta link base"
 _KEPT = _SKIPPED | _LITERAL | frozenset(_KEPT_WORDS.split())
-_PUBLISHED_META = (
-    "article:published_time",
-    "og:published_time",
-    "datepublished",
-    "date",
-    "dc.date",
-    "dc.date.issued",
-    "dcterms.date",
-    "dcterms.issued",
-    "dcterms.created",
-    "citation_publication_date",
-    "citation_date",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "parsely-pub-date",
-    "sailthru.date",
-)
-_HEADER_LINES = 200
 _QUOTE_LIMIT = 1_500  # characters of a <q cite>'s words kept as its quote
 
 
 def parse_html(text: str, page_url: str | None = None) -> Document:
     if not text.strip():
         return Document([])
+    data = text.encode("utf-8", "surrogatepass")
+    streamed = _streamed(data, page_url)
+    return streamed if streamed is not None else _from_tree(text, data, page_url)
+
+
+def _from_tree(text: str, data: bytes, page_url: str | None) -> Document:
+    """``parse_html`` from the page's whole tree: where the parser stopped early, or
+    nested the page too deep (then read flattened), and the warning says so."""
     try:
-        root, stopped = _tree(text)
+        root, stopped = _tree(data)
         if stopped is not None and "depth" in stopped.message.lower():
-            root, stopped = _tree(flatten_html(text, _BLOCKS, _KEPT))
+            root, stopped = _tree(
+                flatten_html(text, _BLOCKS, _KEPT).encode("utf-8", "surrogatepass")
+            )
     except (etree.ParserError, ValueError):
         return Document([])
     if stopped is not None:
         log.warning("%s", _cut_message(stopped, page_url))
-    own_url = _canonical_url(root, page_url)
+    facts = PageFacts()
+    read_tree(root, facts)
+    own_url = facts.own_url(page_url)
     page = page_url or own_url
-    base = _base_url(root, page)
-    walker = _Walker(base, page)
-    walker.walk(root)
-    return Document(walker.builder.blocks, published=_published(root), url=own_url)
+    walker = _Walker(facts.base(page), page)
+    walker.walk(etree.iterwalk(root, events=("start", "end")))
+    return Document(walker.builder.blocks, published=facts.published(), url=own_url)
 
 
-def _tree(text: str) -> tuple[Any, Any]:
+def _streamed(data: bytes, page_url: str | None) -> Document | None:
+    """``parse_html`` without ever holding the page's whole tree: two passes over the
+    parser's events, the first for what the page says about itself (``PageFacts``), the
+    second for the text, each element let go once read. None when the parser reported a
+    fatal error (the page was cut, or nested too deep) or built nothing: the tree is read
+    then, as before, and says so."""
+    parser = etree.HTMLParser(
+        target=PageFacts(), encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+    )
+    try:
+        facts = etree.fromstring(data, parser)
+    except etree.LxmlError:
+        return None
+    if _failed(parser) or not facts.elements:
+        return None
+    own_url = facts.own_url(page_url)
+    page = page_url or own_url
+    walker = _Walker(facts.base(page), page)
+    events = _events(data)
+    walker.walk(_one_behind(events), release=True)
+    if _failed(events):
+        return None
+    return Document(walker.builder.blocks, published=facts.published(), url=own_url)
+
+
+def _events(data: bytes) -> Any:
+    return etree.iterparse(
+        io.BytesIO(data),
+        events=("start", "end"),
+        html=True,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=True,
+    )
+
+
+def _one_behind(events: Any) -> Iterator[tuple[str, Any]]:
+    """The parser's events, each given once the next has come: an element's text (and
+    its tail) is whole only once the parser has read past it."""
+    previous = None
+    for current in events:
+        if previous is not None:
+            yield previous
+        previous = current
+    if previous is not None:
+        yield previous
+
+
+def _failed(reader: Any) -> bool:
+    """Whether the parser behind ``reader`` (a parser or its events) gave up early."""
+    return any(error.level == etree.ErrorLevels.FATAL for error in reader.error_log)
+
+
+def _release(element: Any) -> None:
+    """Let go of an element read to its end: its children, and the siblings before it."""
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _tree(data: bytes) -> tuple[Any, Any]:
     """The document's tree, and the error that made libxml2 stop early (None if none)."""
-    root = html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    root = html.document_fromstring(data, parser=_PARSER)
     fatal = [e for e in _PARSER.error_log if e.level == etree.ErrorLevels.FATAL]
     return root, (fatal[0] if fatal else None)
 
@@ -136,22 +195,30 @@ class _Walker:
         self.literal_depth = 0
         self.quoting: list[_QuoteWords] = []  # of the <q cite> open, those that want more
 
-    def walk(self, root: Any) -> None:
+    def walk(self, events: Iterable[tuple[str, Any]], release: bool = False) -> None:
+        """Read the start and end events of a tree (``release``: letting go of each
+        element once read, unless an open link still needs its text)."""
         frames: list[tuple[str, Any]] = []
-        events = etree.iterwalk(root, events=("start", "end"))
+        skipping = 0  # how deep inside a skipped element
         for event, element in events:
+            if skipping:
+                skipping += 1 if event == "start" else -1
+                if skipping:
+                    continue
+                if self.quoting and isinstance(element.tag, str):
+                    self._quoted(_text_content(element))  # a quote's words, unread
             if event == "start":
                 frame = self._start(element)
                 frames.append(frame)
                 if frame[0] == "skip":
-                    events.skip_subtree()
-                    if self.quoting and isinstance(element.tag, str):
-                        self._quoted(element.text_content())  # a quote's words, unread
+                    skipping = 1
                 else:
                     self._text(element.text)
-            else:
-                self._end(element, frames.pop())
-                self._text(element.tail)
+                continue
+            self._end(element, frames.pop())
+            self._text(element.tail)
+            if release and not self.anchor_depth:
+                _release(element)
         self.builder.flush()
 
     def _start(self, element: Any) -> tuple[str, Any]:
@@ -307,7 +374,7 @@ class _QuoteWords:
 
 
 def _anchor_text(element: Any) -> str:
-    text = " ".join(element.text_content().split())
+    text = " ".join(_text_content(element).split())
     if text:
         return text
     for image in element.iter("img"):
@@ -317,92 +384,6 @@ def _anchor_text(element: Any) -> str:
     return ""
 
 
-def _canonical_url(root: Any, page_url: str | None) -> str | None:
-    candidates = [
-        link.get("href")
-        for link in root.iter("link")
-        if "canonical" in (link.get("rel") or "").lower().split()
-    ]
-    candidates.extend(
-        meta.get("content")
-        for meta in root.iter("meta")
-        if (meta.get("property") or meta.get("name") or "").strip().lower() == "og:url"
-    )
-    for candidate in candidates:
-        if candidate:
-            resolved = resolve_href(candidate, page_url)
-            if resolved:
-                return resolved
-    return None
-
-
-def _base_url(root: Any, page: str | None) -> str | None:
-    for base in root.iter("base"):
-        href = base.get("href")
-        if href:
-            resolved = resolve_href(href, page)
-            if resolved:
-                return resolved
-    return page
-
-
-def _published(root: Any) -> str | None:
-    for name in _PUBLISHED_META:
-        for meta in root.iter("meta"):
-            key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
-            if key.strip().lower() == name:
-                found = parse_date(meta.get("content") or "")
-                if found:
-                    return found
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
-            try:
-                data = parse_json(script.text)
-            except ValueError:
-                continue
-            for value in _json_values(data, "datePublished"):
-                found = parse_date(value)
-                if found:
-                    return found
-    times = list(root.iter("time"))
-    preferred = [
-        t for t in times if t.get("pubdate") is not None or t.get("itemprop") == "datePublished"
-    ]
-    for time in preferred + times:
-        found = parse_date(time.get("datetime") or "")
-        if found:
-            return found
-    body = root.find("body")
-    if body is None:
-        return None
-    return published_date_from_lines(_first_lines(body, _HEADER_LINES))
-
-
-def _first_lines(element: Any, count: int) -> list[str]:
-    """The first ``count`` lines of ``element``'s text that are not blank, read only as
-    far as they go (the text of a 50 MB page is not built to look at its top)."""
-    lines: list[str] = []
-    partial = ""
-    for piece in element.itertext():
-        *complete, partial = (partial + piece).split("\n")
-        lines.extend(line for line in complete if line.strip())
-        if len(lines) >= count:
-            return lines[:count]
-    if partial.strip():
-        lines.append(partial)
-    return lines[:count]
-
-
-def _json_values(data: Any, key: str, depth: int = 0) -> Iterator[str]:
-    """Every string value under ``key`` anywhere in parsed JSON (JSON-LD nests freely)."""
-    if depth > 20:
-        return
-    if isinstance(data, dict):
-        for name, value in data.items():
-            if name == key and isinstance(value, str):
-                yield value
-            else:
-                yield from _json_values(value, key, depth + 1)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _json_values(value, key, depth + 1)
+def _text_content(element: Any) -> str:
+    """All the text inside ``element`` (lxml.html's ``text_content``, for any element)."""
+    return "".join(element.itertext())

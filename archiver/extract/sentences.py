@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from typing import TYPE_CHECKING
 
 from archiver.extract.quoted import quoted_passages
@@ -33,7 +34,9 @@ _SPACES = re.compile(r"\s*")
 # dots, at each of its lengths. The stop comes first so the scan looks for it alone.
 _ENDING = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*+[\"”’')\]»]*+(?=\s|$)")
 _NEXT_START = re.compile(r"\s*(\S)")
-_WORD_BEFORE = re.compile(r"(\S*)\.$")
+# The last word of a stretch: one match from its start, the greedy part giving back to the
+# last space (searching for "(\S*)\.$" tried every position of the stretch instead).
+_LAST_WORD = re.compile(r"(?s:.*\s)?(\S*)")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 
 _NEVER_FINAL_WORDS = """
@@ -51,6 +54,13 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
     every non-space character belongs to exactly one sentence. ``quoted`` is
     ``quoted_passages(text)`` when the caller has it already.
     """
+    starts, ends = sentence_bounds(text, quoted)
+    return list(zip(starts, ends, strict=True))
+
+
+def sentence_bounds(text: str, quoted: list[Quoted] | None = None) -> tuple[array[int], array[int]]:
+    """``sentence_spans`` as two arrays, the starts and the ends: 16 bytes a sentence
+    instead of some 120 (a tuple and its two numbers), for a paragraph of 50 MB."""
     if quoted is None:
         quoted = quoted_passages(text)
     protected: list[tuple[int, int]] = []
@@ -58,7 +68,7 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
     if quoted:
         protected = _merged([(q.start, q.end) for q in quoted])
         protected_starts = [start for start, _ in protected]
-    spans: list[tuple[int, int]] = []
+    starts, ends = array("q"), array("q")
     start = _skip_space(text, 0)
     for match in _ENDING.finditer(text):
         end = match.end()
@@ -66,12 +76,14 @@ def sentence_spans(text: str, quoted: list[Quoted] | None = None) -> list[tuple[
             continue
         if not _is_sentence_end(text, match):
             continue
-        spans.append((start, end))
+        starts.append(start)
+        ends.append(end)
         start = _skip_space(text, end)
     tail_end = len(text.rstrip())
     if start < tail_end:
-        spans.append((start, tail_end))
-    return spans
+        starts.append(start)
+        ends.append(tail_end)
+    return starts, ends
 
 
 def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
@@ -83,8 +95,8 @@ def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
     punctuation = match.group(0)
     if not punctuation.startswith(".") or punctuation.startswith(".."):
         return True
-    word_match = _WORD_BEFORE.search(text, max(0, match.start() - 40), match.start() + 1)
-    word = word_match.group(1) if word_match else ""
+    dot = match.start()
+    word = _LAST_WORD.fullmatch(text, max(0, dot - 40), dot).group(1)  # type: ignore[union-attr]
     word = word.lstrip("([{\"'“‘«")
     if not word:
         return True
