@@ -336,9 +336,11 @@ def run_pipeline(
     clock: RunClock = SYSTEM_CLOCK,
     article_url: str | None = None,
     checks: Mapping[str, LinkCheck] | None = None,
+    store: Store | None = None,
 ) -> RunReport:
     """Check every cited URL (but those ``checks`` already has: a batch checks many
-    articles' URLs in one go), choose a memento for each, and store the best copies.
+    articles' URLs in one go), choose a memento for each, and store the best copies (in
+    ``store`` when given, open for a whole batch, else a store opened for the run).
 
     With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
     Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
@@ -359,7 +361,7 @@ def run_pipeline(
         )
         checks = _checked(citations, checks, settings, state, clock, say)
         saved = _save_alive(checks, settings, save_live, say, clock)
-        store = _open_store(settings, clock, run) if capture else None
+        store = (store or _open_store(settings, clock, run)) if capture else None
         tools = _Tools(archives, session, cache, store)
         notes: tuple[str, ...] = ()
         if found_offline(checks.values()):

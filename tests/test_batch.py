@@ -157,3 +157,33 @@ def test_a_killed_batch_resumes_where_it_was(origin: OriginServer, tmp_path: Pat
     manifest = json.loads((store / "manifest.json").read_text())
     kinds = [(c["url"], c["source"]) for c in manifest["captures"]]
     assert len(kinds) == len(set(kinds))  # nothing stored twice
+
+
+def test_a_batch_keeps_one_store_and_checks_quotes_against_it(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    """The batch's captures go into one WARC file (rolled at --warc-size), not one per
+    article, and each article's quotes are read back from that store while it is open."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"quoting-{n}.md").write_text(
+            f'---\ndate: 2019-03-14\n---\n\nThe paper wrote: "The masts went up on the '
+            f'promenade" ([report]({SHARED})).\n\nSee also [story {n}]({OWN.format(n=n)}).\n',
+            encoding="utf-8",
+        )
+    _origin(origin, 3)
+    store, reports = tmp_path / "warcs", tmp_path / "reports"
+    with running_wayback(tmp_path / "wayback", CAPTURES) as wayback:
+        args = _arguments(origin, wayback, store)
+        ran = CliRunner().invoke(cli, ["run", str(folder), "--reports", str(reports), *args])
+    assert ran.exit_code == 0, ran.output
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert len(manifest["captures"]) == 5  # SHARED's memento and live copy, three stories
+    assert [f["name"] for f in manifest["files"]] == [p.name for p in store.glob("*.warc.gz")]
+    assert len(manifest["files"]) == 1
+    for entry in map(json.loads, (reports / "articles.jsonl").read_text().splitlines()):
+        report = json.loads((reports / entry["report"]).read_text())
+        [quote] = report["quotes"]
+        assert (quote["url"], quote["verdict"]) == (SHARED, "verbatim"), quote["archived"]
+        assert quote["archived"]["datetime"] == "2019-03-01T09:00:00Z"

@@ -24,6 +24,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from archiver.report.html_report import render_html
 from archiver.report.json_format import to_json
 from archiver.save.keys import InternetArchiveKeys
 from archiver.state import open_state
+from archiver.storage.store import Store
 from archiver.storage.verify import VerifyReport, verify_store
 
 CHUNK_ARTICLES = 500
@@ -176,12 +178,15 @@ def run_batch(
     for outcome in done.values():
         totals.add(outcome, resumed=True)
     offline = False
-    with journal.open("a", encoding="utf-8") as log:
+    with journal.open("a", encoding="utf-8") as log, ExitStack() as batch:
+        # One store for the whole batch: its captures go into WARC files rolled at
+        # --warc-size, not a file (at least) per article.
+        store = batch.enter_context(_store(settings, clock)) if capture else None
         for chunk in _chunks(_pending(sources, done), settings, chunk_articles):
             checks = _check_chunk(chunk, settings, clock)
             offline = offline or found_offline(checks.values())
             for item in chunk:
-                outcome = _run_one(item, checks, settings, reports, capture, save_live, clock)
+                outcome = _run_one(item, checks, settings, reports, store, save_live, clock)
                 log.write(json.dumps(outcome.to_dict(), ensure_ascii=False) + "\n")
                 log.flush()
                 totals.add(outcome)
@@ -205,6 +210,10 @@ def run_batch(
     )
     replace_file(reports / "batch.json", (to_json(report.to_dict()) + "\n").encode())
     return report
+
+
+def _store(settings: Settings, clock: RunClock) -> Store:
+    return Store(settings.store, clock=clock.now, warc_size=settings.warc_size)
 
 
 def _finished(journal: Path) -> dict[str, ArticleOutcome]:
@@ -306,7 +315,7 @@ def _run_one(
     checks: dict[str, LinkCheck],
     settings: Settings,
     reports: Path,
-    capture: bool,
+    store: Store | None,
     save_live: InternetArchiveKeys | None,
     clock: RunClock,
 ) -> ArticleOutcome:
@@ -317,7 +326,8 @@ def _run_one(
             item.article,
             item.citations,
             settings,
-            capture=capture,
+            capture=store is not None,
+            store=store,
             checks=checks,
             save_live=save_live,
             clock=clock,

@@ -182,8 +182,11 @@ def read_stored(store: Path, capture: Capture, url: str | None = None) -> Page |
     shown for it (default: the URL whose response is stored)."""
     from archiver.archives.local.collection import open_collection
     from archiver.archives.local.keys import make_locator
+    from archiver.storage.warcfile import OPEN_SUFFIX
 
     path = store / capture.warc_file
+    if not path.exists():  # still being appended to (a batch's store is open throughout)
+        path = store / f"{capture.warc_file}{OPEN_SUFFIX}"
     try:
         record = open_collection(path).read_locator(make_locator(path, capture.offset))
     except (ArchiverError, OSError) as e:
