@@ -17,7 +17,6 @@ them, so absent means CI is broken.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.chromium import chromium
 from tests.export_stores import ALIVE, ALIVE_TEXT, GONE, GONE_TEXT, corpus_store, invoke
 from tests.export_stores import pipeline_store as make_pipeline_store
 from tests.range_server import RangeServer
@@ -45,16 +45,6 @@ def replaywebpage_site() -> Path:
             "ARCHIVER_REPLAYWEBPAGE to a folder that holds it"
         )
     return site
-
-
-def chromium_path() -> str:
-    found = os.environ.get("ARCHIVER_CHROMIUM") or shutil.which("chromium")
-    if not found:
-        pytest.fail(
-            "no chromium on this machine: .ci/run installs Debian's (apt-get install -y "
-            "chromium), or set ARCHIVER_CHROMIUM to a Chromium binary"
-        )
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +67,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RangeServ
 
 @pytest.fixture(scope="module")
 def browser(served: tuple[RangeServer, Path]) -> Iterator[Any]:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def replay_frame(page: Any, url: str, stamp: str, text: str) -> Any:

@@ -20,8 +20,8 @@ from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.demo.simweb.wayback import FixtureCapture
 from archiver.report.csv_report import run_csv
 from archiver.report.html_report import render_html
+from tests.chromium import chromium
 from tests.conftest import CANARY, running_wayback
-from tests.test_export_replay import chromium_path
 
 ALIVE = "http://news.example/2019/harbour"
 GONE = "http://news.example/2019/tender"
@@ -41,17 +41,8 @@ is gone now, saying "{SCRIPT} the whole promenade".
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

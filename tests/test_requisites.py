@@ -610,7 +610,7 @@ SCRIPTED = (
 def test_a_browser_capture_records_what_the_page_loaded_scripts_included(
     live_site: OriginServer, tmp_path: Path
 ) -> None:
-    from tests.test_export_replay import chromium_path  # the same browser the replay test uses
+    from tests.chromium import chromium_path  # the same browser the replay test uses
 
     live_site.add("http://live.example/scripted", Page(body=SCRIPTED))
     live_site.add("http://live.example/late.png", Page(status=302, location="/img/late.png"))

@@ -326,20 +326,12 @@ def test_a_reader_opening_a_cited_url_in_chromium_sees_the_page_and_its_date(
 ) -> None:
     """The redirect case as a reader meets it: the printed address of MOVED opens, in a
     real browser, the page it redirected to, under pywb's banner naming the capture."""
-    from tests.test_export_replay import chromium_path
+    from tests.chromium import chromium
 
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
     running = Serving(["--format", "json", str(store)], tmp_path)
     try:
         replay = running.served["pages"][1]["replay"]
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-            )
+        with chromium() as browser:
             context = browser.new_context(locale="en-US", timezone_id="UTC")
             page = context.new_page()
             page.goto(replay)
@@ -349,7 +341,6 @@ def test_a_reader_opening_a_cited_url_in_chromium_sees_the_page_and_its_date(
             page.wait_for_function("document.body.innerText.includes('Tender notice')")
             banner = page.locator("body").inner_text()
             address = page.url
-            browser.close()
     finally:
         code, _ = running.stop()
     assert PAGE_TEXT in shown
