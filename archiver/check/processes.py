@@ -106,7 +106,7 @@ class CheckProcesses:
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
-            _write_all(fd, pickle.dumps(list(part), pickle.HIGHEST_PROTOCOL))
+            _write_all(fd, pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
         self._close_work()  # the work is out; a process given no part goes
         missing = {fd: len(part) for fd, part in zip(self._results, parts, strict=False)}
         buffers = {fd: bytearray() for fd in missing}
@@ -215,7 +215,8 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
             os.close(work)
             if not data:  # let go: no work for this process
                 return 0
-            urls = pickle.loads(data[8:])
+            urls = pickle.loads(memoryview(data)[8:])
+            del data  # not held while checking: as long as the list
 
             def send(batch: list[LinkCheck]) -> None:
                 _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
