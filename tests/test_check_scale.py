@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from archiver.check.links import check_urls
+from archiver.check.processes import READ_APART_BYTES, read_apart
+from archiver.cli.targets import cited_urls
 from archiver.demo.simweb.origin import OriginServer, Page, Site
+from archiver.errors import InputError
 from archiver.models import Verdict
 from tests.conftest import sandbox_settings
 
@@ -50,7 +55,11 @@ def test_hosts_with_a_few_links_each_all_get_verdicts(origin: OriginServer) -> N
 
 CHILD = """
 import pickle, sys, tracemalloc
+import pytest
+
 from archiver.check.links import check_urls
+from archiver.check.processes import READ_APART_BYTES, read_apart
+from archiver.cli.targets import cited_urls
 settings, urls = pickle.load(open(sys.argv[1], "rb"))
 seen = []
 tracemalloc.start()
@@ -104,3 +113,54 @@ def test_pages_waiting_for_their_hosts_probe_do_not_hold_their_bodies(
     # What each holds meanwhile is what its verdict needs, not the body it was read from.
     per_link = growth_per_link(origin, tmp_path, 1, 8, directory="big")
     assert per_link < 10_000, f"{per_link:.0f} bytes more for each added link"
+
+
+READER = """
+import resource, sys
+from pathlib import Path
+from archiver.cli.links import _read_urls
+from archiver.config import Settings
+links, path = int(sys.argv[1]), Path(sys.argv[2])
+urls = [f"http://h{n % 500}.example/p/{n}" for n in range(links)]
+path.write_text("".join(f"Claim {n} is in [source {n}]({u}).\\n\\n" for n, u in enumerate(urls)))
+assert _read_urls((str(path),), None, Settings()) == urls
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_a_long_articles_parse_is_not_held_while_checking(tmp_path: Path) -> None:
+    # What the check command does before checking: read the URLs. The parse of a long
+    # article peaks at about a kilobyte a link, and this process would keep that
+    # peak while checking; read in a process of its own, only the URLs come back.
+    peaks = []
+    for links in (20_000, 80_000):
+        article = tmp_path / f"article-{links}.md"
+        done = subprocess.run(
+            [sys.executable, "-c", READER, str(links), str(article)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        peaks.append(int(done.stdout) * 1024)
+        assert article.stat().st_size >= READ_APART_BYTES
+    per_link = (peaks[1] - peaks[0]) / 60_000
+    assert per_link < 500, f"{per_link:.0f} bytes more for each added link"
+
+
+def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
+    binary = tmp_path / "article.md"
+    binary.write_bytes(b"\0" * READ_APART_BYTES)
+    with pytest.raises(InputError) as direct:
+        cited_urls([str(binary)])
+    with pytest.raises(InputError) as apart:
+        read_apart(lambda: cited_urls([str(binary)]))
+    assert str(apart.value) == str(direct.value) and "binary data" in str(apart.value)
+    with pytest.raises(KeyError):
+        read_apart(lambda: {}["x"])
+
+    def fails() -> None:
+        class Local(Exception):  # cannot be pickled: said in one line instead
+            pass
+
+        raise Local("from the reader")
+
+    with pytest.raises(RuntimeError, match="Local: from the reader"):
+        read_apart(fails)
