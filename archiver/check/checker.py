@@ -12,8 +12,9 @@ article), makes them:
 - Soft-404 probes: one request per host and directory, for a URL that surely does not
   exist, made only when a 200 page needs comparing, and shared by all its neighbours.
 - One event loop keeps thousands of requests in flight on one thread, through the small
-  client in ``archiver.net.aioclient``; ``per_host`` worker coroutines per host keep at most
-  that many requests on any one host, and a semaphore at most ``workers`` overall. Each
+  client in ``archiver.net.aioclient``: ``workers`` coroutines take turns, ``per_host``
+  turns per host, so at most that many requests are on any one host (a semaphore per
+  host holds it too, and one at most ``workers`` overall). Each
   redirect hop takes a slot on its own host, so ``per_host`` holds for redirect targets
   too (a hundred cited sites that all send their readers to one host do not send it a
   hundred requests at once). 429 and 503 answers are retried once when ``Retry-After``
@@ -436,10 +437,11 @@ async def check_all(
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
 ) -> None:
-    """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
-    next URL when it is done, each result to ``on_result`` (none is held here): memory
-    stays proportional to the requests in flight, not to the length of the list, and no
-    host waits behind another's queue."""
+    """Check ``urls`` with ``per_host`` turns per host taken by ``workers`` coroutines,
+    each turn taking the host's next URL when it is done, each result to ``on_result``
+    (none is held here): besides the URLs (and a few small things per host), memory
+    stays proportional to the requests in flight, not to the hosts' slots nor to the
+    results, and no host waits behind another's queue."""
     with _rare_collections():
         await _check_each_host(urls, settings, clock, on_result)
 
