@@ -26,15 +26,19 @@ NOT_FOUND = "<html><head><title>Page not found</title></head><body>Sorry.</body>
 
 
 def many_hosts(origin: OriginServer, hosts: int) -> None:
-    """``hosts`` sites whose every page is alive, except ``/gone/...`` (404); a path that
-    does not exist answers a soft-404 page (so every alive page waits for a probe)."""
+    """``hosts`` sites with pages ``/p/N`` (alive), ``/big/N`` (alive, 30 KB) and
+    ``/gone/N`` (404) for N below 8; a path that does not exist answers a soft-404 page
+    (so every alive page waits for a probe). The pages are shared by the sites: this
+    process holds them once."""
+    pages = {}
+    for n in range(8):
+        pages[f"/p/{n}"] = Page(body=PAGE.format(n=n), delay=0.01 * (n % 3))
+        pages[f"/gone/{n}"] = Page(status=404, body="no")
+        pages[f"/big/{n}"] = Page(body=SCRIPTED.format(n=n).encode())
     for h in range(hosts):
         site = origin.sites.setdefault(f"h{h}.example", Site())
         site.fallback = Page(body=NOT_FOUND)
-        for n in range(40):
-            site.pages[f"/p/{n}"] = Page(body=PAGE.format(n=n), delay=0.01 * (n % 3))
-            site.pages[f"/gone/{n}"] = Page(status=404, body="no")
-            site.pages[f"/big/{n}"] = Page(body=SCRIPTED.format(n=n))
+        site.pages.update(pages)
 
 
 def test_hosts_with_a_few_links_each_all_get_verdicts(origin: OriginServer) -> None:
