@@ -12,8 +12,9 @@ article), makes them:
 - Soft-404 probes: one request per host and directory, for a URL that surely does not
   exist, made only when a 200 page needs comparing, and shared by all its neighbours.
 - One event loop keeps thousands of requests in flight on one thread, through the small
-  client in ``archiver.net.aioclient``; ``per_host`` worker coroutines per host keep at most
-  that many requests on any one host, and a semaphore at most ``workers`` overall. Each
+  client in ``archiver.net.aioclient``: ``workers`` coroutines take turns, ``per_host``
+  turns per host, so at most that many requests are on any one host (a semaphore per
+  host holds it too, and one at most ``workers`` overall). Each
   redirect hop takes a slot on its own host, so ``per_host`` holds for redirect targets
   too (a hundred cited sites that all send their readers to one host do not send it a
   hundred requests at once). 429 and 503 answers are retried once when ``Retry-After``
@@ -34,6 +35,7 @@ import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,7 +136,8 @@ class _Checker:
             lambda: asyncio.Semaphore(max(settings.per_host, 1))
         )
         self.overall = asyncio.Semaphore(max(settings.workers, 1))
-        self.probes: dict[tuple[str, str], asyncio.Future[PageSummary | None]] = {}
+        # Each host's soft-404 probes, by directory; let go with the host (``host_done``).
+        self.probes: dict[str, dict[tuple[str, str], asyncio.Future[PageSummary | None]]] = {}
         # Each host's URLs still to start, where workers take them in turn (see
         # ``_probe``); a probe is then one more item there.
         self.queues: dict[str, deque[str | Coroutine[Any, Any, None]]] = {}
@@ -180,8 +183,13 @@ class _Checker:
         if probe.done():
             return self._result(url, *_compare(answer, page, probe.result()), answer)
 
+        # Waiting, it keeps only what its verdict reads (status, method, final URL,
+        # redirects), not the body of up to CHECK_BODY_BYTES: every page of a host may
+        # wait for its probe, on thousands of hosts at once.
+        kept = replace(answer, body=b"", headers={})
+
         async def after_probe() -> LinkCheck:
-            return self._result(url, *_compare(answer, page, await probe), answer)
+            return self._result(url, *_compare(kept, page, await probe), kept)
 
         return asyncio.ensure_future(after_probe())
 
@@ -274,18 +282,27 @@ class _Checker:
             return Verdict.ALIVE, _alive_reason(answer)
         return page
 
+    def host_done(self, host: str, url: str) -> None:
+        """Let go of what was kept for ``host``, whose URLs are all checked: its queue,
+        its soft-404 probes, and the idle connections to ``url``'s origin (one of its
+        URLs)."""
+        del self.queues[host]
+        self.probes.pop(host, None)
+        self.client.let_go(url)
+
     def _probe(self, url: str) -> asyncio.Future[PageSummary | None]:
         """The soft-404 probe for ``url``'s host and directory, asked for once. Where the
         host's URLs wait in a queue, the probe takes its turn there, behind the next
         ``per_host`` of them: a cited link that could start now goes first (a link that
         hangs costs the whole timeout from when it starts; a probe holds up only the
         verdicts that wait on it, by about one answer's time)."""
-        key = probe_key(url)
-        future = self.probes.get(key)
+        key, host = probe_key(url), host_of(url)
+        probes = self.probes.setdefault(host, {})
+        future = probes.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
-            self.probes[key] = future
-            queue = self.queues.get(host_of(url))
+            probes[key] = future
+            queue = self.queues.get(host)
             if queue is None:
                 task = asyncio.ensure_future(self._run_probe(url, future))
                 self.probe_tasks.add(task)
@@ -420,10 +437,11 @@ async def check_all(
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
 ) -> None:
-    """Check ``urls`` with ``per_host`` worker coroutines per host, each taking the host's
-    next URL when it is done, each result to ``on_result`` (none is held here): memory
-    stays proportional to the requests in flight, not to the length of the list, and no
-    host waits behind another's queue."""
+    """Check ``urls`` with ``per_host`` turns per host taken by ``workers`` coroutines,
+    each turn taking the host's next URL when it is done, each result to ``on_result``
+    (none is held here): besides the URLs (and a few small things per host), memory
+    stays proportional to the requests in flight, not to the hosts' slots nor to the
+    results, and no host waits behind another's queue."""
     with _rare_collections():
         await _check_each_host(urls, settings, clock, on_result)
 
@@ -448,49 +466,53 @@ async def _check_each_host(
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
 ) -> None:
+    """Each host's turns (``_line_up``) taken by ``workers`` coroutines: a turn checks
+    its host's next URL, then goes to the back of the line while that host has URLs
+    left. Only ``workers`` coroutines, not ``per_host`` for every host (40,000 of them,
+    each with its frame and futures, on 5,000 hosts): the overall limit let no more than
+    that many make requests anyway. When a host's last turn ends, what was kept for it
+    (its queue, its soft-404 probes, its idle connections) is let go."""
     _allow_open_files(settings.workers + 256)
     client = Client(settings, max_body=CHECK_BODY_BYTES)
     checker = _Checker(client, settings, clock)
     queues = checker.queues
-    for url in urls:
-        queue = queues.get(host := host_of(url))
-        if queue is None:
-            queues[host] = queue = deque()
-        queue.append(url)
-    try:
+    turns, left = _line_up(urls, queues, max(settings.per_host, 1))
+    # Pages waiting for their host's soft-404 probe; only those not done yet are held.
+    waiting: set[asyncio.Future[LinkCheck]] = set()
 
-        async def work(queue: deque[str | Coroutine[Any, Any, None]]) -> None:
-            while queue:
-                url = queue.popleft()
-                if not isinstance(url, str):  # a soft-404 probe's turn
-                    await url
-                    continue
-                outcome = await checker.check_soon(url)
+    def finished(future: asyncio.Future[LinkCheck]) -> None:
+        # A failure is raised by the gather below (so it stays in ``waiting``): raised
+        # in a callback, it would only be logged.
+        if not future.cancelled() and future.exception() is None:
+            waiting.discard(future)
+            on_result(future.result())
+
+    async def work() -> None:
+        while turns:
+            host = turns.popleft()
+            queue = queues[host]
+            # Empty when the host's other turns took what this one was lined up for.
+            item = queue.popleft() if queue else None
+            if isinstance(item, str):
+                outcome = await checker.check_soon(item)
                 if isinstance(outcome, LinkCheck):
                     on_result(outcome)
                 else:
                     waiting.add(outcome)
                     outcome.add_done_callback(finished)
+            elif item is not None:  # a soft-404 probe's turn
+                await item
+            if queue:
+                turns.append(host)
+            else:
+                count, url = left.pop(host)
+                if count > 1:
+                    left[host] = (count - 1, url)
+                else:
+                    checker.host_done(host, url)
 
-        def finished(future: asyncio.Future[LinkCheck]) -> None:
-            # A failure is raised by the gather below (so it stays in ``waiting``): raised
-            # in a callback, it would only be logged.
-            if not future.cancelled() and future.exception() is None:
-                waiting.discard(future)
-                on_result(future.result())
-
-        # Pages waiting for their host's soft-404 probe; only those not done yet are held.
-        waiting: set[asyncio.Future[LinkCheck]] = set()
-        # Workers start round-robin over the hosts (every host's first request, then
-        # every host's second, ...), a round per turn of the event loop, so that each
-        # host has an answer back, and a slot free for its next URL, as early as can be.
-        workers: list[asyncio.Future[None]] = []
-        per_host = max(settings.per_host, 1)
-        sizes = [(queue, len(queue)) for queue in queues.values()]  # before workers take any
-        for rank in range(per_host):
-            workers.extend(asyncio.ensure_future(work(q)) for q, size in sizes if rank < size)
-            await asyncio.sleep(0)
-        await asyncio.gather(*workers)
+    try:
+        await asyncio.gather(*(work() for _ in range(min(max(settings.workers, 1), len(turns)))))
         await asyncio.gather(*waiting)
     finally:
         for queue in queues.values():  # not empty only when a worker failed
@@ -498,6 +520,24 @@ async def _check_each_host(
                 if not isinstance(item, str):
                     item.close()
         await client.close()
+
+
+def _line_up(
+    urls: Sequence[str], queues: dict[str, deque[str | Coroutine[Any, Any, None]]], per_host: int
+) -> tuple[deque[str], dict[str, tuple[int, str]]]:
+    """Each host's URLs put in its queue in ``queues``; the line of turns, ``per_host``
+    per host (fewer for fewer URLs), round-robin: every host's first turn, then every
+    host's second, ... so that each host has an answer back, and a slot free for its
+    next URL, as early as can be; and each host's count of turns with one of its URLs
+    (whose origin's connections are let go after its last turn)."""
+    for url in urls:
+        queue = queues.get(host := host_of(url))
+        if queue is None:
+            queues[host] = queue = deque()
+        queue.append(url)
+    turns = deque(host for rank in range(per_host) for host, q in queues.items() if rank < len(q))
+    left = {host: (min(per_host, len(queue)), str(queue[0])) for host, queue in queues.items()}
+    return turns, left
 
 
 async def canary_answers(settings: Settings, clock: Clock) -> bool:

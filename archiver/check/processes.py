@@ -21,10 +21,11 @@ import os
 import pickle
 import select
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from archiver.check.loop import new_runner
 from archiver.config import Settings
@@ -36,6 +37,12 @@ TICK_SECONDS = 0.1  # the parent's ``on_tick`` is called at least this often whi
 # An article file from which the worker processes are started before it is read: a
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
 EARLY_START_BYTES = 32 * 1024
+# Articles from which the URLs are read in a process of their own (``read_apart``):
+# about 15,000 links, whose parse peaks at some 15 MB.
+READ_APART_BYTES = 1 << 20
+
+
+T = TypeVar("T")
 
 
 def process_count(settings: Settings) -> int:
@@ -106,7 +113,7 @@ class CheckProcesses:
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
-            _write_all(fd, pickle.dumps(list(part), pickle.HIGHEST_PROTOCOL))
+            _write_all(fd, pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
         self._close_work()  # the work is out; a process given no part goes
         missing = {fd: len(part) for fd, part in zip(self._results, parts, strict=False)}
         buffers = {fd: bytearray() for fd in missing}
@@ -215,7 +222,8 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
             os.close(work)
             if not data:  # let go: no work for this process
                 return 0
-            urls = pickle.loads(data[8:])
+            urls = pickle.loads(memoryview(data)[8:])
+            del data  # not held while checking: as long as the list
 
             def send(batch: list[LinkCheck]) -> None:
                 _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
@@ -236,12 +244,8 @@ def check_processes_for(
     """Worker processes started now, for the URLs ``targets`` will give, when a target is
     an article file big enough to cite about ``SPLIT_THRESHOLD`` links (else None); any
     not given work by the end are let go, and all are stopped after a failure."""
-    size = 0
-    for target in targets:
-        with suppress(OSError, ValueError):
-            size += Path(target).stat().st_size if "://" not in target else 0
     count = process_count(settings)
-    if size < EARLY_START_BYTES or count < 2 or not can_fork():
+    if article_bytes(targets) < EARLY_START_BYTES or count < 2 or not can_fork():
         yield None
         return
     processes = CheckProcesses(count, settings, clock)
@@ -251,3 +255,56 @@ def check_processes_for(
         processes.stop()
         raise
     processes.close()
+
+
+def article_bytes(targets: Sequence[str]) -> int:
+    """The size of the article files among ``targets`` (folders, URLs and stdin: 0)."""
+    size = 0
+    for target in targets:
+        with suppress(OSError, ValueError):
+            size += Path(target).stat().st_size if "://" not in target else 0
+    return size
+
+
+def read_apart(read: Callable[[], T]) -> T:
+    """``read()`` worked out in a forked process of its own, its result sent back; its
+    error, if it raised one, raised here.
+
+    For the URLs of a long article: its parse peaks at about a kilobyte a link, and the
+    memory a process frees is mostly not given back to the system (what it keeps, the
+    URLs, is scattered over it), so the process that goes on to check would hold that
+    peak to its end (scenario C, 200,000 links: 200 MB while checking, for 20 MB of URLs).
+    """
+    if not can_fork():
+        return read()
+    sys.stderr.flush()  # else what it holds would be written twice
+    results_in, results_out = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the reader: it never returns into the caller's code
+        try:
+            os.close(results_in)
+            outcome: Any
+            try:
+                outcome = read()
+            except BaseException as e:  # raised by the caller
+                outcome = e
+            try:
+                data = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+            except Exception as e:  # an error that cannot travel: a bug, said in one line
+                data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({e})"))
+            sys.stderr.flush()
+            _write_all(results_out, data)
+        finally:
+            os._exit(0)
+    os.close(results_out)
+    try:
+        data = _read_all(results_in)
+    finally:
+        os.close(results_in)
+        os.waitpid(pid, 0)
+    if not data:
+        raise RuntimeError("reading the articles failed: its process died")
+    result = pickle.loads(memoryview(data)[8:])
+    if isinstance(result, BaseException):
+        raise result
+    return result

@@ -93,7 +93,7 @@ def check(
     settings = build_settings(params)
     # For a long article, the checking processes start first and get ready while it is read.
     with check_processes_for(targets, settings) as processes:
-        urls = cited_urls(targets, from_file, settings)
+        urls = _read_urls(targets, from_file, settings)
         if fmt == "jsonl":
             failures, offline = _stream_checks(urls, settings, processes)
         else:
@@ -110,6 +110,16 @@ def check(
         )
     if failures:
         raise SystemExit(EXIT_FOUND_PROBLEMS)
+
+
+def _read_urls(targets: tuple[str, ...], from_file: str | None, settings: Settings) -> list[str]:
+    """The URLs to check; those of long articles read in a process of their own, so that
+    what the parse took is not held while they are checked (bench/check_memory.py)."""
+    from archiver.check.processes import READ_APART_BYTES, article_bytes, read_apart
+
+    if article_bytes(targets) < READ_APART_BYTES:
+        return cited_urls(targets, from_file, settings)
+    return read_apart(lambda: cited_urls(targets, from_file, settings))
 
 
 def _none(_result: LinkCheck) -> None:

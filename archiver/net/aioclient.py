@@ -273,6 +273,9 @@ class _Connection(asyncio.Protocol):
         self.abort()
 
 
+_PoolKey = tuple[str, str, int, str | None]  # scheme, host, port, proxy: connections kept
+
+
 class _Closed(Exception):
     """The connection closed before any byte of an answer: a kept-alive connection the
     server had already given up on, worth one more try on a new connection."""
@@ -293,9 +296,7 @@ class Client:
         self._ca_bundle = settings.ca_bundle
         self._tls: ssl.SSLContext | None = None
         self._addresses: dict[tuple[str, int], asyncio.Future[list[tuple[str, int]]]] = {}
-        self._idle: defaultdict[tuple[str, str, int, str | None], list[_Connection]] = defaultdict(
-            list
-        )
+        self._idle: defaultdict[_PoolKey, list[_Connection]] = defaultdict(list)
         self._idle_limit = max(settings.per_host, 1)
         self._user_agent = settings.user_agent
         if not _SENDABLE.fullmatch(settings.user_agent):  # else every request would fail
@@ -334,6 +335,24 @@ class Client:
                 connection.abort()
         self._idle.clear()
 
+    def let_go(self, url: str) -> None:
+        """Close the idle connections kept for ``url``'s origin: its host has nothing
+        more to be asked (a long list would otherwise keep some for every host it named,
+        to the end)."""
+        try:
+            key, _ = self._pool_key(_Target.parse(url), url)
+        except BadUrl:  # nothing was ever asked of it
+            return
+        for connection in self._idle.pop(key, ()):
+            connection.abort()
+
+    def _pool_key(self, target: _Target, url: str) -> tuple[_PoolKey, str | None]:
+        """Where ``url`` is asked: the key of its kept connections, and its proxy."""
+        proxy = self._proxies.proxy_for(url)
+        if proxy is not None and "://" not in proxy:
+            proxy = f"http://{proxy}"  # "host:port", as curl and requests take it
+        return (target.scheme, target.host, target.port, proxy), proxy
+
     async def exchange(
         self, chain: RedirectChain, timeout: float | None = None
     ) -> tuple[ResponseHead, bytes]:
@@ -343,10 +362,7 @@ class Client:
         method, url = chain.method, chain.url
         timeout = self.timeout if timeout is None else timeout
         target = _Target.parse(url)
-        proxy = self._proxies.proxy_for(url)
-        if proxy is not None and "://" not in proxy:
-            proxy = f"http://{proxy}"  # "host:port", as curl and requests take it
-        key = (target.scheme, target.host, target.port, proxy)
+        key, proxy = self._pool_key(target, url)
         through_proxy = proxy is not None and target.scheme == "http"
         path = f"http://{target.host_header}{target.path}" if through_proxy else target.path
         head = f"{method} {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
@@ -389,7 +405,7 @@ class Client:
                 connection.abort()
             return answer
 
-    def _take_idle(self, key: tuple[str, str, int, str | None]) -> _Connection | None:
+    def _take_idle(self, key: _PoolKey) -> _Connection | None:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
@@ -398,7 +414,7 @@ class Client:
             connection.abort()
         return None
 
-    def _give_back(self, key: tuple[str, str, int, str | None], connection: _Connection) -> None:
+    def _give_back(self, key: _PoolKey, connection: _Connection) -> None:
         idle = self._idle[key]
         if len(idle) < self._idle_limit:
             idle.append(connection)

@@ -1,0 +1,170 @@
+"""The checker on many hosts: every host's URLs get a verdict, and the memory it holds
+does not grow with the links (bench/check_memory.py measures scenario C)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archiver.check.links import check_urls
+from archiver.check.processes import READ_APART_BYTES, read_apart
+from archiver.cli.targets import cited_urls
+from archiver.demo.simweb.origin import OriginServer, Page, Site
+from archiver.errors import InputError
+from archiver.models import Verdict
+from tests.conftest import sandbox_settings
+
+PAGE = "<html><head><title>A report {n}</title></head><body>Findings of {n}.</body></html>"
+# A page whose body is mostly script (30 KB), as many are: nothing of it is compared
+SCRIPTED = PAGE.replace("</head>", "<script>" + "var x = 1;" * 3000 + "</script></head>")
+NOT_FOUND = "<html><head><title>Page not found</title></head><body>Sorry.</body></html>"
+
+
+def many_hosts(origin: OriginServer, hosts: int) -> None:
+    """``hosts`` sites with pages ``/p/N`` (alive), ``/big/N`` (alive, 30 KB) and
+    ``/gone/N`` (404) for N below 8; a path that does not exist answers a soft-404 page
+    (so every alive page waits for a probe). The pages are shared by the sites: this
+    process holds them once."""
+    pages = {}
+    for n in range(8):
+        pages[f"/p/{n}"] = Page(body=PAGE.format(n=n), delay=0.01 * (n % 3))
+        pages[f"/gone/{n}"] = Page(status=404, body="no")
+        pages[f"/big/{n}"] = Page(body=SCRIPTED.format(n=n).encode())
+    for h in range(hosts):
+        site = origin.sites.setdefault(f"h{h}.example", Site())
+        site.fallback = Page(body=NOT_FOUND)
+        site.pages.update(pages)
+
+
+def test_hosts_with_a_few_links_each_all_get_verdicts(origin: OriginServer) -> None:
+    # Three links on each of 40 hosts and two turns per host: one turn comes back while
+    # another of the same host is still lined up, and both may see the last URL.
+    many_hosts(origin, 40)
+    urls = [
+        f"http://h{h}.example/{'gone' if n == 2 else 'p'}/{n}" for h in range(40) for n in range(3)
+    ]
+    settings = sandbox_settings(origin, per_host=2, workers=8, processes=1)
+    results = check_urls(urls, settings)
+    assert [r.url for r in results] == urls
+    assert [r.verdict for r in results] == [
+        Verdict.DEAD if "/gone/" in url else Verdict.ALIVE for url in urls
+    ]
+    assert max(origin.peak_in_flight.values()) <= 2
+
+
+CHILD = """
+import pickle, sys, tracemalloc
+import pytest
+
+from archiver.check.links import check_urls
+from archiver.check.processes import READ_APART_BYTES, read_apart
+from archiver.cli.targets import cited_urls
+settings, urls = pickle.load(open(sys.argv[1], "rb"))
+seen = []
+tracemalloc.start()
+check_urls(urls, settings, on_result=lambda r: seen.append(r.verdict.value), keep=False)
+print(tracemalloc.get_traced_memory()[1], len(seen), len(set(seen)))
+"""
+
+
+def peak_checking(origin: OriginServer, urls: list[str], tmp_path: Path, **changes: object) -> int:
+    """Peak bytes traced (tracemalloc) while checking ``urls`` streamed (nothing kept),
+    in a process of its own; every link must get the same verdict."""
+    job = tmp_path / f"job-{len(urls)}.pickle"
+    settings = sandbox_settings(origin, processes=1, **changes)
+    job.write_bytes(pickle.dumps((settings, urls)))
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(job)], capture_output=True, text=True, check=True
+    )
+    peak, count, verdicts = (json.loads(word) for word in done.stdout.split())
+    assert (count, verdicts) == (len(urls), 1)
+    return int(peak)
+
+
+def growth_per_link(
+    origin: OriginServer, tmp_path: Path, few: int, many: int, directory: str = "gone"
+) -> float:
+    """Bytes more at the peak for each link added, from ``few`` to ``many`` links in
+    ``directory`` on each of 150 hosts, with 8 slots per host and 32 requests in flight
+    at most."""
+    many_hosts(origin, 150)
+    sizes = []
+    for count in (few, many):
+        urls = [f"http://h{h}.example/{directory}/{n}" for n in range(count) for h in range(150)]
+        sizes.append(peak_checking(origin, urls, tmp_path, per_host=8, workers=32))
+    return (sizes[1] - sizes[0]) / (150 * (many - few))
+
+
+def test_memory_does_not_grow_with_the_hosts_slots(origin: OriginServer, tmp_path: Path) -> None:
+    # One link on each host, then eight (as many as its slots): still at most 32
+    # requests in flight, and what is held for the others is the list itself (a few
+    # hundred bytes a link), not a coroutine with its futures for every slot of every
+    # host (scenario C: 40,000 of them in each process).
+    per_link = growth_per_link(origin, tmp_path, 1, 8)
+    assert per_link < 1000, f"{per_link:.0f} bytes more for each added link"
+
+
+def test_pages_waiting_for_their_hosts_probe_do_not_hold_their_bodies(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # Every alive page waits for its host's soft-404 probe, which takes its turn behind
+    # the host's next links: eight pages of 30 KB on each of 150 hosts may wait at once.
+    # What each holds meanwhile is what its verdict needs, not the body it was read from.
+    per_link = growth_per_link(origin, tmp_path, 1, 8, directory="big")
+    assert per_link < 10_000, f"{per_link:.0f} bytes more for each added link"
+
+
+READER = """
+import resource, sys
+from pathlib import Path
+from archiver.cli.links import _read_urls
+from archiver.config import Settings
+links, path = int(sys.argv[1]), Path(sys.argv[2])
+urls = [f"http://h{n % 500}.example/p/{n}" for n in range(links)]
+path.write_text("".join(f"Claim {n} is in [source {n}]({u}).\\n\\n" for n, u in enumerate(urls)))
+assert _read_urls((str(path),), None, Settings()) == urls
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_a_long_articles_parse_is_not_held_while_checking(tmp_path: Path) -> None:
+    # What the check command does before checking: read the URLs. The parse of a long
+    # article peaks at about a kilobyte a link, and this process would keep that
+    # peak while checking; read in a process of its own, only the URLs come back.
+    peaks = []
+    for links in (20_000, 80_000):
+        article = tmp_path / f"article-{links}.md"
+        done = subprocess.run(
+            [sys.executable, "-c", READER, str(links), str(article)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        peaks.append(int(done.stdout) * 1024)
+        assert article.stat().st_size >= READ_APART_BYTES
+    per_link = (peaks[1] - peaks[0]) / 60_000
+    assert per_link < 500, f"{per_link:.0f} bytes more for each added link"
+
+
+def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
+    binary = tmp_path / "article.md"
+    binary.write_bytes(b"\0" * READ_APART_BYTES)
+    with pytest.raises(InputError) as direct:
+        cited_urls([str(binary)])
+    with pytest.raises(InputError) as apart:
+        read_apart(lambda: cited_urls([str(binary)]))
+    assert str(apart.value) == str(direct.value) and "binary data" in str(apart.value)
+    with pytest.raises(KeyError):
+        read_apart(lambda: {}["x"])
+
+    def fails() -> None:
+        class Local(Exception):  # cannot be pickled: said in one line instead
+            pass
+
+        raise Local("from the reader")
+
+    with pytest.raises(RuntimeError, match="Local: from the reader"):
+        read_apart(fails)
