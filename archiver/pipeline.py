@@ -338,16 +338,15 @@ def run_pipeline(
     checks: Mapping[str, LinkCheck] | None = None,
     store: Store | None = None,
 ) -> RunReport:
-    """Check every cited URL (but those ``checks`` already has: a batch checks many
-    articles' URLs in one go), choose a memento for each, and store the best copies (in
-    ``store`` when given, open for a whole batch, else a store opened for the run).
-
-    With ``save_live`` (Internet Archive keys), every alive URL is also submitted to Save
-    Page Now; keys refused or an unusable endpoint stop the run (SetupError, NetworkError).
-    Removed links (a marker, no URL) are first looked for in archived copies of the
-    article (``archiver.recover.removed``), at ``article_url`` or else ``article.url``; those
-    recovered are then checked and archived like the rest. ``clock`` is the run's time:
-    the report's dates, the checks', the lookup cache's and the captures' come from it.
+    """Check every cited URL (but those in ``checks``: a batch checks many articles' URLs
+    at once), choose a memento for each, store the best copies (in ``store``, a batch's,
+    else one opened for the run). With ``save_live`` (Internet Archive keys), every alive
+    URL is also submitted to Save Page Now; keys refused or an unusable endpoint stop the
+    run (SetupError, NetworkError). Removed links (a marker, no URL) are first looked for
+    in archived copies of the article (``archiver.recover.removed``), at ``article_url``
+    or else ``article.url``; those recovered are then checked and archived like the rest.
+    ``clock`` is the run's time: the report's dates, the checks', the lookup cache's and
+    the captures' come from it.
     """
     started = to_iso(clock.now())
     archives = [parse_archive_spec(spec) for spec in settings.archives]
