@@ -345,8 +345,7 @@ def run_pipeline(
     run (SetupError, NetworkError). Removed links (a marker, no URL) are first looked for
     in archived copies of the article (``archiver.recover.removed``), at ``article_url``
     or else ``article.url``; those recovered are then checked and archived like the rest.
-    ``clock`` is the run's time: the report's dates, the checks', the lookup cache's and
-    the captures' come from it.
+    ``clock`` is the run's time: every date the run writes down comes from it.
     """
     started = to_iso(clock.now())
     archives = [parse_archive_spec(spec) for spec in settings.archives]
