@@ -12,15 +12,25 @@ could only ever mismatch.
 
 ``DigestCheck`` hashes a record's bytes against its own ``WARC-Block-Digest`` or
 ``WARC-Payload-Digest``, as ``warcio check`` does.
+
+``file_sha256`` hashes a whole file; ``Sha256Helper`` does it in a helper process, so
+that the hashing never waits for this interpreter's GIL. hashlib lets go of the GIL while
+it hashes each chunk, but takes it back between chunks, and Python's own C code (``json``
+parsing or writing a manifest of thousands of records) holds it for tens or hundreds of
+milliseconds at a time: threads alone would hash a file *after* the manifest it is
+checked against is parsed, not while.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 SHA1_SIZE = 20
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -101,6 +111,7 @@ def file_sha256(path: Path, limit: int | None = None) -> tuple[str, int]:
     buffer = bytearray(_READ_SIZE)
     view = memoryview(buffer)
     with path.open("rb", buffering=0) as stream:
+        _read_in_order(stream.fileno())
         while limit is None or size < limit:
             wanted = view if limit is None else view[: min(_READ_SIZE, limit - size)]
             count = stream.readinto(wanted)
@@ -109,6 +120,95 @@ def file_sha256(path: Path, limit: int | None = None) -> tuple[str, int]:
             sha256.update(view[:count])
             size += count
     return sha256.hexdigest(), size
+
+
+def _read_in_order(fd: int) -> None:
+    """Tell the kernel a file is read front to back (it reads further ahead)."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):  # not a regular file: it is read as it is
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+
+# What a helper process runs: the folder archiver is imported from, then serve_sha256.
+_HELPER_PROGRAM = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from archiver.storage.digests import serve_sha256; serve_sha256()"
+)
+
+
+class Sha256Helper:
+    """``file_sha256`` in a helper process (see the module docstring): one file at a time,
+    asked through a pipe. When the process cannot be started or stops, the file is hashed
+    here instead; an ``OSError`` opening or reading it is raised here as it was there."""
+
+    def __init__(self) -> None:
+        import subprocess  # only plain verify starts helpers
+
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding archiver/
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _HELPER_PROGRAM, root],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._process = None
+
+    def sha256(self, path: Path, limit: int | None = None) -> tuple[str, int]:
+        """``file_sha256(path, limit)``, hashed by the helper."""
+        answer = self._ask(path, limit)
+        if answer is None:
+            return file_sha256(path, limit)
+        if answer[0] == b"ok":
+            return answer[1].decode("ascii"), int(answer[2])
+        raise OSError(int(answer[1]), bytes.fromhex(answer[2].decode("ascii")).decode())
+
+    def _ask(self, path: Path, limit: int | None) -> list[bytes] | None:
+        process = self._process
+        if process is None or process.stdin is None or process.stdout is None:
+            return None
+        name = os.fsencode(path).hex().encode("ascii")
+        question = b"%s %d\n" % (name, -1 if limit is None else limit)
+        try:
+            process.stdin.write(question)
+            process.stdin.flush()
+            answer = process.stdout.readline().split()
+        except (OSError, ValueError):  # the helper stopped: a broken pipe, a closed file
+            answer = []
+        if len(answer) != 3 or answer[0] not in (b"ok", b"error"):
+            self.close()
+            return None
+        return answer
+
+    def close(self) -> None:
+        """Stop the helper (it holds nothing worth keeping)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):  # what was left to send to it
+                        stream.close()
+
+
+def serve_sha256(questions: IO[bytes] | None = None, answers: IO[bytes] | None = None) -> None:
+    """A helper process's loop: each line asked is a file (its path's bytes in hex) and
+    the length to hash (-1: all of it); each answer ``ok SHA256 SIZE`` or ``error ERRNO
+    MESSAGE`` (the message's UTF-8 in hex), one line, flushed."""
+    questions = questions or sys.stdin.buffer
+    answers = answers or sys.stdout.buffer
+    for line in questions:
+        name, limit = line.split()
+        path = Path(os.fsdecode(bytes.fromhex(name.decode("ascii"))))
+        try:
+            digest, size = file_sha256(path, None if int(limit) < 0 else int(limit))
+            answers.write(b"ok %s %d\n" % (digest.encode("ascii"), size))
+        except OSError as error:
+            message = (error.strerror or str(error)).encode("utf-8", "replace").hex()
+            answers.write(b"error %d %s\n" % (error.errno or 0, message.encode("ascii")))
+        answers.flush()
 
 
 class HashingReader:

@@ -83,8 +83,8 @@ Non-WARC files in a store (``state.sqlite``, reports, the fixity log) are ignore
 from __future__ import annotations
 
 import os
+import queue
 import threading
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -92,7 +92,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
-from archiver.storage.digests import file_sha256
+from archiver.storage.digests import Sha256Helper
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
@@ -113,6 +113,8 @@ _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
 # What a Store leaves in its folder besides WARC files and the manifest (store.LOCK_NAME).
 _STORE_MARKS = (".lock", MANIFEST_TEMP_NAME)
+# (sha256, size) of a file's first N bytes: Sha256Helper.sha256, or file_sha256
+_HashFile = Callable[[Path, int], tuple[str, int]]
 
 
 def _is_archive_name(name: str) -> bool:
@@ -133,6 +135,8 @@ def _is_being_written(path: Path) -> bool:
 def _check_file(path: Path, label: str) -> tuple[int, list[VerifyProblem]]:
     """(records, problems) of one WARC or WACZ file, against its own digests; a file in
     which nothing was found, and nothing wrong, is a problem too (``no-records``)."""
+    import zipfile
+
     from archiver.storage.waczcheck import check_wacz
     from archiver.storage.warccheck import check_warc
 
@@ -242,7 +246,11 @@ def verify_snapshot(
 class _FileChecks:
     """The listed files' checks, several at once (the largest first, so that one large
     file does not start last): started as soon as the manifest's file list is read, while
-    the rest of it is parsed; their results in the manifest's order."""
+    the rest of it is parsed; their results in the manifest's order.
+
+    A plain check hashes in helper processes (``digests.Sha256Helper``), one per thread,
+    so that parsing the manifest here does not hold up the hashing there (a deep check
+    reads records, in threads); the first is started before the manifest is read."""
 
     def __init__(self, root: Path, deep: bool, workers: int | None) -> None:
         self.root = root
@@ -253,16 +261,36 @@ class _FileChecks:
         self._rows_ready = threading.Event()  # deep checks compare records once it is set
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[int, Future[_Findings]] = {}
+        self._helpers: queue.SimpleQueue[Sha256Helper] = queue.SimpleQueue()
+        self._started: list[Sha256Helper] = []
+        if not deep:
+            self._add_helpers(1)
+
+    def _add_helpers(self, wanted: int) -> None:
+        while len(self._started) < wanted:
+            helper = Sha256Helper()
+            self._started.append(helper)
+            self._helpers.put(helper)
 
     def start(self, entries: tuple[FileEntry, ...]) -> None:
         self.entries = entries
         workers = max(1, min(self.workers or os.cpu_count() or 1, len(entries)))
+        if not self.deep:
+            self._add_helpers(workers)
         self._pool = ThreadPoolExecutor(workers)
         for i in sorted(range(len(entries)), key=lambda i: -entries[i].size):
             self._futures[i] = self._pool.submit(self._check, entries[i])
 
     def _check(self, entry: FileEntry) -> _Findings:
-        return _check_listed_file(self.root, entry, self._rows_of, self.deep)
+        return _check_listed_file(self.root, entry, self._rows_of, self.deep, self._hash)
+
+    def _hash(self, path: Path, limit: int) -> tuple[str, int]:
+        """(sha256, size) of the first ``limit`` bytes of ``path``, by a free helper."""
+        helper = self._helpers.get()
+        try:
+            return helper.sha256(path, limit)
+        finally:
+            self._helpers.put(helper)
 
     def _rows_of(self, name: str) -> list[RecordEntry]:
         self._rows_ready.wait()
@@ -286,6 +314,8 @@ class _FileChecks:
         self._rows_ready.set()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+        for helper in self._started:
+            helper.close()
 
     def __enter__(self) -> _FileChecks:
         return self
@@ -328,10 +358,15 @@ def _check_manifest_digest(snapshot: ManifestSnapshot, found: _Findings) -> None
 
 
 def _check_listed_file(
-    root: Path, entry: FileEntry, rows: Callable[[str], list[RecordEntry]], deep: bool
+    root: Path,
+    entry: FileEntry,
+    rows: Callable[[str], list[RecordEntry]],
+    deep: bool,
+    hash_file: _HashFile,
 ) -> _Findings:
     """One listed file, found under its name or its ``.open`` name (a run renames it from
-    one to the other after listing it, so both are tried, and the first again)."""
+    one to the other after listing it, so both are tried, and the first again);
+    ``hash_file`` hashes it when not ``deep``."""
     found = _Findings()
     name = entry.name
     if "/" in name or "\\" in name or name in ("", ".", ".."):
@@ -341,7 +376,7 @@ def _check_listed_file(
         return found
     for path in (root / name, root / (name + _OPEN_SUFFIX), root / name):
         try:
-            _check_file_bytes(path, entry, rows, deep, found)
+            _check_file_bytes(path, entry, rows, (deep, hash_file), found)
         except FileNotFoundError:
             continue
         except OSError as error:  # a folder in its place, no permission, an I/O error
@@ -385,12 +420,14 @@ def _check_file_bytes(
     path: Path,
     entry: FileEntry,
     rows: Callable[[str], list[RecordEntry]],
-    deep: bool,
+    how: tuple[bool, _HashFile],
     found: _Findings,
 ) -> None:
     """The bytes of one listed file: up to the length listed when more is being written
-    to it, else all of them; its records too when ``deep``."""
+    to it, else all of them; its records too when ``deep`` (``how``: deep, and how a
+    plain check hashes a file)."""
     name = entry.name
+    deep, hash_file = how
     # The listed bytes are read first: a run may append to the file meanwhile (and close
     # it); its length is taken after reading, so that what was appended is seen as such.
     open_file: Callable[[], BinaryIO] = lambda: path.open("rb")  # noqa: E731
@@ -400,7 +437,7 @@ def _check_file_bytes(
         check = check_warc(open_file, name, limit=entry.size, stop=True)
         sha256, hashed = check.sha256, check.size
     else:
-        sha256, hashed = file_sha256(path, entry.size)
+        sha256, hashed = hash_file(path, entry.size)
     size = max(hashed, path.stat().st_size)
     busy = size > entry.size and _is_being_written(path)
     # past the listed length: a run appending (or one that appended and closed it since

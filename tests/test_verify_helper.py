@@ -1,0 +1,115 @@
+"""Plain verify hashes in helper processes (``digests.Sha256Helper``): the answers must be
+exactly what hashing here gives, errors included, whatever the file is called."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver.config import Settings
+from archiver.demo.simweb.origin import OriginServer, Page
+from archiver.net.http import build_session
+from archiver.storage.digests import Sha256Helper, file_sha256, serve_sha256
+from archiver.storage.store import Store
+from archiver.storage.verify import verify_store
+
+
+@pytest.fixture
+def helper() -> Iterator[Sha256Helper]:
+    started = Sha256Helper()
+    yield started
+    started.close()
+
+
+def test_the_helper_hashes_what_file_sha256_hashes(helper: Sha256Helper, tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)  # more than one read
+    path = tmp_path / "a file with spaces\nand a newline.warc.gz"
+    path.write_bytes(data)
+    whole = (hashlib.sha256(data).hexdigest(), len(data))
+    assert helper.sha256(path) == whole == file_sha256(path)
+    assert helper.sha256(path, 1000) == (hashlib.sha256(data[:1000]).hexdigest(), 1000)
+    assert helper.sha256(path, len(data) + 5) == whole  # shorter than asked: what is there
+    (tmp_path / "empty.warc").write_bytes(b"")
+    assert helper.sha256(tmp_path / "empty.warc", 10) == (hashlib.sha256().hexdigest(), 0)
+
+
+def test_a_name_that_is_not_utf8_reaches_the_helper_intact(
+    helper: Sha256Helper, tmp_path: Path
+) -> None:
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.warc"))
+    try:
+        path.write_bytes(b"bytes")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    assert helper.sha256(path) == (hashlib.sha256(b"bytes").hexdigest(), 5)
+
+
+def test_the_helper_raises_the_error_reading_would_raise(
+    helper: Sha256Helper, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError) as missing:
+        helper.sha256(tmp_path / "gone.warc")
+    assert missing.value.strerror == os.strerror(2)
+    with pytest.raises(IsADirectoryError):
+        helper.sha256(tmp_path)
+    (tmp_path / "x.warc").write_bytes(b"still answering")
+    assert helper.sha256(tmp_path / "x.warc")[1] == 15  # an error does not stop it
+
+
+def test_a_helper_that_stopped_is_replaced_by_hashing_here(
+    helper: Sha256Helper, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.warc"
+    path.write_bytes(b"record")
+    process = helper._process
+    assert process is not None
+    process.kill()
+    process.wait()
+    assert helper.sha256(path) == (hashlib.sha256(b"record").hexdigest(), 6)
+    assert helper._process is None  # not asked again
+
+
+def test_serve_answers_one_line_per_question(tmp_path: Path) -> None:
+    path = tmp_path / "x.warc"
+    path.write_bytes(b"abcdef")
+    questions = b"%s 3\n%s -1\n" % (
+        os.fsencode(path).hex().encode(),
+        os.fsencode(tmp_path / "nothing").hex().encode(),
+    )
+    answers = io.BytesIO()
+    serve_sha256(io.BytesIO(questions), answers)
+    first, second = answers.getvalue().splitlines()
+    assert first == b"ok %s 3" % hashlib.sha256(b"abc").hexdigest().encode()
+    kind, errno, message = second.split()
+    assert (kind, int(errno)) == (b"error", 2)
+    assert bytes.fromhex(message.decode()).decode() == os.strerror(2)
+
+
+def test_plain_verify_names_a_damaged_file_through_the_helpers(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    """Each helper's answer lands on its own file, and a damaged byte is found."""
+    urls = [f"http://news.example/{n}" for n in range(3)]
+    for n, url in enumerate(urls):
+        origin.add(url, Page(body=f"<p>story {n}</p>" * (200 + n)))
+    settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
+    session = build_session(settings)
+    store = Store(tmp_path / "store")
+    for url in urls:
+        store.capture_live(url, session, settings, [url])
+    root = store.root
+    files = sorted(root.glob("*.warc.gz"))
+    assert verify_store(root, deep=False, workers=3).ok
+    damaged = files[-1]
+    data = bytearray(damaged.read_bytes())
+    data[-5] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    report = verify_store(root, deep=False, workers=3)
+    assert [(p.file, p.check) for p in report.problems] == [(damaged.name, "file-sha256")]
+    assert report.files_checked == len(files)
+    assert report.bytes_checked == sum(path.stat().st_size for path in files)
