@@ -321,22 +321,44 @@ def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
     if not isinstance(item, dict):
         raise ValueError(f"{cls.__name__} #{index} is not an object")
     values: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in item:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise ValueError(f"{cls.__name__} #{index} has no {f.name!r}")
+    for name, annotation, scalars, required in _fields_of(cls):
+        if name not in item:
+            if required:
+                raise ValueError(f"{cls.__name__} #{index} has no {name!r}")
             continue
-        value = item[f.name]
-        if not _has_type(value, str(f.type)):
-            raise ValueError(f"{cls.__name__} #{index}: {f.name!r} is not {f.type}")
-        if f.name == "citations":
-            value = tuple(value)
-        elif f.name == "redirects" and cls is Capture:
-            value = tuple((str(url), int(status)) for url, status in value)
-        elif f.name in _NESTED:
-            value = tuple(_entry(_NESTED[f.name], part, n) for n, part in enumerate(value))
-        values[f.name] = value
+        value = item[name]
+        if type(value) not in scalars:  # most values are a scalar the field takes
+            if not _has_type(value, annotation):
+                raise ValueError(f"{cls.__name__} #{index}: {name!r} is not {annotation}")
+            if name == "citations":
+                value = tuple(value)
+            elif name == "redirects" and cls is Capture:
+                value = tuple((str(url), int(status)) for url, status in value)
+            elif name in _NESTED:
+                value = tuple(_entry(_NESTED[name], part, n) for n, part in enumerate(value))
+        values[name] = value
     return cls(**values)
+
+
+_Field = tuple[str, str, frozenset[type], bool]
+_FIELDS: dict[type, tuple[_Field, ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    """(name, annotation, the scalar types it takes, required) of each field of ``cls``,
+    worked out once per class rather than once per entry."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        known = _FIELDS[cls] = tuple(
+            (
+                f.name,
+                str(f.type),
+                frozenset(_SCALAR_TYPES[o] for o in _options(str(f.type)) if o in _SCALAR_TYPES),
+                f.default is MISSING and f.default_factory is MISSING,
+            )
+            for f in fields(cls)
+        )
+    return known
 
 
 _SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": bool}
@@ -344,6 +366,7 @@ _NESTED_TYPES = {f"tuple[{kind.__name__}, ...]" for kind in _NESTED.values()}
 
 
 _SCALAR_NAMES = {str: "str", int: "int", bool: "bool", type(None): "None"}
+_SCALAR_TYPES = {name: kind for kind, name in _SCALAR_NAMES.items()}
 
 
 @functools.cache
