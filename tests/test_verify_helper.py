@@ -99,11 +99,13 @@ def test_plain_verify_names_a_damaged_file_through_the_helpers(
         origin.add(url, Page(body=f"<p>story {n}</p>" * (200 + n)))
     settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
     session = build_session(settings)
-    store = Store(tmp_path / "store")
+    store = Store(tmp_path / "store", warc_size=1)  # a file for each capture
     for url in urls:
         store.capture_live(url, session, settings, [url])
+    store.close()
     root = store.root
     files = sorted(root.glob("*.warc.gz"))
+    assert len(files) == 3
     assert verify_store(root, deep=False, workers=3).ok
     damaged = files[-1]
     data = bytearray(damaged.read_bytes())

@@ -193,6 +193,39 @@ class Sha256Helper:
                         stream.close()
 
 
+class Sha256Helpers:
+    """Helper processes for threads that hash at once: ``sha256`` takes a free one."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self._free: queue.SimpleQueue[Sha256Helper] = queue.SimpleQueue()
+        self._started: list[Sha256Helper] = []
+
+    def start(self, wanted: int) -> None:
+        """Have ``wanted`` helpers (started ahead of the first question: that takes a
+        new interpreter's start-up)."""
+        while len(self._started) < wanted:
+            helper = Sha256Helper()
+            self._started.append(helper)
+            self._free.put(helper)
+
+    def sha256(self, path: Path, limit: int | None = None) -> tuple[str, int]:
+        """``file_sha256(path, limit)``, by a free helper (one per thread asking; none
+        started: hashed here)."""
+        if not self._started:
+            return file_sha256(path, limit)
+        helper = self._free.get()
+        try:
+            return helper.sha256(path, limit)
+        finally:
+            self._free.put(helper)
+
+    def close(self) -> None:
+        for helper in self._started:
+            helper.close()
+
+
 def serve_sha256(questions: IO[bytes] | None = None, answers: IO[bytes] | None = None) -> None:
     """A helper process's loop: each line asked is a file (its path's bytes in hex) and
     the length to hash (-1: all of it); each answer ``ok SHA256 SIZE`` or ``error ERRNO

@@ -83,7 +83,6 @@ Non-WARC files in a store (``state.sqlite``, reports, the fixity log) are ignore
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,7 +91,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
-from archiver.storage.digests import Sha256Helper
+from archiver.storage.digests import Sha256Helpers
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
@@ -113,7 +112,7 @@ _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
 # What a Store leaves in its folder besides WARC files and the manifest (store.LOCK_NAME).
 _STORE_MARKS = (".lock", MANIFEST_TEMP_NAME)
-# (sha256, size) of a file's first N bytes: Sha256Helper.sha256, or file_sha256
+# (sha256, size) of a file's first N bytes: Sha256Helpers.sha256, or file_sha256
 _HashFile = Callable[[Path, int], tuple[str, int]]
 
 
@@ -248,7 +247,7 @@ class _FileChecks:
     file does not start last): started as soon as the manifest's file list is read, while
     the rest of it is parsed; their results in the manifest's order.
 
-    A plain check hashes in helper processes (``digests.Sha256Helper``), one per thread,
+    A plain check hashes in helper processes (``digests.Sha256Helpers``), one per thread,
     so that parsing the manifest here does not hold up the hashing there (a deep check
     reads records, in threads); the first is started before the manifest is read."""
 
@@ -261,36 +260,22 @@ class _FileChecks:
         self._rows_ready = threading.Event()  # deep checks compare records once it is set
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[int, Future[_Findings]] = {}
-        self._helpers: queue.SimpleQueue[Sha256Helper] = queue.SimpleQueue()
-        self._started: list[Sha256Helper] = []
+        self._helpers = Sha256Helpers()
         if not deep:
-            self._add_helpers(1)
-
-    def _add_helpers(self, wanted: int) -> None:
-        while len(self._started) < wanted:
-            helper = Sha256Helper()
-            self._started.append(helper)
-            self._helpers.put(helper)
+            self._helpers.start(1)
 
     def start(self, entries: tuple[FileEntry, ...]) -> None:
         self.entries = entries
         workers = max(1, min(self.workers or os.cpu_count() or 1, len(entries)))
         if not self.deep:
-            self._add_helpers(workers)
+            self._helpers.start(workers)
         self._pool = ThreadPoolExecutor(workers)
         for i in sorted(range(len(entries)), key=lambda i: -entries[i].size):
             self._futures[i] = self._pool.submit(self._check, entries[i])
 
     def _check(self, entry: FileEntry) -> _Findings:
-        return _check_listed_file(self.root, entry, self._rows_of, self.deep, self._hash)
-
-    def _hash(self, path: Path, limit: int) -> tuple[str, int]:
-        """(sha256, size) of the first ``limit`` bytes of ``path``, by a free helper."""
-        helper = self._helpers.get()
-        try:
-            return helper.sha256(path, limit)
-        finally:
-            self._helpers.put(helper)
+        hash_file = self._helpers.sha256
+        return _check_listed_file(self.root, entry, self._rows_of, self.deep, hash_file)
 
     def _rows_of(self, name: str) -> list[RecordEntry]:
         self._rows_ready.wait()
@@ -314,8 +299,7 @@ class _FileChecks:
         self._rows_ready.set()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
-        for helper in self._started:
-            helper.close()
+        self._helpers.close()
 
     def __enter__(self) -> _FileChecks:
         return self
