@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/verify_bench.py                      # build (once) and time
     .venv/bin/python bench/verify_bench.py --store /tmp/vb --gb 1.2 --runs 7
+    .venv/bin/python bench/verify_bench.py --store /tmp/vb-files --warc-size 1 # a file a capture
     .venv/bin/python bench/verify_bench.py --build-only
     .venv/bin/python bench/verify_bench.py --only before --before ../main-at-some-commit
 
@@ -18,7 +19,12 @@ of pages served by the simulated origin on loopback (``archiver.demo.simweb``), 
 WARC files reach ``--gb`` GB (10^9 bytes). Half the pages are HTML (pseudo-random prose,
 which gzip shrinks about threefold), half are images (random bytes, which it does not
 shrink), 0.3 to 6 MB each, so the store holds what archived pages and their requisites
-hold. It is built once and reused while its manifest is there.
+hold. It is built once and reused while its manifest is there. Its WARC files are rolled
+at ``--warc-size`` bytes, the store's default (1 GB) unless told: about 1 GB of captures
+is then one or two files, hashed by one core each. ``--warc-size 1`` gives a file to each
+capture (how stores were kept before they rolled their files: hundreds of files, every
+core busy); ``--one-file`` copies such a store into one file (its manifest rewritten to
+match, with its own digest).
 
 **The timing**: the files are read once first (into the page cache: every tool then
 reads from memory), then each pair runs ``--runs`` times, the two commands taking turns
@@ -42,6 +48,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from archiver.config import DEFAULT_WARC_SIZE
 
 GB = 1_000_000_000
 HOST = "bench.example"
@@ -87,10 +95,11 @@ class Bodies:
 
 
 def store_size(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.glob("*.warc.gz"))
+    """The WARC bytes in ``root``: closed files and the one being appended to."""
+    return sum(p.stat().st_size for p in root.glob("*.warc.gz*"))
 
 
-def build_store(root: Path, gigabytes: float, batch: int = 24) -> None:
+def build_store(root: Path, gigabytes: float, warc_size: int, batch: int = 24) -> None:
     """Capture pages from a loopback origin into ``root`` until its WARCs reach the size."""
     from archiver.config import Settings
     from archiver.demo.simweb.origin import OriginServer, Page
@@ -98,7 +107,7 @@ def build_store(root: Path, gigabytes: float, batch: int = 24) -> None:
     from archiver.storage.store import Store
 
     bodies = Bodies()
-    store = Store(root)
+    store = Store(root, warc_size=warc_size)
     number = len(store.captures)
     started = time.monotonic()
     with OriginServer() as origin:
@@ -118,16 +127,19 @@ def build_store(root: Path, gigabytes: float, batch: int = 24) -> None:
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(lambda u: store.capture_live(u, session, settings, [u]), urls))
             print(f"  {number} captures, {size / GB:.2f} GB", file=sys.stderr, flush=True)
+    store.close()  # the last file closed: every file the store lists is whole
     took = time.monotonic() - started
     print(f"built {root}: {store_size(root) / GB:.3f} GB in {took:.0f} s", file=sys.stderr)
 
 
 def one_file_copy(root: Path) -> Path:
     """A copy of the store whose WARC files are one file (as a store that rolls its files
-    at a size limit keeps them), its manifest's records moved to their new offsets; its
-    own digest is not carried over (verify notes that). Made once, beside the store."""
+    at a size limit keeps them), its manifest's records moved to their new offsets and
+    its own digest worked out again. Made once, beside the store."""
     import hashlib
     import json
+
+    from archiver.storage.manifest import manifest_digest
 
     copy = root.with_name(root.name + "-one-file")
     if (copy / "manifest.json").exists():
@@ -151,7 +163,8 @@ def one_file_copy(root: Path) -> Path:
         capture["warc_file"] = name
     data["files"] = [{"name": name, "sha256": sha256.hexdigest(), "size": position}]
     data.pop("digest", None)
-    (copy / "manifest.json").write_text(json.dumps(data))
+    data["digest"] = manifest_digest(data)
+    (copy / "manifest.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
     return copy
 
 
@@ -184,6 +197,12 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=default)
     parser.add_argument("--gb", type=float, default=1.1, help="WARC bytes to build, in GB")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--warc-size",
+        type=int,
+        default=DEFAULT_WARC_SIZE,
+        help="bytes at which the store built rolls its WARC files (default: the store's)",
+    )
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument(
         "--one-file",
@@ -201,7 +220,7 @@ def main() -> None:
     args = parser.parse_args()
     root: Path = args.store
     if not root.exists() or store_size(root) < args.gb * GB:
-        build_store(root, args.gb)
+        build_store(root, args.gb, args.warc_size)
     if args.build_only:
         return
     if args.one_file:
