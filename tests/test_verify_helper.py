@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +117,30 @@ def test_plain_verify_names_a_damaged_file_through_the_helpers(
     assert [(p.file, p.check) for p in report.problems] == [(damaged.name, "file-sha256")]
     assert report.files_checked == len(files)
     assert report.bytes_checked == sum(path.stat().st_size for path in files)
+
+
+def test_plain_verify_starts_without_what_only_deep_verify_reads(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    """Start-up is part of verify's time (issue 13): record readers are not imported."""
+    url = "http://news.example/story"
+    origin.add(url, Page(body="<p>A story.</p>"))
+    settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
+    root = tmp_path / "store"
+    with Store(root) as store:
+        store.capture_live(url, build_session(settings), settings, [url])
+    heavy = ("warcio", "zipfile", "archiver.storage.warccheck", "archiver.storage.waczcheck")
+    program = (
+        "import sys\n"
+        "from archiver.cli.main import main\n"
+        "try:\n"
+        f"    main(['verify', '--no-log', {str(root)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('loaded:' + ','.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.startswith("OK: 1 file(s)")
+    assert done.stdout.strip().splitlines()[-1] == "loaded:"
