@@ -16,7 +16,8 @@ import pytest
 from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page
 from archiver.net.http import build_session
-from archiver.storage.digests import Sha256Helper, file_sha256, serve_sha256
+from archiver.storage.digests import Sha256Helper, file_sha256
+from archiver.storage.hashing import serve_sha256
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
 

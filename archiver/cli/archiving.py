@@ -155,6 +155,10 @@ def verify(store: Path, deep: bool, history: bool, no_log: bool, fmt: str) -> No
       archiver verify --history warcs
       archiver verify tests/fixtures/golden/live_capture.warc
     """
+    if not deep and not history and store.is_dir():
+        from archiver.storage.digests import start_helper_early
+
+        start_helper_early()  # its start-up overlaps what follows: imports, the manifest
     from archiver.storage.verify import verify_warc
 
     if not store.exists():

@@ -30,11 +30,15 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from archiver.storage.hashing import READ_SIZE as _READ_SIZE
+from archiver.storage.hashing import file_sha256
+
+__all__ = ["Sha256Helper", "Sha256Helpers", "file_sha256", "start_helper_early"]
 
 SHA1_SIZE = 20
 _HEX = frozenset("0123456789abcdefABCDEF")
-_READ_SIZE = 1024 * 1024
 
 
 def algorithm_name(label: str) -> str:
@@ -103,36 +107,10 @@ def payload_sha1_base32(payload: bytes) -> str:
     return base32_of(hashlib.sha1(payload))
 
 
-def file_sha256(path: Path, limit: int | None = None) -> tuple[str, int]:
-    """(sha256 hex, size) of a whole file, or of its first ``limit`` bytes, read in chunks
-    into one buffer (hashlib lets go of the GIL for each, so threads hash in parallel)."""
-    sha256 = hashlib.sha256()
-    size = 0
-    buffer = bytearray(_READ_SIZE)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as stream:
-        _read_in_order(stream.fileno())
-        while limit is None or size < limit:
-            wanted = view if limit is None else view[: min(_READ_SIZE, limit - size)]
-            count = stream.readinto(wanted)
-            if not count:
-                break
-            sha256.update(view[:count])
-            size += count
-    return sha256.hexdigest(), size
-
-
-def _read_in_order(fd: int) -> None:
-    """Tell the kernel a file is read front to back (it reads further ahead)."""
-    if hasattr(os, "posix_fadvise"):
-        with contextlib.suppress(OSError):  # not a regular file: it is read as it is
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-
-
 # What a helper process runs: the folder archiver is imported from, then serve_sha256.
 _HELPER_PROGRAM = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from archiver.storage.digests import serve_sha256; serve_sha256()"
+    "from archiver.storage.hashing import serve_sha256; serve_sha256()"
 )
 
 
@@ -193,6 +171,17 @@ class Sha256Helper:
                         stream.close()
 
 
+_EARLY: list[Sha256Helper] = []  # started by start_helper_early, for Sha256Helpers
+
+
+def start_helper_early() -> None:
+    """Start a helper now, for the next ``Sha256Helpers`` to take: a new interpreter takes
+    tens of milliseconds to start, which this one can spend reading a manifest meanwhile.
+    Not taken, it stops when this process ends (its questions' pipe closes)."""
+    if not _EARLY:
+        _EARLY.append(Sha256Helper())
+
+
 class Sha256Helpers:
     """Helper processes for threads that hash at once: ``sha256`` takes a free one."""
 
@@ -206,7 +195,7 @@ class Sha256Helpers:
         """Have ``wanted`` helpers (started ahead of the first question: that takes a
         new interpreter's start-up)."""
         while len(self._started) < wanted:
-            helper = Sha256Helper()
+            helper = _EARLY.pop() if _EARLY else Sha256Helper()
             self._started.append(helper)
             self._free.put(helper)
 
@@ -224,24 +213,6 @@ class Sha256Helpers:
     def close(self) -> None:
         for helper in self._started:
             helper.close()
-
-
-def serve_sha256(questions: IO[bytes] | None = None, answers: IO[bytes] | None = None) -> None:
-    """A helper process's loop: each line asked is a file (its path's bytes in hex) and
-    the length to hash (-1: all of it); each answer ``ok SHA256 SIZE`` or ``error ERRNO
-    MESSAGE`` (the message's UTF-8 in hex), one line, flushed."""
-    questions = questions or sys.stdin.buffer
-    answers = answers or sys.stdout.buffer
-    for line in questions:
-        name, limit = line.split()
-        path = Path(os.fsdecode(bytes.fromhex(name.decode("ascii"))))
-        try:
-            digest, size = file_sha256(path, None if int(limit) < 0 else int(limit))
-            answers.write(b"ok %s %d\n" % (digest.encode("ascii"), size))
-        except OSError as error:
-            message = (error.strerror or str(error)).encode("utf-8", "replace").hex()
-            answers.write(b"error %d %s\n" % (error.errno or 0, message.encode("ascii")))
-        answers.flush()
 
 
 class HashingReader:

@@ -3,11 +3,12 @@
 ``verify_store`` re-reads a store directory against its manifest. **Plain** (``deep=False``)
 it recomputes each file's sha256 and size, over the length the manifest lists: every
 stored byte read once, at hashing speed, the files hashed on every core at once, in
-helper processes (``digests.Sha256Helpers``) while the manifest is parsed here. **Deep** (the default here; ``verify --deep``) it also inflates every
-record, checks its place, identity and payload sha256 against the manifest, the archive's
-own digest (CDX ``digest``, sha1 base32) of each memento, and the record's own
-``WARC-Block-Digest`` / ``WARC-Payload-Digest`` the way ``warcio check`` does; each file is
-still read once and inflated once (``archiver.storage.warccheck``), several at a time
+helper processes (``digests.Sha256Helpers``) while the manifest is parsed here. **Deep**
+(the default here; ``verify --deep``) it also inflates every record, checks its place,
+identity and payload sha256 against the manifest, the archive's own digest (CDX
+``digest``, sha1 base32) of each memento, and the record's own ``WARC-Block-Digest`` /
+``WARC-Payload-Digest`` the way ``warcio check`` does; each file is still read once and
+inflated once (``archiver.storage.warccheck``), several at a time
 (zlib lets go of the GIL too). Both check the manifest's digest of itself
 (``archiver.storage.manifest``). ``verify_warc`` checks any WARC or WACZ file against its
 own digests, without a manifest (for a WACZ, also the sha256 of each file
