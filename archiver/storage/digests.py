@@ -176,7 +176,7 @@ _EARLY: list[Sha256Helper] = []  # started by start_helper_early, for Sha256Help
 
 def start_helper_early() -> None:
     """Start a helper now, for the next ``Sha256Helpers`` to take: a new interpreter takes
-    tens of milliseconds to start, which this one can spend reading a manifest meanwhile.
+    milliseconds to start, which this one can spend importing and reading a manifest.
     Not taken, it stops when this process ends (its questions' pipe closes)."""
     if not _EARLY:
         _EARLY.append(Sha256Helper())
