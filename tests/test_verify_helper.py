@@ -145,3 +145,29 @@ def test_plain_verify_starts_without_what_only_deep_verify_reads(
     )
     assert done.stdout.startswith("OK: 1 file(s)")
     assert done.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+def test_the_helper_started_early_is_the_one_that_hashes(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    """``archiver verify`` starts a helper before it reads the manifest: a plain check
+    takes it (and stops it when done), a deep check, which hashes no file apart, does not."""
+    from click.testing import CliRunner
+
+    from archiver.cli.main import cli
+    from archiver.storage import digests
+
+    url = "http://news.example/story"
+    origin.add(url, Page(body="<p>A story.</p>"))
+    settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
+    with Store(tmp_path / "store") as store:
+        store.capture_live(url, build_session(settings), settings, [url])
+    result = CliRunner().invoke(cli, ["verify", "--no-log", str(store.root)])
+    assert result.exit_code == 0, result.output
+    assert digests._EARLY == []
+    digests.start_helper_early()
+    early = digests._EARLY[0]
+    assert verify_store(store.root, deep=True).ok
+    assert digests._EARLY == [early] and early._process is not None  # still waiting
+    assert verify_store(store.root, deep=False).ok
+    assert digests._EARLY == [] and early._process is None  # taken, then stopped
