@@ -168,6 +168,7 @@ def test_the_helper_started_early_is_the_one_that_hashes(
     digests.start_helper_early()
     early = digests._EARLY[0]
     assert verify_store(store.root, deep=True).ok
-    assert digests._EARLY == [early] and early._process is not None  # still waiting
+    assert digests._EARLY[:] == [early]  # still waiting
+    assert early._process is not None
     assert verify_store(store.root, deep=False).ok
     assert digests._EARLY == [] and early._process is None  # taken, then stopped
