@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,47 @@ def test_the_helper_started_early_is_the_one_that_hashes(
     assert early._process is not None
     assert verify_store(store.root, deep=False).ok
     assert digests._EARLY == [] and early._process is None  # taken, then stopped
+
+
+def test_a_file_asked_ahead_answers_only_for_the_bytes_asked(
+    helper: Sha256Helper, tmp_path: Path
+) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 3)
+    first, second = tmp_path / "a.warc.gz", tmp_path / "b.warc.gz"
+    first.write_bytes(data)
+    second.write_bytes(data[:1000])
+    helper.ask_ahead(first)
+    assert helper.sha256(first, len(data)) == (hashlib.sha256(data).hexdigest(), len(data))
+    helper.ask_ahead(first)  # the file was longer than asked for: hashed again, up to there
+    assert helper.sha256(first, 500) == (hashlib.sha256(data[:500]).hexdigest(), 500)
+    helper.ask_ahead(first)  # another file asked first: the guess is dropped
+    assert helper.sha256(second, 1000) == (hashlib.sha256(data[:1000]).hexdigest(), 1000)
+    assert helper.sha256(first, 10) == (hashlib.sha256(data[:10]).hexdigest(), 10)
+    helper.ask_ahead(tmp_path / "gone.warc.gz")
+    with pytest.raises(FileNotFoundError):
+        helper.sha256(tmp_path / "gone.warc.gz", 10)
+
+
+def test_a_wrong_guess_at_the_first_file_changes_no_result(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    """``archiver verify`` hashes the largest WARC in the folder ahead: here one the
+    manifest does not list, which must still be named, the listed one still checked."""
+    from click.testing import CliRunner
+
+    from archiver.cli.main import cli
+
+    url = "http://news.example/story"
+    origin.add(url, Page(body="<p>A story.</p>"))
+    settings = Settings(host_map=origin.host_map(), resolve_only=True, timeout=5, retries=0)
+    with Store(tmp_path / "store") as store:
+        store.capture_live(url, build_session(settings), settings, [url])
+    stray = store.root / "stray.warc.gz"
+    stray.write_bytes(os.urandom(4 * 1024 * 1024))
+    result = CliRunner().invoke(cli, ["verify", "--no-log", "--format", "json", str(store.root)])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert [(p["file"], p["check"]) for p in report["problems"]] == [
+        ("stray.warc.gz", "unknown-file")
+    ]
+    assert report["files_checked"] == 1

@@ -30,10 +30,13 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver.storage.hashing import READ_SIZE as _READ_SIZE
 from archiver.storage.hashing import file_sha256
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["Sha256Helper", "Sha256Helpers", "file_sha256", "start_helper_early"]
 
@@ -120,40 +123,75 @@ class Sha256Helper:
     here instead; an ``OSError`` opening or reading it is raised here as it was there."""
 
     def __init__(self) -> None:
+        self._process = self._start()
+        self._ahead: Path | None = None  # a whole file asked ahead, its answer not read
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes] | None:
         import subprocess  # only plain verify starts helpers
 
         root = str(Path(__file__).resolve().parents[2])  # the folder holding archiver/
         try:
-            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _HELPER_PROGRAM, root],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
         except OSError:
-            self._process = None
+            return None
+
+    def ask_ahead(self, path: Path) -> None:
+        """Start hashing the whole of ``path`` now, before anyone asks for it (the answer
+        is kept for the first ``sha256`` of it, when as many bytes were asked)."""
+        if self._send(path, None):
+            self._ahead = path
 
     def sha256(self, path: Path, limit: int | None = None) -> tuple[str, int]:
         """``file_sha256(path, limit)``, hashed by the helper."""
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            if ahead != path:  # another file: not worth waiting for, start afresh
+                self.close()
+                self._process = self._start()
+            else:
+                early = self._answer()
+                # the same bytes as asked for, if the file was then as long as asked
+                if early is not None and (early[0] != b"ok" or int(early[2]) == limit):
+                    return self._result(early)
         answer = self._ask(path, limit)
         if answer is None:
             return file_sha256(path, limit)
+        return self._result(answer)
+
+    @staticmethod
+    def _result(answer: list[bytes]) -> tuple[str, int]:
         if answer[0] == b"ok":
             return answer[1].decode("ascii"), int(answer[2])
         raise OSError(int(answer[1]), bytes.fromhex(answer[2].decode("ascii")).decode())
 
     def _ask(self, path: Path, limit: int | None) -> list[bytes] | None:
+        return self._answer() if self._send(path, limit) else None
+
+    def _send(self, path: Path, limit: int | None) -> bool:
         process = self._process
-        if process is None or process.stdin is None or process.stdout is None:
-            return None
+        if process is None or process.stdin is None:
+            return False
         name = os.fsencode(path).hex().encode("ascii")
-        question = b"%s %d\n" % (name, -1 if limit is None else limit)
         try:
-            process.stdin.write(question)
+            process.stdin.write(b"%s %d\n" % (name, -1 if limit is None else limit))
             process.stdin.flush()
-            answer = process.stdout.readline().split()
         except (OSError, ValueError):  # the helper stopped: a broken pipe, a closed file
-            answer = []
+            self.close()
+            return False
+        return True
+
+    def _answer(self) -> list[bytes] | None:
+        process = self._process
+        answer: list[bytes] = []
+        if process is not None and process.stdout is not None:
+            with contextlib.suppress(OSError, ValueError):  # it stopped
+                answer = process.stdout.readline().split()
         if len(answer) != 3 or answer[0] not in (b"ok", b"error"):
             self.close()
             return None
@@ -174,12 +212,17 @@ class Sha256Helper:
 _EARLY: list[Sha256Helper] = []  # started by start_helper_early, for Sha256Helpers
 
 
-def start_helper_early() -> None:
+def start_helper_early(ahead: Path | None = None) -> None:
     """Start a helper now, for the next ``Sha256Helpers`` to take: a new interpreter takes
-    milliseconds to start, which this one can spend importing and reading a manifest.
-    Not taken, it stops when this process ends (its questions' pipe closes)."""
+    milliseconds to start, which this one can spend importing and reading a manifest;
+    with ``ahead``, it starts hashing that file meanwhile (the first file asked for, when
+    it is as long as the manifest says: the largest, say). Not taken, it stops when this
+    process ends (its questions' pipe closes)."""
     if not _EARLY:
-        _EARLY.append(Sha256Helper())
+        helper = Sha256Helper()
+        if ahead is not None:
+            helper.ask_ahead(ahead)
+        _EARLY.append(helper)
 
 
 class Sha256Helpers:
