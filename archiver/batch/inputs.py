@@ -29,6 +29,7 @@ from archiver.extract.formats import format_from_name
 
 if TYPE_CHECKING:
     from archiver.batch.xmlfiles import SitemapEntry
+    from archiver.extract import Article
 
 # archiver.batch.xmlfiles (and lxml) is imported only for XML arguments: `archiver check`
 # on a Markdown file should not pay for it.
@@ -57,6 +58,19 @@ class ArticleSource:
     @property
     def is_url(self) -> bool:
         return self.path is None and self.text is None and self.url is not None
+
+
+def read_source(source: ArticleSource) -> Article:
+    """The article a source that needs no network names: a file, stdin, or a page of a
+    MediaWiki dump (its wikitext, and its address on the wiki)."""
+    from dataclasses import replace
+
+    from archiver.extract import parse_article_bytes, read_article
+
+    if source.text is not None:
+        article = parse_article_bytes(source.text.encode("utf-8"), source.name, "text/x-wiki")
+        return replace(article, url=source.url or article.url)
+    return read_article(str(source.path) if source.path is not None else "-")
 
 
 def expand(

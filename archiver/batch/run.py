@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.batch.inputs import ArticleSource
+from archiver.batch.inputs import ArticleSource, read_source
 from archiver.check.links import check_urls, found_offline
 from archiver.config import Settings
 from archiver.dates import SYSTEM_CLOCK, RunClock, to_iso
 from archiver.durable import replace_file
 from archiver.errors import ArchiverError, NetworkError
-from archiver.extract import Article, extract_citations, parse_article_bytes, read_article
+from archiver.extract import Article, extract_citations
 from archiver.models import Citation, LinkCheck, Verdict, _Serialisable
 from archiver.pipeline import RunReport, failed_verification, load_article, run_pipeline
 from archiver.report.html_report import render_html
@@ -283,14 +283,10 @@ def _chunks(items: Iterator[_Read], settings: Settings, most: int) -> Iterator[l
 
 def load_source(source: ArticleSource, settings: Settings) -> Article:
     """The article ``source`` names, read or fetched."""
-    if source.text is not None:  # a page of a MediaWiki dump
-        article = parse_article_bytes(source.text.encode("utf-8"), source.name, "text/x-wiki")
-        return replace(article, url=source.url or article.url)
-    if source.path is not None:
-        return read_article(str(source.path))
-    if source.url is not None:
+    if source.is_url:
+        assert source.url is not None
         return load_article(source.url, settings)
-    return read_article("-")
+    return read_source(source)
 
 
 def _read(item: _Read, settings: Settings) -> _Read:

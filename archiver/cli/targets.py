@@ -47,8 +47,9 @@ def cited_urls(
     one = targets[0] if len(targets) == 1 and from_file is None else ""
     if "://" in one and not looks_like_xml(one):  # a sitemap's URL gives the pages it lists
         return [validate_url(one)]
+    from archiver.batch.inputs import read_source
     from archiver.cli.batch import sources
-    from archiver.extract import extract_urls, read_article
+    from archiver.extract import extract_urls
 
     urls: list[str] = []
     for source in sources(targets, from_file, settings or Settings()):
@@ -56,12 +57,7 @@ def cited_urls(
             assert source.url is not None
             urls.append(validate_url(source.url))
             continue
-        if source.text is not None:
-            from archiver.batch.run import load_source
-
-            article = load_source(source, settings or Settings())
-        else:
-            article = read_article(str(source.path) if source.path else "-")
+        article = read_source(source)
         urls.extend(extract_urls(article.text, article.fmt, source=article.source))
     return list(dict.fromkeys(urls))
 
