@@ -10,6 +10,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from archiver.report.html_report import citation_extras
+
 COLUMNS = (
     "line", "url", "text", "sentence", "cited_at", "verdict", "confirmed", "http_status",
     "reason", "final_url", "memento_datetime", "memento_url", "memento_archive", "captures",
@@ -28,12 +30,9 @@ def run_csv(report: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    quotes = {(q.get("url"), q.get("line"), q.get("quote")): q for q in report.get("quotes") or ()}
-    repairs = {(c.get("url"), c.get("line")): c for c in report.get("repair") or ()}
+    extras = citation_extras(report)
     for result in report.get("results") or ():
-        citation = result.get("citation") or {}
-        quote = quotes.get((citation.get("url"), citation.get("line"), citation.get("quote")))
-        repair = repairs.get((citation.get("url"), citation.get("line")))
+        quote, repair = extras(result.get("citation") or {})
         writer.writerow([_cell(v) for v in _row(result, quote or {}, repair or {})])
     return out.getvalue().rstrip("\n")
 

@@ -10,7 +10,7 @@ for the place it goes, and only http(s) URLs become links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,8 +80,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     """The whole page for a run's JSON document."""
     article = report.get("article") or "article"
     results: Sequence[Mapping[str, Any]] = report.get("results") or ()
-    quotes = {_quote_key(q): q for q in report.get("quotes") or ()}
-    repairs = {(c.get("url"), c.get("line")): c for c in report.get("repair") or ()}
+    extras = citation_extras(report)
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -92,12 +91,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _header(report),
         f"<h2>Citations ({len(results)})</h2>",
         *(
-            _citation(
-                number,
-                result,
-                quotes.get(_quote_key(result.get("citation") or {})),
-                repairs.get(_repair_key(result.get("citation") or {})),
-            )
+            _citation(number, result, *extras(result.get("citation") or {}))
             for number, result in enumerate(results, 1)
         ),
         "</body></html>",
@@ -155,9 +149,20 @@ def _header(report: Mapping[str, Any]) -> str:
     )
 
 
-def _quote_key(item: Mapping[str, Any]) -> tuple[object, object, object]:
-    """What ties a quote's check (the run's ``quotes``) to its citation."""
-    return (item.get("url"), item.get("line"), item.get("quote"))
+Extras = tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]
+
+
+def citation_extras(report: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Extras]:
+    """For a citation of the run, its quote's check (the run's ``quotes``, tied by URL,
+    line and quote) and what ``run --repair`` did to it (``repair``, by URL and line)."""
+    quotes = {(q.get("url"), q.get("line"), q.get("quote")): q for q in report.get("quotes") or ()}
+    repairs = {(c.get("url"), c.get("line")): c for c in report.get("repair") or ()}
+
+    def of(citation: Mapping[str, Any]) -> Extras:
+        where = (citation.get("url"), citation.get("line"))
+        return quotes.get((*where, citation.get("quote"))), repairs.get(where)
+
+    return of
 
 
 def _summary_lines(verdicts: list[str]) -> list[str]:
@@ -165,11 +170,6 @@ def _summary_lines(verdicts: list[str]) -> list[str]:
     links = [v for v in verdicts if not v.startswith("quotes: ")]
     quotes = [v for v in verdicts if v.startswith("quotes: ")]
     return (["verdicts: " + " · ".join(links)] if links else []) + quotes
-
-
-def _repair_key(citation: Mapping[str, Any]) -> tuple[object, object]:
-    """What ties a repair's change (the run's ``repair``) to its citation."""
-    return (citation.get("url"), citation.get("line"))
 
 
 def _citation(
