@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,9 +87,11 @@ def origin(*args: str) -> str:
 
 
 def timed(
-    command: list[str], workdir: Path, limit: float
+    command: list[str], workdir: Path, limit: float, others: Sequence[int] = ()
 ) -> tuple[float | None, float | None, str, str]:
     """Run a command; (wall seconds, peak MB of its whole process tree, stdout, note).
+    ``others``: processes (and their trees) whose memory counts too, such as a cluster's
+    workers the command hands its work to.
 
     The wall time is taken when waiting for the process returns (an earlier version
     polled every 20 ms, adding 0-20 ms to every figure). Memory is sampled from /proc
@@ -107,7 +109,8 @@ def timed(
         def sample() -> None:
             nonlocal peak_kb
             while not finished.wait(0.02):
-                peak_kb = max(peak_kb, _tree_rss_kb(process.pid))
+                pids = (process.pid, *others)
+                peak_kb = max(peak_kb, sum(_tree_rss_kb(pid) for pid in pids))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -21,12 +21,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import ORIGIN, ROOT, SCENARIOS, _tree_rss_kb, origin, score
+from check_bench import ORIGIN, ROOT, SCENARIOS, origin, score, timed
 
 
 def _pids_of(cluster: object) -> list[int]:
@@ -48,36 +46,12 @@ def run_check(
         str(exe), "check", "article.md", "--format", "jsonl", "--timeout", "5", "--retries", "0",
         "--per-host", "8", "--fresh-for", "0", "--state", str(work / "state.sqlite"), *extra,
     ]  # fmt: skip
-    peak = 0
-    done = threading.Event()
-    out = work / "out.jsonl"
-    with out.open("w") as stdout:
-        started = time.monotonic()
-        process = subprocess.Popen(command, cwd=work, stdout=stdout, stderr=subprocess.DEVNULL)
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.wait(0.05):
-                total = _tree_rss_kb(process.pid) + sum(_tree_rss_kb(pid) for pid in others)
-                peak = max(peak, total)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            process.wait(timeout=limit)
-            seconds: float | None = round(time.monotonic() - started, 2)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            seconds = None
-        finally:
-            done.set()
-            sampler.join()
+    seconds, peak, out, _ = timed(command, work, limit, others)
     verdicts = {}
-    for line in out.read_text().splitlines():
+    for line in out.splitlines():
         row = json.loads(line)
         verdicts[row["url"]] = row["verdict"]
-    return seconds, peak / 1024, verdicts
+    return seconds, peak or 0.0, verdicts
 
 
 def main() -> None:
