@@ -118,6 +118,22 @@ class RunReport(_Serialisable):
     def failed_saves(self) -> int:
         return sum(1 for r in self.results if r.saved is not None and not r.saved.status.is_success)
 
+    def problems(self, verification: str | None = None) -> list[str]:
+        """What the run found wrong, in a few words each (``verification``: what its
+        store's verification found, when it failed)."""
+        found = []
+        if self.dead_links:
+            found.append(f"{self.dead_links} dead link(s)")
+        if self.unrecovered_links:
+            found.append(f"{self.unrecovered_links} removed link(s) not recovered")
+        if verification is not None:
+            found.append(verification)
+        if self.failed_saves:
+            found.append(f"{self.failed_saves} Save Page Now capture(s) failed")
+        if self.not_stored:
+            found.append(f"{len(self.not_stored)} capture(s) not stored")
+        return found
+
     def summary(self) -> dict[str, int]:
         verdicts: dict[str, int] = {}
         saves: dict[str, int] = {}
@@ -162,18 +178,10 @@ class FinishedRun:
         """What the run found wrong, each in a few words: dead links, removed links not
         recovered, a store that failed verification, failed Save Page Now captures. Any
         makes ``run`` and ``archive`` exit 3, as a dead link makes ``check``."""
-        report, found = self.report, []
-        if report.dead_links:
-            found.append(f"{report.dead_links} dead link(s)")
-        if report.unrecovered_links:
-            found.append(f"{report.unrecovered_links} removed link(s) not recovered")
-        if self.verification is not None and not self.verification.ok:
-            found.append(failed_verification(self.verification))
-        if report.failed_saves:
-            found.append(f"{report.failed_saves} Save Page Now capture(s) failed")
-        if report.not_stored:
-            found.append(f"{len(report.not_stored)} capture(s) not stored")
-        return found
+        verification = self.verification
+        if verification is None or verification.ok:
+            return self.report.problems()
+        return self.report.problems(failed_verification(verification))
 
     @property
     def unfinished(self) -> str | None:

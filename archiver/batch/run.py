@@ -340,7 +340,7 @@ def _run_one(
         report=path.name,
         summary=report.summary(),
         hosts=_hosts(report),
-        problems=tuple(_problems(report)),
+        problems=tuple(report.problems()),
     )
 
 
@@ -351,15 +351,6 @@ def _hosts(report: RunReport) -> dict[str, dict[str, int]]:
             host = (urlsplit(result.check.url).hostname or "").lower()
             hosts.setdefault(host, Counter())[result.check.verdict.value] += 1
     return {host: dict(verdicts) for host, verdicts in hosts.items()}
-
-
-def _problems(report: RunReport) -> list[str]:
-    found = []
-    if report.dead_links:
-        found.append(f"{report.dead_links} dead link(s)")
-    if report.unrecovered_links:
-        found.append(f"{report.unrecovered_links} removed link(s) not recovered")
-    return found
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
