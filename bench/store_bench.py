@@ -67,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captures", type=int, default=600)
     parser.add_argument("--body-kb", type=int, default=40)
+    parser.add_argument("--one-file-only", action="store_true", help="skip the --warc-size 1 run")
     args = parser.parse_args()
     words = random.Random(1).choices(string.ascii_lowercase, k=args.body_kb * 1024)
     body = "<html><body><p>" + "".join(words) + "</p></body></html>"
@@ -87,6 +88,10 @@ def main() -> None:
         for label, part in (("first", slice(None, tenth)), ("last ", slice(-tenth, None))):
             append, commit = ms(one.append[part]), ms(one.commit[part])
             print(f"  {label} {tenth:4d} captures  {append:>10}  {commit:>18}")
+        slowest = max(one.commit) * 1000
+        print(f"commit: slowest {slowest:.1f} ms, all {sum(one.commit):.1f} s in total")
+        if args.one_file_only:
+            return
         started = time.perf_counter()
         store_pages(Path(work, "each"), urls, settings, 1)
         each_wall = time.perf_counter() - started
