@@ -67,9 +67,13 @@ canonical JSON without its ``digest`` field (keys sorted, no spaces: Python's
 so ``verify`` catches a manifest edited by hand or by another tool (whitespace aside).
 Manifests written before it carry none; they are read as before, and ``verify`` says so.
 
-The manifest is only ever replaced whole (write a temporary file in the same directory,
-fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
-never a mix.
+``manifest.json`` is only ever replaced whole (write a temporary file in the same
+directory, fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new
+version, never a mix. Between two such writes, commits are lines appended to its journal,
+``manifest.journal`` (``archiver.storage.journal``): the store's manifest is
+``manifest.json`` with them applied, which is what ``read_manifest`` returns and
+``ManifestFile`` follows for a writer. The entries themselves are defined in
+``archiver.storage.entries`` (and importable from here).
 """
 
 from __future__ import annotations
@@ -312,7 +316,7 @@ class ManifestFile:
             if self._read is None or self._key is None:
                 return False
             manifest, journal = self._read
-            if not (journal.lines or journal.stale or journal.torn):
+            if journal.inode is None:  # no journal read, none written: nothing to fold
                 return False
             if not always and journal.end < max(self._compact_at, self._key[2]):
                 return False
