@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from archiver.errors import StoreError
 from archiver.export.contents import read_store
 from archiver.storage.fixity import read_log
 from archiver.storage.journal import JOURNAL_NAME
-from archiver.storage.manifest import MANIFEST_NAME, manifest_digest, read_manifest
+from archiver.storage.manifest import MANIFEST_NAME, Manifest, manifest_digest, read_manifest
 from archiver.storage.store import Store
 from archiver.storage.verify import verify_store
 from tests.test_store_files import PAGES, finish, manifest_of, open_files, run_worker
@@ -275,3 +276,23 @@ def test_an_export_of_a_store_with_a_journal_carries_the_whole_manifest(
     report = verify_store(bag)
     assert (report.ok, report.files_checked) == (True, 1), report.problems
     assert read_manifest(bag / "data") == expected
+
+
+def test_the_index_by_url_follows_captures_added_and_cited(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    killed_with_a_journal(root)
+    manifest = manifest_of(root)
+    assert [c.url for c in manifest.latest_of(PAGES[1])] == [PAGES[1]]  # the index made
+    first = manifest.captures[0]
+    again = replace(first, record_id="urn:uuid:again", citations=())
+    more = manifest.with_capture(manifest.files[0], (), again)
+    assert more.latest_of(PAGES[0]) == [again, first]
+    changed = more.with_citations(first.warc_file, first.record_id, ["x.md#L1"])
+    assert changed is not None
+    cited, capture = changed
+    assert capture.citations == (PAGES[0], "x.md#L1")
+    assert cited.latest_of(PAGES[0]) == [again, capture]
+    assert manifest.latest_of(PAGES[0]) == [first]  # the one it was made from: as it was
+    fresh = Manifest(cited.files, cited.records, cited.captures)  # its index made anew
+    assert fresh.latest_of(PAGES[0]) == cited.latest_of(PAGES[0])
+    assert fresh.latest_of("http://kill.example/never") == []

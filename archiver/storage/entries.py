@@ -170,9 +170,36 @@ class Capture(_Serialisable):
 
 @dataclass(frozen=True)
 class Manifest:
+    """What a manifest lists. A manifest made from another (``with_capture``,
+    ``with_citations``) keeps its index of captures by URL, when it was made (``latest_of``),
+    so that a store's "stored already?" costs the same however many captures it holds."""
+
     files: tuple[FileEntry, ...] = ()
     records: tuple[RecordEntry, ...] = ()
     captures: tuple[Capture, ...] = ()
+
+    @functools.cached_property
+    def _by_url(self) -> dict[str, tuple[int, ...]]:
+        """The place in ``captures`` of each capture, by its ``url`` and its ``target_uri``."""
+        index: dict[str, tuple[int, ...]] = {}
+        for place, capture in enumerate(self.captures):
+            _index(index, place, capture)
+        return index
+
+    def latest_of(self, url: str) -> list[Capture]:
+        """The captures of ``url`` (as asked for, or as stored), the latest first."""
+        return [self.captures[place] for place in reversed(self._by_url.get(url, ()))]
+
+    def _keeping_index(self, made: Manifest, added: Capture | None = None) -> Manifest:
+        """``made`` (from this manifest, its captures kept in place, ``added`` after them),
+        given this one's index of captures, when it was made (a copy, never changed)."""
+        known: dict[str, tuple[int, ...]] | None = self.__dict__.get("_by_url")
+        if known is not None:
+            if added is not None:
+                known = dict(known)
+                _index(known, len(self.captures), added)
+            made.__dict__["_by_url"] = known
+        return made
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -216,7 +243,8 @@ class Manifest:
             files = tuple(file if entry.name == file.name else entry for entry in self.files)
         else:
             files = (*self.files, file)
-        return Manifest(files, (*self.records, *records), (*self.captures, capture))
+        made = Manifest(files, (*self.records, *records), (*self.captures, capture))
+        return self._keeping_index(made, capture)
 
     def with_citations(
         self, warc_file: str, record_id: str, citations: Sequence[str]
@@ -239,7 +267,12 @@ class Manifest:
             replace(r, citations=_merged(r.citations, citations)) if r.written_with(updated) else r
             for r in self.records
         )
-        return Manifest(self.files, records, tuple(captures)), updated
+        return self._keeping_index(Manifest(self.files, records, tuple(captures))), updated
+
+
+def _index(index: dict[str, tuple[int, ...]], place: int, capture: Capture) -> None:
+    for url in dict.fromkeys((capture.url, capture.target_uri)):
+        index[url] = (*index.get(url, ()), place)
 
 
 def _merged(existing: tuple[str, ...], more: Sequence[str]) -> tuple[str, ...]:

@@ -264,20 +264,23 @@ class Store:
         archive stated for it, or the datetime its memento was listed under. With
         ``source`` ("memento"/"live"), only that kind.
         """
-        return self._latest(lambda c: target_uri in (c.url, c.target_uri), warc_date, source)
+        return self._latest(target_uri, None, warc_date, source)
 
     def _latest(
         self,
-        wanted: Callable[[Capture], bool],
+        url: str,
+        wanted: Callable[[Capture], bool] | None,
         warc_date: str | None,
         source: str | None,
         manifest: Manifest | None = None,
     ) -> Capture | None:
+        """The latest capture of ``url`` (as asked for, or as stored) that is ``wanted``
+        too, of ``warc_date`` and ``source`` when given (see ``find``)."""
         moment = _instant(warc_date) if warc_date else None
         if warc_date and moment is None:
             return None
-        for capture in reversed((manifest or self.manifest).captures):
-            if not wanted(capture):
+        for capture in (manifest or self.manifest).latest_of(url):  # indexed: not them all
+            if wanted is not None and not wanted(capture):
                 continue
             if source is not None and capture.source != source:
                 continue
@@ -328,12 +331,13 @@ class Store:
     ) -> Capture | None:
         original = memento.original
 
+        if cited is None or cited == original:
+            return self._latest(original, None, memento.datetime, "memento", manifest)
+
         def wanted(capture: Capture) -> bool:
-            if cited is None or cited == original:
-                return original in (capture.url, capture.target_uri)
             return (capture.url, capture.target_uri) == (cited, original)
 
-        return self._latest(wanted, memento.datetime, "memento", manifest)
+        return self._latest(cited, wanted, memento.datetime, "memento", manifest)
 
     def capture_live(
         self,
@@ -350,7 +354,7 @@ class Store:
         """
 
         def stored(manifest: Manifest | None = None) -> Capture | None:
-            return self._latest(lambda c: url in (c.url, c.target_uri), None, "live", manifest)
+            return self._latest(url, None, None, "live", manifest)
 
         if reuse:
             existing = stored()
