@@ -296,3 +296,24 @@ def test_the_index_by_url_follows_captures_added_and_cited(tmp_path: Path) -> No
     fresh = Manifest(cited.files, cited.records, cited.captures)  # its index made anew
     assert fresh.latest_of(PAGES[0]) == cited.latest_of(PAGES[0])
     assert fresh.latest_of("http://kill.example/never") == []
+
+
+def test_a_store_open_while_another_replaces_a_folded_journal_sees_every_capture(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "store"
+    job = {"kill": "manifest-compacted", "committed": -1}  # on close: a journal left behind
+    assert finish(run_worker(root, count=2, **job)) == -signal.SIGKILL
+    store = Store(root)
+    assert [c.url for c in store.captures] == PAGES[:2]
+    # Another writer deletes the folded journal and starts its own: two captures, killed
+    # before it closes (so manifest.json stays as it is).
+    job = {"kill": "manifest-written", "committed": 1}
+    assert finish(run_worker(root, first=2, count=2, **job)) == -signal.SIGKILL
+    assert len(journal_lines(root)) == 2
+    assert [c.url for c in store.captures] == PAGES[:4]
+    store.add_citations(store.captures[3], ["more.md#L1"])
+    store.close()
+    assert [c.url for c in manifest_of(root).captures] == PAGES[:4]
+    assert manifest_of(root).captures[3].citations == (PAGES[3], "more.md#L1")
+    assert verify_store(root).ok

@@ -287,13 +287,13 @@ class ManifestFile:
             return None
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         inode = os.fstat(stream.fileno()).st_ino if stream is not None else None
-        # manifest.json written whole since, or a journal gone or made anew: read whole
-        known = self._read[1].inode if self._read is not None else None
-        if self._read is None or key != self._key or known not in (None, inode):
+        # Read whole again: manifest.json written whole since, or a journal gone, made
+        # anew (or one folded in already, which the next writer deletes and makes anew).
+        read = self._read
+        if read is None or key != self._key or read[1].stale or read[1].inode not in (None, inode):
             data, manifest = _parsed(path, path.read_bytes(), None)
-            journal = Journal.following(data, manifest_digest(data))
-            self._key, self._read = key, (manifest, journal)
-        self._read = follow(stream, *self._read)
+            self._key, read = key, (manifest, Journal.following(data, manifest_digest(data)))
+        self._read = follow(stream, *read)
         return self._read
 
     def commit(self, change: dict[str, Any], changed: Manifest) -> None:
