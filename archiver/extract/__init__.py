@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from archiver.errors import InputError
 from archiver.extract.article import Article, parse_article_bytes, read_article
-from archiver.extract.blocks import Document
-from archiver.extract.citations import build_citations, citation_urls
+from archiver.extract.blocks import Block, Document
+from archiver.extract.citations import block_urls, build_citations
 from archiver.extract.formats import (
     FORMATS,
     collector_paused,
@@ -64,14 +64,25 @@ def extract_urls(text: str, fmt: str | None = None, *, source: str | None = None
     """The ``url`` of each citation ``extract_citations`` gives (those without one left
     out), in the same order, in a half to two thirds of its time (parsing included): the
     sentences, quotes and dates that only the other fields need are not worked out. What
-    ``archiver check`` reads."""
-    document = _document(text, fmt, source)
+    ``archiver check`` reads. Each block's URLs are taken as the parse finishes it, and the
+    block let go (``parse_document``'s ``sink``): a long Markdown or plain-text article's
+    parse is never all held, only its URLs."""
+    urls: list[str] = []
+
+    def take(block: Block) -> None:
+        urls.extend(block_urls(block))
+
     with collector_paused():
-        return citation_urls(document)
+        parse_document(text, _format(text, fmt, source), page_url(source), sink=take)
+    return urls
 
 
 def _document(text: str, fmt: str | None, source: str | None) -> Document:
+    return parse_document(text, _format(text, fmt, source), page_url(source))
+
+
+def _format(text: str, fmt: str | None, source: str | None) -> str:
     chosen = fmt if fmt is not None else detect_format(text, source)
     if chosen not in FORMATS:
         raise InputError(f"unknown article format {chosen!r}; expected one of {', '.join(FORMATS)}")
-    return parse_document(text, chosen, page_url(source))
+    return chosen
