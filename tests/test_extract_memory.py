@@ -85,7 +85,7 @@ def links_a_paragraph(fmt: str, n: int) -> bytes:
     return "".join(line.format(i, i % 500) for i in range(n)).encode()
 
 
-def urls_read_apart(fmt: str, n: int) -> tuple[list[str], int]:
+def urls_read_as_check_does(fmt: str, n: int) -> tuple[list[str], int]:
     """The URLs of an article of ``n`` links read as ``archiver check`` reads it, and
     the peak memory allocated meanwhile less the text and the URLs themselves."""
     data = links_a_paragraph(fmt, n)
@@ -104,9 +104,9 @@ def urls_read_apart(fmt: str, n: int) -> tuple[list[str], int]:
 
 @pytest.mark.parametrize("fmt", ["markdown", "text"])
 def test_reading_an_articles_urls_holds_them_not_its_parse(fmt: str) -> None:
-    urls_read_apart(fmt, 10)  # imports and caches filled before measuring
-    small_urls, small = urls_read_apart(fmt, 5_000)
-    large_urls, large = urls_read_apart(fmt, 20_000)
+    urls_read_as_check_does(fmt, 10)  # imports and caches filled before measuring
+    small_urls, small = urls_read_as_check_does(fmt, 5_000)
+    large_urls, large = urls_read_as_check_does(fmt, 20_000)
     assert small_urls == [f"http://h{i % 500}.example/p/{i}" for i in range(5_000)]
     assert len(large_urls) == 20_000
     per_link = (large - small) / 15_000
