@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import pytest
 
-from archiver.extract import extract_citations, extract_urls, parse_article_bytes
+from archiver.extract import blocks, extract_citations, extract_urls, parse_article_bytes
 from archiver.models import CONTEXT_LIMIT, Citation
 
 SENTENCE_WORDS = "the council said that the harbour https://r.example/a was to be dredged and "
@@ -142,3 +142,18 @@ def test_a_context_cannot_be_set_on_a_made_citation() -> None:
     (link, _) = long_sentence_citations()
     with pytest.raises(dataclasses.FrozenInstanceError):
         link.context = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3, 7, 1 << 16])
+def test_lines_read_as_the_parse_goes_are_those_of_split(
+    monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    monkeypatch.setattr(blocks, "_LINES_AT_ONCE", at_once)
+    texts = ["", "\n", "a", "a\n", "\n\nb\r\n", "ab\r\ncd\n\r\nef\r", "x\n" * 9 + "y"]
+    for text in texts:
+        lines = text.split("\n")
+        for start in range(len(lines) + 2):
+            assert list(blocks.iter_lines(text, start)) == lines[start:], (text, start)
+            stripped = [line.rstrip("\r") for line in lines[start:]]
+            assert list(blocks.iter_lines(text, start, strip_cr=True)) == stripped
+            assert blocks.first_lines(text, start) == lines[:start]

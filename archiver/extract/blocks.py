@@ -18,6 +18,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 _NEWLINE = re.compile("\n")
 _LINES_AT_ONCE = 1 << 16  # characters of text split into lines at a time by ``iter_lines``
@@ -25,11 +26,16 @@ _LINES_AT_ONCE = 1 << 16  # characters of text split into lines at a time by ``i
 BlockSink = Callable[["Block"], object]
 
 
-def iter_lines(text: str, strip_cr: bool = False) -> Iterator[str]:
-    """The lines of ``text``, as ``text.split("\\n")`` gives them (each less its trailing
-    "\\r" with ``strip_cr``), split a slice of ``_LINES_AT_ONCE`` characters at a time: a
-    list of every line of a long article would hold more than the article itself."""
+def iter_lines(text: str, start: int = 0, strip_cr: bool = False) -> Iterator[str]:
+    """The lines of ``text`` from index ``start`` on, as ``text.split("\\n")[start:]``
+    gives them (each less its trailing "\\r" with ``strip_cr``), split a slice of
+    ``_LINES_AT_ONCE`` characters at a time: a list of every line of a long article would
+    hold more than the article itself."""
     position = 0
+    for _ in range(start):
+        position = text.find("\n", position) + 1
+        if not position:
+            return
     while True:
         end = text.find("\n", position + _LINES_AT_ONCE)
         piece = text[position:] if end < 0 else text[position:end]
@@ -43,14 +49,8 @@ def iter_lines(text: str, strip_cr: bool = False) -> Iterator[str]:
 
 
 def first_lines(text: str, count: int) -> list[str]:
-    """The first ``count`` lines of ``text`` (as ``text.split("\\n")[:count]``), without
-    splitting the rest."""
-    end = -1
-    for _ in range(count):
-        end = text.find("\n", end + 1)
-        if end < 0:
-            return text.split("\n")
-    return text[:end].split("\n")
+    """``text.split("\\n")[:count]``, without splitting much more of ``text``."""
+    return list(islice(iter_lines(text), count))
 
 
 @dataclass(slots=True)

@@ -17,19 +17,10 @@ bullets are removed from the text so the sentence around a link reads as rendere
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 
 from archiver.extract.bareurls import bare_url_at
-from archiver.extract.blocks import (
-    BlockBuilder,
-    BlockSink,
-    Document,
-    Link,
-    first_lines,
-    iter_lines,
-)
+from archiver.extract.blocks import BlockBuilder, BlockSink, Document, Link, first_lines, iter_lines
 from archiver.extract.datetext import published_date_from_lines
 from archiver.extract.frontmatter import front_matter
 from archiver.extract.hrefs import resolve_href
@@ -96,16 +87,11 @@ def markdown_facts(text: str) -> tuple[int, str | None, str | None]:
     return body_start, published, own_url
 
 
-def _body_lines(text: str, start: int) -> Iterator[str]:
-    """The lines of ``text`` from index ``start`` on, each less its trailing "\\r"."""
-    return islice(iter_lines(text, strip_cr=True), start, None)
-
-
 def _reference_definitions(text: str, start: int) -> tuple[dict[str, str], set[int]]:
     definitions: dict[str, str] = {}
     where: set[int] = set()
     fence: str | None = None
-    for index, line in enumerate(_body_lines(text, start), start):
+    for index, line in enumerate(iter_lines(text, start, strip_cr=True), start):
         if fence is None and (not line or line[0].isalpha()):
             continue  # neither a fence nor a definition: the commonest lines
         fence, in_code = _fence_state(line, fence)
@@ -167,7 +153,7 @@ class _BlockSplitter:
         in_comment = False
         in_indented_code = False
         previous_blank = True
-        for index, line in enumerate(_body_lines(text, start), start):
+        for index, line in enumerate(iter_lines(text, start, strip_cr=True), start):
             if fence is None and not in_comment:
                 # The two commonest lines, read without the checks below: a blank line,
                 # and prose (no block construct starts with a letter).
