@@ -38,7 +38,8 @@ TICK_SECONDS = 0.1  # the parent's ``on_tick`` is called at least this often whi
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
 EARLY_START_BYTES = 32 * 1024
 # Articles from which the URLs are read in a process of their own (``read_apart``):
-# about 15,000 links, whose parse peaks at some 15 MB.
+# about 15,000 links. HTML and wikitext parses peak at some 15 MB for that; Markdown and
+# plain text are parsed paragraph by paragraph, but the text is not held here either.
 READ_APART_BYTES = 1 << 20
 READ_BATCH = 10_000  # items ``read_apart``'s process sends back at a time
 
@@ -74,7 +75,6 @@ class CheckProcesses:
         self._work: list[int] = []  # the parent's ends of the pipes: work out, results in
         self._results: list[int] = []
         _reap()
-        give_back_large_blocks()  # before the fork: the workers hold long lists too
         # Objects the parent already has are frozen out of the garbage collector first,
         # so the children's collections do not touch, and so copy, every page they share.
         gc.freeze()
@@ -98,6 +98,7 @@ class CheckProcesses:
                 self._results.append(results_in)
         finally:
             gc.unfreeze()
+        give_back_large_blocks()  # after the fork: the workers were no smaller for it
 
     def fits(self, settings: Settings, clock: Clock) -> bool:
         """Whether these processes check as ``settings`` and ``clock`` ask."""
@@ -185,7 +186,8 @@ def give_back_large_blocks() -> None:
     tables and lists made from it later are carved out of the heap, whose freed middle is
     never given back. The parent checking scenario C's 200,000 links held 58 MB after
     setting out, 43 MB with this (bench/check_memory.py). Nothing is done elsewhere than
-    on glibc."""
+    on glibc. The worker processes were no smaller for it, and a block mapped on its own
+    is new pages each time: they are forked before."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
