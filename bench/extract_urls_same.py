@@ -5,13 +5,15 @@ For a change to how articles are parsed for ``archiver check`` (the streamed par
 issue 15): runs ``read_article``'s decoding and ``extract_urls`` on every article under
 ``tests/fixtures/`` and ``citations/``, the HTML pages in the WARC files of
 ``../shared/corpus/``, every shape of ``extract_bench.py`` (at ``--scale`` of its full
-size) and scenario C's article (``../shared/bench/origin.py``, Markdown and HTML), once
+size), scenario C's article (``../shared/bench/origin.py``, Markdown and HTML) and
+``--mixed`` articles put together at random from pieces of Markdown (front matter,
+fences, reference definitions, quotes, lists, CRLF line ends, ...), once
 with this tree's ``archiver`` and once with ``--other``'s, each in a process of its own,
 and lists every input whose URLs differ (or whose error does). It also checks, in this
 tree, that the URLs are those of ``extract_citations``'s citations.
 
     python3 bench/extract_urls_same.py --other /tmp/main-tree
-    python3 bench/extract_urls_same.py --other /tmp/main-tree --scale 0.01 --links 20000
+    python3 bench/extract_urls_same.py --other /tmp/main-tree --scale 0.01 --links 20000 --mixed 50
 
 Exits with 1 when some input differs.
 """
@@ -57,7 +59,7 @@ pickle.dump((found, mismatched), open(sys.argv[2], "wb"))
 """
 
 
-def inputs(scale: float, links: int) -> list[Input]:
+def inputs(scale: float, links: int, count: int) -> list[Input]:
     found: list[Input] = []
     for folder in (ROOT / "tests" / "fixtures", ROOT / "citations"):
         for path in sorted(folder.rglob("*")):
@@ -73,7 +75,45 @@ def inputs(scale: float, links: int) -> list[Input]:
             common = ["--hosts", "5000", "--port", "8790", "--links", str(links)]
             article = origin("article", *common, "--format", fmt).encode()
             found.append((f"scenario C ({fmt}, {links:,} links)", article, f"article.{fmt}"))
-    return found
+    return found + mixed(count)
+
+
+_PIECES = (
+    "---\ntitle: A\ndate: 2024-03-05\nurl: https://own.example/post\n---\n",
+    "+++\ndate = 2023-01-02\n+++\n",
+    "Published 4 May 2022\n",
+    "# Heading with [a link](https://h.example/1)\n",
+    "Prose citing [the report](https://r.example/a) and https://bare.example/b.\n",
+    "A [reference link][ref] and [ref] again, and [a relative one](/path/page).\n",
+    '[ref]: https://ref.example/defined "Title"\n',
+    "```\n[not a link](https://code.example/)\n```\n",
+    "    indented https://indented.example/code\n",
+    "> quoted [source](https://q.example/) line\n",
+    "- item https://list.example/1 [dead link]\n",
+    "1. numbered <https://auto.example/x>\n",
+    "| cell [t](https://t.example/) | cell |\n|---|---|\n",
+    "<!-- https://comment.example/ -->\n",
+    '<a href="https://raw.example/">raw</a> and ![img](https://img.example/i.png)\n',
+    "https://web.archive.org/web/20200101000000/https://arch.example/page\n",
+    "\n",
+    "\n\n",
+)
+
+
+def mixed(count: int) -> list[Input]:
+    """``count`` articles of random pieces, each as Markdown and as plain text, half of
+    them with CRLF line ends."""
+    import random
+
+    chooser = random.Random(15)
+    made: list[Input] = []
+    for number in range(count):
+        text = "".join(chooser.choice(_PIECES) for _ in range(chooser.randint(1, 40)))
+        if number % 2:
+            text = text.replace("\n", "\r\n")
+        for extension in ("md", "txt"):
+            made.append((f"mixed #{number} ({extension})", text.encode(), f"mixed.{extension}"))
+    return made
 
 
 def _corpus_pages(corpus: Path) -> list[Input]:
@@ -110,8 +150,9 @@ def main() -> None:
     parser.add_argument("--other", type=Path, required=True, help="the tree to compare with")
     parser.add_argument("--scale", type=float, default=0.05, help="of extract_bench's sizes")
     parser.add_argument("--links", type=int, default=200_000, help="scenario C's article")
+    parser.add_argument("--mixed", type=int, default=500, help="articles of random pieces")
     args = parser.parse_args()
-    given = inputs(args.scale, args.links)
+    given = inputs(args.scale, args.links, args.mixed)
     with tempfile.TemporaryDirectory(prefix="urls-same-") as tmp:
         inputs_file = Path(tmp) / "inputs.pickle"
         inputs_file.write_bytes(pickle.dumps(given))

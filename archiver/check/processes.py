@@ -184,8 +184,8 @@ def give_back_large_blocks() -> None:
     glibc does that at first, but raises the size from which it does to the largest
     block freed so far, up to 32 MB: once a list of 200,000 URLs has been unpickled, the
     tables and lists made from it later are carved out of the heap, whose freed middle is
-    never given back. The parent checking scenario C's 200,000 links held 58 MB after
-    setting out, 43 MB with this (bench/check_memory.py). Nothing is done elsewhere than
+    never given back. The parent checking scenario C's 200,000 links held 56 MB at the
+    summed peak, 42 MB with this (bench/check_memory.py). Nothing is done elsewhere than
     on glibc. The worker processes were no smaller for it, and a block mapped on its own
     is new pages each time: they are forked before."""
     if not sys.platform.startswith("linux"):

@@ -81,7 +81,7 @@ def extract_urls(text: str, fmt: str | None = None, *, source: str | None = None
     return urls
 
 
-# Blocks whose URLs are taken together. One at a time, as each is parsed, was 15% slower
+# Blocks whose URLs are taken together. One at a time, as each is parsed, was 12% slower
 # on prose (10 MB, bench/extract_bench.py's shape) than all after the parse: the parser
 # and the citation rules took turns for every block. 64 at a time is as fast as either.
 _BLOCKS_AT_ONCE = 64
