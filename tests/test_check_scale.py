@@ -150,6 +150,21 @@ def test_a_long_articles_parse_is_not_held_while_checking(tmp_path: Path) -> Non
     assert per_link < 500, f"{per_link:.0f} bytes more for each added link"
 
 
+def test_what_is_read_apart_comes_back_whole_and_in_order_in_batches() -> None:
+    # More than two batches, the last one short; an error after some batches were sent
+    # is still raised here, not a list cut short.
+    count = 2 * READ_BATCH + 7
+    assert read_apart(lambda: (f"u{n}" for n in range(count))) == [f"u{n}" for n in range(count)]
+    assert read_apart(lambda: iter(())) == []
+
+    def fails_late() -> Iterator[str]:
+        yield from (f"u{n}" for n in range(READ_BATCH + 1))
+        raise InputError("cannot read article b.md: binary data")
+
+    with pytest.raises(InputError, match=r"b\.md: binary data"):
+        read_apart(fails_late)
+
+
 def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
     binary = tmp_path / "article.md"
     binary.write_bytes(b"\0" * READ_APART_BYTES)
@@ -169,18 +184,3 @@ def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="Local: from the reader"):
         read_apart(fails)
-
-
-def test_what_is_read_apart_comes_back_whole_and_in_order_in_batches() -> None:
-    # More than two batches, the last one short; an error after some batches were sent
-    # is still raised here, not a list cut short.
-    count = 2 * READ_BATCH + 7
-    assert read_apart(lambda: (f"u{n}" for n in range(count))) == [f"u{n}" for n in range(count)]
-    assert read_apart(lambda: iter(())) == []
-
-    def fails_late() -> Iterator[str]:
-        yield from (f"u{n}" for n in range(READ_BATCH + 1))
-        raise InputError("cannot read article b.md: binary data")
-
-    with pytest.raises(InputError, match=r"b\.md: binary data"):
-        read_apart(fails_late)
