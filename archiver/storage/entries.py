@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, TypeVar
 
+from archiver.dates import parse_iso, to_iso
 from archiver.models import _Serialisable
 
 MANIFEST_FORMAT = "archiver-store-manifest"
@@ -190,15 +191,37 @@ class Manifest:
         """The captures of ``url`` (as asked for, or as stored), the latest first."""
         return [self.captures[place] for place in reversed(self._by_url.get(url, ()))]
 
+    @functools.cached_property
+    def _requisites(self) -> dict[str, dict[tuple[str, str], StoredRequisite]]:
+        index: dict[str, dict[tuple[str, str], StoredRequisite]] = {}
+        for capture in self.captures:
+            _index_requisites(index, capture)
+        return index
+
+    def stored_requisites(self, source: str) -> Mapping[tuple[str, str], StoredRequisite]:
+        """The requisites stored with pages of ``source`` ("memento", "live"), each marked
+        ``shared``, by the key a page's requisite is looked up with: a memento's stated
+        original and datetime (``instant_key``), its own or a captured redirect's before
+        it; a live one's URL as the page named it, and "". Not to be changed."""
+        return self._requisites.get(source, {})
+
     def _keeping_index(self, made: Manifest, added: Capture | None = None) -> Manifest:
         """``made`` (from this manifest, its captures kept in place, ``added`` after them),
-        given this one's index of captures, when it was made (a copy, never changed)."""
+        given this one's indexes (of captures by URL, of requisites), when they were made:
+        copies, never changed."""
         known: dict[str, tuple[int, ...]] | None = self.__dict__.get("_by_url")
         if known is not None:
             if added is not None:
                 known = dict(known)
                 _index(known, len(self.captures), added)
             made.__dict__["_by_url"] = known
+        requisites = self.__dict__.get("_requisites")
+        if requisites is not None:
+            if added is not None and added.requisites:
+                requisites = dict(requisites)
+                requisites[added.source] = dict(requisites.get(added.source, {}))
+                _index_requisites(requisites, added)
+            made.__dict__["_requisites"] = requisites
         return made
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,6 +296,31 @@ class Manifest:
 def _index(index: dict[str, tuple[int, ...]], place: int, capture: Capture) -> None:
     for url in dict.fromkeys((capture.url, capture.target_uri)):
         index[url] = (*index.get(url, ()), place)
+
+
+def _index_requisites(
+    index: dict[str, dict[tuple[str, str], StoredRequisite]], capture: Capture
+) -> None:
+    """Add ``capture``'s requisites to ``index`` (see ``Manifest.stored_requisites``); its
+    dictionary for ``capture.source`` is changed in place."""
+    stored = index.setdefault(capture.source, {})
+    for entry in capture.requisites:
+        if capture.source == "memento":  # the capture asked for may be a redirect it stored
+            keys = [(hop.url, instant_key(hop.warc_date)) for hop in entry.redirects]
+            keys.append((entry.target_uri, instant_key(entry.warc_date)))
+        else:
+            keys = [(entry.url, "")]
+        for key in keys:
+            if key not in stored:
+                stored[key] = replace(entry, shared=True)
+
+
+def instant_key(text: str) -> str:
+    """A datetime as one string whatever its ISO spelling (an odd value as it is)."""
+    try:
+        return to_iso(parse_iso(text))
+    except ValueError:
+        return text
 
 
 def _merged(existing: tuple[str, ...], more: Sequence[str]) -> tuple[str, ...]:
