@@ -205,16 +205,32 @@ class Manifest:
         it; a live one's URL as the page named it, and "". Not to be changed."""
         return self._requisites.get(source, {})
 
-    def _keeping_index(self, made: Manifest, added: Capture | None = None) -> Manifest:
-        """``made`` (from this manifest, its captures kept in place, ``added`` after them),
-        given this one's indexes (of captures by URL, of requisites), when they were made:
-        copies, never changed."""
+    @functools.cached_property
+    def _places(self) -> dict[tuple[str, str | None], tuple[int, ...]]:
+        """The places in ``records`` of the records of each capture, by its (``warc_file``,
+        ``record_id``) (a record listed without its capture's: by its file and None)."""
+        index: dict[tuple[str, str | None], tuple[int, ...]] = {}
+        _index_records(index, 0, self.records)
+        return index
+
+    def _keeping_index(
+        self, made: Manifest, added: Capture | None = None, rows: tuple[RecordEntry, ...] = ()
+    ) -> Manifest:
+        """``made`` (from this manifest, its captures and records kept in place, ``added``
+        and its ``rows`` after them), given this one's indexes (of captures by URL, of
+        records by capture, of requisites), when they were made: copies, never changed."""
         known: dict[str, tuple[int, ...]] | None = self.__dict__.get("_by_url")
         if known is not None:
             if added is not None:
                 known = dict(known)
                 _index(known, len(self.captures), added)
             made.__dict__["_by_url"] = known
+        places = self.__dict__.get("_places")
+        if places is not None:
+            if rows:
+                places = dict(places)
+                _index_records(places, len(self.records), rows)
+            made.__dict__["_places"] = places
         requisites = self.__dict__.get("_requisites")
         if requisites is not None:
             if added is not None and added.requisites:
@@ -267,7 +283,7 @@ class Manifest:
         else:
             files = (*self.files, file)
         made = Manifest(files, (*self.records, *records), (*self.captures, capture))
-        return self._keeping_index(made, capture)
+        return self._keeping_index(made, capture, records)
 
     def with_citations(
         self, warc_file: str, record_id: str, citations: Sequence[str]
@@ -275,7 +291,6 @@ class Manifest:
         """This manifest with ``citations`` added to the capture (``warc_file``,
         ``record_id``) and to each of its records, and that capture as it now is; None
         when it lists no such capture."""
-        updated: Capture | None = None
         captures = list(self.captures)
         for index in range(len(captures) - 1, -1, -1):  # the one asked for is often recent
             existing = captures[index]
@@ -284,18 +299,30 @@ class Manifest:
                     existing, citations=_merged(existing.citations, citations)
                 )
                 break
-        if updated is None:
+        else:
             return None
-        records = tuple(
-            replace(r, citations=_merged(r.citations, citations)) if r.written_with(updated) else r
-            for r in self.records
-        )
-        return self._keeping_index(Manifest(self.files, records, tuple(captures))), updated
+        records = list(self.records)
+        places = self._places  # its records: those written with it (``written_with``)
+        for place in (*places.get((warc_file, record_id), ()), *places.get((warc_file, None), ())):
+            record = records[place]
+            records[place] = replace(record, citations=_merged(record.citations, citations))
+        made = Manifest(self.files, tuple(records), tuple(captures))
+        return self._keeping_index(made), updated
 
 
 def _index(index: dict[str, tuple[int, ...]], place: int, capture: Capture) -> None:
     for url in dict.fromkeys((capture.url, capture.target_uri)):
         index[url] = (*index.get(url, ()), place)
+
+
+def _index_records(
+    index: dict[tuple[str, str | None], tuple[int, ...]],
+    start: int,
+    records: Sequence[RecordEntry],
+) -> None:
+    for place, record in enumerate(records, start):
+        key = (record.file, record.capture_record_id)
+        index[key] = (*index.get(key, ()), place)
 
 
 def _index_requisites(
