@@ -433,6 +433,30 @@ def test_server_that_stops_answering_times_out(partial: bytes) -> None:
     assert 0.3 <= elapsed < 1.0
 
 
+def test_a_kept_connection_is_timed_out_only_by_its_own_requests_deadline() -> None:
+    # Deadlines are kept per connection and exchange (``_Deadlines``): the first
+    # request's deadline passing while the same connection waits for the second answer
+    # must not fail the second, which has time left.
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(ok(b"first"))
+        peer.read_request()
+        time.sleep(0.5)  # past the first request's deadline, within the second's
+        peer.send(ok(b"second"))
+        peer.wait_closed()
+
+    async def twice(client: Client) -> tuple[bytes, bytes]:
+        first = await client.request("GET", server.url("/a"))
+        await asyncio.sleep(0.3)
+        second = await client.request("GET", server.url("/b"))
+        return first.body, second.body
+
+    with ScriptedServer(serve) as server:
+        bodies = with_client(twice, LOOPBACK.replace(timeout=0.7))
+    assert bodies == (b"first", b"second")
+    assert server.accepts == 1
+
+
 def test_refused_connection_fails_to_connect() -> None:
     error = failure(f"http://127.0.0.1:{closed_port()}/")
     assert (type(error), error.kind, str(error)) == (

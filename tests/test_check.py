@@ -296,6 +296,36 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
     assert could_be_similar(0, 0)  # two empty pages are the same page
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.5:18390/p/12345",
+        "HTTPS://Example.com:8443/a/b/c.html?x=/y#/z",
+        "http://example.com",
+        "http://example.com?q=/a/b",
+        "http://example.com#/a",
+        "http://user@example.com/a/b",
+        "http://[::1]:80/a/b",
+        "http://exa mple.com/a b/c",
+        "http://example.com/a\tb/c",
+        "http://example.com/a/b\n",
+        " http://example.com/a/b",
+        "http://bücher.example/a/b",
+        "mailto:someone@example.com",
+        "//example.com/a/b",
+        "http:/example.com/a",
+    ],
+)
+def test_the_quick_read_of_a_pages_url_gives_what_urlsplit_gives(url: str) -> None:
+    # The soft-404 code reads scheme, authority and path without urlsplit where it can.
+    from urllib.parse import urlsplit
+
+    from archiver.check.soft404 import _parts
+
+    parts = urlsplit(url)
+    assert _parts(url) == (parts.scheme, parts.netloc, parts.path)
+
+
 def test_redirect_to_the_home_page_is_soft_404(origin: OriginServer) -> None:
     honest_site(origin, "shop.example")
     origin.add("http://shop.example/products/discontinued", Page(status=302, location="/"))
