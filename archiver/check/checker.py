@@ -356,7 +356,9 @@ class _Checker:
         hangs costs the whole timeout from when it starts; a probe holds up only the
         verdicts that wait on it, by about one answer's time)."""
         key, host = probe_key(url), host_of(url)
-        probes = self.probes.setdefault(host, {})
+        probes = self.probes.get(host)
+        if probes is None:
+            self.probes[host] = probes = {}
         future = probes.get(key)
         if future is None:
             future = self.loop.create_future()

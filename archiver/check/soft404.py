@@ -110,6 +110,10 @@ def _plain(fragment: bytes) -> str:
     return " ".join(html.unescape(_TAG.sub(b" ", fragment).decode("utf-8", "replace")).split())
 
 
+def _starts_like_html(body: bytes) -> bool:
+    return body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+
+
 def summarise(url: str, final_url: str, status: int, body: bytes, content_type: str) -> PageSummary:
     """Title and visible text of an HTML page (empty for other types).
 
@@ -119,8 +123,8 @@ def summarise(url: str, final_url: str, status: int, body: bytes, content_type: 
     """
     title = ""
     text = ""
-    looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
-    if "html" in content_type.lower() or looks_html:
+    # (the body's start looked at only when the type does not say: lstrip copies it all)
+    if "html" in content_type.lower() or _starts_like_html(body):
         visible = _INVISIBLE.sub(b" ", body)
         match = _TITLE.search(visible) or _HEADING.search(visible)
         if match:
