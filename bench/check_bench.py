@@ -17,7 +17,11 @@ The other tools are not project dependencies; install them anywhere and point at
 
 A tool that is missing is reported as such; ``--only archiver`` runs ours alone. Each
 tool runs ``--runs`` times (default 3), the tools taking turns, and the median wall time
-is reported with the range; verdicts are those of the worst run.
+is reported with the range; verdicts are those of the worst run. Each run's line on
+stderr also gives the processor time of the tool's process tree (sampled with its memory)
+and of the origin server, and the load: on a shared machine, wall times say little and
+these say what the run cost. ``--port`` moves the origin server off the scenario's port
+(to run beside another benchmark).
 """
 
 from __future__ import annotations
