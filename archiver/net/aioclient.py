@@ -324,7 +324,7 @@ class _Connection(asyncio.Protocol):
         self.abort()
 
 
-DEADLINE_TICK = 0.01  # seconds: how late, at most, a request's timeout is noticed
+DEADLINE_TICK = 0.001  # seconds: how late, at most, a timeout is noticed (libuv counts in ms)
 
 
 class _Deadlines:
