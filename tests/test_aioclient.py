@@ -1196,7 +1196,7 @@ SHAPES_OF_URLS = [
 def test_the_quick_read_of_a_url_gives_what_urlsplit_gives(url: str) -> None:
     # A request's target is read without urlsplit where the URL has the common shape;
     # every URL, of that shape or not, must give the same target (or the same refusal).
-    from archiver.net.aioclient import _Target
+    from archiver.net.targets import Target
 
     def read(parse: Callable[[str], Any]) -> Any:
         try:
@@ -1204,4 +1204,4 @@ def test_the_quick_read_of_a_url_gives_what_urlsplit_gives(url: str) -> None:
         except BadUrl as e:
             return ("refused", str(e))
 
-    assert read(_Target.parse) == read(_Target.parse_any)
+    assert read(Target.parse) == read(Target.parse_any)

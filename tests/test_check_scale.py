@@ -176,11 +176,11 @@ def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next() -> Non
     # the host's later links wait for ever.
     import asyncio
 
-    from archiver.check.checker import _Slots
+    from archiver.check.slots import Slots
 
     async def main() -> tuple[int, int, bool]:
         loop = asyncio.get_running_loop()
-        slots = _Slots(1)
+        slots = Slots(1)
         assert slots.take_now() and not slots.take_now()
         first = asyncio.ensure_future(slots.take(loop))
         second = asyncio.ensure_future(slots.take(loop))

@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from archiver.check.slots import Slots
 from archiver.check.soft404 import (
     PageSummary,
     not_found_wording,
@@ -127,53 +128,14 @@ class _Deadline:
         return _NetworkFailure(Verdict.TIMEOUT, reason)
 
 
-class _Slots:
-    """``count`` slots, taken and given back in the order asked, as ``asyncio.Semaphore``
-    does, but a slot that is free is taken without making a coroutine (each hop of each
-    request takes two: its host's and one of the overall ones)."""
-
-    __slots__ = ("_waiting", "free")
-
-    def __init__(self, count: int) -> None:
-        self.free = count
-        self._waiting: deque[asyncio.Future[None]] = deque()
-
-    def take_now(self) -> bool:
-        """Take a slot if one is free and nobody waits for one."""
-        if self.free > 0 and not self._waiting:
-            self.free -= 1
-            return True
-        return False
-
-    async def take(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait for a slot (after ``take_now`` said none is free)."""
-        waiter = loop.create_future()
-        self._waiting.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.give_back()  # handed over just before the cancel: pass it on
-            raise
-
-    def give_back(self) -> None:
-        """Hand the slot to the first still waiting, or free it."""
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self.free += 1
-
-
 class _Checker:
     def __init__(self, client: Client, settings: Settings, clock: Clock) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock
         self.loop = asyncio.get_running_loop()  # looked up once: each look-up is a syscall
-        self.host_slots: dict[str, _Slots] = defaultdict(lambda: _Slots(max(settings.per_host, 1)))
-        self.overall = _Slots(max(settings.workers, 1))
+        self.host_slots: dict[str, Slots] = defaultdict(lambda: Slots(max(settings.per_host, 1)))
+        self.overall = Slots(max(settings.workers, 1))
         self._stamps: tuple[int, str] = (-1, "")  # the last result's second, and its ISO form
         # Each host's soft-404 probes, by directory; let go with the host (``host_done``).
         self.probes: dict[str, dict[tuple[str, str], asyncio.Future[PageSummary | None]]] = {}
@@ -269,7 +231,7 @@ class _Checker:
         on its own host (and one of the overall ones) while it is made; consecutive hops
         on one host keep theirs."""
         chain = RedirectChain(method, url, self.settings.max_redirects)
-        held: list[_Slots] = []
+        held: list[Slots] = []
         host = None
         try:
             while True:

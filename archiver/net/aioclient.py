@@ -37,8 +37,7 @@ import socket
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from archiver.config import Settings
 from archiver.errors import (
@@ -62,21 +61,13 @@ from archiver.net.answers import (
     parse_head,
 )
 from archiver.net.bodies import decode_body
-from archiver.net.hostmap import HostMap, ProxyChooser, ascii_host, is_ip_address
+from archiver.net.hostmap import HostMap, ProxyChooser, is_ip_address
 from archiver.net.redirects import RedirectChain
+from archiver.net.targets import Target
 
 _SENDABLE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what a header value may hold
 _BLANK_LINES = re.compile(rb"[\r\n]*")  # skipped before a status line, as browsers do
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-# Characters left as they are in a request target; everything else (spaces, non-ASCII
-# text) is percent-encoded the way browsers do, and existing escapes are kept.
-_SAFE = "!#$%&'()*+,/:;=?@[]~"
-_ALREADY_SAFE = re.compile(r"[A-Za-z0-9_.\-!#$%&'()*+,/:;=?@\[\]~]*")
-
-
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded for a request target (most URLs need nothing done)."""
-    return text if _ALREADY_SAFE.fullmatch(text) else quote(text, safe=_SAFE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,66 +85,6 @@ class Response:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
-
-
-# The shape nearly every cited URL has, read without ``urlsplit`` (its parse took ~8 us a
-# request, the largest single cost of a request in bench/'s scenario C): a lower-case
-# scheme, an ASCII host name or IPv4 address, a port of up to five digits, no user
-# info, tabs or line breaks. Anything else goes through ``urlsplit``; both give the same
-# target (tests/test_aioclient.py compares them).
-_SIMPLE_URL = re.compile(
-    r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?([^#?\t\r\n]*)(?:\?([^#\t\r\n]*))?(?:#[^\t\r\n]*)?"
-)
-
-
-class _Target(NamedTuple):
-    scheme: str
-    host: str  # as sent (IDNA-encoded), without brackets
-    port: int
-    host_header: str
-    path: str  # the request target: path and query, percent-encoded
-
-    @classmethod
-    def parse(cls, url: str) -> _Target:
-        simple = _SIMPLE_URL.fullmatch(url)
-        if simple is None or (simple[4] and simple[4][0] != "/"):
-            return cls.parse_any(url)
-        scheme, hostname, port_text, path, query = simple.groups()
-        default = 443 if scheme == "https" else 80
-        port = int(port_text) if port_text else 0
-        if port > 65535:
-            return cls.parse_any(url)  # which refuses it, as urlsplit does
-        try:
-            host = ascii_host(hostname.lower())
-        except UnicodeError as e:
-            raise BadUrl(f"not a valid URL: {url} ({e})") from e
-        port = port or default
-        path = _quoted(path or "/")
-        if query:
-            path += "?" + _quoted(query)
-        return cls(scheme, host, port, host if port == default else f"{host}:{port}", path)
-
-    @classmethod
-    def parse_any(cls, url: str) -> _Target:
-        """``url`` read by ``urlsplit``: whatever shape it has."""
-        try:
-            parts = urlsplit(url)
-        except ValueError as e:  # a bracketed host that is no IPv6 address
-            raise BadUrl(f"not a valid URL: {url} ({e})") from e
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise BadUrl(f"not an http(s) URL: {url}")
-        try:
-            port = parts.port or (443 if scheme == "https" else 80)
-            host = ascii_host(parts.hostname)
-        except (ValueError, UnicodeError) as e:
-            raise BadUrl(f"not a valid URL: {url} ({e})") from e
-        shown = f"[{host}]" if ":" in host else host
-        default = port == (443 if scheme == "https" else 80)
-        path = _quoted(parts.path or "/")
-        if parts.query:
-            path += "?" + _quoted(parts.query)
-        return cls(scheme, host, port, shown if default else f"{shown}:{port}", path)
 
 
 class _Connection(asyncio.Protocol):
@@ -330,7 +261,7 @@ DEADLINE_TICK = 0.001  # seconds: how late, at most, a timeout is noticed (libuv
 class _Deadlines:
     """When each request in flight must have its answer by. Requests whose deadlines fall
     in the same ``DEADLINE_TICK`` share one timer on the loop: uvloop makes a libuv timer
-    for each, and a timer a request (made and cancelled) was ~8 % of a checking
+    for each, and a timer a request (made and cancelled) was ~10 % of a checking
     process's CPU in bench/'s scenario C."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -420,13 +351,13 @@ class Client:
         more to be asked (a long list would otherwise keep some for every host it named,
         to the end)."""
         try:
-            key, _ = self._pool_key(_Target.parse(url), url)
+            key, _ = self._pool_key(Target.parse(url), url)
         except BadUrl:  # nothing was ever asked of it
             return
         for connection in self._idle.pop(key, ()):
             connection.abort()
 
-    def _pool_key(self, target: _Target, url: str) -> tuple[_PoolKey, str | None]:
+    def _pool_key(self, target: Target, url: str) -> tuple[_PoolKey, str | None]:
         """Where ``url`` is asked: the key of its kept connections, and its proxy."""
         proxy = self._proxies.proxy_for(url)
         if proxy is not None and "://" not in proxy:
@@ -441,7 +372,7 @@ class Client:
         checker makes each hop itself, to hold a slot on each hop's host."""
         method, url = chain.method, chain.url
         timeout = self.timeout if timeout is None else timeout
-        target = _Target.parse(url)
+        target = Target.parse(url)
         key, proxy = self._pool_key(target, url)
         through_proxy = proxy is not None and target.scheme == "http"
         path = f"http://{target.host_header}{target.path}" if through_proxy else target.path
@@ -506,7 +437,7 @@ class Client:
         else:
             connection.abort()
 
-    async def _open(self, target: _Target, proxy: str | None) -> _Connection:
+    async def _open(self, target: Target, proxy: str | None) -> _Connection:
         loop = asyncio.get_running_loop()
         if proxy is None:
             return await self._connect(target.host, target.port, target.scheme == "https")
