@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -373,7 +374,7 @@ class _Checker:
         """``to_iso`` of the clock's time, worked out once a second (it took ~3 us a
         result): results in the same second share the string."""
         moment = self.clock()
-        second = int(moment.timestamp())
+        second = math.floor(moment.timestamp())
         if second != self._stamps[0]:
             self._stamps = (second, to_iso(moment))
         return self._stamps[1]

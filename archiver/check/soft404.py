@@ -208,7 +208,7 @@ _PARTS = re.compile(
 
 
 def _parts(url: str) -> tuple[str, str, str]:
-    """``urlsplit(url)``'s scheme, netloc and path (tests/test_soft404.py compares them)."""
+    """``urlsplit(url)``'s scheme, netloc and path (tests/test_check.py compares them)."""
     match = _PARTS.match(url)
     if match is None or not match[2].isascii():
         parts = urlsplit(url)
