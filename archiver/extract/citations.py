@@ -39,8 +39,8 @@ from operator import attrgetter
 
 from archiver.archives.urls import archive_name, parse_archive_url
 from archiver.extract.blocks import Block, Document, Link, Marker
-from archiver.extract.datetext import access_date
-from archiver.extract.markers import iter_markers
+from archiver.extract.datetext import access_date, may_state_access
+from archiver.extract.markers import MARKER
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
 from archiver.extract.sentences import sentence_bounds
 from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
@@ -102,6 +102,8 @@ def citation_urls(document: Document) -> list[str]:
 
 
 def _block_citations(block: Block, published: str | None) -> list[Citation]:
+    """Long because it is the loop every citation goes through: its steps are written out
+    in it rather than called, since half a million citations pay for every call."""
     items, attached = _items(block)
     if not items:
         return []
@@ -109,25 +111,32 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     quotes = quoted_passages(text)
     starts, ends = sentence_bounds(text, quotes)
     quote_starts = [quoted.start for quoted in quotes]
-    whole_sentences: dict[tuple[int, int], str | None] = {}
-    citations = []
+    dated = may_state_access(text)
+    single = (starts[0], ends[0]) if len(starts) == 1 else None
+    last_sentence: tuple[int, int] | None = None
+    whole: str | None = None
+    citations: list[Citation] = []
     # The items (and with them the block's links) are let go one by one as their citations
     # are made, so that a paragraph of half a million links does not hold both at once.
     block.links = []
     items.reverse()
     while items:
         item = items.pop()
-        following = items[-1].start if items else len(text)
-        sentence = _sentence_around(starts, ends, item.start, item.end)
-        context: str | ContextWindow | None = _whole_sentence(text, sentence, whole_sentences)
-        if context is None:
+        start, end = item.start, item.end
+        sentence = single or _sentence_around(starts, ends, start, end)
+        if sentence != last_sentence:  # the links of one sentence share its string
+            last_sentence, whole = sentence, _whole_sentence(text, sentence)
+        context: str | ContextWindow
+        if whole is None:
             shown = _shown_span(text, sentence, item)
             context = _context(text, sentence, shown)
         else:
-            shown = sentence
+            shown, context = sentence, whole
         inline_quote = _nearest_quote(quotes, quote_starts, shown, item) if quotes else None
-        window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
-        written_access = access_date(window)
+        written_access = None
+        if dated:
+            following = items[-1].start if items else len(text)
+            written_access = access_date(text[end : min(following, end + _ACCESS_WINDOW)])
         if type(item) is Link:
             after = attached.pop(id(item), None) if attached else None
             marker = after.text if after else item.marker
@@ -137,13 +146,13 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
         else:
             citations.append(
                 Citation(
-                    url=None,
-                    text=_words_before(text[shown[0] : item.start]),
-                    context=context,
-                    line=item.line,
-                    quote=inline_quote,
-                    cited_at=written_access or published,
-                    marker=item.text,
+                    None,
+                    _words_before(text[shown[0] : start]),
+                    context,
+                    item.line,
+                    inline_quote,
+                    written_access or published,
+                    item.text,
                 )
             )
     return citations
@@ -153,28 +162,37 @@ def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
     """The block's links and lone markers in order, and the marker written right after a
     link (by the link's ``id``): a link is its own item, so that half a million of them
     need no wrapper each."""
+    text = block.text
     written = [
-        Marker(text, start, end, block.line_at(start))
-        for start, end, text in iter_markers(block.text)
+        Marker(match.group(), match.start(), match.end(), block.line_at(match.start()))
+        for match in MARKER.finditer(text)
     ]
     if not written and not block.markers:  # the common case: only links, nothing to fold in
         items: list[Link | Marker] = list(block.links)
         if len(items) > 1:
             items.sort(key=_POSITION)
         return items, {}
-    # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
-    # page) is part of the marker, not a citation. Written markers never overlap.
     links = block.links
     if written:
+        # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a
+        # help page) is part of the marker, not a citation. Written markers never overlap.
+        # A footnote's link takes no room: it is beside a marker, never inside one.
         starts = [marker.start for marker in written]
-        links = [link for link in links if not _inside_marker(link, written, starts)]
+        kept = []
+        for link in links:
+            if link.start != link.end:
+                index = bisect.bisect_right(starts, link.start) - 1
+                if index >= 0 and link.end <= written[index].end:
+                    continue
+            kept.append(link)
+        links = kept
     by_end = sorted(links, key=_END)
     ends = [link.end for link in by_end]
     lone: list[Marker] = []
     attached: dict[int, Marker] = {}  # id(link) -> the marker after it
     markers = sorted([*block.markers, *written], key=_START) if block.markers else written
     for marker in markers:
-        target = _link_before(by_end, ends, block.text, marker)
+        target = _link_before(by_end, ends, text, marker)
         if target is None or id(target) in attached:
             lone.append(marker)
         else:
@@ -182,13 +200,6 @@ def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
     items = [*links, *lone]
     items.sort(key=_POSITION)
     return items, attached
-
-
-def _inside_marker(link: Link, markers: list[Marker], starts: list[int]) -> bool:
-    if link.start == link.end:  # a footnote's link takes no room: it is beside a marker
-        return False
-    index = bisect.bisect_right(starts, link.start) - 1
-    return index >= 0 and link.end <= markers[index].end
 
 
 def _link_before(by_end: list[Link], ends: list[int], text: str, marker: Marker) -> Link | None:
@@ -215,15 +226,15 @@ def _link_citation(
     if text == url:
         text = url  # one string for both: a bare URL's citation is mostly its URL
     return Citation(
-        url=url,
-        text=text,
-        context=context,
-        line=link.line,
-        quote=link.quote or inline_quote,
-        cited_at=link.accessed or written_access or published,
-        marker=marker,
-        archive_url=archive_url,
-        archived_at=archived_at,
+        url,
+        text,
+        context,
+        link.line,
+        link.quote or inline_quote,
+        link.accessed or written_access or published,
+        marker,
+        archive_url,
+        archived_at,
     )
 
 
@@ -256,34 +267,24 @@ def _sentence_around(starts: array[int], ends: array[int], start: int, end: int)
     return starts[first], ends[last]
 
 
-def _whole_sentence(
-    text: str, sentence: tuple[int, int], known: dict[tuple[int, int], str | None]
-) -> str | None:
+def _whole_sentence(text: str, sentence: tuple[int, int]) -> str | None:
     """``sentence`` whitespace-normalised, or None if that is over ``CONTEXT_LIMIT``.
 
-    Worked out once per sentence (``known``), so its links share one string, and only as
-    far as the limit: every link in a sentence of a megabyte must not read all of it.
-    ``known`` holds the last sentence only: the items come in order, so an earlier one is
-    seldom asked for again (and is worked out again if it is), and a paragraph of half a
-    million links does not keep a table of all its sentences.
+    Worked out once per sentence (the caller keeps the last one, so that its links share
+    one string), and only as far as the limit: every link in a sentence of a megabyte must
+    not read all of it.
     """
-    if sentence in known:
-        return known[sentence]
-    known.clear()
     start, end = sentence
     if end - start <= CONTEXT_LIMIT:
-        known[sentence] = whole = " ".join(text[start:end].split())
-        return whole
+        return " ".join(text[start:end].split())
     words: list[str] = []
     length = -1
     for word in _WORD.finditer(text, start, end):
         length += 1 + word.end() - word.start()
         if length > CONTEXT_LIMIT:
-            known[sentence] = None
             return None
         words.append(word.group())
-    known[sentence] = whole = " ".join(words)
-    return whole
+    return " ".join(words)
 
 
 def _shown_span(text: str, sentence: tuple[int, int], item: Link | Marker) -> tuple[int, int]:

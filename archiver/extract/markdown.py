@@ -16,6 +16,7 @@ bullets are removed from the text so the sentence around a link reads as rendere
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -281,7 +282,7 @@ class _InlineRenderer:
         if special is None:  # plain text, as most link labels are
             return source, []
         out = _Output([], 0, [])
-        closing_bracket = _matching_brackets(source) if "[" in source else {}
+        closing_bracket = _Brackets(source)
         failed_code_runs: set[int] = set()
         comment_unclosed = False
         position = 0
@@ -328,25 +329,30 @@ class _InlineRenderer:
 
     def _prose(self, source: str) -> tuple[str, list[Link]] | None:
         """``render(source)`` when ``source`` is only prose and prose links (each link's
-        label is its text, and the rest is kept as it is), else None."""
-        # [prose, label, url, prose, label, url, ..., prose]
-        pieces = _PROSE_LINK.split(source)
-        for prose in pieces[::3]:
-            if _NOT_PROSE.search(prose):
-                return None
-        if len(pieces) == 1:
+        label is its text, and the rest is kept as it is), else None: at the first thing
+        that is neither, which in a paragraph with other markup comes early."""
+        special = _NOT_PROSE.search(source)
+        if special is None:
             return source, []
+        parts: list[str] = []
         links: list[Link] = []
-        length = 0
-        for index in range(1, len(pieces), 3):
-            label = pieces[index]
-            start = length + len(pieces[index - 1])
+        length = position = 0
+        while special is not None:
+            link = _PROSE_LINK.match(source, special.start())
+            if link is None:
+                return None
+            prose = source[position : link.start()]
+            label = link.group(1)
+            start = length + len(prose)
             length = start + len(label)
-            resolved = resolve_href(pieces[index + 1], self.base, self.page)
+            parts += (prose, label)
+            resolved = resolve_href(link.group(2), self.base, self.page)
             if resolved:
                 links.append(Link(resolved, label, start, length, line=0))
-        del pieces[2::3]  # the URLs: what is left is the text as rendered
-        return "".join(pieces), links
+            position = link.end()
+            special = _NOT_PROSE.search(source, position)
+        parts.append(source[position:])
+        return "".join(parts), links
 
     def _add_link(self, out: _Output, href: str, text: str, tag: str | None = None) -> None:
         """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation);
@@ -378,7 +384,7 @@ class _InlineRenderer:
             run_end += 1
         run = run_end - index
         if run not in failed:
-            closer = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(source, run_end)
+            closer = _code_closer(run).search(source, run_end)
             if closer:
                 code = source[run_end : closer.start()]
                 if code.startswith(" ") and code.endswith(" ") and code.strip():
@@ -389,7 +395,7 @@ class _InlineRenderer:
         out.emit(source[index:run_end])
         return run_end
 
-    def _image(self, source: str, index: int, out: _Output, closing: dict[int, int]) -> int:
+    def _image(self, source: str, index: int, out: _Output, closing: _Brackets) -> int:
         label_end = closing.get(index + 1)
         if label_end is not None:
             after = label_end + 1
@@ -407,7 +413,7 @@ class _InlineRenderer:
         return index + 1
 
     def _bracket(
-        self, source: str, index: int, out: _Output, closing: dict[int, int], links_allowed: bool
+        self, source: str, index: int, out: _Output, closing: _Brackets, links_allowed: bool
     ) -> int:
         label_end = closing.get(index)
         if label_end is None:
@@ -433,7 +439,7 @@ class _InlineRenderer:
         if href is None:
             out.emit("[")
             return index + 1
-        rendered = self._label(label)
+        rendered = self._label(label) if _SPECIAL.search(label) else label
         if links_allowed:
             self._add_link(out, href, rendered)
         else:
@@ -509,7 +515,43 @@ class _InlineRenderer:
         return end
 
 
+@functools.lru_cache(maxsize=64)
+def _code_closer(run: int) -> re.Pattern[str]:
+    """What closes a code span opened by ``run`` backticks: as many, and no more."""
+    return re.compile(rf"(?<!`)`{{{run}}}(?!`)")
+
+
 _BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.S)
+
+
+class _Brackets:
+    """Where each "[" of ``source`` is closed: by its matching "]", escapes skipped.
+
+    Most labels hold no bracket and no backslash: their "[" is closed by the first "]"
+    after it, found without reading the rest of the paragraph. At the first "[" that is
+    not so simple, every pair of the paragraph is worked out at once, and looked up from
+    then on (each "[" of a long run of nested ones must not read on to its "]").
+    """
+
+    __slots__ = ("pairs", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pairs: dict[int, int] | None = None
+
+    def get(self, index: int) -> int | None:
+        """The index of the "]" closing the "[" at ``index``, or None."""
+        if self.pairs is None:
+            source = self.source
+            close = source.find("]", index + 1)
+            if (
+                close >= 0
+                and source.find("[", index + 1, close) < 0
+                and source.find("\\", index + 1, close) < 0
+            ):
+                return close
+            self.pairs = _matching_brackets(source)
+        return self.pairs.get(index)
 
 
 def _matching_brackets(source: str) -> dict[int, int]:
