@@ -334,13 +334,17 @@ class _InlineRenderer:
         special = _NOT_PROSE.search(source)
         if special is None:
             return source, []
-        parts: list[str] = []
-        links: list[Link] = []
-        length = position = 0
+        found: list[re.Match[str]] = []
         while special is not None:
             link = _PROSE_LINK.match(source, special.start())
             if link is None:
                 return None
+            found.append(link)
+            special = _NOT_PROSE.search(source, link.end())
+        parts: list[str] = []
+        links: list[Link] = []
+        length = position = 0
+        for link in found:
             prose = source[position : link.start()]
             label = link.group(1)
             start = length + len(prose)
@@ -350,7 +354,6 @@ class _InlineRenderer:
             if resolved:
                 links.append(Link(resolved, label, start, length, line=0))
             position = link.end()
-            special = _NOT_PROSE.search(source, position)
         parts.append(source[position:])
         return "".join(parts), links
 
