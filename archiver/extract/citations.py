@@ -34,7 +34,6 @@ import bisect
 import dataclasses
 import re
 from array import array
-from dataclasses import dataclass
 from operator import attrgetter
 
 from archiver.archives.urls import archive_name, parse_archive_url
@@ -54,33 +53,35 @@ _WORD = re.compile(r"\S+")
 _START, _END, _POSITION = attrgetter("start"), attrgetter("end"), attrgetter("start", "end")
 
 
-@dataclass(slots=True)
-class _Seen:
-    """What ``_attach_blockquotes`` needs of a block once it is let go."""
-
-    kind: str
-    quote: str | None  # a blockquote that does not name its source: its words
-    introduces: bool  # ends in a colon
-
-
 def build_citations(document: Document) -> list[Citation]:
     """The citations of ``document``, whose blocks it reads away: each is let go as soon as
     its citations are made (``document.blocks`` is left empty), so that a long article's
-    blocks and its citations are not all held at once."""
+    blocks and its citations are not all held at once. Of a block, only what attaching
+    blockquotes needs is kept: its kind and where its citations start."""
     blocks = document.blocks
     document.blocks = []
     blocks.reverse()
-    seen: list[_Seen] = []
-    per_block: list[list[Citation]] = []
+    citations: list[Citation] = []
+    kinds: list[str] = []
+    starts = array("q")  # where each block's citations start in ``citations``
+    quotes: dict[int, str] = {}  # a blockquote that does not name its source: its words
+    introducing: set[int] = set()  # blocks before a blockquote that end in a colon
+    previous: Block | None = None
     while blocks:
         block = blocks.pop()
-        per_block.append(_block_citations(block, document.published))
-        quote = None
-        if block.kind == "blockquote" and not block.quote_has_cite:
-            quote = " ".join(block.text.split())
-        seen.append(_Seen(block.kind, quote, _ends_with_colon(block.text)))
-    _attach_blockquotes(seen, per_block)
-    return [citation for citations in per_block for citation in citations]
+        starts.append(len(citations))
+        citations += _block_citations(block, document.published)
+        kinds.append(block.kind)
+        if block.kind == "blockquote":
+            index = len(kinds) - 1
+            if not block.quote_has_cite:
+                quotes[index] = " ".join(block.text.split())
+            if previous is not None and _ends_with_colon(previous.text):
+                introducing.add(index - 1)
+        previous = block
+    starts.append(len(citations))
+    _attach_blockquotes(kinds, starts, quotes, introducing, citations)
+    return citations
 
 
 def _ends_with_colon(text: str) -> bool:
@@ -258,13 +259,13 @@ def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
 
 
 def _sentence_around(starts: array[int], ends: array[int], start: int, end: int) -> tuple[int, int]:
-    if len(starts) == 1:  # a paragraph of one sentence: most of those with links
-        return starts[0], ends[0]
     if not starts:
         return (start, start)
-    first = max(bisect.bisect_right(starts, start) - 1, 0)
-    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
-    return starts[first], ends[last]
+    first = bisect.bisect_right(starts, start) - 1
+    last = bisect.bisect_right(starts, end - 1 if end > start else start) - 1
+    if first < 0:
+        first = 0
+    return starts[first], ends[last if last > first else first]
 
 
 def _whole_sentence(text: str, sentence: tuple[int, int]) -> str | None:
@@ -322,10 +323,12 @@ def _nearest_quote(
     quotes: list[Quoted], quote_starts: list[int], shown: tuple[int, int], item: Link | Marker
 ) -> str | None:
     """The quoted passage in the ``shown`` part of the sentence nearest the item."""
+    lo = bisect.bisect_left(quote_starts, shown[0])
+    hi = bisect.bisect_left(quote_starts, shown[1], lo)
+    if lo == hi:
+        return None
     best: Quoted | None = None
     best_distance = 0
-    lo = bisect.bisect_left(quote_starts, shown[0])
-    hi = bisect.bisect_left(quote_starts, shown[1])
     for quoted in quotes[lo:hi]:
         if quoted.end > shown[1] or quoted.words < MIN_QUOTE_WORDS:
             continue
@@ -343,28 +346,33 @@ def _words_before(before: str) -> str:
     return " ".join(words[-_MARKER_TEXT_WORDS:]).strip(' ,;:.!?—–-(["“')
 
 
-def _attach_blockquotes(blocks: list[_Seen], per_block: list[list[Citation]]) -> None:
+def _attach_blockquotes(
+    kinds: list[str],
+    starts: array[int],
+    quotes: dict[int, str],
+    introducing: set[int],
+    citations: list[Citation],
+) -> None:
     """Give an uncited blockquote to the citation that introduces it (or follows it).
 
     The paragraph before a quote usually introduces it ("Reuters notes:"), so its last
     citation gets the quote. Only when there is no such paragraph, or it has no citation
     and does not end in a colon (it is not an introduction), may the paragraph after the
     quote claim it, for its first citation ("... wrote the [Gazette](url)").
+    ``starts[i]`` is where block ``i``'s citations start in ``citations``.
     """
-    for index, block in enumerate(blocks):
-        quote = block.quote
+    for index, quote in quotes.items():  # in the order of the blocks
         if not quote:
             continue
-        previous = blocks[index - 1] if index > 0 else None
-        if previous is not None and previous.kind != "blockquote":
-            before = per_block[index - 1]
-            if before:
-                if before[-1].quote is None:
-                    before[-1] = dataclasses.replace(before[-1], quote=quote)
+        if index > 0 and kinds[index - 1] != "blockquote":
+            if starts[index] > starts[index - 1]:  # the paragraph before has citations
+                last = starts[index] - 1
+                if citations[last].quote is None:
+                    citations[last] = dataclasses.replace(citations[last], quote=quote)
                 continue
-            if previous.introduces:
+            if index - 1 in introducing:
                 continue
-        if index + 1 < len(blocks) and blocks[index + 1].kind != "blockquote":
-            after = per_block[index + 1]
-            if after and after[0].quote is None:
-                after[0] = dataclasses.replace(after[0], quote=quote)
+        if index + 1 < len(kinds) and kinds[index + 1] != "blockquote":
+            first = starts[index + 1]
+            if starts[index + 2] > first and citations[first].quote is None:
+                citations[first] = dataclasses.replace(citations[first], quote=quote)
