@@ -19,6 +19,8 @@ import functools
 import re
 from datetime import date
 
+from archiver.caseless import caseless
+
 _MONTHS = {
     "jan": 1,
     "feb": 2,
@@ -85,20 +87,11 @@ def access_date(text: str) -> str | None:
     return _iso_from_match(match) if match else None
 
 
-# may_state_access looks for the words without which _ACCESS cannot match ("last checked"
-# needs "checked"), as casefold() spells them. A case-insensitive pattern also reads "ı"
-# and "İ" as "i" (which casefold() does not: "İ" becomes "i" and a combining dot) and "ſ"
-# as "s" (as casefold() does), so those are made plain "i" first.
-_DOTLESS_I = str.maketrans({"ı": "i", "\u0307": None})
-
-
 def may_state_access(text: str) -> bool:
     """False when ``access_date`` finds nothing in any part of ``text``: one look at a
-    paragraph instead of a search after each of its links (a case-insensitive search
-    starting with a choice of words tries every position)."""
-    folded = text.casefold()
-    if "ı" in folded or "\u0307" in folded:
-        folded = folded.translate(_DOTLESS_I)
+    paragraph for the words without which it cannot ("last checked" needs "checked"),
+    instead of a search after each of its links (``archiver.caseless``)."""
+    folded = caseless(text)
     return (
         "retrieved" in folded
         or "access" in folded

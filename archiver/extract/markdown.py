@@ -16,7 +16,6 @@ bullets are removed from the text so the sentence around a link reads as rendere
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -25,6 +24,12 @@ from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import published_date_from_lines
 from archiver.extract.frontmatter import front_matter
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.markdownspans import (
+    LINK_SCAN_LIMIT,
+    Brackets,
+    code_closer,
+    inline_destination,
+)
 from archiver.extract.robustlinks import robust_link_in_tag
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -50,17 +55,16 @@ _ANCHOR_TAG = re.compile(
 )
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
-_LINK_SCAN_LIMIT = 2000
 _LABEL_DEPTH = 32
 _LABEL_LIMIT = 999  # characters in a reference label
 
 # Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
-# in _LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
+# in LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
 # links (most of them, in a link-dense article) is rendered by _InlineRenderer._prose.
 _NOT_PROSE = re.compile(r"[\\`\[\]<*_~!]|https?://", re.IGNORECASE)
 _PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
-_PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{_LINK_SCAN_LIMIT - 2}}})\)", re.I)
+_PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{LINK_SCAN_LIMIT - 2}}})\)", re.I)
 
 
 def parse_markdown(text: str, page_url: str | None = None) -> Document:
@@ -282,7 +286,7 @@ class _InlineRenderer:
         if special is None:  # plain text, as most link labels are
             return source, []
         out = _Output([], 0, [])
-        closing_bracket = _Brackets(source)
+        closing_bracket = Brackets(source)
         failed_code_runs: set[int] = set()
         comment_unclosed = False
         position = 0
@@ -387,7 +391,7 @@ class _InlineRenderer:
             run_end += 1
         run = run_end - index
         if run not in failed:
-            closer = _code_closer(run).search(source, run_end)
+            closer = code_closer(run).search(source, run_end)
             if closer:
                 code = source[run_end : closer.start()]
                 if code.startswith(" ") and code.endswith(" ") and code.strip():
@@ -398,12 +402,12 @@ class _InlineRenderer:
         out.emit(source[index:run_end])
         return run_end
 
-    def _image(self, source: str, index: int, out: _Output, closing: _Brackets) -> int:
+    def _image(self, source: str, index: int, out: _Output, closing: Brackets) -> int:
         label_end = closing.get(index + 1)
         if label_end is not None:
             after = label_end + 1
             if source.startswith("(", after):
-                destination = _inline_destination(source, after)
+                destination = inline_destination(source, after)
                 if destination is not None:
                     out.emit("\n" * source.count("\n", index, destination[1]))
                     return destination[1]
@@ -416,7 +420,7 @@ class _InlineRenderer:
         return index + 1
 
     def _bracket(
-        self, source: str, index: int, out: _Output, closing: _Brackets, links_allowed: bool
+        self, source: str, index: int, out: _Output, closing: Brackets, links_allowed: bool
     ) -> int:
         label_end = closing.get(index)
         if label_end is None:
@@ -427,7 +431,7 @@ class _InlineRenderer:
         href: str | None = None
         resume = after
         if source.startswith("(", after):
-            destination = _inline_destination(source, after)
+            destination = inline_destination(source, after)
             if destination is not None:
                 href, resume = destination
         if href is None and source.startswith("[", after):
@@ -483,7 +487,7 @@ class _InlineRenderer:
             return email.end()
         anchor = _ANCHOR_TAG.match(source, index)
         if anchor:
-            close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + _LINK_SCAN_LIMIT)
+            close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + LINK_SCAN_LIMIT)
             if close:
                 href = next(group for group in anchor.groups() if group is not None)
                 inner = self._label(source[anchor.end() : close.start()])
@@ -516,107 +520,3 @@ class _InlineRenderer:
         elif before.isspace() and after.isspace():
             out.emit(run)  # "2 * 3"
         return end
-
-
-@functools.lru_cache(maxsize=64)
-def _code_closer(run: int) -> re.Pattern[str]:
-    """What closes a code span opened by ``run`` backticks: as many, and no more."""
-    return re.compile(rf"(?<!`)`{{{run}}}(?!`)")
-
-
-_BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.S)
-
-
-class _Brackets:
-    """Where each "[" of ``source`` is closed: by its matching "]", escapes skipped.
-
-    Most labels hold no bracket and no backslash: their "[" is closed by the first "]"
-    after it, found without reading the rest of the paragraph. At the first "[" that is
-    not so simple, every pair of the paragraph is worked out at once, and looked up from
-    then on (each "[" of a long run of nested ones must not read on to its "]").
-    """
-
-    __slots__ = ("pairs", "source")
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.pairs: dict[int, int] | None = None
-
-    def get(self, index: int) -> int | None:
-        """The index of the "]" closing the "[" at ``index``, or None."""
-        if self.pairs is None:
-            source = self.source
-            close = source.find("]", index + 1)
-            if (
-                close >= 0
-                and source.find("[", index + 1, close) < 0
-                and source.find("\\", index + 1, close) < 0
-            ):
-                return close
-            self.pairs = _matching_brackets(source)
-        return self.pairs.get(index)
-
-
-def _matching_brackets(source: str) -> dict[int, int]:
-    """Index of each "[" mapped to the index of its matching "]" (escapes skipped)."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    for match in _BRACKET_OR_ESCAPE.finditer(source):
-        char = match.group(0)
-        if char == "[":
-            stack.append(match.start())
-        elif char == "]" and stack:
-            pairs[stack.pop()] = match.start()
-    return pairs
-
-
-# "(url)" with nothing in the URL that the scan below treats specially.
-_PLAIN_DESTINATION = re.compile(r"\(([^\s()<\\]*)\)")
-
-
-def _inline_destination(source: str, open_paren: int) -> tuple[str, int] | None:
-    """(url, index after the closing ")") of an inline link's "(url "title")", or None."""
-    limit = min(len(source), open_paren + _LINK_SCAN_LIMIT)
-    plain = _PLAIN_DESTINATION.match(source, open_paren, limit)
-    if plain:
-        return plain.group(1), plain.end()
-    index = open_paren + 1
-    while index < limit and source[index] in " \t\n":
-        index += 1
-    if index < limit and source[index] == "<":
-        close = source.find(">", index, limit)
-        if close < 0:
-            return None
-        url = source[index + 1 : close]
-        index = close + 1
-    else:
-        start = index
-        depth = 0
-        while index < limit:
-            char = source[index]
-            if char == "\\":
-                index += 2
-                continue
-            if char.isspace():
-                break
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            index += 1
-        url = source[start:index]
-    while index < limit and source[index] in " \t\n":
-        index += 1
-    if index < limit and source[index] in "\"'(":
-        closer = ")" if source[index] == "(" else source[index]
-        end = source.find(closer, index + 1, limit)
-        if end < 0:
-            return None
-        index = end + 1
-        while index < limit and source[index] in " \t\n":
-            index += 1
-    if index < limit and source[index] == ")":
-        return url, index + 1
-    return None

@@ -439,9 +439,9 @@ class _Walker:
     def add_link(self, url: str | None, shown: str, text: str | None, offset: int) -> None:
         """``shown`` as rendered text, and the link on it when there is a URL."""
         start = self.builder.position
-        self.builder.add_text(shown, self.line_of(offset))
+        line = self.line_of(offset)
+        self.builder.add_text(shown, line)
         if url:
-            line = self.line_of(offset)
             self.builder.add_link(Link(url, text or url, start, self.builder.position, line))
 
     def wikilink(self, node: Any, offset: int) -> Sequence[_Step]:
