@@ -47,7 +47,10 @@ from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
 _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
-_CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
+# A comma, semicolon, colon, dash or parenthesis, or " - ": one character class first, so
+# that the scan skips to the next candidate at C speed (a choice first is tried at every
+# position).
+_CLAUSE_BREAK = re.compile(r"[,;:—–(\[\s](?:(?<=\s)-\s|(?<!\s))")
 _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
 _START, _END, _POSITION = attrgetter("start"), attrgetter("end"), attrgetter("start", "end")

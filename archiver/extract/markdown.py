@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archiver.extract.bareurls import bare_url_at
+from archiver.extract.bareurls import HTTP_AFTER_H, bare_url_at
 from archiver.extract.blocks import BlockBuilder, Document, Link
 from archiver.extract.datetext import published_date_from_lines
 from archiver.extract.frontmatter import front_matter
@@ -45,7 +45,9 @@ _REFERENCE_DEFINITION = re.compile(
 )
 _HEADER_LINES = 40
 
-_SPECIAL = re.compile(r"[\\`\[<*_~!]|https?://", re.IGNORECASE)
+# Where the renderer has something to do: markup, or a URL written out ("h" only when
+# "ttps://" follows). One character class first, for the scan's sake (``HTTP_AFTER_H``).
+_SPECIAL = re.compile(rf"[\\`\[<*_~!hH](?:(?<=[hH])(?={HTTP_AFTER_H})|(?<![hH]))")
 _ESCAPABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]*)>", re.IGNORECASE)
 _EMAIL_AUTOLINK = re.compile(r"<([^\s<>@]+@[^\s<>@]+)>")
@@ -62,7 +64,7 @@ _LABEL_LIMIT = 999  # characters in a reference label
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
 # in LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
 # links (most of them, in a link-dense article) is rendered by _InlineRenderer._prose.
-_NOT_PROSE = re.compile(r"[\\`\[\]<*_~!]|https?://", re.IGNORECASE)
+_NOT_PROSE = re.compile(rf"[\\`\[\]<*_~!hH](?:(?<=[hH])(?={HTTP_AFTER_H})|(?<![hH]))")
 _PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
 _PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{LINK_SCAN_LIMIT - 2}}})\)", re.I)
 
@@ -254,7 +256,7 @@ class _BlockSplitter:
         self.is_list_item = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Output:
     """Rendered text being built, with the links found in it."""
 
@@ -297,7 +299,9 @@ class _InlineRenderer:
                 out.emit(source[position:])
                 break
             index = special.start()
-            out.emit(source[position:index])
+            if index > position:  # out.emit, written out: once for each piece of markup
+                out.parts.append(source[position:index])
+                out.length += index - position
             char = source[index]
             if char == "\\":
                 position = self._escape(source, index, out)

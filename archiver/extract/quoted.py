@@ -47,15 +47,18 @@ class Quoted(NamedTuple):
 def quoted_passages(text: str) -> list[Quoted]:
     """Every quoted passage in ``text`` (nested ones too), ordered by position, outermost
     first."""
-    if not _MARKS.search(text):  # most paragraphs have no quotation mark at all
-        return []
     found: list[Quoted] = []
     open_marks: list[tuple[str, int]] = []  # (mark, position), innermost last
     for match in _MARKS.finditer(text):
-        mark, at = match.group(), match.start()
+        at = match.start()
+        mark = text[at]
         side = _side(text, mark, at, open_marks)
         if side == "close":
-            opened = _pop_opener(open_marks, _OPENERS_OF[mark])
+            openers = _OPENERS_OF[mark]
+            if open_marks and open_marks[-1][0] in openers:  # the innermost: most quotes
+                opened: int | None = open_marks.pop()[1]
+            else:
+                opened = _pop_opener(open_marks, openers)
             if opened is not None and at - opened - 1 <= _MAX_QUOTE:
                 inside = text[opened + 1 : at]
                 found.append(Quoted(opened, at + 1, inside, len(inside.split())))
