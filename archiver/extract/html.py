@@ -310,6 +310,8 @@ class _Walker:
     def _anchor(self, attributes: dict[str, str]) -> tuple[str | None, RobustLink | None]:
         """The URL an ``<a>`` cites, and what its Robust Link attributes say, if any."""
         href = attributes.get("href")
+        if len(attributes) == 1 and href is not None:  # most links: an href, nothing else
+            return self._resolve(href), None
         original, version, date = (attributes.get(name) for name in ROBUST_ATTRIBUTES)
         if original is None and version is None and date is None:
             return self._resolve(href), None
