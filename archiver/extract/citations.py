@@ -42,7 +42,7 @@ from archiver.extract.datetext import access_date, may_state_access
 from archiver.extract.markers import MARKER
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
 from archiver.extract.sentences import sentence_bounds
-from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
+from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow, new_citation
 
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
@@ -149,7 +149,7 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
             )
         else:
             citations.append(
-                Citation(
+                new_citation(
                     None,
                     _words_before(text[shown[0] : start]),
                     context,
@@ -229,7 +229,7 @@ def _link_citation(
     text = " ".join(link.text.split()) or link.url
     if text == url:
         text = url  # one string for both: a bare URL's citation is mostly its URL
-    return Citation(
+    return new_citation(
         url,
         text,
         context,
