@@ -94,6 +94,7 @@ class Settings:
     spn_job_timeout: float = 180.0  # stop waiting for one capture job after this (seconds)
     spn_concurrency: int = 2  # capture jobs in flight at once (SPN2 allows few per user)
     archives: tuple[str, ...] = ("ia",)
+    look_up: str = "every"  # which citations run looks up: "every", or "broken" (not alive)
     ca_bundle: Path | None = None  # trust these CA certificates instead of the system's
     host_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     resolve_only: bool = False  # names missing from host_map fail as "no such host"

@@ -532,10 +532,13 @@ def _process(
     if recovery is not None and recovery.url is not None:
         notes.append(f"the removed link's URL was {recovery.reason}")
     selection: Selection | None = None
-    try:
-        selection = _find(citation, tools.archives, tools, settings)
-    except ArchiverError as e:
-        notes.append(f"archive lookup failed: {e}")
+    if settings.look_up == "broken" and check is not None and check.verdict is Verdict.ALIVE:
+        notes.append(LIVE_NOT_LOOKED_UP)
+    else:
+        try:
+            selection = _find(citation, tools.archives, tools, settings)
+        except ArchiverError as e:
+            notes.append(f"archive lookup failed: {e}")
     captures, not_stored = _capture(article, citation, check, selection, tools, settings)
     return CitationResult(
         citation=citation,
@@ -549,6 +552,7 @@ def _process(
 
 
 _FAILED = {"memento": "storing the memento failed", "live": "live capture failed"}
+LIVE_NOT_LOOKED_UP = "not looked up in the archives: the link is alive (--look-up broken)"
 
 
 def _capture(

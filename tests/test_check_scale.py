@@ -7,12 +7,13 @@ import json
 import pickle
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archiver.check.links import check_urls
-from archiver.check.processes import READ_APART_BYTES, read_apart
+from archiver.check.processes import READ_APART_BYTES, READ_BATCH, read_apart
 from archiver.cli.targets import cited_urls
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.errors import InputError
@@ -147,6 +148,21 @@ def test_a_long_articles_parse_is_not_held_while_checking(tmp_path: Path) -> Non
         assert article.stat().st_size >= READ_APART_BYTES
     per_link = (peaks[1] - peaks[0]) / 60_000
     assert per_link < 500, f"{per_link:.0f} bytes more for each added link"
+
+
+def test_what_is_read_apart_comes_back_whole_and_in_order_in_batches() -> None:
+    # More than two batches, the last one short; an error after some batches were sent
+    # is still raised here, not a list cut short.
+    count = 2 * READ_BATCH + 7
+    assert read_apart(lambda: (f"u{n}" for n in range(count))) == [f"u{n}" for n in range(count)]
+    assert read_apart(lambda: iter(())) == []
+
+    def fails_late() -> Iterator[str]:
+        yield from (f"u{n}" for n in range(READ_BATCH + 1))
+        raise InputError("cannot read article b.md: binary data")
+
+    with pytest.raises(InputError, match=r"b\.md: binary data"):
+        read_apart(fails_late)
 
 
 def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:

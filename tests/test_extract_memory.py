@@ -11,6 +11,10 @@ sized articles are measured in bench/extract_bench.py.
 - In one paragraph of prose, the block's links, its sentences and the citations used to
   be held at once: 900-1,000 bytes a citation at the peak. The links are now let go as
   their citations are made, and the sentences are two arrays.
+- Reading an article for its URLs (``archiver check``, issue 15) used to hold its whole
+  parse, every block with its links and a list of every line, until the URLs were taken
+  from it at the end: 800-900 bytes a link (Markdown, one link a paragraph) beyond the
+  URLs and the text. Each block's URLs are now taken as the parse finishes it.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import copy
 import dataclasses
 import gc
 import pickle
+import sys
 import tracemalloc
 from collections.abc import Callable
 
 import pytest
 
-from archiver.extract import extract_citations
+from archiver.extract import blocks, extract_citations, extract_urls, parse_article_bytes
 from archiver.models import CONTEXT_LIMIT, Citation
 
 SENTENCE_WORDS = "the council said that the harbour https://r.example/a was to be dredged and "
@@ -71,6 +76,43 @@ def test_a_long_paragraph_holds_a_bounded_share_a_citation(
         assert share < most_bytes, f"{n}: {share:.0f} bytes a citation"
 
 
+def links_a_paragraph(fmt: str, n: int) -> bytes:
+    """An article of ``n`` links, one a paragraph (scenario C's shape in bench/)."""
+    if fmt == "markdown":
+        line = "Claim {0} is supported by [source {0}](http://h{1}.example/p/{0}).\n\n"
+    else:
+        line = "Claim {0} is supported by http://h{1}.example/p/{0} here.\n\n"
+    return "".join(line.format(i, i % 500) for i in range(n)).encode()
+
+
+def urls_read_as_check_does(fmt: str, n: int) -> tuple[list[str], int]:
+    """The URLs of an article of ``n`` links read as ``archiver check`` reads it, and
+    the peak memory allocated meanwhile less the text and the URLs themselves."""
+    data = links_a_paragraph(fmt, n)
+    name = "article.md" if fmt == "markdown" else "article.txt"
+    gc.collect()
+    tracemalloc.start()
+    try:
+        article = parse_article_bytes(data, name)
+        urls = extract_urls(article.text, article.fmt, source=article.source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    held = sys.getsizeof(article.text) + sys.getsizeof(urls) + sum(map(sys.getsizeof, urls))
+    return urls, peak - held
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+def test_reading_an_articles_urls_holds_them_not_its_parse(fmt: str) -> None:
+    urls_read_as_check_does(fmt, 10)  # imports and caches filled before measuring
+    small_urls, small = urls_read_as_check_does(fmt, 5_000)
+    large_urls, large = urls_read_as_check_does(fmt, 20_000)
+    assert small_urls == [f"http://h{i % 500}.example/p/{i}" for i in range(5_000)]
+    assert len(large_urls) == 20_000
+    per_link = (large - small) / 15_000
+    assert per_link < 60, f"{per_link:.0f} bytes more a link, beyond the text and the URLs"
+
+
 def long_sentence_citations() -> list[Citation]:
     words = " ".join(f"word{i}" for i in range(150))
     text = f"{words} [the report](https://r.example/) said [dead link] and {words}.\n"
@@ -100,3 +142,18 @@ def test_a_context_cannot_be_set_on_a_made_citation() -> None:
     (link, _) = long_sentence_citations()
     with pytest.raises(dataclasses.FrozenInstanceError):
         link.context = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3, 7, 1 << 16])
+def test_lines_read_as_the_parse_goes_are_those_of_split(
+    monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    monkeypatch.setattr(blocks, "_LINES_AT_ONCE", at_once)
+    texts = ["", "\n", "a", "a\n", "\n\nb\r\n", "ab\r\ncd\n\r\nef\r", "x\n" * 9 + "y"]
+    for text in texts:
+        lines = text.split("\n")
+        for start in range(len(lines) + 2):
+            assert list(blocks.iter_lines(text, start)) == lines[start:], (text, start)
+            stripped = [line.rstrip("\r") for line in lines[start:]]
+            assert list(blocks.iter_lines(text, start, strip_cr=True)) == stripped
+            assert blocks.first_lines(text, start) == lines[:start]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -290,6 +291,36 @@ def test_run_repair_writes_the_repaired_article_after_the_run(
     page = (tmp_path / "warcs" / "report.html").read_text()
     dam = page.split('id="c1"')[1].split("</section>")[0]
     assert ">archived</span>" in dam and f"<code>[the dam]({DAM})</code>" in dam
+
+
+def test_look_up_broken_asks_the_archives_only_for_links_that_are_not_alive(
+    live: OriginServer, wayback: WaybackServer, tmp_path: Path
+) -> None:
+    article = write(tmp_path / "a.md", f"See [the dam]({DAM}), or [a page]({ALIVE}).\n")
+    out, state = tmp_path / "out.md", tmp_path / "state.db"
+    sandboxed = [*sandbox(live, wayback, tmp_path), "--state", str(state)]
+    result = invoke("run", str(article), "--look-up", "broken", "--repair", str(out), *sandboxed)
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "warcs" / "report.json").read_text())
+    results = {r["citation"]["url"]: r for r in report["results"]}
+    assert results[ALIVE]["selection"] is None
+    assert results[ALIVE]["notes"] == [
+        "not looked up in the archives: the link is alive (--look-up broken)"
+    ]
+    assert [c["source"] for c in results[ALIVE]["captures"]] == ["live"]
+    assert results[DAM]["selection"]["memento"]["datetime"] == "2015-06-01T00:00:00Z"
+    with sqlite3.connect(state) as db:
+        asked = {url for (url,) in db.execute("SELECT url FROM archive_lookups")}
+    assert DAM in asked and ALIVE not in asked
+    copy = f"{REPLAY}20150601000000/{DAM}"
+    assert out.read_text() == f"See [the dam]({copy}) ([original]({DAM})), or [a page]({ALIVE}).\n"
+    refused = invoke(
+        "run", str(article), "--look-up", "broken", "--repair", str(out), "--all", *sandboxed
+    )
+    assert (refused.exit_code, refused.output.splitlines()[-1]) == (
+        2,
+        "Error: --all needs every citation looked up: drop --look-up broken",
+    )
 
 
 def test_the_seeds_markers_become_their_recovered_links_and_copies(

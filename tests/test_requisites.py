@@ -329,6 +329,38 @@ def test_requisites_shared_between_pages_are_stored_once(
     assert verify_store(store.root).ok
 
 
+def test_requisites_another_process_stored_meanwhile_are_shared_for_mementos_too(
+    pywb: WaybackServer, tmp_path: Path
+) -> None:
+    """As for live pages (below): the memento's requisites are matched by the capture the
+    archive gave (original and datetime), under the store's lock."""
+    settings = archive_settings({"archive.test": pywb})
+    root = tmp_path / "store"
+    meanwhile: list[Capture] = []
+
+    def other_writer_stores(step: str) -> None:
+        if step == "open-written" and not meanwhile:
+            with Store(root) as other:
+                meanwhile.append(capture_from_pywb(other, settings, PAGE, AT))
+
+    with Store(root, on_step=other_writer_stores) as store:
+        second = capture_from_pywb(store, settings, OTHER, datetime(2018, 6, 20, tzinfo=UTC))
+    first = {r.target_uri: r for r in meanwhile[0].requisites}
+    assert not any(r.shared for r in first.values())
+    assert sorted(r.url.removeprefix(SITE) for r in second.requisites) == [
+        "/img/bg.png",
+        "/static/base.css",
+        "/static/fonts/serif.woff2",
+        "/static/site.css",
+    ]
+    for requisite in second.requisites:
+        assert requisite.shared
+        assert requisite.record_id == first[requisite.target_uri].record_id
+    assert second.requisites_left_out == ()
+    assert [url for url, _, _ in accepted(store.path_of(second))] == [OTHER]
+    assert verify_store(root).ok
+
+
 def test_a_requisite_that_redirected_is_shared_too(pywb: WaybackServer, tmp_path: Path) -> None:
     settings = archive_settings({"archive.test": pywb})
     store = new_store(tmp_path / "store")
@@ -499,6 +531,60 @@ def test_a_live_page_is_stored_with_its_requisites_from_the_live_site(
     assert [hit.path for hit in live_site.hits_for("live.example")].count("/s.css") == 1
     accepted(store.path_of(capture))
     assert verify_store(store.root).ok
+
+
+def test_a_requisite_another_process_stored_meanwhile_is_stored_once(
+    live_site: OriginServer, tmp_path: Path
+) -> None:
+    """Two writers of one store: while the first has appended its page and requisites but
+    not yet listed them, the second stores a page sharing the stylesheet (and the image it
+    names). The first, under the lock, finds them stored and writes its page again sharing
+    them (issue 12: each capture stored once)."""
+    settings = sandbox_settings(live_site)
+    root = tmp_path / "store"
+    meanwhile: list[Capture] = []
+
+    def other_writer_stores(step: str) -> None:
+        if step == "open-written" and not meanwhile:
+            with Store(root) as other:
+                meanwhile.append(
+                    other.capture_live("http://live.example/again", session, settings, ["b#1"])
+                )
+
+    with build_session(settings) as session, Store(root, on_step=other_writer_stores) as store:
+        capture = store.capture_live(LIVE, session, settings, ["a.md#L1"])
+    assert [(r.url, r.shared) for r in meanwhile[0].requisites] == [
+        ("http://live.example/s.css", False),
+        ("http://live.example/bg.png", False),
+    ]
+    assert sorted((r.url, r.shared) for r in capture.requisites) == [
+        ("http://live.example/bg.png", True),
+        ("http://live.example/moved.png", False),
+        ("http://live.example/s.css", True),
+    ]
+    by_url = {r.url: r for r in meanwhile[0].requisites}
+    for requisite in capture.requisites:
+        if requisite.shared:
+            assert requisite.record_id == by_url[requisite.url].record_id
+    responses = []
+    for path in sorted(root.glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            responses += [
+                r.rec_headers.get_header("WARC-Target-URI")
+                for r in ArchiveIterator(stream)
+                if r.rec_type == "response"
+            ]
+    assert sorted(responses) == sorted(
+        [
+            "http://live.example/again",
+            "http://live.example/s.css",
+            "http://live.example/bg.png",
+            LIVE,
+            "http://live.example/moved.png",
+            "http://live.example/images/moved.png",
+        ]
+    )
+    assert verify_store(root).ok
 
 
 def test_the_time_bound_stops_asking_once_spent(live_site: OriginServer) -> None:

@@ -22,7 +22,7 @@ import pickle
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,8 +38,10 @@ TICK_SECONDS = 0.1  # the parent's ``on_tick`` is called at least this often whi
 # thousand short links fit in 32 KB; a smaller article rarely holds that many.
 EARLY_START_BYTES = 32 * 1024
 # Articles from which the URLs are read in a process of their own (``read_apart``):
-# about 15,000 links, whose parse peaks at some 15 MB.
+# about 15,000 links. HTML and wikitext parses peak at some 15 MB for that; Markdown and
+# plain text are parsed paragraph by paragraph, but the text is not held here either.
 READ_APART_BYTES = 1 << 20
+READ_BATCH = 10_000  # items ``read_apart``'s process sends back at a time
 
 
 T = TypeVar("T")
@@ -96,6 +98,7 @@ class CheckProcesses:
                 self._results.append(results_in)
         finally:
             gc.unfreeze()
+        give_back_large_blocks()  # after the fork: the workers were no smaller for it
 
     def fits(self, settings: Settings, clock: Clock) -> bool:
         """Whether these processes check as ``settings`` and ``clock`` ask."""
@@ -170,6 +173,29 @@ class CheckProcesses:
         self._work = []
 
 
+# glibc's M_MMAP_THRESHOLD: blocks from this size on are mapped each on its own.
+_MMAP_THRESHOLD, _MMAP_FROM_BYTES = -3, 128 * 1024
+
+
+def give_back_large_blocks() -> None:
+    """Have every block of 128 KB and more that this process allocates (and any process
+    it forks after) mapped on its own, so that freeing it gives it back to the system.
+
+    glibc does that at first, but raises the size from which it does to the largest
+    block freed so far, up to 32 MB: once a list of 200,000 URLs has been unpickled, the
+    tables and lists made from it later are carved out of the heap, whose freed middle is
+    never given back. The parent checking scenario C's 200,000 links held 56 MB at the
+    summed peak, 42 MB with this (bench/check_memory.py). Nothing is done elsewhere than
+    on glibc. The worker processes were no smaller for it, and a block mapped on its own
+    is new pages each time: they are forked before."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_MMAP_THRESHOLD, _MMAP_FROM_BYTES)
+
+
 _UNREAPED: list[int] = []  # worker processes that ended, or will, and are not waited for
 
 
@@ -185,9 +211,11 @@ def _reap(wait: bool = False) -> None:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(len(data).to_bytes(8, "big") + data)
-    while view:
-        view = view[os.write(fd, view) :]
+    """``data`` preceded by its length (not copied behind it: it can be a long list)."""
+    for piece in (len(data).to_bytes(8, "big"), data):
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _frames(buffer: bytearray, chunk: bytes) -> Iterator[Any]:
@@ -266,45 +294,66 @@ def article_bytes(targets: Sequence[str]) -> int:
     return size
 
 
-def read_apart(read: Callable[[], T]) -> T:
-    """``read()`` worked out in a forked process of its own, its result sent back; its
-    error, if it raised one, raised here.
+def read_apart(read: Callable[[], Iterable[T]]) -> list[T]:
+    """The items ``read()`` gives, worked out in a forked process of its own and sent back
+    in batches of ``READ_BATCH`` as they come; its error, if it raised one, raised here.
 
-    For the URLs of a long article: its parse peaks at about a kilobyte a link, and the
-    memory a process frees is mostly not given back to the system (what it keeps, the
-    URLs, is scattered over it), so the process that goes on to check would hold that
-    peak to its end (scenario C, 200,000 links: 200 MB while checking, for 20 MB of URLs).
+    For the URLs of long articles: a parse holds more than what it gives (Markdown and
+    plain text no longer, see ``extract_urls``; HTML and wikitext do), and the memory a
+    process frees is mostly not given back to the system (what it keeps, the URLs, is
+    scattered over it), so the process that goes on to check would hold that peak to its
+    end (scenario C, 200,000 links: 200 MB while checking, for 20 MB of URLs). In batches,
+    neither process holds the whole list pickled (35 MB in the reader, twice the URLs).
     """
     if not can_fork():
-        return read()
+        return list(read())
     sys.stderr.flush()  # else what it holds would be written twice
     results_in, results_out = os.pipe()
     pid = os.fork()
     if pid == 0:  # the reader: it never returns into the caller's code
         try:
             os.close(results_in)
-            outcome: Any
-            try:
-                outcome = read()
-            except BaseException as e:  # raised by the caller
-                outcome = e
-            try:
-                data = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
-            except Exception as e:  # an error that cannot travel: a bug, said in one line
-                data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({e})"))
-            sys.stderr.flush()
-            _write_all(results_out, data)
+            _send_read(read, results_out)
         finally:
             os._exit(0)
     os.close(results_out)
+    items: list[T] = []
+    buffer = bytearray()
+    ended = False
     try:
-        data = _read_all(results_in)
+        while chunk := os.read(results_in, 1 << 20):
+            for frame in _frames(buffer, chunk):
+                if isinstance(frame, BaseException):
+                    raise frame
+                if frame is None:  # what follows the last batch
+                    ended = True
+                else:
+                    items.extend(frame)
     finally:
         os.close(results_in)
         os.waitpid(pid, 0)
-    if not data:
+    if not ended:
         raise RuntimeError("reading the articles failed: its process died")
-    result = pickle.loads(memoryview(data)[8:])
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    return items
+
+
+def _send_read(read: Callable[[], Iterable[Any]], fd: int) -> None:
+    """``read_apart``'s process: each batch of what ``read()`` gives, then None (or the
+    error it raised, which the caller raises)."""
+    outcome: BaseException | None = None
+    try:
+        batch: list[Any] = []
+        for item in read():
+            batch.append(item)
+            if len(batch) >= READ_BATCH:
+                _write_all(fd, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                batch = []
+        _write_all(fd, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+    except BaseException as e:  # raised by the caller
+        outcome = e
+    try:
+        data = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+    except Exception as e:  # an error that cannot travel: a bug, said in one line
+        data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({e})"))
+    sys.stderr.flush()
+    _write_all(fd, data)

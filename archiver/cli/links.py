@@ -17,7 +17,7 @@ from archiver.cli.options import (
     spn_options,
     store_option,
 )
-from archiver.cli.targets import cited_urls, load_citations
+from archiver.cli.targets import cited_urls, iter_cited_urls, load_citations
 from archiver.errors import NetworkError
 from archiver.report.formats import formatter
 from archiver.report.jsonl_format import StreamedChecks
@@ -119,7 +119,7 @@ def _read_urls(targets: tuple[str, ...], from_file: str | None, settings: Settin
 
     if article_bytes(targets) < READ_APART_BYTES:
         return cited_urls(targets, from_file, settings)
-    return read_apart(lambda: cited_urls(targets, from_file, settings))
+    return read_apart(lambda: iter_cited_urls(targets, from_file, settings))
 
 
 def _none(_result: LinkCheck) -> None:

@@ -108,6 +108,18 @@ def article_url_option(func: F) -> F:
     )(func)
 
 
+def look_up_option(func: F) -> F:
+    return click.option(
+        "--look-up",
+        "look_up",
+        type=click.Choice(["every", "broken"]),
+        help="Which citations are looked up in the archives: every one (the copy the "
+        "author saw is stored for live links too), or only those whose link is not alive "
+        "(dead, soft-404, blocked, ...; far fewer archive requests on a large first pass). "
+        "[default: every]",
+    )(func)
+
+
 check_options = _all_of(
     [
         click.option(
@@ -334,6 +346,8 @@ def build_settings(params: dict[str, Any]) -> Settings:
         changes["canary_url"] = validate_url(params["canary"])
     if params.get("archives"):
         changes["archives"] = tuple(params["archives"])
+    if params.get("look_up") is not None:
+        changes["look_up"] = params["look_up"]
     for key in ("requisites", "requisite_count", "requisite_bytes", "requisite_seconds"):
         if params.get(key) is not None:
             changes[key] = params[key]

@@ -8,7 +8,7 @@ Markdown parser alone, and never loads the HTTP client.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from archiver.cli.console import progress_notes
@@ -41,25 +41,37 @@ def cited_urls(
     URL, taken as it is, or articles (files, folders, globs, MediaWiki dumps) whose cited
     URLs are taken; a sitemap gives the URLs it lists. Only the URLs are kept, so each
     article's parse can be freed."""
+    return list(iter_cited_urls(targets, from_file, settings))
+
+
+def iter_cited_urls(
+    targets: Sequence[str], from_file: str | None = None, settings: Settings | None = None
+) -> Iterator[str]:
+    """``cited_urls``, each given as soon as its article is read."""
     from archiver.batch.inputs import looks_like_xml
     from archiver.net.urls import validate_url
 
     one = targets[0] if len(targets) == 1 and from_file is None else ""
     if "://" in one and not looks_like_xml(one):  # a sitemap's URL gives the pages it lists
-        return [validate_url(one)]
+        yield validate_url(one)
+        return
     from archiver.batch.inputs import read_source
     from archiver.cli.batch import sources
     from archiver.extract import extract_urls
 
-    urls: list[str] = []
+    seen: set[str] = set()
     for source in sources(targets, from_file, settings or Settings()):
         if source.is_url:
             assert source.url is not None
-            urls.append(validate_url(source.url))
-            continue
-        article = read_source(source)
-        urls.extend(extract_urls(article.text, article.fmt, source=article.source))
-    return list(dict.fromkeys(urls))
+            found = [validate_url(source.url)]
+        else:
+            article = read_source(source)
+            found = extract_urls(article.text, article.fmt, source=article.source)
+            del article  # not held while the next source is read
+        for url in found:
+            if url not in seen:
+                seen.add(url)
+                yield url
 
 
 def run_on(

@@ -16,6 +16,7 @@ from archiver.cli.options import (
     build_settings,
     check_options,
     format_option,
+    look_up_option,
     network_options,
     requisite_options,
     spn_options,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 @click.argument("articles", nargs=-1, metavar="ARTICLE...")
 @batch_options
 @archive_option
+@look_up_option
 @store_option
 @warc_size_option
 @format_option("table", "json", "jsonl", "csv")
@@ -107,6 +109,8 @@ def run(
     )
     if repair_path is not None:
         check_repair_target(articles[0], repair_path, params)
+        if params.get("every_citation") and settings.look_up == "broken":
+            raise click.UsageError("--all needs every citation looked up: drop --look-up broken")
     keys = load_keys() if save_live else None  # missing keys: stop before any request
     if many:
         run_many(articles, batch, settings, fmt=fmt, save_live=keys)

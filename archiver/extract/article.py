@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archiver.errors import InputError
-from archiver.extract.formats import detect_format, format_from_name, page_url, parse_document
+from archiver.extract.formats import article_facts, detect_format, format_from_name, page_url
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,8 @@ def parse_article_bytes(data: bytes, source: str, content_type: str | None = Non
     text = _decode(data, source, content_type, fmt_hint)
     fmt = fmt_hint or detect_format(text, source)
     own_url = page_url(source)
-    document = parse_document(text, fmt, own_url, keep=True)  # extract_citations reuses it
-    return Article(
-        text=text,
-        fmt=fmt,
-        source=source,
-        url=document.url or own_url,
-        published=document.published,
-    )
+    published, url = article_facts(text, fmt, own_url)
+    return Article(text=text, fmt=fmt, source=source, url=url or own_url, published=published)
 
 
 def _decode(data: bytes, source: str, content_type: str | None, fmt_hint: str | None) -> str:

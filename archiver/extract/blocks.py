@@ -6,16 +6,51 @@ passage, an access date, a dead-link marker next to it) is found once, in ``cita
 the same way for every format. A format parser only has to say what the reader would
 see and where the links are in it.
 
-Links, markers and blocks have slots: a 50 MB article has half a million of them.
+Links, markers and blocks have slots: a 50 MB article has half a million of them. A
+parser given a ``sink`` hands it each block as it is finished instead of keeping them
+(``archiver check`` takes the URLs of each and lets it go), and reads its input's lines
+as it goes (``iter_lines``): a long article's parse then holds one block at a time.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 _NEWLINE = re.compile("\n")
+_LINES_AT_ONCE = 1 << 16  # characters of text split into lines at a time by ``iter_lines``
+
+BlockSink = Callable[["Block"], object]
+
+
+def iter_lines(text: str, start: int = 0, strip_cr: bool = False) -> Iterator[str]:
+    """The lines of ``text`` from index ``start`` on, as ``text.split("\\n")[start:]``
+    gives them (each less its trailing "\\r" with ``strip_cr``), split a slice of
+    ``_LINES_AT_ONCE`` characters at a time: a list of every line of a long article would
+    hold more than the article itself."""
+    position = 0
+    for _ in range(start):
+        position = text.find("\n", position) + 1
+        if not position:
+            return
+    while True:
+        end = text.find("\n", position + _LINES_AT_ONCE)
+        piece = text[position:] if end < 0 else text[position:end]
+        lines = piece.split("\n")
+        if strip_cr and "\r" in piece:
+            lines = [line.rstrip("\r") for line in lines]
+        yield from lines
+        if end < 0:
+            return
+        position = end + 1
+
+
+def first_lines(text: str, count: int) -> list[str]:
+    """``text.split("\\n")[:count]``, without splitting much more of ``text``."""
+    return list(islice(iter_lines(text), count))
 
 
 @dataclass(slots=True)
@@ -90,10 +125,11 @@ class BlockBuilder:
 
     ``silent`` mode (for wikitext ``<ref>`` contents) records links at the current
     position without adding their text, so footnotes do not break up the sentence they
-    are attached to.
+    are attached to. Finished blocks go to ``sink`` when one is given, else to ``blocks``.
     """
 
     blocks: list[Block] = field(default_factory=list)
+    sink: BlockSink | None = None
     kind: str = "paragraph"
     silent: int = 0
     _parts: list[str] = field(default_factory=list)
@@ -103,6 +139,10 @@ class BlockBuilder:
     _anchors: list[tuple[int, int]] = field(default_factory=list)
     _quote_has_cite: bool = False
     _line: int = 0  # the line ``Block.line_at`` gives at the end of the text so far
+    _emit: BlockSink = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._emit = self.sink if self.sink is not None else self.blocks.append
 
     @property
     def position(self) -> int:
@@ -127,7 +167,7 @@ class BlockBuilder:
         ``add_link`` for each of ``links`` and ``flush`` would make of it, in one step.
         Only for an empty builder."""
         if text.strip() or links:
-            self.blocks.append(Block(text, kind, links, [], [(0, line)]))
+            self._emit(Block(text, kind, links, [], [(0, line)]))
 
     def add_link(self, link: Link) -> None:
         self._links.append(link)
@@ -164,7 +204,7 @@ class BlockBuilder:
         """Close the current block (if it has anything in it) and start a new one."""
         text = "".join(self._parts)
         if text.strip() or self._links or self._markers:
-            self.blocks.append(
+            self._emit(
                 Block(
                     text=text,
                     kind=self.kind,

@@ -94,15 +94,12 @@ def _ends_with_colon(text: str) -> bool:
     return end > 0 and text[end - 1] == ":"
 
 
-def citation_urls(document: Document) -> list[str]:
-    """``url`` of each of ``build_citations(document)`` that has one, in the same order:
-    the links ``_items`` finds, archive links unpacked as ``_link_citation`` does."""
-    return [
-        _unpack_archive(item)[0]
-        for block in document.blocks
-        for item in _items(block)[0]
-        if type(item) is Link
-    ]
+def block_urls(block: Block) -> list[str]:
+    """``url`` of each of ``build_citations``'s citations of ``block`` that has one, in
+    order (what ``extract_urls`` gives, block by block): the links ``_items``
+    finds, archive links unpacked as ``_link_citation`` does. A block's citations depend
+    on no other block, so a parse can hand its blocks here one by one."""
+    return [_unpack_archive(item)[0] for item in _items(block)[0] if type(item) is Link]
 
 
 def _block_citations(block: Block, published: str | None) -> list[Citation]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from archiver.extract.blocks import Document
+    from archiver.extract.blocks import BlockSink, Document
 
 FORMATS = ("markdown", "html", "text", "wikitext")
 
@@ -93,23 +93,59 @@ def format_from_name(source: str | None) -> str | None:
 _handed_over: dict[tuple[str, str, str | None], Document] = {}
 
 
-def parse_document(text: str, fmt: str, page_url: str | None, *, keep: bool = False) -> Document:
+def parse_document(
+    text: str,
+    fmt: str,
+    page_url: str | None,
+    *,
+    keep: bool = False,
+    sink: BlockSink | None = None,
+) -> Document:
     """Render ``text`` in format ``fmt`` into blocks; ``page_url`` resolves relative links.
 
-    Reading an article parses it to learn its URL and date, and extracting its citations
-    needs the very same parse: ``keep=True`` holds the result for the next call with the
-    same arguments, which takes it (it is kept once, not cached, so a long article's parse
-    does not outlive its use). Callers must not change the returned document.
+    Reading an article parses it to learn its URL and date (``article_facts``), and
+    extracting its citations needs the very same parse: ``keep=True`` holds the result for
+    the next call with the same arguments, which takes it (it is kept once, not cached, so
+    a long article's parse does not outlive its use). Callers must not change the returned
+    document. With ``sink`` (not with ``keep``), each block goes to it and the document
+    returned has none: Markdown and plain text are parsed block by block, never all held;
+    the other formats' blocks are handed on, and let go, one by one once parsed.
     """
     key = (text, fmt, page_url)
     held = _handed_over.pop(key, None)
     if held is None:
         with collector_paused():
-            held = _parse(text, fmt, page_url)
+            held = _parse(text, fmt, page_url, None if keep else sink)
     if keep:
         _handed_over.clear()
         _handed_over[key] = held
+    elif sink is not None and held.blocks:
+        blocks = held.blocks
+        held.blocks = []
+        blocks.reverse()
+        while blocks:
+            sink(blocks.pop())
     return held
+
+
+def article_facts(text: str, fmt: str, page_url: str | None) -> tuple[str | None, str | None]:
+    """(date, own URL) of an article, as its parse's ``Document`` gives them. Markdown
+    and plain text say them in their first lines, read alone: their parse is left to
+    what extracts (``archiver check`` streams it); other formats are parsed, and the
+    parse kept for that (``parse_document``)."""
+    if fmt == "markdown":
+        from archiver.extract.markdown import markdown_facts
+
+        _handed_over.clear()
+        _, published, url = markdown_facts(text)
+        return published, url
+    if fmt == "text":
+        from archiver.extract.plaintext import plain_text_date
+
+        _handed_over.clear()
+        return plain_text_date(text), None
+    document = parse_document(text, fmt, page_url, keep=True)
+    return document.published, document.url
 
 
 @contextmanager
@@ -127,11 +163,11 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _parse(text: str, fmt: str, page_url: str | None) -> Document:
+def _parse(text: str, fmt: str, page_url: str | None, sink: BlockSink | None) -> Document:
     if fmt == "markdown":
         from archiver.extract.markdown import parse_markdown
 
-        return parse_markdown(text, page_url)
+        return parse_markdown(text, page_url, sink)
     if fmt == "html":
         from archiver.extract.html import parse_html
 
@@ -142,7 +178,7 @@ def _parse(text: str, fmt: str, page_url: str | None) -> Document:
         return parse_wikitext(text)
     from archiver.extract.plaintext import parse_plain_text
 
-    return parse_plain_text(text)
+    return parse_plain_text(text, sink)
 
 
 def page_url(source: str | None) -> str | None:

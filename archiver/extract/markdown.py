@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from archiver.extract.bareurls import HTTP_AFTER_H, bare_url_at
-from archiver.extract.blocks import BlockBuilder, Document, Link
+from archiver.extract.blocks import BlockBuilder, BlockSink, Document, Link, first_lines, iter_lines
 from archiver.extract.datetext import published_date_from_lines
 from archiver.extract.frontmatter import front_matter
 from archiver.extract.hrefs import resolve_href
@@ -44,6 +44,7 @@ _REFERENCE_DEFINITION = re.compile(
     r"(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?[ \t]*$"
 )
 _HEADER_LINES = 40
+_FRONT_MATTER_LINES = 500  # as ``frontmatter`` reads at most
 
 # Where the renderer has something to do: markup, or a URL written out ("h" only when
 # "ttps://" follows). One character class first, for the scan's sake (``HTTP_AFTER_H``).
@@ -69,25 +70,35 @@ _PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
 _PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{LINK_SCAN_LIMIT - 2}}})\)", re.I)
 
 
-def parse_markdown(text: str, page_url: str | None = None) -> Document:
-    lines = [line.rstrip("\r") for line in text.split("\n")]
-    body_start, published, own_url = front_matter(lines)
-    definitions, definition_lines = _reference_definitions(lines, body_start)
+def parse_markdown(
+    text: str, page_url: str | None = None, sink: BlockSink | None = None
+) -> Document:
+    """``text`` as blocks; with ``sink``, each block goes to it as it is finished and the
+    document returned has none (its lines are read as the parse goes, see ``iter_lines``)."""
+    body_start, published, own_url = markdown_facts(text)
+    definitions, definition_lines = _reference_definitions(text, body_start)
     renderer = _InlineRenderer(definitions, page_url or own_url, page_url or own_url)
-    blocks = _BlockSplitter(renderer)
-    blocks.split(lines, body_start, definition_lines)
-    if published is None:
-        header = [line.lstrip("*_># ") for line in lines[body_start : body_start + _HEADER_LINES]]
-        published = published_date_from_lines(header)
+    blocks = _BlockSplitter(renderer, sink)
+    blocks.split(text, body_start, definition_lines)
     return Document(blocks.builder.blocks, published=published, url=own_url)
 
 
-def _reference_definitions(lines: list[str], start: int) -> tuple[dict[str, str], set[int]]:
+def markdown_facts(text: str) -> tuple[int, str | None, str | None]:
+    """(index of the first body line, date, own URL): what the front matter says, the
+    date else from the first lines of the body. Read from the first lines alone."""
+    head = [line.rstrip("\r") for line in first_lines(text, _FRONT_MATTER_LINES + _HEADER_LINES)]
+    body_start, published, own_url = front_matter(head)
+    if published is None:
+        header = head[body_start : body_start + _HEADER_LINES]
+        published = published_date_from_lines([line.lstrip("*_># ") for line in header])
+    return body_start, published, own_url
+
+
+def _reference_definitions(text: str, start: int) -> tuple[dict[str, str], set[int]]:
     definitions: dict[str, str] = {}
     where: set[int] = set()
     fence: str | None = None
-    for index in range(start, len(lines)):
-        line = lines[index]
+    for index, line in enumerate(iter_lines(text, start, strip_cr=True), start):
         if fence is None and (not line or line[0].isalpha()):
             continue  # neither a fence nor a definition: the commonest lines
         fence, in_code = _fence_state(line, fence)
@@ -135,22 +146,21 @@ def _unescape(text: str) -> str:
 class _BlockSplitter:
     """Groups source lines into paragraphs, list items, headings, table rows and quotes."""
 
-    def __init__(self, renderer: _InlineRenderer) -> None:
+    def __init__(self, renderer: _InlineRenderer, sink: BlockSink | None = None) -> None:
         self.renderer = renderer
-        self.builder = BlockBuilder()
+        self.builder = BlockBuilder(sink=sink)
         self.lines: list[str] = []
         self.first_line = 0
         self.kind = "paragraph"
         self.is_list_item = False
         self.after_list_item = False
 
-    def split(self, lines: list[str], start: int, definition_lines: set[int]) -> None:
+    def split(self, text: str, start: int, definition_lines: set[int]) -> None:
         fence: str | None = None
         in_comment = False
         in_indented_code = False
         previous_blank = True
-        for index in range(start, len(lines)):
-            line = lines[index]
+        for index, line in enumerate(iter_lines(text, start, strip_cr=True), start):
             if fence is None and not in_comment:
                 # The two commonest lines, read without the checks below: a blank line,
                 # and prose (no block construct starts with a letter).

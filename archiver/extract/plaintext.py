@@ -11,19 +11,20 @@ from __future__ import annotations
 import re
 
 from archiver.extract.bareurls import find_bare_urls
-from archiver.extract.blocks import BlockBuilder, Document, Link
+from archiver.extract.blocks import BlockBuilder, BlockSink, Document, Link, first_lines, iter_lines
 from archiver.extract.datetext import published_date_from_lines
 
 _BULLET = re.compile(r"^\s*(?:[•·‣▪◦*-]|\d{1,3}[.)])\s+")
 _HEADER_LINES = 40  # where a "Published ..." line is looked for
 
 
-def parse_plain_text(text: str) -> Document:
-    lines = text.split("\n")
-    builder = BlockBuilder()
+def parse_plain_text(text: str, sink: BlockSink | None = None) -> Document:
+    """``text`` as blocks; with ``sink``, each block goes to it as it is finished and the
+    document returned has none."""
+    builder = BlockBuilder(sink=sink)
     paragraph: list[str] = []
     first_line = 1
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(iter_lines(text), start=1):
         line = raw.rstrip("\r")
         bullet = _BULLET.match(line)
         if not line.strip() or bullet:
@@ -35,7 +36,12 @@ def parse_plain_text(text: str) -> Document:
                 line = line[bullet.end() :] if bullet else line.lstrip()
             paragraph.append(line)
     _add_paragraph(builder, paragraph, first_line)
-    return Document(builder.blocks, published=published_date_from_lines(lines[:_HEADER_LINES]))
+    return Document(builder.blocks, published=plain_text_date(text))
+
+
+def plain_text_date(text: str) -> str | None:
+    """The date a "Published ..." line near the top of ``text`` gives, if any."""
+    return published_date_from_lines(first_lines(text, _HEADER_LINES))
 
 
 def _add_paragraph(builder: BlockBuilder, lines: list[str], first_line: int) -> None:

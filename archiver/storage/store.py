@@ -4,9 +4,8 @@ A *capture* is one HTTP response kept for a citation: either a memento fetched f
 archive in its raw (``id_``) form, with the captured redirects that led to it (each kept
 as the response it is, so the cited URL replays), or the live page.
 ``archiver.storage.sources`` gets the responses and their provenance,
-``archiver.storage.warcwriter`` turns them into WARC records;
-``Store`` is the directory that holds the WARC files and the manifest
-(``archiver.storage.manifest``) that indexes them, and makes each capture durable.
+``archiver.storage.warcwriter`` turns them into WARC records; ``Store`` is the directory
+that holds them and the manifest (``archiver.storage.manifest``), each capture durable.
 
 Layout of a store directory::
 
@@ -51,9 +50,10 @@ its file one at a time, and manifest updates are serialised by a thread lock and
 processes, by ``fcntl.flock`` on the store directory itself: a lock file would sit among
 the files an archivist preserves (older versions made ``.lock``; it is left alone). Every
 update re-reads the manifest under the lock, so several threads and several processes
-can capture into one store; "is it stored already?" is asked again there, so that of two
-processes that fetched one capture at once only the first to list it keeps it (the other
-cuts its appended copy off again). (Without ``fcntl``, on Windows, only the thread lock
+can capture into one store; "is it stored already?" is asked again there, of the capture
+and of each of its requisites, so that of two processes that fetched one at once only the
+first to list it keeps it (the other cuts its appended copy off, and writes its page again
+sharing the requisites the first stored). (Without ``fcntl``, on Windows, only the thread lock
 applies: use one process per store there. On a network file system, a directory's lock
 may hold between the processes of one machine only.)
 """
@@ -112,6 +112,7 @@ from archiver.storage.warcwriter import (
 from archiver.storage.wholepage import (
     obtain_whole_live,
     requisite_entries,
+    share_stored_since,
     with_memento_requisites,
 )
 
@@ -439,33 +440,37 @@ class Store:
         """Append ``obtained`` to this store's file and list it (see the module docstring).
 
         ``stored`` finds, in the manifest, a capture that makes this one superfluous: it is
-        asked again under the lock, as another process may have stored the same capture
-        while this one fetched it; that capture is then kept and this one cut off again.
-        """
+        asked again under the lock (``_list``), as another process may have stored it, or
+        some of its requisites, while this one fetched them."""
         with self._writing:
-            try:
-                warc = self._files.file(self._names)
-            except OSError as e:
-                raise file_error(e, self.root) from e
-            written = self._append(warc, obtained)
-            self._step("open-written")
-            capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
-            already = self._list(warc, rows, capture, stored)
-            if already is not None:
+            while True:
+                try:
+                    warc = self._files.file(self._names)
+                except OSError as e:
+                    raise file_error(e, self.root) from e
+                written = self._append(warc, obtained)
+                self._step("open-written")
+                capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
+                outcome = self._list(warc, rows, capture, obtained, stored)
+                if outcome is None:
+                    self._files.roll()
+                    return capture
                 self._files.drop_uncommitted()
-                return self.add_citations(already, citations)
-            self._files.roll()
-            return capture
+                if isinstance(outcome, Capture):
+                    return self.add_citations(outcome, citations)
+                obtained = outcome  # sharing what was stored meanwhile: fewer each turn
 
     def _list(
         self,
         warc: OpenWarc,
         rows: tuple[RecordEntry, ...],
         capture: Capture,
+        obtained: Obtained,
         stored: Callable[[Manifest], Capture | None] | None,
-    ) -> Capture | None:
-        """Commit the capture just appended to ``warc``: the manifest lists it. Unless
-        ``stored`` finds it stored already: that capture is returned, nothing listed."""
+    ) -> Capture | Obtained | None:
+        """Commit the capture just appended to ``warc``: the manifest lists it. Unless it is
+        stored already (``stored``): that capture is returned; or some of its requisites
+        are: ``obtained`` sharing them is returned, to be written again."""
         listed = False
         try:
             with self._locked():
@@ -473,6 +478,9 @@ class Store:
                 already = stored(manifest) if stored is not None else None
                 if already is not None:
                     return already
+                sharing = share_stored_since(obtained, manifest)
+                if sharing is not None:
+                    return sharing
                 self._write_manifest(manifest.with_capture(warc.entry(), rows, capture))
                 warc.commit()
                 listed = True

@@ -63,6 +63,7 @@ __all__ = [
     "RequisiteBounds",
     "obtain_whole_live",
     "requisite_entries",
+    "share_stored_since",
     "with_live_requisites",
     "with_memento_requisites",
 ]
@@ -228,6 +229,51 @@ def _stored_of(manifest: Manifest, source: str) -> dict[tuple[str, str], StoredR
             for key in keys:
                 stored.setdefault(key, replace(entry, shared=True))
     return stored
+
+
+def share_stored_since(page: Obtained, manifest: Manifest) -> Obtained | None:
+    """``page`` with those of its fetched requisites that ``manifest`` now lists shared
+    instead of kept, or None when it lists none of them.
+
+    What a page's requisites are is decided against the store as it was when the page was
+    read; another process may have stored one of them since. ``Store`` asks this under its
+    lock, before it lists the page, and writes the page again without them, so that each
+    requisite is stored once."""
+    if not page.requisites:
+        return None
+    stored = _stored_of(manifest, page.source)
+    kept: list[ObtainedRequisite] = []
+    shared: list[StoredRequisite] = []
+    for fetched in page.requisites:
+        entry = stored.get(_key_of(fetched.obtained, page.source, fetched.requisite.url))
+        if entry is None:
+            kept.append(fetched)
+            continue
+        named = fetched.requisite
+        shared.append(
+            replace(
+                entry,
+                url=named.url,
+                kind=named.kind,
+                found_in=named.found_in,
+                seconds_from_page=fetched.seconds_from_page,
+                note=fetched.note,
+            )
+        )
+    if not shared:
+        return None
+    return replace(
+        page, requisites=tuple(kept), requisites_shared=(*page.requisites_shared, *shared)
+    )
+
+
+def _key_of(obtained: Obtained, source: str, named: str) -> tuple[str, str]:
+    """The key ``locate`` gave a requisite that was read as ``obtained``: a memento's
+    first response (a captured redirect or the capture itself), a live one's named URL."""
+    if source != "memento":
+        return (named, "")
+    first = _responses(obtained)[0]
+    return (first.target_uri, _instant_key(first.warc_date))
 
 
 # -- gathering within the bounds ----------------------------------------------------------
