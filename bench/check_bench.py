@@ -17,7 +17,11 @@ The other tools are not project dependencies; install them anywhere and point at
 
 A tool that is missing is reported as such; ``--only archiver`` runs ours alone. Each
 tool runs ``--runs`` times (default 3), the tools taking turns, and the median wall time
-is reported with the range; verdicts are those of the worst run.
+is reported with the range; verdicts are those of the worst run. Each run's line on
+stderr also gives the processor time of the tool's process tree (sampled with its memory)
+and of the origin server, and the load: on a shared machine, wall times say little and
+these say what the run cost. ``--port`` moves the origin server off the scenario's port
+(to run beside another benchmark).
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ def timed(
     """
     out = workdir / "stdout.txt"
     peak_kb = 0
+    CPU_SECONDS.clear()
     finished = threading.Event()
     with out.open("w") as stdout:
         started = time.monotonic()
@@ -111,6 +116,8 @@ def timed(
             while not finished.wait(0.02):
                 pids = (process.pid, *others)
                 peak_kb = max(peak_kb, sum(_tree_rss_kb(pid) for pid in pids))
+                for pid in _tree_pids(pids):
+                    CPU_SECONDS[pid] = max(CPU_SECONDS.get(pid, 0.0), cpu_seconds(pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -126,6 +133,34 @@ def timed(
             sampler.join()
     note = "" if process.returncode in (0, 1, 2, 3) else f"exit {process.returncode}"
     return round(seconds, 2), peak_kb / 1024, out.read_text(), note
+
+
+# Processor time (user + system) of each process of the last ``timed`` command's tree, as
+# last sampled: a process that ends loses at most its last 20 ms.
+CPU_SECONDS: dict[int, float] = {}
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system seconds of ``pid`` so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _tree_pids(roots: Sequence[int]) -> list[int]:
+    found, pending = [], list(roots)
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -307,11 +342,15 @@ def run_scenario(
             for tool in only:
                 if tool in outcomes and outcomes[tool].seconds is None:
                     continue  # stopped at the limit once: not tried again
+                served, load = cpu_seconds(server.pid), os.getloadavg()[0]
                 seconds, peak, verdicts, note = RUNNERS[tool](sc, work, tools, limit)
+                served = cpu_seconds(server.pid) - served
                 right, wrong = score(verdicts, expected)
                 print(
                     f"{sc.name} {tool} run {attempt + 1}: {seconds} s, {peak} MB,"
-                    f" {right}/{len(expected)} right {wrong}",
+                    f" {right}/{len(expected)} right {wrong}; CPU {sum(CPU_SECONDS.values()):.1f} s"
+                    f" ({len(CPU_SECONDS)} processes), origin server {served:.2f} s;"
+                    f" load {load:.1f} -> {os.getloadavg()[0]:.1f}",
                     file=sys.stderr,
                 )
                 time.sleep(1)
@@ -349,6 +388,9 @@ def main() -> None:
     parser.add_argument(
         "--links", type=int, help="links in the article instead of the scenario's (C: 50000...)"
     )
+    parser.add_argument(
+        "--port", type=int, help="the origin server's port instead of the scenario's"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if not ORIGIN.exists():
@@ -361,8 +403,10 @@ def main() -> None:
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in args.scenario or list(SCENARIOS):
         scenario = SCENARIOS[name]
-        if args.links:
-            scenario = Scenario(name, scenario.hosts, args.links, scenario.port)
+        if args.links or args.port:  # another size, or beside another session's run
+            scenario = Scenario(
+                name, scenario.hosts, args.links or scenario.links, args.port or scenario.port
+            )
         floor, outcomes = run_scenario(
             scenario, args.tools, args.only or list(RUNNERS), args.limit, args.runs
         )

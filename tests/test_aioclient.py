@@ -27,6 +27,7 @@ import trustme
 from archiver.config import Settings
 from archiver.errors import (
     BadAnswer,
+    BadUrl,
     ConnectFailed,
     ConnectionClosed,
     InputError,
@@ -430,6 +431,30 @@ def test_server_that_stops_answering_times_out(partial: bytes) -> None:
         elapsed = time.monotonic() - started
     assert (type(error), error.kind, str(error)) == (TimedOut, "timeout", "no answer within 0.3 s")
     assert 0.3 <= elapsed < 1.0
+
+
+def test_a_kept_connection_is_timed_out_only_by_its_own_requests_deadline() -> None:
+    # Deadlines are kept per connection and exchange (``_Deadlines``): the first
+    # request's deadline passing while the same connection waits for the second answer
+    # must not fail the second, which has time left.
+    def serve(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(ok(b"first"))
+        peer.read_request()
+        time.sleep(0.5)  # past the first request's deadline, within the second's
+        peer.send(ok(b"second"))
+        peer.wait_closed()
+
+    async def twice(client: Client) -> tuple[bytes, bytes]:
+        first = await client.request("GET", server.url("/a"))
+        await asyncio.sleep(0.3)
+        second = await client.request("GET", server.url("/b"))
+        return first.body, second.body
+
+    with ScriptedServer(serve) as server:
+        bodies = with_client(twice, LOOPBACK.replace(timeout=0.7))
+    assert bodies == (b"first", b"second")
+    assert server.accepts == 1
 
 
 def test_refused_connection_fails_to_connect() -> None:
@@ -1131,3 +1156,52 @@ def test_a_user_agent_no_header_can_carry_is_refused_at_once(user_agent: str) ->
         "the User-Agent must be text an HTTP header can carry (Latin-1, no line breaks or"
         f" control characters): {user_agent!r}"
     )
+
+
+SHAPES_OF_URLS = [
+    "http://127.0.0.5:18390/p/12345",
+    "https://Example.COM/a/b?c=d&e=f#frag",
+    "http://example.com",
+    "http://example.com?q=1",
+    "http://example.com#top",
+    "http://example.com:80/x",
+    "https://example.com:443/x",
+    "http://example.com:0/x",
+    "http://example.com:08080/x",
+    "http://example.com:99999/x",
+    "http://example.com:/x",
+    "http://example.com:8a/x",
+    "http://example.com./x",
+    "http://a..b/x",
+    "http://ex ample.com/x",
+    "http://example.com/a b/ü?q=ä ö",
+    "http://example.com/%41%zz?x=%20",
+    "http://user:pw@example.com/x",
+    "http://[::1]:8080/x",
+    "http://[nonsense]/x",
+    "http://example.com\\evil.com/x",
+    "http://exa\tmple.com/x\n",
+    " http://example.com/x",
+    "HTTP://example.com/x",
+    "ftp://example.com/x",
+    "http:///x",
+    "http://-/x",
+    "http://bücher.example/x",
+    "http://example.com/?",
+    "http://example.com/x??y",
+]
+
+
+@pytest.mark.parametrize("url", SHAPES_OF_URLS)
+def test_the_quick_read_of_a_url_gives_what_urlsplit_gives(url: str) -> None:
+    # A request's target is read without urlsplit where the URL has the common shape;
+    # every URL, of that shape or not, must give the same target (or the same refusal).
+    from archiver.net.targets import Target
+
+    def read(parse: Callable[[str], Any]) -> Any:
+        try:
+            return parse(url)
+        except BadUrl as e:
+            return ("refused", str(e))
+
+    assert read(Target.parse) == read(Target.parse_any)

@@ -184,3 +184,30 @@ def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="Local: from the reader"):
         read_apart(fails)
+
+
+def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next() -> None:
+    # The checker's slots (per host, and overall) hand a slot given back straight to the
+    # first waiter; one cancelled after that must pass it on, or the slot is lost and
+    # the host's later links wait for ever.
+    import asyncio
+
+    from archiver.check.slots import Slots
+
+    async def main() -> tuple[int, int, bool]:
+        loop = asyncio.get_running_loop()
+        slots = Slots(1)
+        assert slots.take_now() and not slots.take_now()
+        first = asyncio.ensure_future(slots.take(loop))
+        second = asyncio.ensure_future(slots.take(loop))
+        third = asyncio.ensure_future(slots.take(loop))
+        await asyncio.sleep(0)
+        slots.give_back()  # to the first, which is cancelled before it runs
+        first.cancel()
+        third.cancel()  # still waiting: it gives nothing back
+        await asyncio.wait_for(second, 1)
+        free_while_held = slots.free
+        slots.give_back()
+        return free_while_held, slots.free, first.cancelled() and third.cancelled()
+
+    assert asyncio.run(main()) == (0, 1, True)

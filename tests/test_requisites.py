@@ -361,6 +361,29 @@ def test_requisites_another_process_stored_meanwhile_are_shared_for_mementos_too
     assert verify_store(root).ok
 
 
+def test_the_stored_requisites_a_store_carries_from_commit_to_commit_are_the_manifests(
+    pywb: WaybackServer, tmp_path: Path
+) -> None:
+    """The index of stored requisites is made once and carried to each new manifest (a
+    commit costs the same however many pages are stored): what it says after four pages
+    is what the manifest's own requisites say, made anew."""
+    settings = archive_settings({"archive.test": pywb})
+    store = new_store(tmp_path / "store")
+    capture_from_pywb(store, settings, PAGE, AT)
+    before = dict(store.manifest.stored_requisites("memento"))
+    capture_from_pywb(store, settings, OTHER, datetime(2018, 6, 20, tzinfo=UTC))
+    capture_from_pywb(store, settings, f"{SITE}/2019/first.html", datetime(2019, 1, 2))
+    capture_from_pywb(store, settings, f"{SITE}/2019/second.html", datetime(2019, 1, 3))
+    carried = store.manifest
+    fresh = Manifest(carried.files, carried.records, carried.captures)
+    assert carried.stored_requisites("memento") == fresh.stored_requisites("memento")
+    keys = set(fresh.stored_requisites("memento"))
+    assert set(before) < keys
+    assert (f"{SITE}/img/moved.png", "2019-01-01T00:00:00Z") in keys  # a redirect's own key
+    assert all(entry.shared for entry in fresh.stored_requisites("memento").values())
+    assert fresh.stored_requisites("live") == {}
+
+
 def test_a_requisite_that_redirected_is_shared_too(pywb: WaybackServer, tmp_path: Path) -> None:
     settings = archive_settings({"archive.test": pywb})
     store = new_store(tmp_path / "store")

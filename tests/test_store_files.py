@@ -51,8 +51,8 @@ WORKER = textwrap.dedent(
     seen = {"committed": 0, "nth": 0}
 
     def on_step(step):
-        # killed at the nth `kill` step once `committed` captures were committed
-        if step == job.get("kill") and seen["committed"] == job.get("committed", 0):
+        # killed at the nth `kill` step once `committed` captures were committed (-1: any)
+        if step == job.get("kill") and job.get("committed", 0) in (seen["committed"], -1):
             seen["nth"] += 1
             if seen["nth"] == job.get("nth", 1):
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -70,7 +70,9 @@ WORKER = textwrap.dedent(
         if "file_size_limit" in job:  # writing past it fails with EFBIG, as on a full disk
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (job["file_size_limit"],) * 2)
-        with Store(root, on_step=on_step, warc_size=job.get("warc_size", 10**9)) as store:
+        sizes = {"warc_size": 10**9, "compact_at": 2**20}
+        sizes.update((k, job[k]) for k in sizes if k in job)
+        with Store(root, on_step=on_step, **sizes) as store:
             for url in urls:
                 try:
                     store.capture_live(url, session, settings, [url])
@@ -139,6 +141,10 @@ KILLS = {
     "first capture listed": (("manifest-written", 0, 1, None), (1, 1, (0, 0), 2)),
     "second capture listed": (("manifest-written", 1, 1, None), (1, 2, (0, 0), 1)),
     "closed at the end": (("renamed", 2, 1, None), (0, 2, None, 1)),
+    "manifest compacted, journal not deleted": (
+        ("manifest-compacted", 2, 1, None),
+        (0, 2, None, 1),
+    ),
     "rolled at the size limit": (("renamed", 1, 1, 1), (0, 1, None, 2)),
 }
 

@@ -332,7 +332,7 @@ def test_a_read_only_store_is_one_line_and_the_report_says_it_was_not_written(
         result = archiver(args)
     assert result.returncode == 1, result
     assert result.stderr == (
-        f"archiver: error: cannot write {store / 'manifest.json'}: {refused} (4 capture(s) "
+        f"archiver: error: cannot write {store / 'manifest.journal'}: {refused} (4 capture(s) "
         f"not stored; nor was the report written to {store / 'report.json'})\n"
     )
     assert "not_stored=4" in result.stdout  # the run's table is still shown

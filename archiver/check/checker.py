@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -39,6 +40,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from archiver.check.slots import Slots
 from archiver.check.soft404 import (
     PageSummary,
     not_found_wording,
@@ -132,10 +134,10 @@ class _Checker:
         self.client = client
         self.settings = settings
         self.clock = clock
-        self.host_slots: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(max(settings.per_host, 1))
-        )
-        self.overall = asyncio.Semaphore(max(settings.workers, 1))
+        self.loop = asyncio.get_running_loop()  # looked up once: each look-up is a syscall
+        self.host_slots: dict[str, Slots] = defaultdict(lambda: Slots(max(settings.per_host, 1)))
+        self.overall = Slots(max(settings.workers, 1))
+        self._stamps: tuple[int, str] = (-1, "")  # the last result's second, and its ISO form
         # Each host's soft-404 probes, by directory; let go with the host (``host_done``).
         self.probes: dict[str, dict[tuple[str, str], asyncio.Future[PageSummary | None]]] = {}
         # Each host's URLs still to start, where workers take them in turn (see
@@ -187,11 +189,30 @@ class _Checker:
         # redirects), not the body of up to CHECK_BODY_BYTES: every page of a host may
         # wait for its probe, on thousands of hosts at once.
         kept = replace(answer, body=b"", headers={})
+        return self._after_probe(url, kept, page, probe)
 
-        async def after_probe() -> LinkCheck:
-            return self._result(url, *_compare(kept, page, await probe), kept)
+    def _after_probe(
+        self,
+        url: str,
+        kept: Response,
+        page: PageSummary,
+        probe: asyncio.Future[PageSummary | None],
+    ) -> asyncio.Future[LinkCheck]:
+        """The verdict on ``url``'s page, once its host's probe is in: a callback on the
+        probe, not a task for every page that waits (thousands at once on scenario C)."""
+        verdict: asyncio.Future[LinkCheck] = self.loop.create_future()
 
-        return asyncio.ensure_future(after_probe())
+        def judged(done: asyncio.Future[PageSummary | None]) -> None:
+            if done.cancelled():
+                verdict.cancel()
+                return
+            try:
+                verdict.set_result(self._result(url, *_compare(kept, page, done.result()), kept))
+            except Exception as e:  # the probe's failure, or a bug: the waiter raises it
+                verdict.set_exception(e)
+
+        probe.add_done_callback(judged)
+        return verdict
 
     async def _fetch(self, url: str, deadline: _Deadline) -> Response:
         """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise, and
@@ -211,17 +232,18 @@ class _Checker:
         on its own host (and one of the overall ones) while it is made; consecutive hops
         on one host keep theirs."""
         chain = RedirectChain(method, url, self.settings.max_redirects)
-        held: list[asyncio.Semaphore] = []
+        held: list[Slots] = []
         host = None
         try:
             while True:
                 if (hop_host := host_of(chain.url)) != host:
                     for slot in held:
-                        slot.release()
+                        slot.give_back()
                     held.clear()
                     host = hop_host
                     for slot in (self.host_slots[host], self.overall):
-                        await slot.acquire()
+                        if not slot.take_now():
+                            await slot.take(self.loop)
                         held.append(slot)
                 head, body = await self._hop(chain, deadline)
                 try:
@@ -233,7 +255,7 @@ class _Checker:
                     return response
         finally:
             for slot in held:
-                slot.release()
+                slot.give_back()
 
     async def _hop(self, chain: RedirectChain, deadline: _Deadline) -> tuple[ResponseHead, bytes]:
         """One hop of ``chain`` within what is left of the link's deadline; a failure
@@ -241,7 +263,7 @@ class _Checker:
         if deadline.left <= 0:
             raise deadline.passed(chain)
         timeout = min(self.settings.timeout, deadline.left)
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         started = loop.time()
         try:
             answer = await self.client.exchange(chain, timeout)
@@ -297,10 +319,12 @@ class _Checker:
         hangs costs the whole timeout from when it starts; a probe holds up only the
         verdicts that wait on it, by about one answer's time)."""
         key, host = probe_key(url), host_of(url)
-        probes = self.probes.setdefault(host, {})
+        probes = self.probes.get(host)
+        if probes is None:
+            self.probes[host] = probes = {}
         future = probes.get(key)
         if future is None:
-            future = asyncio.get_running_loop().create_future()
+            future = self.loop.create_future()
             probes[key] = future
             queue = self.queues.get(host)
             if queue is None:
@@ -342,9 +366,18 @@ class _Checker:
             http_status=answer.status if answer is not None else None,
             final_url=answer.final_url if answer is not None else final_url,
             reason=reason,
-            checked_at=to_iso(self.clock()),
+            checked_at=self._now_iso(),
             method=answer.method if answer is not None else "GET",
         )
+
+    def _now_iso(self) -> str:
+        """``to_iso`` of the clock's time, worked out once a second (it took ~3 us a
+        result): results in the same second share the string."""
+        moment = self.clock()
+        second = math.floor(moment.timestamp())
+        if second != self._stamps[0]:
+            self._stamps = (second, to_iso(moment))
+        return self._stamps[1]
 
 
 def _alive_reason(answer: Response) -> str:

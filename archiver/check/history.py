@@ -14,9 +14,9 @@ a second, rather than one per check (2,000 syncs would cost seconds) or one at t
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from archiver.config import Settings
@@ -76,12 +76,16 @@ def summarise_history(history: Sequence[LinkCheck]) -> History:
             failures = []
         elif check.verdict.is_failure:
             failures.append(check.checked_at)
-    return History(
-        checks=len(history),
-        failures=len(failures),
-        first_failure=failures[0] if failures else None,
-        last_failure=failures[-1] if failures else None,
-    )
+    if not failures:
+        return _history(len(history), 0, None, None)
+    return _history(len(history), len(failures), failures[0], failures[-1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _history(checks: int, failures: int, first: str | None, last: str | None) -> History:
+    """One History for equal ones, made once: they are immutable, and on a long run
+    nearly every link's is (1, 0) or (1, 1) with the same second (~5 us each to make)."""
+    return History(checks=checks, failures=failures, first_failure=first, last_failure=last)
 
 
 def confirm(check: LinkCheck, history: History, min_failures: int, min_days: float) -> bool:
@@ -100,4 +104,16 @@ def with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) 
         return check
     history = summarise_history(checks)
     confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
-    return replace(check, history=history, confirmed=confirmed)
+    # dataclasses.replace, without its look at the fields each time (~5 us a result)
+    return LinkCheck(
+        url=check.url,
+        verdict=check.verdict,
+        http_status=check.http_status,
+        final_url=check.final_url,
+        reason=check.reason,
+        checked_at=check.checked_at,
+        method=check.method,
+        from_cache=check.from_cache,
+        confirmed=confirmed,
+        history=history,
+    )

@@ -17,6 +17,7 @@ so a killed export leaves no folder that looks like a bag.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 from collections.abc import Callable
@@ -29,7 +30,6 @@ from archiver.dates import utcnow
 from archiver.durable import fsync_directory
 from archiver.errors import InputError
 from archiver.export.contents import (
-    CARRIED_NAMES,
     Copied,
     Exported,
     StoreContents,
@@ -74,9 +74,11 @@ def _manifest_path(name: str) -> str:
     return name.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _copy(source: Path, target: Path, size: int | None = None) -> Copied:
-    """Copy ``source`` (its first ``size`` bytes, or all of it) to the new file ``target``."""
-    with committed_stream(source, size) as stream, target.open("xb") as out:
+def _copy(source: Path | bytes, target: Path, size: int | None = None) -> Copied:
+    """Copy ``source`` (its first ``size`` bytes, or all of it; or the bytes given) to the
+    new file ``target``."""
+    opened = io.BytesIO(source) if isinstance(source, bytes) else committed_stream(source, size)
+    with opened as stream, target.open("xb") as out:
         copied = copy_hashed(stream, out.write)
         out.flush()
         os.fsync(out.fileno())
@@ -90,9 +92,8 @@ def _copy_payload(store: StoreContents, data: Path) -> dict[str, Copied]:
         copied = _copy(store.path_of(entry.name), data / entry.name, store.committed_size(entry))
         check_copied(entry, copied.sha256, copied.size)
         payload[f"data/{entry.name}"] = copied
-    for name in CARRIED_NAMES:
-        if (store.root / name).is_file():
-            payload[f"data/{name}"] = _copy(store.root / name, data / name)
+    for name, source in store.carried():
+        payload[f"data/{name}"] = _copy(source, data / name)
     fsync_directory(data)
     return payload
 

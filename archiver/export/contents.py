@@ -8,7 +8,10 @@ that to ``archive`` and ``run``). Every WARC file is checked against the manifes
 as it is copied, so a package never carries bytes the store does not vouch for. Of a file
 still named ``.open`` (being appended to, or left by a killed run), only its committed
 bytes are the store's (``archiver.storage.warcfile``): an export carries those, under the
-file's final name.
+file's final name. A store's manifest is ``manifest.json`` with the lines of its journal
+applied (``archiver.storage.journal``): while the journal holds any, an export carries the
+manifest as compacting would write it (journal folded in, its own digest new), and no
+journal.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
-from archiver.storage.manifest import MANIFEST_NAME, Capture, FileEntry, Manifest, read_manifest
+from archiver.storage.journal import JOURNAL_NAME
+from archiver.storage.manifest import (
+    MANIFEST_NAME,
+    Capture,
+    FileEntry,
+    Manifest,
+    read_manifest_snapshot,
+    refuse_damaged,
+)
 from archiver.storage.warcfile import OPEN_SUFFIX, listed_path
 
 try:
@@ -41,10 +52,12 @@ CARRIED_NAMES = (MANIFEST_NAME, REPORT_NAME, REPORT_PAGE_NAME, FIXITY_NAME)
 
 @dataclass(frozen=True)
 class StoreContents:
-    """A store as an export sees it: its folder, its manifest, the WARC files it lists."""
+    """A store as an export sees it: its folder, its manifest, the WARC files it lists;
+    ``journaled``: the manifest has lines of a journal applied (see the module docstring)."""
 
     root: Path
     manifest: Manifest
+    journaled: bool = False
 
     @property
     def warc_files(self) -> tuple[FileEntry, ...]:
@@ -71,10 +84,21 @@ class StoreContents:
         still named ``.open``; None (all of it, checked against the manifest) otherwise."""
         return entry.size if self.path_of(entry.name).name.endswith(OPEN_SUFFIX) else None
 
+    def carried(self) -> Iterator[tuple[str, Path | bytes]]:
+        """The files an export carries beside the WARC files (``CARRIED_NAMES``) that the
+        store has: each name, and where its bytes are (the manifest's, when journaled:
+        the bytes themselves)."""
+        for name in CARRIED_NAMES:
+            if name == MANIFEST_NAME and self.journaled:
+                yield name, self.manifest.to_json()
+            elif (self.root / name).is_file():
+                yield name, self.root / name
+
     def left_out(self) -> tuple[str, ...]:
         """Names in the store folder an export does not carry (an interrupted write, the
-        state file and lock of older versions, anything not the store's)."""
-        carried = {e.name for e in self.warc_files} | set(CARRIED_NAMES)
+        state file and lock of older versions, anything not the store's); the manifest's
+        journal is carried, in the manifest."""
+        carried = {e.name for e in self.warc_files} | {*CARRIED_NAMES, JOURNAL_NAME}
         carried |= {f"{e.name}.open" for e in self.warc_files}
         return tuple(sorted(p.name for p in self.root.iterdir() if p.name not in carried))
 
@@ -89,12 +113,13 @@ def read_store(root: Path) -> Iterator[StoreContents]:
     try:
         if directory is not None:
             fcntl.flock(directory, fcntl.LOCK_SH)
-        manifest = read_manifest(root)
-        if manifest is None:
+        snapshot = read_manifest_snapshot(root)
+        if snapshot is None:
             raise StoreError(f"{root} has no {MANIFEST_NAME}: not a store archiver wrote")
-        if not manifest.files:
+        refuse_damaged(root, snapshot.journal)
+        if not snapshot.manifest.files:
             raise StoreError(f"{root} holds no capture yet: nothing to export")
-        yield StoreContents(root, manifest)
+        yield StoreContents(root, snapshot.manifest, journaled=snapshot.journal.lines > 0)
     finally:
         if directory is not None:
             os.close(directory)  # releases the flock

@@ -30,7 +30,6 @@ from archiver.dates import utcnow
 from archiver.durable import fsync_directory
 from archiver.export.cdxj import cdxj_lines
 from archiver.export.contents import (
-    CARRIED_NAMES,
     FIXITY_NAME,
     REPORT_NAME,
     REPORT_PAGE_NAME,
@@ -129,10 +128,13 @@ def _fill(
     package.add_bytes("indexes/index.cdx", "".join(sorted(lines)).encode("utf-8"))
     pages = cited_pages(store.captures, store.path_of)
     package.add_bytes("pages/pages.jsonl", pages_jsonl(pages))
-    for name in CARRIED_NAMES:
-        if (store.root / name).is_file():
-            carried += package.add_file(_IN_WACZ[name], store.root / name)[1]
-            files += 1
+    for name, source in store.carried():
+        if isinstance(source, bytes):
+            package.add_bytes(_IN_WACZ[name], source)
+            carried += len(source)
+        else:
+            carried += package.add_file(_IN_WACZ[name], source)[1]
+        files += 1
     datapackage = _datapackage(package.resources, moment, title)
     package.add_bytes("datapackage.json", datapackage, listed=False)
     digest = {

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import os
 import re
 import socket
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from archiver.config import Settings
 from archiver.errors import (
@@ -60,21 +61,13 @@ from archiver.net.answers import (
     parse_head,
 )
 from archiver.net.bodies import decode_body
-from archiver.net.hostmap import HostMap, ProxyChooser, ascii_host, is_ip_address
+from archiver.net.hostmap import HostMap, ProxyChooser, is_ip_address
 from archiver.net.redirects import RedirectChain
+from archiver.net.targets import Target
 
 _SENDABLE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what a header value may hold
 _BLANK_LINES = re.compile(rb"[\r\n]*")  # skipped before a status line, as browsers do
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-# Characters left as they are in a request target; everything else (spaces, non-ASCII
-# text) is percent-encoded the way browsers do, and existing escapes are kept.
-_SAFE = "!#$%&'()*+,/:;=?@[]~"
-_ALREADY_SAFE = re.compile(r"[A-Za-z0-9_.\-!#$%&'()*+,/:;=?@\[\]~]*")
-
-
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded for a request target (most URLs need nothing done)."""
-    return text if _ALREADY_SAFE.fullmatch(text) else quote(text, safe=_SAFE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,42 +87,13 @@ class Response:
         return self.headers.get("content-type", "")
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    scheme: str
-    host: str  # as sent (IDNA-encoded), without brackets
-    port: int
-    host_header: str
-    path: str  # the request target: path and query, percent-encoded
-
-    @classmethod
-    def parse(cls, url: str) -> _Target:
-        try:
-            parts = urlsplit(url)
-        except ValueError as e:  # a bracketed host that is no IPv6 address
-            raise BadUrl(f"not a valid URL: {url} ({e})") from e
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise BadUrl(f"not an http(s) URL: {url}")
-        try:
-            port = parts.port or (443 if scheme == "https" else 80)
-            host = ascii_host(parts.hostname)
-        except (ValueError, UnicodeError) as e:
-            raise BadUrl(f"not a valid URL: {url} ({e})") from e
-        shown = f"[{host}]" if ":" in host else host
-        default = port == (443 if scheme == "https" else 80)
-        path = _quoted(parts.path or "/")
-        if parts.query:
-            path += "?" + _quoted(parts.query)
-        return cls(scheme, host, port, shown if default else f"{shown}:{port}", path)
-
-
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection, reading one answer at a time, bounded and as browsers
     read it (``archiver.net.answers``)."""
 
-    def __init__(self, max_body: int) -> None:
+    def __init__(self, max_body: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.transport: asyncio.Transport | None = None
+        self._loop = loop
         self.max_body = max_body
         self.closed = False
         self.reusable = False
@@ -143,6 +107,7 @@ class _Connection(asyncio.Protocol):
         self._body: BodyReader | None = None  # once the head is in
         self._chunks: list[bytes] = []
         self._size = 0
+        self._serial = 0  # exchanges made: which one a deadline is for
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -238,19 +203,35 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=body.keep_alive and not body.extra)
 
     # used by Client
-    async def exchange(self, request: bytes, head_only: bool) -> tuple[ResponseHead, bytes]:
-        """Send ``request``; the head and (capped) body of its answer."""
+    async def exchange(
+        self, request: bytes, head_only: bool, deadlines: _Deadlines | None = None, until: float = 0
+    ) -> tuple[ResponseHead, bytes]:
+        """Send ``request``; the head and (capped) body of its answer. With ``deadlines``,
+        raises TimeoutError when it is not in by ``until`` (the loop's time), as
+        ``asyncio.timeout_at`` would, but without a timeout context (its object, its
+        coroutines and its look-ups of the current task) or a timer of its own."""
         assert self.transport is not None
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
         self._head_only = head_only
         self._got_bytes = self.reusable = False
         self._head_bytes = self._size = 0
         self._head, self._body, self._chunks = None, None, []
+        self._serial += 1
+        if deadlines is not None:
+            deadlines.add(until, self, self._serial)
         self.transport.write(request)
         try:
-            return await self._waiter
+            return await waiter
         finally:
             self._waiter = None
+
+    def time_out(self, serial: int) -> None:
+        """Fail the exchange numbered ``serial`` (``_Deadlines``) if it is still waiting."""
+        if serial == self._serial and self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(TimeoutError())
 
     def abort(self) -> None:
         self.closed = True
@@ -262,6 +243,7 @@ class _Connection(asyncio.Protocol):
             assert self._head is not None
             self.reusable = reusable
             body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+            self._chunks = []  # not held here: ``_Deadlines`` keeps the connection a while
             self._waiter.set_result((self._head, body[: self.max_body]))
 
     def _fail(self, error: BadAnswer) -> None:
@@ -271,6 +253,33 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_exception(error)
         self.reusable = False
         self.abort()
+
+
+DEADLINE_TICK = 0.001  # seconds: how late, at most, a timeout is noticed (libuv counts in ms)
+
+
+class _Deadlines:
+    """When each request in flight must have its answer by. Requests whose deadlines fall
+    in the same ``DEADLINE_TICK`` share one timer on the loop: uvloop makes a libuv timer
+    for each, and a timer a request (made and cancelled) was ~10 % of a checking
+    process's CPU in bench/'s scenario C."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: dict[int, list[tuple[_Connection, int]]] = {}
+
+    def add(self, until: float, connection: _Connection, serial: int) -> None:
+        """Time out ``connection``'s exchange ``serial`` if it is not done by ``until``."""
+        tick = math.ceil(until / DEADLINE_TICK)
+        due = self._due.get(tick)
+        if due is None:
+            self._due[tick] = due = []
+            self._loop.call_at(tick * DEADLINE_TICK, self._expire, tick)
+        due.append((connection, serial))
+
+    def _expire(self, tick: int) -> None:
+        for connection, serial in self._due.pop(tick, ()):
+            connection.time_out(serial)
 
 
 _PoolKey = tuple[str, str, int, str | None]  # scheme, host, port, proxy: connections kept
@@ -298,6 +307,8 @@ class Client:
         self._addresses: dict[tuple[str, int], asyncio.Future[list[tuple[str, int]]]] = {}
         self._idle: defaultdict[_PoolKey, list[_Connection]] = defaultdict(list)
         self._idle_limit = max(settings.per_host, 1)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one it is used in
+        self._deadlines: _Deadlines | None = None
         self._user_agent = settings.user_agent
         if not _SENDABLE.fullmatch(settings.user_agent):  # else every request would fail
             raise InputError(
@@ -340,13 +351,13 @@ class Client:
         more to be asked (a long list would otherwise keep some for every host it named,
         to the end)."""
         try:
-            key, _ = self._pool_key(_Target.parse(url), url)
+            key, _ = self._pool_key(Target.parse(url), url)
         except BadUrl:  # nothing was ever asked of it
             return
         for connection in self._idle.pop(key, ()):
             connection.abort()
 
-    def _pool_key(self, target: _Target, url: str) -> tuple[_PoolKey, str | None]:
+    def _pool_key(self, target: Target, url: str) -> tuple[_PoolKey, str | None]:
         """Where ``url`` is asked: the key of its kept connections, and its proxy."""
         proxy = self._proxies.proxy_for(url)
         if proxy is not None and "://" not in proxy:
@@ -361,7 +372,7 @@ class Client:
         checker makes each hop itself, to hold a slot on each hop's host."""
         method, url = chain.method, chain.url
         timeout = self.timeout if timeout is None else timeout
-        target = _Target.parse(url)
+        target = Target.parse(url)
         key, proxy = self._pool_key(target, url)
         through_proxy = proxy is not None and target.scheme == "http"
         path = f"http://{target.host_header}{target.path}" if through_proxy else target.path
@@ -372,14 +383,19 @@ class Client:
         if cookies is not None:
             head += f"Cookie: {cookies}\r\n"
         request = (head + self._fixed_headers + "\r\n").encode("latin-1")
+        loop, deadlines = self._loop, self._deadlines
+        if loop is None or deadlines is None:
+            loop = self._loop = asyncio.get_running_loop()
+            deadlines = self._deadlines = _Deadlines(loop)
         while True:
+            until = loop.time() + timeout  # for connecting, sending and the answer
             connection = self._take_idle(key)
             reused = connection is not None
             try:
-                async with asyncio.timeout(timeout):
-                    if connection is None:
+                if connection is None:
+                    async with asyncio.timeout_at(until):
                         connection = await self._open(target, proxy)
-                    answer = await connection.exchange(request, head_only=method == "HEAD")
+                answer = await connection.exchange(request, method == "HEAD", deadlines, until)
             except _Closed:
                 if connection is not None:
                     connection.abort()
@@ -421,7 +437,7 @@ class Client:
         else:
             connection.abort()
 
-    async def _open(self, target: _Target, proxy: str | None) -> _Connection:
+    async def _open(self, target: Target, proxy: str | None) -> _Connection:
         loop = asyncio.get_running_loop()
         if proxy is None:
             return await self._connect(target.host, target.port, target.scheme == "https")
@@ -463,7 +479,7 @@ class Client:
         for ip, ip_port in addresses:  # in the resolver's order, as browsers do without v6 racing
             try:
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(self.max_body),
+                    lambda: _Connection(self.max_body, loop),
                     ip,
                     ip_port,
                     ssl=self._tls_context() if tls else None,

@@ -91,6 +91,8 @@ class ResponseHead:
         connection = self.headers.get("connection")
         if connection is None:
             return self.version >= (1, 1)
+        if connection == "keep-alive":  # what nearly every server sends: no need to split it
+            return True
         tokens = {token.strip() for token in connection.lower().split(",")}
         return "close" not in tokens and (self.version >= (1, 1) or "keep-alive" in tokens)
 

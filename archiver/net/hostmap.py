@@ -85,6 +85,7 @@ def _map_key(host: str) -> str:
         return host
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every new connection
 def is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

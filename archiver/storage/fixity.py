@@ -8,13 +8,16 @@ checks travels with it (as PREMIS fixity events travel with a package).
      "started": "2026-12-05T10:30:00Z", "finished": "2026-12-05T10:30:04Z",
      "software": "archiver 0.1.0", "mode": "plain" | "deep",
      "manifest_sha256": "<hex of the manifest.json bytes checked against>",
+     "journal_digest": "sha256:<hex>" | null,      the last manifest.journal line applied
      "files_checked": 3, "records_checked": 0, "bytes_checked": 12345,
      "ok": true, "problem_count": 0,
      "problems": [VerifyProblem.to_dict(), ...],   the first MAX_LOGGED_PROBLEMS
      "notes": ["<check>", ...]}                    the kind of each note
 
-``manifest_sha256`` says exactly what was checked: the files and hashes that version of
-the manifest lists (``sha256sum manifest.json`` gives the same value while it is current).
+``manifest_sha256`` and ``journal_digest`` say exactly what was checked: the files and
+hashes that version of ``manifest.json`` lists (``sha256sum manifest.json`` gives the same
+value while it is current), with the lines of its journal (``archiver.storage.journal``)
+up to the one of that digest applied (null: none, the journal was empty or absent).
 
 **Appending is safe.** A line is appended whole, in one ``write`` to a file opened for
 appending, under the store's lock (the ``flock`` on its folder that writers take), then
@@ -68,6 +71,7 @@ class FixityRun(_Serialisable):
     problem_count: int
     problems: tuple[VerifyProblem, ...] = ()
     notes: tuple[str, ...] = ()
+    journal_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": LOG_FORMAT, "version": LOG_VERSION, **super().to_dict()}
@@ -83,10 +87,11 @@ class FixityRun(_Serialisable):
                 **{
                     key: data[key]
                     for key in cls.__dataclass_fields__
-                    if key not in ("problems", "notes")
+                    if key not in ("problems", "notes", "journal_digest")
                 },
                 problems=problems,
                 notes=tuple(str(note) for note in data.get("notes", ())),
+                journal_digest=data.get("journal_digest"),
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"not a fixity log entry: {e}") from e
@@ -103,6 +108,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "software": str,
     "mode": str,
     "manifest_sha256": (str, type(None)),
+    "journal_digest": (str, type(None)),
     "files_checked": int,
     "records_checked": int,
     "bytes_checked": int,
@@ -112,7 +118,11 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def fixity_run(
-    report: VerifyReport, manifest_sha256: str | None, started: str, finished: str
+    report: VerifyReport,
+    manifest_sha256: str | None,
+    started: str,
+    finished: str,
+    journal_digest: str | None = None,
 ) -> FixityRun:
     """What the log keeps of ``report``."""
     from archiver import __version__
@@ -130,6 +140,7 @@ def fixity_run(
         problem_count=len(report.problems),
         problems=report.problems[:MAX_LOGGED_PROBLEMS],
         notes=tuple(note.check for note in report.notes),
+        journal_digest=journal_digest,
     )
 
 
@@ -211,7 +222,8 @@ def verify_logged(
     started = to_iso(utcnow())
     report, snapshot = verify_snapshot(root, deep=deep)
     if log and snapshot is not None:
-        run = fixity_run(report, snapshot.sha256, started, to_iso(utcnow()))
+        journal = snapshot.journal.head if snapshot.journal.lines else None
+        run = fixity_run(report, snapshot.sha256, started, to_iso(utcnow()), journal)
         try:
             append_run(root, run)
         except StoreError as e:

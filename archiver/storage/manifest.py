@@ -67,356 +67,91 @@ canonical JSON without its ``digest`` field (keys sorted, no spaces: Python's
 so ``verify`` catches a manifest edited by hand or by another tool (whitespace aside).
 Manifests written before it carry none; they are read as before, and ``verify`` says so.
 
-The manifest is only ever replaced whole (write a temporary file in the same directory,
-fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new version,
-never a mix.
+``manifest.json`` is only ever replaced whole (write a temporary file in the same
+directory, fsync, ``os.replace``, fsync the directory), so a reader sees the old or the new
+version, never a mix. Between two such writes, commits are lines appended to its journal,
+``manifest.journal`` (``archiver.storage.journal``): the store's manifest is
+``manifest.json`` with them applied, which is what ``read_manifest`` returns and
+``ManifestFile`` follows for a writer. The entries themselves are defined in
+``archiver.storage.entries`` (and importable from here).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO
 
-from archiver.durable import replace_file
+from archiver.durable import fsync_directory, replace_file
 from archiver.errors import StoreError
 from archiver.jsontext import parse_json
-from archiver.models import _Serialisable
+from archiver.storage.entries import (
+    DIGEST_FIELD,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    Capture,
+    FileEntry,
+    LeftOutRequisite,
+    Manifest,
+    RecordEntry,
+    StoredRedirect,
+    StoredRequisite,
+    manifest_digest,
+    parse_entries,
+)
+from archiver.storage.journal import (
+    COMPACT_AT,
+    JOURNAL_NAME,
+    Journal,
+    append_line,
+    follow,
+    open_journal,
+)
+
+__all__ = [
+    "DIGEST_FIELD",
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "MANIFEST_TEMP_NAME",
+    "MANIFEST_VERSION",
+    "Capture",
+    "FileEntry",
+    "LeftOutRequisite",
+    "Manifest",
+    "ManifestFile",
+    "ManifestSnapshot",
+    "RecordEntry",
+    "StoredRedirect",
+    "StoredRequisite",
+    "manifest_digest",
+    "read_manifest",
+    "read_manifest_snapshot",
+    "refuse_damaged",
+    "write_manifest",
+]
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_TEMP_NAME = "manifest.json.tmp"
-MANIFEST_FORMAT = "archiver-store-manifest"
-MANIFEST_VERSION = 3
-DIGEST_FIELD = "digest"  # the manifest's digest of itself
-
-
-@dataclass(frozen=True)
-class FileEntry(_Serialisable):
-    """One WARC file of the store."""
-
-    name: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
-class RecordEntry(_Serialisable):
-    """One WARC record: where it is, what it is, and the hash of its payload."""
-
-    file: str
-    offset: int
-    length: int
-    type: str
-    record_id: str
-    target_uri: str | None
-    warc_date: str | None
-    payload_sha256: str
-    payload_length: int
-    citations: tuple[str, ...] = ()
-    archive_digest: str | None = None
-    archive_digest_match: bool | None = None
-    capture_record_id: str | None = None  # None in version 1 and 2: its file's one capture
-
-    def written_with(self, capture: Capture) -> bool:
-        """True when this record was written as part of ``capture``."""
-        if self.capture_record_id is None:
-            return self.file == capture.warc_file
-        return (self.file, self.capture_record_id) == (capture.warc_file, capture.record_id)
-
-
-@dataclass(frozen=True)
-class StoredRedirect(_Serialisable):
-    """A captured redirect stored ahead of a capture, as its own ``response`` record.
-
-    ``url`` is its WARC-Target-URI (the URL that redirected), ``warc_date`` its WARC-Date
-    (when the redirect was captured), ``location`` the absolute target it named;
-    ``record_id`` and ``offset`` place its record in the capture's ``warc_file``;
-    ``source_uri`` is where its bytes were read (the archive URL fetched, or a record's
-    locator in a local collection).
-    """
-
-    url: str
-    warc_date: str
-    http_status: int
-    location: str
-    record_id: str
-    offset: int
-    source_uri: str
-
-
-@dataclass(frozen=True)
-class StoredRequisite(_Serialisable):
-    """A requisite of a captured page (``archiver.storage.requisites``), stored as its own
-    ``response`` record (after its captured redirects, as ``StoredRedirect``s).
-
-    ``url`` is the URL the page (or ``found_in``, a stylesheet) names, ``kind`` what it is
-    (stylesheet, image, font, script, icon); ``target_uri`` and ``warc_date`` are the
-    stored response's (for a memento, the original and datetime the archive stated, never
-    the page's); ``warc_file``, ``record_id`` and ``offset`` place its record.
-    ``seconds_from_page`` is its ``warc_date`` minus the page's (None for a live capture);
-    ``note`` says when that is over a year. ``shared``: it was already in the store (with
-    an earlier page) and is not stored again.
-    """
-
-    url: str
-    kind: str
-    found_in: str
-    target_uri: str
-    warc_date: str
-    http_status: int
-    warc_file: str
-    record_id: str
-    offset: int
-    source_uri: str
-    payload_sha256: str
-    payload_length: int
-    seconds_from_page: int | None = None
-    note: str | None = None
-    shared: bool = False
-    redirects: tuple[StoredRedirect, ...] = ()
-
-
-@dataclass(frozen=True)
-class LeftOutRequisite(_Serialisable):
-    """A requisite of a captured page that was not stored, and why (``reason``)."""
-
-    url: str
-    kind: str
-    found_in: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Capture(_Serialisable):
-    """One stored copy of a web page: a memento re-archived, or the live page.
-
-    ``url`` is the URL the capture was asked for (the cited URL, or the memento's
-    original); ``target_uri`` is the WARC-Target-URI of the stored response (for a live
-    page that was redirected, the final URL; for a memento, the original the archive
-    stated for the capture it served). ``source_uri`` is the URL whose response is
-    stored: for a memento the archive URL fetched, after any redirects the archive made.
-    ``warc_date`` is when the page was captured (the archive's Memento-Datetime, or the
-    fetch time for a live page); ``creation_date`` is when archiver fetched it.
-    ``memento_datetime`` is the datetime the archive stated for the capture it served
-    (None when it stated none); ``listed_datetime`` the datetime of the memento archiver
-    was asked to store, as its archive listed it (they differ when the archive served a
-    neighbouring capture). ``archive_original`` is the original URL the archive said it
-    served, when that is not ``url``. ``archive_digest`` is the archive's own sha1 of the
-    payload, when it gave one. ``redirects`` lists the (url, status) answers that were
-    followed on the way to the stored page (the archive's own redirects by their archive
-    URL, captured ones by their original URL); ``captured_redirects`` are the captured
-    redirects among them that are stored too, each as its own ``response`` record, first
-    first (the cited URL's, when the citation's capture was a redirect). ``requisites``
-    are the page's requisites stored with it (or shared with an earlier page), and
-    ``requisites_left_out`` those that were not, each with the reason.
-    """
-
-    url: str
-    target_uri: str
-    warc_date: str
-    source: str  # "memento" | "live"
-    source_uri: str
-    creation_date: str
-    warc_file: str  # file name inside the store directory
-    record_id: str  # WARC-Record-ID of the response record
-    offset: int  # of the response record in warc_file
-    http_status: int
-    payload_sha256: str
-    payload_length: int
-    truncated: bool = False
-    redirects: tuple[tuple[str, int], ...] = ()
-    archive: str | None = None
-    memento_datetime: str | None = None
-    archive_original: str | None = None
-    archive_digest: str | None = None
-    archive_digest_match: bool | None = None
-    citations: tuple[str, ...] = ()
-    listed_datetime: str | None = None
-    captured_redirects: tuple[StoredRedirect, ...] = ()
-    requisites: tuple[StoredRequisite, ...] = ()
-    requisites_left_out: tuple[LeftOutRequisite, ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    files: tuple[FileEntry, ...] = ()
-    records: tuple[RecordEntry, ...] = ()
-    captures: tuple[Capture, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "files": [f.to_dict() for f in self.files],
-            "records": [r.to_dict() for r in self.records],
-            "captures": [c.to_dict() for c in self.captures],
-        }
-        return {**data, DIGEST_FIELD: manifest_digest(data)}
-
-    def to_json(self) -> bytes:
-        return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Manifest:
-        """Parse the JSON form; raises ``ValueError`` naming the first thing wrong."""
-        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f'not an archiver manifest ("format" is not {MANIFEST_FORMAT!r})')
-        version = data.get("version")
-        if not isinstance(version, int) or version > MANIFEST_VERSION:
-            raise ValueError(f"unsupported manifest version {version!r}")
-        captures = data.get("captures")
-        if version < 2 and isinstance(captures, list):
-            captures = [_as_version_2(item) for item in captures]
-        return cls(
-            files=_entries(FileEntry, data.get("files")),
-            records=_entries(RecordEntry, data.get("records")),
-            captures=_entries(Capture, captures),
-        )
-
-    def file_names(self) -> set[str]:
-        return {entry.name for entry in self.files}
-
-    def with_capture(
-        self, file: FileEntry, records: tuple[RecordEntry, ...], capture: Capture
-    ) -> Manifest:
-        """This manifest with ``capture`` and its ``records`` added, appended to ``file``:
-        its entry replaced by ``file`` (the new committed size and sha256), or added."""
-        if file.name in self.file_names():
-            files = tuple(file if entry.name == file.name else entry for entry in self.files)
-        else:
-            files = (*self.files, file)
-        return Manifest(files, (*self.records, *records), (*self.captures, capture))
-
-
-def _as_version_2(item: Any) -> Any:
-    """A version 1 capture as version 2 reads it (see the module docstring)."""
-    if not isinstance(item, dict) or "listed_datetime" in item:
-        return item
-    return {**item, "listed_datetime": item.get("memento_datetime"), "memento_datetime": None}
-
-
-_Entry = TypeVar(
-    "_Entry", FileEntry, RecordEntry, Capture, StoredRedirect, StoredRequisite, LeftOutRequisite
-)
-# Fields that are lists of entries, and the type of each entry.
-_NESTED: dict[str, type[Any]] = {
-    "captured_redirects": StoredRedirect,
-    "redirects": StoredRedirect,  # of a StoredRequisite; a Capture's are pairs
-    "requisites": StoredRequisite,
-    "requisites_left_out": LeftOutRequisite,
-}
-
-
-def _entries(cls: type[_Entry], items: Any) -> tuple[_Entry, ...]:
-    if not isinstance(items, list):
-        raise ValueError(f"{cls.__name__} list is missing or not a list")
-    return tuple(_entry(cls, item, index) for index, item in enumerate(items))
-
-
-def _entry(cls: type[_Entry], item: Any, index: int) -> _Entry:
-    if not isinstance(item, dict):
-        raise ValueError(f"{cls.__name__} #{index} is not an object")
-    values: dict[str, Any] = {}
-    for name, annotation, scalars, required in _fields_of(cls):
-        if name not in item:
-            if required:
-                raise ValueError(f"{cls.__name__} #{index} has no {name!r}")
-            continue
-        value = item[name]
-        if type(value) not in scalars:  # most values are a scalar the field takes
-            if not _has_type(value, annotation):
-                raise ValueError(f"{cls.__name__} #{index}: {name!r} is not {annotation}")
-            if name == "citations":
-                value = tuple(value)
-            elif name == "redirects" and cls is Capture:
-                value = tuple((str(url), int(status)) for url, status in value)
-            elif name in _NESTED:
-                value = tuple(_entry(_NESTED[name], part, n) for n, part in enumerate(value))
-        values[name] = value
-    return cls(**values)
-
-
-_Field = tuple[str, str, frozenset[type], bool]
-_FIELDS: dict[type, tuple[_Field, ...]] = {}
-
-
-def _fields_of(cls: type) -> tuple[_Field, ...]:
-    """(name, annotation, the scalar types it takes, required) of each field of ``cls``,
-    worked out once per class rather than once per entry."""
-    known = _FIELDS.get(cls)
-    if known is None:
-        known = _FIELDS[cls] = tuple(
-            (
-                f.name,
-                str(f.type),
-                frozenset(_SCALAR_TYPES[o] for o in _options(str(f.type)) if o in _SCALAR_TYPES),
-                f.default is MISSING and f.default_factory is MISSING,
-            )
-            for f in fields(cls)
-        )
-    return known
-
-
-_SCALARS: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "bool": bool}
-_NESTED_TYPES = {f"tuple[{kind.__name__}, ...]" for kind in _NESTED.values()}
-
-
-_SCALAR_NAMES = {str: "str", int: "int", bool: "bool", type(None): "None"}
-_SCALAR_TYPES = {name: kind for kind, name in _SCALAR_NAMES.items()}
-
-
-@functools.cache
-def _options(annotation: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in annotation.split("|"))
-
-
-def _has_type(value: Any, annotation: str) -> bool:
-    scalar = _SCALAR_NAMES.get(type(value))
-    if scalar is not None:  # most values: no need to go through the options one by one
-        return scalar in _options(annotation)
-    for option in _options(annotation):
-        if option == "None" and value is None:
-            return True
-        if option in _SCALARS:
-            wanted = _SCALARS[option]
-            if isinstance(value, wanted) and not (option == "int" and isinstance(value, bool)):
-                return True
-        if option == "tuple[str, ...]" and isinstance(value, list):
-            return all(isinstance(v, str) for v in value)
-        if option in _NESTED_TYPES and isinstance(value, list):
-            return all(isinstance(v, dict) for v in value)
-        if option == "tuple[tuple[str, int], ...]" and isinstance(value, list):
-            return all(
-                isinstance(v, list)
-                and len(v) == 2
-                and isinstance(v[0], str)
-                and isinstance(v[1], int)
-                for v in value
-            )
-    return False
-
-
-def manifest_digest(data: dict[str, Any]) -> str:
-    """``sha256:<hex>`` of a manifest's canonical JSON without its own digest."""
-    body = {key: value for key, value in data.items() if key != DIGEST_FIELD}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
 class ManifestSnapshot:
-    """One reading of ``manifest.json``: what it lists, the sha256 of the bytes read, and
-    the digest it states of itself (None in a manifest written before there was one)
-    beside the one its content has."""
+    """One reading of a store's manifest: what it lists (``manifest.json`` with its
+    journal applied), the sha256 of the ``manifest.json`` bytes read, the digest they
+    state of themselves (None in a manifest written before there was one) beside the one
+    their content has, and the journal as read (``journal.lines`` lines after them)."""
 
     manifest: Manifest
     sha256: str
     stated_digest: str | None
     digest: str
+    journal: Journal
 
 
 def read_manifest_snapshot(
@@ -424,43 +159,173 @@ def read_manifest_snapshot(
 ) -> ManifestSnapshot | None:
     """The manifest of the store at ``root``, read in one go; None when there is none.
 
-    ``on_files`` is given the files it lists as soon as they are read, before the rest
-    is (so that checking them can start: ``verify``).
+    ``on_files`` is given the files ``manifest.json`` lists as soon as they are read,
+    before the rest is (so that checking them can start: ``verify``), when there is no
+    journal to change them.
 
     A manifest that cannot be parsed raises ``StoreError`` with a one-line message: a
     store whose index is damaged must not be written to or trusted until a person looks.
+    A damaged journal is said in ``journal.damaged`` (``read_manifest`` refuses it).
     """
     path = root / MANIFEST_NAME
     try:
-        raw = path.read_bytes()  # replaced whole, never written in place: one version
-    except FileNotFoundError:
-        return None
+        stream = open_journal(root)  # first: see archiver.storage.journal
     except OSError as e:
-        raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
-    try:
-        data = parse_json(raw.decode("utf-8"))
-        if on_files is not None and isinstance(data, dict):
-            on_files(_entries(FileEntry, data.get("files")))
-        manifest = Manifest.from_dict(data)
-    except (ValueError, TypeError, KeyError) as e:
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StoreError(f"{path} is corrupt: {message}") from e
+        raise StoreError(f"cannot read {root / JOURNAL_NAME}: {e.strerror or e}") from e
+    with stream if stream is not None else contextlib.nullcontext():
+        try:
+            raw = path.read_bytes()  # replaced whole, never written in place: one version
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StoreError(f"cannot read {path}: {e.strerror or e}") from e
+        data, manifest = _parsed(path, raw, on_files if stream is None else None)
+        digest = manifest_digest(data)
+        try:
+            manifest, journal = follow(stream, manifest, Journal.following(data, digest))
+        except OSError as e:
+            raise StoreError(f"cannot read {root / JOURNAL_NAME}: {e.strerror or e}") from e
     stated = data.get(DIGEST_FIELD)
     return ManifestSnapshot(
         manifest,
         hashlib.sha256(raw).hexdigest(),
         stated if isinstance(stated, str) or stated is None else repr(stated),
-        manifest_digest(data),
+        digest,
+        journal,
     )
+
+
+def _parsed(
+    path: Path, raw: bytes, on_files: Callable[[tuple[FileEntry, ...]], None] | None
+) -> tuple[dict[str, Any], Manifest]:
+    """The JSON of ``manifest.json`` (``raw``, read from ``path``), and what it lists."""
+    try:
+        data = parse_json(raw.decode("utf-8"))
+        if on_files is not None and isinstance(data, dict):
+            on_files(parse_entries(FileEntry, data.get("files")))
+        return data, Manifest.from_dict(data)
+    except (ValueError, TypeError, KeyError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(f"{path} is corrupt: {message}") from e
 
 
 def read_manifest(root: Path) -> Manifest | None:
     """The manifest of the store at ``root``; None when there is none (see
-    ``read_manifest_snapshot``)."""
+    ``read_manifest_snapshot``). A damaged journal is a ``StoreError``."""
     snapshot = read_manifest_snapshot(root)
-    return None if snapshot is None else snapshot.manifest
+    if snapshot is None:
+        return None
+    refuse_damaged(root, snapshot.journal)
+    return snapshot.manifest
 
 
-def write_manifest(root: Path, manifest: Manifest) -> None:
-    """Replace ``root/manifest.json`` atomically and durably."""
-    replace_file(root / MANIFEST_NAME, manifest.to_json(), temp=root / MANIFEST_TEMP_NAME)
+def refuse_damaged(root: Path, journal: Journal) -> None:
+    """``StoreError`` when the journal of the store at ``root`` is damaged."""
+    if journal.damaged:
+        raise StoreError(
+            f"{root / JOURNAL_NAME} is damaged ({journal.damaged[0]}): nothing in the store "
+            "is trusted or written until a person has looked (`archiver verify` names it)"
+        )
+
+
+def write_manifest(root: Path, manifest: Manifest) -> str:
+    """Replace ``root/manifest.json`` atomically and durably; the digest it carries."""
+    data = manifest.to_dict()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"  # as Manifest.to_json
+    replace_file(root / MANIFEST_NAME, text.encode("utf-8"), temp=root / MANIFEST_TEMP_NAME)
+    return str(data[DIGEST_FIELD])
+
+
+class ManifestFile:
+    """The manifest of the store at ``root`` as one writer (a ``Store``) follows it: read
+    whole once, then only the journal lines other writers appended since, so that a
+    commit costs its own size (``archiver.storage.journal``).
+
+    ``current`` is the manifest now; under the store lock, it is the one a change is made
+    to, and ``commit`` then makes that change durable. ``compact`` folds the journal into
+    ``manifest.json`` (under the store lock). ``on_step`` is told "manifest-compacted"
+    between writing the manifest and deleting the journal it holds; ``compact_at`` is the
+    fewest journal bytes compacted before it is closed. Failures to read are
+    ``StoreError``; failures to write, ``OSError``.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        on_step: Callable[[str], None] | None = None,
+        compact_at: int = COMPACT_AT,
+    ) -> None:
+        self.root = root
+        self._on_step = on_step
+        self._compact_at = compact_at
+        self._lock = threading.Lock()  # threads of one writer share what was read
+        self._key: tuple[int, int, int] | None = None  # manifest.json's, as last read
+        self._read: tuple[Manifest, Journal] | None = None  # with the journal applied
+
+    def current(self) -> Manifest | None:
+        """The manifest now (None when there is none yet); ``StoreError`` when it cannot
+        be read, or its journal is damaged."""
+        with self._lock:
+            try:
+                stream = open_journal(self.root)  # first: see archiver.storage.journal
+                with stream if stream is not None else contextlib.nullcontext():
+                    read = self._refreshed(stream)
+            except OSError as e:
+                where = Path(e.filename) if e.filename else self.root / JOURNAL_NAME
+                raise StoreError(f"cannot read {where}: {e.strerror or e}") from e
+        if read is None:
+            return None
+        refuse_damaged(self.root, read[1])
+        return read[0]
+
+    def _refreshed(self, stream: BinaryIO | None) -> tuple[Manifest, Journal] | None:
+        path = self.root / MANIFEST_NAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            self._key = self._read = None
+            return None
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        inode = os.fstat(stream.fileno()).st_ino if stream is not None else None
+        # Read whole again: manifest.json written whole since, or a journal gone, made
+        # anew (or one folded in already, which the next writer deletes and makes anew).
+        read = self._read
+        if read is None or key != self._key or read[1].stale or read[1].inode not in (None, inode):
+            data, manifest = _parsed(path, path.read_bytes(), None)
+            self._key, read = key, (manifest, Journal.following(data, manifest_digest(data)))
+        self._read = follow(stream, *read)
+        return self._read
+
+    def commit(self, change: dict[str, Any], changed: Manifest) -> None:
+        """Make ``change`` durable, ``changed`` being ``current()`` with it made (the
+        caller holds the store lock): a line appended to the journal; the manifest
+        written, when there is none yet."""
+        with self._lock:
+            if self._read is None:
+                write_manifest(self.root, changed)
+                self._key = None  # read again: small, and once
+                return
+            _line, journal = append_line(self.root, self._read[1], change)
+            self._read = (changed, journal)
+
+    def compact(self, *, always: bool = False) -> bool:
+        """Fold the journal into ``manifest.json`` (the caller holds the store lock, and
+        called ``current``): once it is larger than the manifest, or ``always``. True
+        when it did."""
+        with self._lock:
+            if self._read is None or self._key is None:
+                return False
+            manifest, journal = self._read
+            if journal.inode is None:  # no journal read, none written: nothing to fold
+                return False
+            if not always and journal.end < max(self._compact_at, self._key[2]):
+                return False
+            digest = write_manifest(self.root, manifest)
+            stat = (self.root / MANIFEST_NAME).stat()
+            self._key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            self._read = (manifest, Journal(digest, digest))
+            if self._on_step is not None:
+                self._on_step("manifest-compacted")
+            (self.root / JOURNAL_NAME).unlink(missing_ok=True)
+            fsync_directory(self.root)
+            return True

@@ -10,6 +10,9 @@ that holds them and the manifest (``archiver.storage.manifest``), each capture d
 Layout of a store directory::
 
     manifest.json                         the index (see archiver.storage.manifest)
+    manifest.journal                      the index's changes since manifest.json was
+                                          written, one line each (see
+                                          archiver.storage.journal)
     <YYYYmmddHHMMSS>-<id>.warc.gz         captures, one after another, in files of up to
                                           ``warc_size`` bytes (1 GB by default), named by
                                           when the file was started
@@ -29,18 +32,28 @@ any point and started again ends with a store that verifies:
 2. append the capture's records to the writer's ``<name>.warc.gz.open`` (created
    exclusively under the store lock, and ``flock``-ed for as long as it is written to),
    fsync: on "open-written";
-3. under the store lock: re-read ``manifest.json``, give the file its new committed size
-   and sha256, add its records and the capture, write ``manifest.json.tmp``, fsync,
-   ``os.replace``, fsync the directory: on "manifest-written";
-4. once the file holds ``warc_size`` bytes or more, or the ``Store`` is closed: cut it to
+3. under the store lock: read what other writers committed since (the journal lines
+   appended after those read before; all of the manifest, when a compaction wrote it
+   again), then append to ``manifest.journal`` one line listing the capture, its records
+   and the file's new committed size and sha256, fsync (in a store with no manifest yet,
+   write ``manifest.json`` instead, as below): on "manifest-written";
+4. still under the lock, once the journal is larger than ``manifest.json``, and when the
+   ``Store`` is closed: write the whole manifest to ``manifest.json.tmp``, fsync,
+   ``os.replace``, fsync the directory ("manifest-compacted"), then delete the journal,
+   which the new manifest holds (a journal left by a kill between the two follows an
+   earlier manifest: it is ignored, and deleted by the next writer);
+5. once the file holds ``warc_size`` bytes or more, or the ``Store`` is closed: cut it to
    its committed size and rename ``.open`` to ``<name>.warc.gz`` under the store lock,
    fsync the directory: on "renamed".
+
+A commit costs the size of what it adds, however many captures the store holds.
 
 Opening a ``Store`` settles, under the store lock, each ``.open`` file no writer holds (no
 ``flock`` on it): one the manifest lists is cut to its committed bytes (what a killed run
 appended after them goes) and renamed into place; one it does not list (killed before its
 first capture was committed) is deleted; a leftover ``manifest.json.tmp`` is deleted. A
-killed capture that never reached the manifest is simply captured again by the rerun.
+journal line a kill cut short was never committed: readers ignore it, the next writer cuts
+it off. A killed capture that never reached the manifest is captured again by the rerun.
 
 A listed ``.open`` file whose committed bytes are not what the manifest says is left as
 it is: ``verify`` reports it, and none of its captures is thrown away.
@@ -49,7 +62,7 @@ it is: ``verify`` reports it, and none of its captures is thrown away.
 its file one at a time, and manifest updates are serialised by a thread lock and, between
 processes, by ``fcntl.flock`` on the store directory itself: a lock file would sit among
 the files an archivist preserves (older versions made ``.lock``; it is left alone). Every
-update re-reads the manifest under the lock, so several threads and several processes
+update reads what was committed since under the lock, so several threads and processes
 can capture into one store; "is it stored already?" is asked again there, of the capture
 and of each of its requisites, so that of two processes that fetched one at once only the
 first to list it keeps it (the other cuts its appended copy off, and writes its page again
@@ -61,11 +74,11 @@ may hold between the processes of one machine only.)
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,20 +91,27 @@ from archiver.durable import file_error, fsync_directory
 from archiver.errors import StoreError
 from archiver.models import Memento
 from archiver.storage.digests import payload_sha1_base32
+from archiver.storage.journal import (
+    COMPACT_AT,
+    JOURNAL_NAME,
+    InDoubt,
+    capture_change,
+    citations_change,
+)
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
     Capture,
     Manifest,
+    ManifestFile,
     RecordEntry,
-    read_manifest,
-    write_manifest,
 )
 
 if TYPE_CHECKING:
     from archiver.archives.base import Archive
     from archiver.net.polite import Net
-from archiver.storage.sources import Obtained, obtain_memento, stored_redirect
+from archiver.storage.listing import manifest_entries
+from archiver.storage.sources import Obtained, obtain_memento
 from archiver.storage.warcfile import (
     DEFAULT_WARC_SIZE,
     OPEN_SUFFIX,
@@ -111,7 +131,6 @@ from archiver.storage.warcwriter import (
 )
 from archiver.storage.wholepage import (
     obtain_whole_live,
-    requisite_entries,
     share_stored_since,
     with_memento_requisites,
 )
@@ -120,6 +139,8 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the thread lock only
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 # Capture lives in manifest, the rest in warcwriter and digests; importable from here too.
 __all__ = [
@@ -160,7 +181,9 @@ class Store:
     ``clock`` and ``new_id`` are the seams for reproducible output. ``on_step`` is called
     with "open-written", "manifest-written" and "renamed" as each capture passes those
     durable points (see the module docstring), and with "bytes-written" after each write
-    to a WARC file (the kill-safety tests stop a process there).
+    to a WARC file (the kill-safety tests stop a process there); and with
+    "manifest-compacted" when the manifest's journal was folded into it: past
+    ``compact_at`` bytes (and the size of ``manifest.json``), and on ``close``.
     """
 
     def __init__(
@@ -171,6 +194,7 @@ class Store:
         new_id: Callable[[], str] = _new_uuid,
         on_step: Callable[[str], None] | None = None,
         warc_size: int = DEFAULT_WARC_SIZE,
+        compact_at: int = COMPACT_AT,
     ) -> None:
         self.root = Path(root)
         self._clock = clock
@@ -179,13 +203,13 @@ class Store:
         self._lock = threading.RLock()
         self._writing = threading.Lock()  # one capture at a time appended to its file
         self._files = Appender(self.root, warc_size, self._locked, on_step)
-        self._cached: tuple[tuple[int, int, int], Manifest] | None = None
+        self._manifest = ManifestFile(self.root, on_step, compact_at)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise file_error(e, self.root, doing="create the store") from e
         with self._locked():
-            manifest = read_manifest(self.root)
+            manifest = self._manifest.current()
             if manifest is None and any(p.name.endswith(WARC_SUFFIX) for p in self._entries()):
                 raise StoreError(
                     f"{self.root} holds WARC files but no {MANIFEST_NAME}: it is not an "
@@ -201,19 +225,9 @@ class Store:
 
     @property
     def manifest(self) -> Manifest:
-        """The manifest as it is on disk now (re-read when another writer replaced it)."""
-        path = self.root / MANIFEST_NAME
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return Manifest()
-        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        cached = self._cached
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        manifest = read_manifest(self.root) or Manifest()
-        self._cached = (key, manifest)
-        return manifest
+        """The manifest as it is on disk now (what other writers committed since it was
+        last read included)."""
+        return self._manifest.current() or Manifest()
 
     @property
     def captures(self) -> tuple[Capture, ...]:
@@ -224,10 +238,16 @@ class Store:
         return listed_path(self.root, capture.warc_file)
 
     def close(self) -> None:
-        """Give the file this store appends to its final name; a later capture starts a
-        new file."""
+        """Give the file this store appends to its final name, and fold the manifest's
+        journal into it; a later capture starts a new file."""
         with self._writing:
             self._files.close()
+            try:
+                with self._locked():
+                    self._manifest.current()
+                    self._compact(always=True)
+            except StoreError as e:
+                log.warning("%s was not folded into %s: %s", JOURNAL_NAME, MANIFEST_NAME, e)
 
     def __enter__(self) -> Store:
         return self
@@ -244,20 +264,23 @@ class Store:
         archive stated for it, or the datetime its memento was listed under. With
         ``source`` ("memento"/"live"), only that kind.
         """
-        return self._latest(lambda c: target_uri in (c.url, c.target_uri), warc_date, source)
+        return self._latest(target_uri, None, warc_date, source)
 
     def _latest(
         self,
-        wanted: Callable[[Capture], bool],
+        url: str,
+        wanted: Callable[[Capture], bool] | None,
         warc_date: str | None,
         source: str | None,
         manifest: Manifest | None = None,
     ) -> Capture | None:
+        """The latest capture of ``url`` (as asked for, or as stored) that is ``wanted``
+        too, of ``warc_date`` and ``source`` when given (see ``find``)."""
         moment = _instant(warc_date) if warc_date else None
         if warc_date and moment is None:
             return None
-        for capture in reversed((manifest or self.manifest).captures):
-            if not wanted(capture):
+        for capture in (manifest or self.manifest).latest_of(url):  # indexed: not them all
+            if wanted is not None and not wanted(capture):
                 continue
             if source is not None and capture.source != source:
                 continue
@@ -308,12 +331,13 @@ class Store:
     ) -> Capture | None:
         original = memento.original
 
+        if cited is None or cited == original:
+            return self._latest(original, None, memento.datetime, "memento", manifest)
+
         def wanted(capture: Capture) -> bool:
-            if cited is None or cited == original:
-                return original in (capture.url, capture.target_uri)
             return (capture.url, capture.target_uri) == (cited, original)
 
-        return self._latest(wanted, memento.datetime, "memento", manifest)
+        return self._latest(cited, wanted, memento.datetime, "memento", manifest)
 
     def capture_live(
         self,
@@ -330,7 +354,7 @@ class Store:
         """
 
         def stored(manifest: Manifest | None = None) -> Capture | None:
-            return self._latest(lambda c: url in (c.url, c.target_uri), None, "live", manifest)
+            return self._latest(url, None, None, "live", manifest)
 
         if reuse:
             existing = stored()
@@ -344,29 +368,12 @@ class Store:
         if all(c in capture.citations for c in citations):
             return capture
         with self._locked():
-            manifest = read_manifest(self.root) or Manifest()
-            updated: Capture | None = None
-            captures = []
-            for existing in manifest.captures:
-                if (existing.warc_file, existing.record_id) == (
-                    capture.warc_file,
-                    capture.record_id,
-                ):
-                    existing = dataclass_replace(
-                        existing, citations=_merged(existing.citations, citations)
-                    )
-                    updated = existing
-                captures.append(existing)
-            if updated is None:
+            manifest = self._manifest.current() or Manifest()
+            changed = manifest.with_citations(capture.warc_file, capture.record_id, citations)
+            if changed is None:
                 raise StoreError(f"{capture.warc_file} is not in the manifest of {self.root}")
-            records = tuple(
-                dataclass_replace(r, citations=_merged(r.citations, citations))
-                if r.written_with(capture)
-                else r
-                for r in manifest.records
-            )
-            self._write_manifest(Manifest(manifest.files, records, tuple(captures)))
-            return updated
+            self._commit(citations_change(capture, citations), changed[0])
+            return changed[1]
 
     # -- internals --
 
@@ -386,12 +393,25 @@ class Store:
             finally:
                 os.close(directory)  # releases the flock
 
-    def _write_manifest(self, manifest: Manifest) -> None:
-        """``write_manifest``, a failure named as the manifest's (one line, what to do)."""
+    def _commit(self, change: dict[str, object], changed: Manifest) -> None:
+        """``ManifestFile.commit``, a failure named as the manifest's (one line, what to
+        do). Not known to have failed whole (``InDoubt``), the file appended to is left
+        for the next Store to settle against what the manifest says."""
         try:
-            write_manifest(self.root, manifest)
+            self._manifest.commit(change, changed)
         except OSError as e:
-            raise file_error(e, self.root / MANIFEST_NAME) from e
+            if isinstance(e, InDoubt):
+                self._files.abandon()
+            raise file_error(e, Path(e.filename or self.root / MANIFEST_NAME)) from e
+
+    def _compact(self, *, always: bool = False) -> None:
+        """Fold the manifest's journal into it when due (``ManifestFile.compact``; the
+        caller holds the lock). A failure loses nothing (the journal holds what it would
+        have folded): said, and left for a later compaction."""
+        try:
+            self._manifest.compact(always=always)
+        except OSError as e:
+            log.warning("%s was not folded into %s: %s", JOURNAL_NAME, MANIFEST_NAME, e)
 
     def _entries(self) -> list[Path]:
         try:
@@ -450,7 +470,7 @@ class Store:
                     raise file_error(e, self.root) from e
                 written = self._append(warc, obtained)
                 self._step("open-written")
-                capture, rows = _manifest_entries(warc.name, obtained, written, tuple(citations))
+                capture, rows = manifest_entries(warc.name, obtained, written, tuple(citations))
                 outcome = self._list(warc, rows, capture, obtained, stored)
                 if outcome is None:
                     self._files.roll()
@@ -474,23 +494,27 @@ class Store:
         listed = False
         try:
             with self._locked():
-                manifest = read_manifest(self.root) or Manifest()
+                manifest = self._manifest.current() or Manifest()
                 already = stored(manifest) if stored is not None else None
                 if already is not None:
                     return already
                 sharing = share_stored_since(obtained, manifest)
                 if sharing is not None:
                     return sharing
-                self._write_manifest(manifest.with_capture(warc.entry(), rows, capture))
+                entry = warc.entry()
+                changed = manifest.with_capture(entry, rows, capture)
+                self._commit(capture_change(entry, rows, capture), changed)
                 warc.commit()
                 listed = True
                 self._step("manifest-written")
+                self._compact()
                 return None
         except BaseException as e:
             if listed:
                 raise
-            # The manifest is replaced whole or not at all, and replace_file fails only
-            # before its rename: a StoreError leaves the old one. Stopped anywhere else,
+            # A journal line is written whole or cut off again (unless InDoubt, when the
+            # file was abandoned), and replace_file fails only before its rename: a
+            # StoreError leaves the manifest without the capture. Stopped anywhere else,
             # the file is left for the next Store to settle.
             if isinstance(e, StoreError):
                 self._files.drop_uncommitted()
@@ -517,83 +541,3 @@ class Store:
             if isinstance(e, OSError):
                 raise file_error(e, warc.path) from e
             raise
-
-
-def _digest_match(part: Obtained) -> bool | None:
-    digest = part.archive_digest
-    return None if digest is None else payload_sha1_base32(part.fetched.raw_body) == digest
-
-
-def _manifest_entries(
-    name: str, obtained: Obtained, written: list[WrittenRecord], citations: tuple[str, ...]
-) -> tuple[Capture, tuple[RecordEntry, ...]]:
-    """The capture and the record rows that list the WARC file ``name`` in the manifest:
-    one row per record; the capture is the page's response, its captured redirects and its
-    requisites listed."""
-    fetched, digest = obtained.fetched, obtained.archive_digest
-    parts = obtained.parts()
-    responses = [w for w in written if w.type == "response"]
-    assert len(responses) == len(parts)
-    page = len(obtained.captured_redirects)
-    response = responses[page]
-    match = _digest_match(obtained)
-    of_response = {w.record_id: part for w, part in zip(responses, parts, strict=True)}
-    capture = Capture(
-        url=obtained.url,
-        target_uri=obtained.target_uri,
-        warc_date=obtained.warc_date,
-        source=obtained.source,
-        source_uri=fetched.final_url,
-        creation_date=obtained.creation_date,
-        warc_file=name,
-        record_id=response.record_id,
-        offset=response.offset,
-        http_status=fetched.status,
-        payload_sha256=response.payload_sha256,
-        payload_length=response.payload_length,
-        truncated=fetched.truncated,
-        redirects=obtained.redirects,
-        archive=obtained.archive,
-        memento_datetime=obtained.memento_datetime,
-        archive_original=obtained.archive_original,
-        archive_digest=digest,
-        archive_digest_match=match,
-        citations=citations,
-        listed_datetime=obtained.listed_datetime,
-        captured_redirects=tuple(
-            stored_redirect(part, record)
-            for part, record in zip(obtained.captured_redirects, responses, strict=False)
-        ),
-        requisites=(
-            *requisite_entries(name, obtained, responses[page + 1 :]),
-            *obtained.requisites_shared,
-        ),
-        requisites_left_out=obtained.requisites_left_out,
-    )
-    return capture, tuple(_record_row(capture, w, of_response.get(w.record_id)) for w in written)
-
-
-def _record_row(
-    capture: Capture, written: WrittenRecord, response_of: Obtained | None
-) -> RecordEntry:
-    """The manifest row of one record of ``capture``; ``response_of`` is what a response
-    record stores."""
-    return RecordEntry(
-        file=capture.warc_file,
-        offset=written.offset,
-        length=written.length,
-        type=written.type,
-        record_id=written.record_id,
-        target_uri=written.target_uri,
-        warc_date=written.warc_date,
-        payload_sha256=written.payload_sha256,
-        payload_length=written.payload_length,
-        citations=capture.citations,
-        archive_digest=response_of.archive_digest if response_of is not None else None,
-        archive_digest_match=_digest_match(response_of) if response_of is not None else None,
-        capture_record_id=capture.record_id,
-    )
-
-
-def _merged(existing: tuple[str, ...], more: Sequence[str]) -> tuple[str, ...]:
-    return (*existing, *(c for c in dict.fromkeys(more) if c not in existing))

@@ -15,8 +15,9 @@ own digests, without a manifest (for a WACZ, also the sha256 of each file
 ``datapackage.json`` lists, ``archiver.storage.waczcheck``).
 
 **A consistent snapshot.** Other processes may be writing to the store meanwhile. The
-folder is listed first, then the manifest is read once (it is only ever replaced whole,
-so one read is one version of it), and only what that manifest lists is checked: a file
+folder is listed first, then the manifest is read once (``manifest.json`` is only ever
+replaced whole, its journal only appended to: one read is one version of it,
+``archiver.storage.journal``), and only what that manifest lists is checked: a file
 a run renames into place after listing it in the manifest cannot be seen as unknown, a
 listed file still named ``.open`` is found under either name, and a file longer than
 listed, while a run holds it open, is checked up to the listed length (what follows is
@@ -42,6 +43,7 @@ Check names (``VerifyProblem.check``):
     missing-file, unknown-file  listed but absent; a WARC/WACZ present but not listed
     manifest-digest             manifest.json is not what archiver wrote: its content does
                                 not have the digest it carries
+    journal-digest              a line of manifest.journal is not what archiver wrote
     unreadable                  the file or a record cannot be parsed (the rest of the
                                 file is not read), or the file cannot be opened at all (a
                                 folder in its place, no permission)
@@ -64,20 +66,17 @@ Check names (``VerifyProblem.check``):
                                 holds no record at all
 
 **A file still named ``.open``** (``archiver.storage.warcfile``) holds the committed bytes
-the manifest lists first, and may hold more after them: a capture being appended, or
-what a killed run wrote half. Only its committed bytes are checked; the rest is not part
-of the store.
+the manifest lists first, and may hold more after them (a capture being appended, or
+what a killed run wrote half): only its committed bytes are checked.
 
 Notes (``VerifyReport.notes``) are facts worth showing that are not failures: a capture
 stored with ``archive_digest_match: false`` (``archive-digest-flagged``, when it was
 written), a listed file still named ``.open`` (``pending-rename``: a run is appending
-captures to it, or was killed before closing it; its committed bytes are checked), an
-unlisted ``.open``
-file (``incomplete-file``: an interrupted write, deleted when the store is next opened;
+captures to it, or was killed before closing it), an unlisted ``.open`` file
+(``incomplete-file``: an interrupted write, deleted when the store is next opened;
 ``being-written`` while a run holds it), a listed file a run is appending to
 (``growing-file``), a manifest written before manifests carried their own digest
-(``manifest-digest-absent``), and a store that holds nothing yet (``empty-store``: a
-``Store`` was opened in the folder, its lock file is there, but no capture was recorded).
+(``manifest-digest-absent``), and a store that holds nothing yet (``empty-store``).
 Non-WARC files in a store (``state.sqlite``, reports, the fixity log) are ignored.
 """
 
@@ -93,6 +92,7 @@ from typing import BinaryIO
 
 from archiver.errors import InputError, StoreError
 from archiver.storage.digests import Sha256Helpers
+from archiver.storage.journal import JOURNAL_NAME
 from archiver.storage.manifest import (
     MANIFEST_NAME,
     MANIFEST_TEMP_NAME,
@@ -104,8 +104,7 @@ from archiver.storage.manifest import (
 from archiver.storage.problems import VerifyProblem, VerifyReport
 from archiver.storage.rowcheck import compare_records
 
-# warccheck and waczcheck (and warcio under them) are imported where records are read:
-# a plain verify, which only hashes files, starts without them.
+# warccheck, waczcheck (and warcio) are imported where records are read: not by a plain verify.
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_store", "verify_warc"]
 
@@ -113,8 +112,7 @@ _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wacz")
 _OPEN_SUFFIX = ".open"
 # What a Store leaves in its folder besides WARC files and the manifest (store.LOCK_NAME).
 _STORE_MARKS = (".lock", MANIFEST_TEMP_NAME)
-# (sha256, size) of a file's first N bytes: Sha256Helpers.sha256, or file_sha256
-_HashFile = Callable[[Path, int], tuple[str, int]]
+_HashFile = Callable[[Path, int], tuple[str, int]]  # sha256, size of a file's first N bytes
 
 
 def _is_archive_name(name: str) -> bool:
@@ -317,15 +315,18 @@ def _listing(root: Path) -> list[str]:
 
 
 def _check_manifest_digest(snapshot: ManifestSnapshot, found: _Findings) -> None:
-    """The manifest against the digest it carries of itself (see ``manifest``)."""
+    """The manifest against the digest it carries of itself (see ``manifest``), and each
+    line of its journal against its own."""
+    for text in snapshot.journal.damaged:
+        found.problems.append(VerifyProblem(JOURNAL_NAME, None, "journal-digest", None, None, text))
     if snapshot.stated_digest is None:
         found.notes.append(
             _note(
                 MANIFEST_NAME,
                 "manifest-digest-absent",
                 f"{MANIFEST_NAME} carries no digest of its own (written by an earlier version "
-                "of archiver), so a change made to it would not show; the next capture "
-                "stored in the store adds one",
+                "of archiver), so a change made to it would not show; the next run that "
+                "stores a capture in the store adds one",
             )
         )
     elif snapshot.stated_digest != snapshot.digest:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from archiver.config import Settings
 from archiver.dates import parse_iso, to_iso
 from archiver.errors import InputError, NetworkError, Throttled
 from archiver.storage.browser import obtain_in_browser
+from archiver.storage.entries import instant_key
 from archiver.storage.manifest import LeftOutRequisite, Manifest, StoredRequisite
 from archiver.storage.requisites import Requisite, find_in_css, find_in_html, is_css, is_html
 from archiver.storage.sources import (
@@ -99,7 +100,7 @@ def with_memento_requisites(
     if not net.settings.requisites:
         return page
     source = _FromArchive(archive, net, parse_iso(page.warc_date), to_iso(clock()))
-    return _gather(page, source, net.settings, _stored_of(manifest, "memento"), monotonic)
+    return _gather(page, source, net.settings, manifest.stored_requisites("memento"), monotonic)
 
 
 def obtain_whole_live(
@@ -118,7 +119,7 @@ def obtain_whole_live(
     page = obtain_in_browser(url, settings, clock)
     if not settings.requisites:
         return replace(page, requisites=(), requisites_left_out=())
-    stored = _stored_of(manifest, "live")
+    stored = manifest.stored_requisites("live")
     kept = [r for r in page.requisites if (r.requisite.url, "") not in stored]
     shared = [
         replace(
@@ -143,7 +144,7 @@ def with_live_requisites(
     if not settings.requisites:
         return page
     source = _FromLive(session, settings, clock)
-    return _gather(page, source, settings, _stored_of(manifest, "live"), monotonic)
+    return _gather(page, source, settings, manifest.stored_requisites("live"), monotonic)
 
 
 # -- where requisites come from -----------------------------------------------------------
@@ -167,7 +168,7 @@ class _FromArchive:
         memento = self.archive.closest(url, self.when, self.net)
         if memento is None:
             raise _LeftOut(f"not in {self.archive.spec}")
-        return memento, (memento.original, _instant_key(memento.datetime))
+        return memento, (memento.original, instant_key(memento.datetime))
 
     def read(self, memento: Any, max_bytes: int) -> Obtained:
         chain = read_chain(memento, self.archive, self.net, max_bytes=max_bytes)
@@ -204,33 +205,6 @@ class _FromLive:
         return "answered"
 
 
-def _instant_key(text: str) -> str:
-    """A datetime as one string whatever its ISO spelling (None-safe for odd values)."""
-    try:
-        return to_iso(parse_iso(text))
-    except ValueError:
-        return text
-
-
-def _stored_of(manifest: Manifest, source: str) -> dict[tuple[str, str], StoredRequisite]:
-    """The requisites the store holds for pages of ``source``, by the key ``locate`` gives
-    (a memento's: stated original and datetime, its own or a captured redirect's before
-    it; a live one's: the URL the page named)."""
-    stored: dict[tuple[str, str], StoredRequisite] = {}
-    for capture in manifest.captures:
-        if capture.source != source:
-            continue
-        for entry in capture.requisites:
-            if source == "memento":  # the capture asked for may be a redirect it stored
-                keys = [(hop.url, _instant_key(hop.warc_date)) for hop in entry.redirects]
-                keys.append((entry.target_uri, _instant_key(entry.warc_date)))
-            else:
-                keys = [(entry.url, "")]
-            for key in keys:
-                stored.setdefault(key, replace(entry, shared=True))
-    return stored
-
-
 def share_stored_since(page: Obtained, manifest: Manifest) -> Obtained | None:
     """``page`` with those of its fetched requisites that ``manifest`` now lists shared
     instead of kept, or None when it lists none of them.
@@ -241,7 +215,7 @@ def share_stored_since(page: Obtained, manifest: Manifest) -> Obtained | None:
     requisite is stored once."""
     if not page.requisites:
         return None
-    stored = _stored_of(manifest, page.source)
+    stored = manifest.stored_requisites(page.source)
     kept: list[ObtainedRequisite] = []
     shared: list[StoredRequisite] = []
     for fetched in page.requisites:
@@ -273,7 +247,7 @@ def _key_of(obtained: Obtained, source: str, named: str) -> tuple[str, str]:
     if source != "memento":
         return (named, "")
     first = _responses(obtained)[0]
-    return (first.target_uri, _instant_key(first.warc_date))
+    return (first.target_uri, instant_key(first.warc_date))
 
 
 # -- gathering within the bounds ----------------------------------------------------------
@@ -287,7 +261,7 @@ class _Gathering:
         self,
         source: _FromArchive | _FromLive,
         settings: Settings,
-        stored: dict[tuple[str, str], StoredRequisite],
+        stored: Mapping[tuple[str, str], StoredRequisite],
         deadline: float,
     ) -> None:
         self.source, self.settings, self.stored = source, settings, stored
@@ -383,7 +357,7 @@ def _gather(
     page: Obtained,
     source: _FromArchive | _FromLive,
     settings: Settings,
-    stored: dict[tuple[str, str], StoredRequisite],
+    stored: Mapping[tuple[str, str], StoredRequisite],
     monotonic: Callable[[], float],
 ) -> Obtained:
     """``page`` carrying the requisites ``source`` gives, within the bounds: each, in tier
@@ -447,7 +421,7 @@ def _span(seconds: int) -> str:
 def _shared(
     entry: StoredRequisite,
     requisite: Requisite,
-    stored: dict[tuple[str, str], StoredRequisite],
+    stored: Mapping[tuple[str, str], StoredRequisite],
     seen: set[str],
 ) -> list[StoredRequisite]:
     """A stored requisite as this page's (named by ``requisite``), and for a stylesheet
