@@ -55,8 +55,10 @@ def extract_citations(
     and then from the content. When ``source`` is an http(s) URL it is the article's
     address, against which relative links in HTML and Markdown are resolved.
     """
-    document = _document(text, fmt, source)
+    # Paused over both steps: let go between them, the collector would go over every
+    # object the parse made (a twentieth of a second for each 10 MB of Markdown).
     with collector_paused():
+        document = _document(text, fmt, source)
         return build_citations(document)
 
 

@@ -34,53 +34,57 @@ import bisect
 import dataclasses
 import re
 from array import array
-from dataclasses import dataclass
 from operator import attrgetter
 
 from archiver.archives.urls import archive_name, parse_archive_url
 from archiver.extract.blocks import Block, Document, Link, Marker
-from archiver.extract.datetext import access_date
-from archiver.extract.markers import iter_markers
+from archiver.extract.datetext import access_date, may_state_access
+from archiver.extract.markers import MARKER
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
 from archiver.extract.sentences import sentence_bounds
-from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
+from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow, new_citation
 
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
 _ATTACHES = re.compile(r"[\s\"”’'»)\]]*")
-_CLAUSE_BREAK = re.compile(r"[,;:—–(\[]|\s-\s")
+# A comma, semicolon, colon, dash or parenthesis, or " - ": one character class first, so
+# that the scan skips to the next candidate at C speed (a choice first is tried at every
+# position).
+_CLAUSE_BREAK = re.compile(r"[,;:—–(\[\s](?:(?<=\s)-\s|(?<!\s))")
 _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
 _START, _END, _POSITION = attrgetter("start"), attrgetter("end"), attrgetter("start", "end")
 
 
-@dataclass(slots=True)
-class _Seen:
-    """What ``_attach_blockquotes`` needs of a block once it is let go."""
-
-    kind: str
-    quote: str | None  # a blockquote that does not name its source: its words
-    introduces: bool  # ends in a colon
-
-
 def build_citations(document: Document) -> list[Citation]:
     """The citations of ``document``, whose blocks it reads away: each is let go as soon as
     its citations are made (``document.blocks`` is left empty), so that a long article's
-    blocks and its citations are not all held at once."""
+    blocks and its citations are not all held at once. Of a block, only what attaching
+    blockquotes needs is kept: its kind and where its citations start."""
     blocks = document.blocks
     document.blocks = []
     blocks.reverse()
-    seen: list[_Seen] = []
-    per_block: list[list[Citation]] = []
+    citations: list[Citation] = []
+    kinds: list[str] = []
+    starts = array("q")  # where each block's citations start in ``citations``
+    quotes: dict[int, str] = {}  # a blockquote that does not name its source: its words
+    introducing: set[int] = set()  # blocks before a blockquote that end in a colon
+    previous: Block | None = None
     while blocks:
         block = blocks.pop()
-        per_block.append(_block_citations(block, document.published))
-        quote = None
-        if block.kind == "blockquote" and not block.quote_has_cite:
-            quote = " ".join(block.text.split())
-        seen.append(_Seen(block.kind, quote, _ends_with_colon(block.text)))
-    _attach_blockquotes(seen, per_block)
-    return [citation for citations in per_block for citation in citations]
+        starts.append(len(citations))
+        citations += _block_citations(block, document.published)
+        kinds.append(block.kind)
+        if block.kind == "blockquote":
+            index = len(kinds) - 1
+            if not block.quote_has_cite:
+                quotes[index] = " ".join(block.text.split())
+            if previous is not None and _ends_with_colon(previous.text):
+                introducing.add(index - 1)
+        previous = block
+    starts.append(len(citations))
+    _attach_blockquotes(kinds, starts, quotes, introducing, citations)
+    return citations
 
 
 def _ends_with_colon(text: str) -> bool:
@@ -99,6 +103,8 @@ def block_urls(block: Block) -> list[str]:
 
 
 def _block_citations(block: Block, published: str | None) -> list[Citation]:
+    """Long because it is the loop every citation goes through, written to do as little
+    per item as it can: half a million citations pay for every step."""
     items, attached = _items(block)
     if not items:
         return []
@@ -106,25 +112,32 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
     quotes = quoted_passages(text)
     starts, ends = sentence_bounds(text, quotes)
     quote_starts = [quoted.start for quoted in quotes]
-    whole_sentences: dict[tuple[int, int], str | None] = {}
-    citations = []
+    dated = may_state_access(text)
+    single = (starts[0], ends[0]) if len(starts) == 1 else None
+    last_sentence: tuple[int, int] | None = None
+    whole: str | None = None
+    citations: list[Citation] = []
     # The items (and with them the block's links) are let go one by one as their citations
     # are made, so that a paragraph of half a million links does not hold both at once.
     block.links = []
     items.reverse()
     while items:
         item = items.pop()
-        following = items[-1].start if items else len(text)
-        sentence = _sentence_around(starts, ends, item.start, item.end)
-        context: str | ContextWindow | None = _whole_sentence(text, sentence, whole_sentences)
-        if context is None:
+        start, end = item.start, item.end
+        sentence = single or _sentence_around(starts, ends, start, end)
+        if sentence != last_sentence:  # the links of one sentence share its string
+            last_sentence, whole = sentence, _whole_sentence(text, sentence)
+        context: str | ContextWindow
+        if whole is None:
             shown = _shown_span(text, sentence, item)
             context = _context(text, sentence, shown)
         else:
-            shown = sentence
+            shown, context = sentence, whole
         inline_quote = _nearest_quote(quotes, quote_starts, shown, item) if quotes else None
-        window = text[item.end : min(following, item.end + _ACCESS_WINDOW)]
-        written_access = access_date(window)
+        written_access = None
+        if dated:
+            following = items[-1].start if items else len(text)
+            written_access = access_date(text[end : min(following, end + _ACCESS_WINDOW)])
         if type(item) is Link:
             after = attached.pop(id(item), None) if attached else None
             marker = after.text if after else item.marker
@@ -133,14 +146,14 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
             )
         else:
             citations.append(
-                Citation(
-                    url=None,
-                    text=_words_before(text[shown[0] : item.start]),
-                    context=context,
-                    line=item.line,
-                    quote=inline_quote,
-                    cited_at=written_access or published,
-                    marker=item.text,
+                new_citation(
+                    None,
+                    _words_before(text[shown[0] : start]),
+                    context,
+                    item.line,
+                    inline_quote,
+                    written_access or published,
+                    item.text,
                 )
             )
     return citations
@@ -150,28 +163,37 @@ def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
     """The block's links and lone markers in order, and the marker written right after a
     link (by the link's ``id``): a link is its own item, so that half a million of them
     need no wrapper each."""
+    text = block.text
     written = [
-        Marker(text, start, end, block.line_at(start))
-        for start, end, text in iter_markers(block.text)
+        Marker(match.group(), match.start(), match.end(), block.line_at(match.start()))
+        for match in MARKER.finditer(text)
     ]
     if not written and not block.markers:  # the common case: only links, nothing to fold in
         items: list[Link | Marker] = list(block.links)
         if len(items) > 1:
             items.sort(key=_POSITION)
         return items, {}
-    # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a help
-    # page) is part of the marker, not a citation. Written markers never overlap.
     links = block.links
     if written:
+        # A link whose anchor is itself a marker (Wikipedia's "[dead link]" points to a
+        # help page) is part of the marker, not a citation. Written markers never overlap.
+        # A footnote's link takes no room: it is beside a marker, never inside one.
         starts = [marker.start for marker in written]
-        links = [link for link in links if not _inside_marker(link, written, starts)]
+        kept = []
+        for link in links:
+            if link.start != link.end:
+                index = bisect.bisect_right(starts, link.start) - 1
+                if index >= 0 and link.end <= written[index].end:
+                    continue
+            kept.append(link)
+        links = kept
     by_end = sorted(links, key=_END)
     ends = [link.end for link in by_end]
     lone: list[Marker] = []
     attached: dict[int, Marker] = {}  # id(link) -> the marker after it
     markers = sorted([*block.markers, *written], key=_START) if block.markers else written
     for marker in markers:
-        target = _link_before(by_end, ends, block.text, marker)
+        target = _link_before(by_end, ends, text, marker)
         if target is None or id(target) in attached:
             lone.append(marker)
         else:
@@ -179,13 +201,6 @@ def _items(block: Block) -> tuple[list[Link | Marker], dict[int, Marker]]:
     items = [*links, *lone]
     items.sort(key=_POSITION)
     return items, attached
-
-
-def _inside_marker(link: Link, markers: list[Marker], starts: list[int]) -> bool:
-    if link.start == link.end:  # a footnote's link takes no room: it is beside a marker
-        return False
-    index = bisect.bisect_right(starts, link.start) - 1
-    return index >= 0 and link.end <= markers[index].end
 
 
 def _link_before(by_end: list[Link], ends: list[int], text: str, marker: Marker) -> Link | None:
@@ -211,16 +226,16 @@ def _link_citation(
     text = " ".join(link.text.split()) or link.url
     if text == url:
         text = url  # one string for both: a bare URL's citation is mostly its URL
-    return Citation(
-        url=url,
-        text=text,
-        context=context,
-        line=link.line,
-        quote=link.quote or inline_quote,
-        cited_at=link.accessed or written_access or published,
-        marker=marker,
-        archive_url=archive_url,
-        archived_at=archived_at,
+    return new_citation(
+        url,
+        text,
+        context,
+        link.line,
+        link.quote or inline_quote,
+        link.accessed or written_access or published,
+        marker,
+        archive_url,
+        archived_at,
     )
 
 
@@ -244,43 +259,33 @@ def _unpack_archive(link: Link) -> tuple[str, str | None, str | None]:
 
 
 def _sentence_around(starts: array[int], ends: array[int], start: int, end: int) -> tuple[int, int]:
-    if len(starts) == 1:  # a paragraph of one sentence: most of those with links
-        return starts[0], ends[0]
     if not starts:
         return (start, start)
-    first = max(bisect.bisect_right(starts, start) - 1, 0)
-    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
-    return starts[first], ends[last]
+    first = bisect.bisect_right(starts, start) - 1
+    last = bisect.bisect_right(starts, end - 1 if end > start else start) - 1
+    if first < 0:
+        first = 0
+    return starts[first], ends[last if last > first else first]
 
 
-def _whole_sentence(
-    text: str, sentence: tuple[int, int], known: dict[tuple[int, int], str | None]
-) -> str | None:
+def _whole_sentence(text: str, sentence: tuple[int, int]) -> str | None:
     """``sentence`` whitespace-normalised, or None if that is over ``CONTEXT_LIMIT``.
 
-    Worked out once per sentence (``known``), so its links share one string, and only as
-    far as the limit: every link in a sentence of a megabyte must not read all of it.
-    ``known`` holds the last sentence only: the items come in order, so an earlier one is
-    seldom asked for again (and is worked out again if it is), and a paragraph of half a
-    million links does not keep a table of all its sentences.
+    Worked out once per sentence (the caller keeps the last one, so that its links share
+    one string), and only as far as the limit: every link in a sentence of a megabyte must
+    not read all of it.
     """
-    if sentence in known:
-        return known[sentence]
-    known.clear()
     start, end = sentence
     if end - start <= CONTEXT_LIMIT:
-        known[sentence] = whole = " ".join(text[start:end].split())
-        return whole
+        return " ".join(text[start:end].split())
     words: list[str] = []
     length = -1
     for word in _WORD.finditer(text, start, end):
         length += 1 + word.end() - word.start()
         if length > CONTEXT_LIMIT:
-            known[sentence] = None
             return None
         words.append(word.group())
-    known[sentence] = whole = " ".join(words)
-    return whole
+    return " ".join(words)
 
 
 def _shown_span(text: str, sentence: tuple[int, int], item: Link | Marker) -> tuple[int, int]:
@@ -318,10 +323,12 @@ def _nearest_quote(
     quotes: list[Quoted], quote_starts: list[int], shown: tuple[int, int], item: Link | Marker
 ) -> str | None:
     """The quoted passage in the ``shown`` part of the sentence nearest the item."""
+    lo = bisect.bisect_left(quote_starts, shown[0])
+    hi = bisect.bisect_left(quote_starts, shown[1], lo)
+    if lo == hi:
+        return None
     best: Quoted | None = None
     best_distance = 0
-    lo = bisect.bisect_left(quote_starts, shown[0])
-    hi = bisect.bisect_left(quote_starts, shown[1])
     for quoted in quotes[lo:hi]:
         if quoted.end > shown[1] or quoted.words < MIN_QUOTE_WORDS:
             continue
@@ -339,28 +346,33 @@ def _words_before(before: str) -> str:
     return " ".join(words[-_MARKER_TEXT_WORDS:]).strip(' ,;:.!?—–-(["“')
 
 
-def _attach_blockquotes(blocks: list[_Seen], per_block: list[list[Citation]]) -> None:
+def _attach_blockquotes(
+    kinds: list[str],
+    starts: array[int],
+    quotes: dict[int, str],
+    introducing: set[int],
+    citations: list[Citation],
+) -> None:
     """Give an uncited blockquote to the citation that introduces it (or follows it).
 
     The paragraph before a quote usually introduces it ("Reuters notes:"), so its last
     citation gets the quote. Only when there is no such paragraph, or it has no citation
     and does not end in a colon (it is not an introduction), may the paragraph after the
     quote claim it, for its first citation ("... wrote the [Gazette](url)").
+    ``starts[i]`` is where block ``i``'s citations start in ``citations``.
     """
-    for index, block in enumerate(blocks):
-        quote = block.quote
+    for index, quote in quotes.items():  # in the order of the blocks
         if not quote:
             continue
-        previous = blocks[index - 1] if index > 0 else None
-        if previous is not None and previous.kind != "blockquote":
-            before = per_block[index - 1]
-            if before:
-                if before[-1].quote is None:
-                    before[-1] = dataclasses.replace(before[-1], quote=quote)
+        if index > 0 and kinds[index - 1] != "blockquote":
+            if starts[index] > starts[index - 1]:  # the paragraph before has citations
+                last = starts[index] - 1
+                if citations[last].quote is None:
+                    citations[last] = dataclasses.replace(citations[last], quote=quote)
                 continue
-            if previous.introduces:
+            if index - 1 in introducing:
                 continue
-        if index + 1 < len(blocks) and blocks[index + 1].kind != "blockquote":
-            after = per_block[index + 1]
-            if after and after[0].quote is None:
-                after[0] = dataclasses.replace(after[0], quote=quote)
+        if index + 1 < len(kinds) and kinds[index + 1] != "blockquote":
+            first = starts[index + 1]
+            if starts[index + 2] > first and citations[first].quote is None:
+                citations[first] = dataclasses.replace(citations[first], quote=quote)

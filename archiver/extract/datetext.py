@@ -19,6 +19,8 @@ import functools
 import re
 from datetime import date
 
+from archiver.caseless import caseless
+
 _MONTHS = {
     "jan": 1,
     "feb": 2,
@@ -83,6 +85,21 @@ def access_date(text: str) -> str | None:
     """The first "retrieved/accessed <date>" in ``text``, as ISO, or None."""
     match = _ACCESS.search(text)
     return _iso_from_match(match) if match else None
+
+
+def may_state_access(text: str) -> bool:
+    """False when ``access_date`` finds nothing in any part of ``text``: one look at a
+    paragraph for the words without which it cannot ("last checked" needs "checked"),
+    instead of a search after each of its links (``archiver.caseless``)."""
+    folded = caseless(text)
+    return (
+        "retrieved" in folded
+        or "access" in folded
+        or "visited" in folded
+        or "checked" in folded
+        or "consulted" in folded
+        or "viewed" in folded
+    )
 
 
 def published_date_from_lines(lines: list[str]) -> str | None:

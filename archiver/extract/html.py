@@ -57,6 +57,7 @@ _SKIPPED_WORDS = """
 """
 _SKIPPED = frozenset(_SKIPPED_WORDS.split())
 _SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo"})
+_NO_ATTRIBUTES: dict[str, str] = {}
 _BLOCKS_WORDS = """
     address article aside body center dd details dialog dir div dl dt fieldset figcaption
     figure h1 h2 h3 h4 h5 h6 hgroup hr html legend li main menu ol p pre section summary
@@ -227,11 +228,14 @@ class _Walker:
             return ("skip", None)
         if element.sourceline:
             self.line = element.sourceline
-        role = (element.get("role") or "").strip().lower()
-        if tag in _SKIPPED or role in _SKIPPED_ROLES or element.get("hidden") is not None:
+        # One call for all the attributes (most elements have none) instead of one a name.
+        written = element.items()
+        attributes = dict(written) if written else _NO_ATTRIBUTES
+        role = (attributes.get("role") or "").strip().lower()
+        if tag in _SKIPPED or role in _SKIPPED_ROLES or attributes.get("hidden") is not None:
             return ("skip", None)
         if tag == "blockquote":
-            cite = self._resolve(element.get("cite"))
+            cite = self._resolve(attributes.get("cite"))
             if self.quote_depth == 0:
                 self.builder.flush(next_kind="blockquote")
             else:
@@ -244,12 +248,12 @@ class _Walker:
                 self.literal_depth += 1
             return ("block", tag)
         if tag == "a":
-            url, robust = self._anchor(element) if self.anchor_depth == 0 else (None, None)
+            url, robust = self._anchor(attributes) if self.anchor_depth == 0 else (None, None)
             self.anchor_depth += 1
             return ("a", (url, robust, self.builder.position, self.line))
         if tag == "q":
             self.builder.add_text("“", self.line)
-            cite = self._resolve(element.get("cite"))
+            cite = self._resolve(attributes.get("cite"))
             words = _QuoteWords() if cite else None
             if words is not None:
                 self.quoting.append(words)
@@ -303,10 +307,12 @@ class _Walker:
                     Link(cite, quote or cite, start, end, line, quote=quote or None)
                 )
 
-    def _anchor(self, element: Any) -> tuple[str | None, RobustLink | None]:
+    def _anchor(self, attributes: dict[str, str]) -> tuple[str | None, RobustLink | None]:
         """The URL an ``<a>`` cites, and what its Robust Link attributes say, if any."""
-        href = element.get("href")
-        original, version, date = (element.get(name) for name in ROBUST_ATTRIBUTES)
+        href = attributes.get("href")
+        if len(attributes) == 1 and href is not None:  # most links: an href, nothing else
+            return self._resolve(href), None
+        original, version, date = (attributes.get(name) for name in ROBUST_ATTRIBUTES)
         if original is None and version is None and date is None:
             return self._resolve(href), None
         robust = read_robust_link(href, original, version, date, self._resolve)
@@ -386,4 +392,6 @@ def _anchor_text(element: Any) -> str:
 
 def _text_content(element: Any) -> str:
     """All the text inside ``element`` (lxml.html's ``text_content``, for any element)."""
+    if len(element) == 0:  # most links: only their text, read without an iterator
+        return element.text or ""
     return "".join(element.itertext())

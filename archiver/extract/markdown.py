@@ -19,11 +19,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archiver.extract.bareurls import bare_url_at
+from archiver.extract.bareurls import HTTP_AFTER_H, bare_url_at
 from archiver.extract.blocks import BlockBuilder, BlockSink, Document, Link, first_lines, iter_lines
 from archiver.extract.datetext import published_date_from_lines
 from archiver.extract.frontmatter import front_matter
 from archiver.extract.hrefs import resolve_href
+from archiver.extract.markdownspans import (
+    LINK_SCAN_LIMIT,
+    Brackets,
+    code_closer,
+    inline_destination,
+)
 from archiver.extract.robustlinks import robust_link_in_tag
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -40,7 +46,9 @@ _REFERENCE_DEFINITION = re.compile(
 _HEADER_LINES = 40
 _FRONT_MATTER_LINES = 500  # as ``frontmatter`` reads at most
 
-_SPECIAL = re.compile(r"[\\`\[<*_~!]|https?://", re.IGNORECASE)
+# Where the renderer has something to do: markup, or a URL written out ("h" only when
+# "ttps://" follows). One character class first, for the scan's sake (``HTTP_AFTER_H``).
+_SPECIAL = re.compile(rf"[\\`\[<*_~!hH](?:(?<=[hH])(?={HTTP_AFTER_H})|(?<![hH]))")
 _ESCAPABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]*)>", re.IGNORECASE)
 _EMAIL_AUTOLINK = re.compile(r"<([^\s<>@]+@[^\s<>@]+)>")
@@ -50,17 +58,16 @@ _ANCHOR_TAG = re.compile(
 )
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,1000})?/?>")
-_LINK_SCAN_LIMIT = 2000
 _LABEL_DEPTH = 32
 _LABEL_LIMIT = 999  # characters in a reference label
 
 # Prose in which the renderer has nothing to do has no match of _NOT_PROSE (_SPECIAL or
 # "]"). An inline link whose label is such prose and whose URL needs no unescaping and fits
-# in _LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
+# in LINK_SCAN_LIMIT is a _PROSE_LINK, "[label](url)". A paragraph of only prose and such
 # links (most of them, in a link-dense article) is rendered by _InlineRenderer._prose.
-_NOT_PROSE = re.compile(r"[\\`\[\]<*_~!]|https?://", re.IGNORECASE)
+_NOT_PROSE = re.compile(rf"[\\`\[\]<*_~!hH](?:(?<=[hH])(?={HTTP_AFTER_H})|(?<![hH]))")
 _PROSE = r"[^\\`\[\]<*_~!h]*(?:h(?!ttps?://)[^\\`\[\]<*_~!h]*)*"
-_PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{_LINK_SCAN_LIMIT - 2}}})\)", re.I)
+_PROSE_LINK = re.compile(rf"\[({_PROSE})\]\(([^\s()<\\]{{0,{LINK_SCAN_LIMIT - 2}}})\)", re.I)
 
 
 def parse_markdown(
@@ -259,7 +266,7 @@ class _BlockSplitter:
         self.is_list_item = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Output:
     """Rendered text being built, with the links found in it."""
 
@@ -291,7 +298,7 @@ class _InlineRenderer:
         if special is None:  # plain text, as most link labels are
             return source, []
         out = _Output([], 0, [])
-        closing_bracket = _matching_brackets(source) if "[" in source else {}
+        closing_bracket = Brackets(source)
         failed_code_runs: set[int] = set()
         comment_unclosed = False
         position = 0
@@ -302,7 +309,9 @@ class _InlineRenderer:
                 out.emit(source[position:])
                 break
             index = special.start()
-            out.emit(source[position:index])
+            if index > position:  # out.emit, written out: once for each piece of markup
+                out.parts.append(source[position:index])
+                out.length += index - position
             char = source[index]
             if char == "\\":
                 position = self._escape(source, index, out)
@@ -338,25 +347,33 @@ class _InlineRenderer:
 
     def _prose(self, source: str) -> tuple[str, list[Link]] | None:
         """``render(source)`` when ``source`` is only prose and prose links (each link's
-        label is its text, and the rest is kept as it is), else None."""
-        # [prose, label, url, prose, label, url, ..., prose]
-        pieces = _PROSE_LINK.split(source)
-        for prose in pieces[::3]:
-            if _NOT_PROSE.search(prose):
-                return None
-        if len(pieces) == 1:
+        label is its text, and the rest is kept as it is), else None: at the first thing
+        that is neither, which in a paragraph with other markup comes early."""
+        special = _NOT_PROSE.search(source)
+        if special is None:
             return source, []
+        found: list[re.Match[str]] = []
+        while special is not None:
+            link = _PROSE_LINK.match(source, special.start())
+            if link is None:
+                return None
+            found.append(link)
+            special = _NOT_PROSE.search(source, link.end())
+        parts: list[str] = []
         links: list[Link] = []
-        length = 0
-        for index in range(1, len(pieces), 3):
-            label = pieces[index]
-            start = length + len(pieces[index - 1])
+        length = position = 0
+        for link in found:
+            prose = source[position : link.start()]
+            label = link.group(1)
+            start = length + len(prose)
             length = start + len(label)
-            resolved = resolve_href(pieces[index + 1], self.base, self.page)
+            parts += (prose, label)
+            resolved = resolve_href(link.group(2), self.base, self.page)
             if resolved:
                 links.append(Link(resolved, label, start, length, line=0))
-        del pieces[2::3]  # the URLs: what is left is the text as rendered
-        return "".join(pieces), links
+            position = link.end()
+        parts.append(source[position:])
+        return "".join(parts), links
 
     def _add_link(self, out: _Output, href: str, text: str, tag: str | None = None) -> None:
         """Emit ``text`` as the anchor of a link to ``href`` (kept if it is a citation);
@@ -388,7 +405,7 @@ class _InlineRenderer:
             run_end += 1
         run = run_end - index
         if run not in failed:
-            closer = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(source, run_end)
+            closer = code_closer(run).search(source, run_end)
             if closer:
                 code = source[run_end : closer.start()]
                 if code.startswith(" ") and code.endswith(" ") and code.strip():
@@ -399,12 +416,12 @@ class _InlineRenderer:
         out.emit(source[index:run_end])
         return run_end
 
-    def _image(self, source: str, index: int, out: _Output, closing: dict[int, int]) -> int:
+    def _image(self, source: str, index: int, out: _Output, closing: Brackets) -> int:
         label_end = closing.get(index + 1)
         if label_end is not None:
             after = label_end + 1
             if source.startswith("(", after):
-                destination = _inline_destination(source, after)
+                destination = inline_destination(source, after)
                 if destination is not None:
                     out.emit("\n" * source.count("\n", index, destination[1]))
                     return destination[1]
@@ -417,7 +434,7 @@ class _InlineRenderer:
         return index + 1
 
     def _bracket(
-        self, source: str, index: int, out: _Output, closing: dict[int, int], links_allowed: bool
+        self, source: str, index: int, out: _Output, closing: Brackets, links_allowed: bool
     ) -> int:
         label_end = closing.get(index)
         if label_end is None:
@@ -428,7 +445,7 @@ class _InlineRenderer:
         href: str | None = None
         resume = after
         if source.startswith("(", after):
-            destination = _inline_destination(source, after)
+            destination = inline_destination(source, after)
             if destination is not None:
                 href, resume = destination
         if href is None and source.startswith("[", after):
@@ -443,7 +460,7 @@ class _InlineRenderer:
         if href is None:
             out.emit("[")
             return index + 1
-        rendered = self._label(label)
+        rendered = self._label(label) if _SPECIAL.search(label) else label
         if links_allowed:
             self._add_link(out, href, rendered)
         else:
@@ -484,7 +501,7 @@ class _InlineRenderer:
             return email.end()
         anchor = _ANCHOR_TAG.match(source, index)
         if anchor:
-            close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + _LINK_SCAN_LIMIT)
+            close = _ANCHOR_CLOSE.search(source, anchor.end(), anchor.end() + LINK_SCAN_LIMIT)
             if close:
                 href = next(group for group in anchor.groups() if group is not None)
                 inner = self._label(source[anchor.end() : close.start()])
@@ -517,71 +534,3 @@ class _InlineRenderer:
         elif before.isspace() and after.isspace():
             out.emit(run)  # "2 * 3"
         return end
-
-
-_BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.S)
-
-
-def _matching_brackets(source: str) -> dict[int, int]:
-    """Index of each "[" mapped to the index of its matching "]" (escapes skipped)."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    for match in _BRACKET_OR_ESCAPE.finditer(source):
-        char = match.group(0)
-        if char == "[":
-            stack.append(match.start())
-        elif char == "]" and stack:
-            pairs[stack.pop()] = match.start()
-    return pairs
-
-
-# "(url)" with nothing in the URL that the scan below treats specially.
-_PLAIN_DESTINATION = re.compile(r"\(([^\s()<\\]*)\)")
-
-
-def _inline_destination(source: str, open_paren: int) -> tuple[str, int] | None:
-    """(url, index after the closing ")") of an inline link's "(url "title")", or None."""
-    limit = min(len(source), open_paren + _LINK_SCAN_LIMIT)
-    plain = _PLAIN_DESTINATION.match(source, open_paren, limit)
-    if plain:
-        return plain.group(1), plain.end()
-    index = open_paren + 1
-    while index < limit and source[index] in " \t\n":
-        index += 1
-    if index < limit and source[index] == "<":
-        close = source.find(">", index, limit)
-        if close < 0:
-            return None
-        url = source[index + 1 : close]
-        index = close + 1
-    else:
-        start = index
-        depth = 0
-        while index < limit:
-            char = source[index]
-            if char == "\\":
-                index += 2
-                continue
-            if char.isspace():
-                break
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            index += 1
-        url = source[start:index]
-    while index < limit and source[index] in " \t\n":
-        index += 1
-    if index < limit and source[index] in "\"'(":
-        closer = ")" if source[index] == "(" else source[index]
-        end = source.find(closer, index + 1, limit)
-        if end < 0:
-            return None
-        index = end + 1
-        while index < limit and source[index] in " \t\n":
-            index += 1
-    if index < limit and source[index] == ")":
-        return url, index + 1
-    return None

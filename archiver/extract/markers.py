@@ -11,7 +11,6 @@ Matched case-insensitively, in square brackets or parentheses (not mixed).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 _PHRASES = (
     r"link\s+no\s+longer\s+(?:available|active|works?)"
@@ -44,12 +43,4 @@ DEAD_LINK_TEMPLATES = frozenset(
 
 def find_markers(text: str) -> list[tuple[int, int, str]]:
     """(start, end, exact text) of every marker in ``text``."""
-    return list(iter_markers(text))
-
-
-def iter_markers(text: str) -> Iterator[tuple[int, int, str]]:
-    """``find_markers`` one at a time, for a caller that keeps something else of each."""
-    if MARKER.search(text) is None:  # most paragraphs: none, and no scan to set up
-        return
-    for match in MARKER.finditer(text):
-        yield match.start(), match.end(), match.group(0)
+    return [(match.start(), match.end(), match.group(0)) for match in MARKER.finditer(text)]

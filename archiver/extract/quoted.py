@@ -21,7 +21,7 @@ are only spaces: a quote may be split over lines.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _MARKS = re.compile(r"[“”„«»\"]")
 _OPENERS_OF = {"”": "“„", "“": "„", "»": "«", '"': '"'}
@@ -33,38 +33,44 @@ _MAX_OPEN = 32  # marks open at once; deeper nesting is not writing but noise
 MIN_QUOTE_WORDS = 5
 
 
-@dataclass(frozen=True)
-class Quoted:
-    """A quoted passage: ``start``/``end`` include the marks, ``text`` is what is inside."""
+class Quoted(NamedTuple):
+    """A quoted passage: ``start``/``end`` include the marks, ``text`` is what is inside.
+
+    A tuple, and its words counted once: a long article has hundreds of thousands."""
 
     start: int
     end: int
     text: str
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
+    words: int  # how many words ``text`` has
 
 
 def quoted_passages(text: str) -> list[Quoted]:
     """Every quoted passage in ``text`` (nested ones too), ordered by position, outermost
     first."""
-    if not _MARKS.search(text):  # most paragraphs have no quotation mark at all
-        return []
     found: list[Quoted] = []
     open_marks: list[tuple[str, int]] = []  # (mark, position), innermost last
     for match in _MARKS.finditer(text):
-        mark, at = match.group(), match.start()
+        at = match.start()
+        mark = text[at]
         side = _side(text, mark, at, open_marks)
         if side == "close":
-            opened = _pop_opener(open_marks, _OPENERS_OF[mark])
+            openers = _OPENERS_OF[mark]
+            if open_marks and open_marks[-1][0] in openers:  # the innermost: most quotes
+                opened: int | None = open_marks.pop()[1]
+            else:
+                opened = _pop_opener(open_marks, openers)
             if opened is not None and at - opened - 1 <= _MAX_QUOTE:
-                found.append(Quoted(opened, at + 1, text[opened + 1 : at]))
+                inside = text[opened + 1 : at]
+                found.append(Quoted(opened, at + 1, inside, len(inside.split())))
         elif side == "open" and len(open_marks) < _MAX_OPEN:
             open_marks.append((mark, at))
     if len(found) > 1:
-        found.sort(key=lambda quoted: (quoted.start, -quoted.end))
+        found.sort(key=_outermost_first)
     return found
+
+
+def _outermost_first(quoted: Quoted) -> tuple[int, int]:
+    return quoted.start, -quoted.end
 
 
 def _side(text: str, mark: str, at: int, open_marks: list[tuple[str, int]]) -> str:

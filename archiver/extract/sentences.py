@@ -18,7 +18,6 @@ is also what happens after any other word; that is the one ambiguity left.
 
 from __future__ import annotations
 
-import bisect
 import re
 from array import array
 from typing import TYPE_CHECKING
@@ -31,12 +30,10 @@ if TYPE_CHECKING:
 _SPACES = re.compile(r"\s*")
 # Only from the start of a run of stops (the first stop not after another), never giving
 # back: a run of 10,000 dots (a table of contents' leaders) was tried from each of its
-# dots, at each of its lengths. The stop comes first so the scan looks for it alone.
-_ENDING = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*+[\"”’')\]»]*+(?=\s|$)")
-_NEXT_START = re.compile(r"\s*(\S)")
-# The last word of a stretch: one match from its start, the greedy part giving back to the
-# last space (searching for "(\S*)\.$" tried every position of the stretch instead).
-_LAST_WORD = re.compile(r"(?s:.*\s)?(\S*)")
+# dots, at each of its lengths. The stop comes first so the scan looks for it alone. The
+# lookahead also captures the first character of what follows (empty at the end), so that
+# one match says both where a sentence may end and where the next one would start.
+_ENDING = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*+[\"”’')\]»]*+(?=(?:\s++|\Z)(\S?))")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 
 _NEVER_FINAL_WORDS = """
@@ -63,22 +60,32 @@ def sentence_bounds(text: str, quoted: list[Quoted] | None = None) -> tuple[arra
     instead of some 120 (a tuple and its two numbers), for a paragraph of 50 MB."""
     if quoted is None:
         quoted = quoted_passages(text)
-    protected: list[tuple[int, int]] = []
-    protected_starts: list[int] = []
-    if quoted:
-        protected = _merged([(q.start, q.end) for q in quoted])
-        protected_starts = [start for start, _ in protected]
+    # The quoted passages, joined where they overlap, in order; the candidates come in
+    # order too, so the passage that may hold one is found by moving on, not searching.
+    protected = _merged([(q.start, q.end) for q in quoted]) if quoted else []
+    last = len(protected) - 1
+    index = 0
     starts, ends = array("q"), array("q")
-    start = _skip_space(text, 0)
+    start = _skip_space(text, 0) if text[:1].isspace() else 0
     for match in _ENDING.finditer(text):
         end = match.end()
-        if end <= start or (protected and _inside(protected, protected_starts, end)):
+        if end <= start:
             continue
-        if not _is_sentence_end(text, match):
-            continue
+        if protected:
+            while index < last and protected[index + 1][0] < end:
+                index += 1
+            if protected[index][0] < end < protected[index][1]:
+                continue  # inside a quotation
+        following = match.group(1)
+        if following:  # else only whitespace follows: the text's last sentence ends here
+            if following.islower():
+                continue
+            stop = match.start()
+            if text[stop] == "." and text[stop + 1] != "." and _abbreviated(text, stop):
+                continue
         starts.append(start)
         ends.append(end)
-        start = _skip_space(text, end)
+        start = match.start(1) if following else len(text)
     tail_end = len(text.rstrip())
     if start < tail_end:
         starts.append(start)
@@ -86,25 +93,21 @@ def sentence_bounds(text: str, quoted: list[Quoted] | None = None) -> tuple[arra
     return starts, ends
 
 
-def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
-    following = _NEXT_START.match(text, match.end())
-    if following is None:
-        return True
-    if following.group(1).islower():
+def _abbreviated(text: str, dot: int) -> bool:
+    """Whether the full stop at ``dot`` ends an abbreviation, an initial or a dotted
+    acronym (the word before it), not a sentence. The word is the last run of non-space
+    in the 40 characters before the stop: no abbreviation is longer."""
+    before = text[max(0, dot - 40) : dot]
+    if not before or before[-1].isspace():
         return False
-    punctuation = match.group(0)
-    if not punctuation.startswith(".") or punctuation.startswith(".."):
-        return True
-    dot = match.start()
-    word = _LAST_WORD.fullmatch(text, max(0, dot - 40), dot).group(1)  # type: ignore[union-attr]
-    word = word.lstrip("([{\"'“‘«")
+    word = before.rsplit(None, 1)[-1].lstrip("([{\"'“‘«")
     if not word:
-        return True
+        return False
     if word.lower() in _NEVER_FINAL:
-        return False
+        return True
     if len(word) == 1 and word.isupper():  # an initial
-        return False
-    return not _DOTTED.match(word)
+        return True
+    return _DOTTED.match(word) is not None
 
 
 def _skip_space(text: str, index: int) -> int:
@@ -112,7 +115,9 @@ def _skip_space(text: str, index: int) -> int:
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping spans joined, sorted, so a position can be looked up by bisection."""
+    """Overlapping spans joined, sorted."""
+    if len(spans) == 1:
+        return spans
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start < merged[-1][1]:
@@ -120,8 +125,3 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def _inside(spans: list[tuple[int, int]], starts: list[int], position: int) -> bool:
-    index = bisect.bisect_left(starts, position) - 1
-    return index >= 0 and spans[index][0] < position < spans[index][1]

@@ -160,9 +160,14 @@ def read_plain(text: str) -> Document:
         raise NotPlain(0)
     walker = _Walker(text)
     builder = walker.builder
+    line_starts = walker.line_starts
     for piece in pieces(text):
         if isinstance(piece, wikiscan.Text):
-            walker.text(text[piece.start : piece.end], piece.start)
+            value = text[piece.start : piece.end]
+            if "\n" in value:
+                walker.text(value, piece.start)
+            else:  # what walker.text does with a text in no paragraph break, at depth 0
+                builder.add_text(value, bisect.bisect_right(line_starts, piece.start))
         elif isinstance(piece, wikiscan.ExternalLink):
             walker.link(piece.url, piece.title, piece.brackets, piece.start)
         elif isinstance(piece, wikiscan.RefBoundary):
@@ -439,9 +444,9 @@ class _Walker:
     def add_link(self, url: str | None, shown: str, text: str | None, offset: int) -> None:
         """``shown`` as rendered text, and the link on it when there is a URL."""
         start = self.builder.position
-        self.builder.add_text(shown, self.line_of(offset))
+        line = self.line_of(offset)
+        self.builder.add_text(shown, line)
         if url:
-            line = self.line_of(offset)
             self.builder.add_link(Link(url, text or url, start, self.builder.position, line))
 
     def wikilink(self, node: Any, offset: int) -> Sequence[_Step]:
