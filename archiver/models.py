@@ -153,43 +153,6 @@ class Citation(_Serialisable):
         _set_field(self, "recovered_at", recovered_at)
 
 
-class _NewCitation(_Serialisable):
-    """A citation being made: Citation's very slots, without its frozenness."""
-
-    __slots__ = Citation.__slots__
-
-
-def new_citation(
-    url: str | None,
-    text: str,
-    context: str | ContextWindow,
-    line: int,
-    quote: str | None,
-    cited_at: str | None,
-    marker: str | None,
-    archive_url: str | None = None,
-    archived_at: str | None = None,
-) -> Citation:
-    """``Citation(...)`` in a quarter of the time, for the half a million of a long article: the
-    fields are set on an object with Citation's very layout but no frozenness (plain
-    assignments), which then becomes a Citation (Python allows that between classes of
-    one layout). The result is a Citation like any other."""
-    made: Any = _NewCitation()  # typed by what it becomes, at the end
-    made.url = url
-    made.text = text
-    made.context = context
-    made.line = line
-    made.quote = quote
-    made.cited_at = cited_at
-    made.marker = marker
-    made.archive_url = archive_url
-    made.archived_at = archived_at
-    made.recovered_from = None
-    made.recovered_at = None
-    made.__class__ = Citation
-    return made
-
-
 # ``context`` reads its slot through a property that writes a ContextWindow out; setting
 # it (``__init__``, unpickling) goes to the slot itself.
 _CONTEXT_SLOT: Any = Citation.__dict__["context"]

@@ -10,8 +10,6 @@ hold each against the long way, on the inputs where the two could part.
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
 import random
 import re
 import sys
@@ -24,7 +22,6 @@ from archiver.extract import extract_citations
 from archiver.extract.datetext import access_date, may_state_access
 from archiver.extract.markdownspans import Brackets, _matching_brackets
 from archiver.extract.sentences import sentence_spans
-from archiver.models import Citation, ContextWindow, new_citation
 
 
 def test_caseless_turns_what_a_caseless_pattern_reads_as_a_letter_into_that_letter() -> None:
@@ -115,18 +112,3 @@ def test_brackets_close_where_pairing_every_bracket_says() -> None:
 )
 def test_sentence_ends(text: str, sentences: list[str]) -> None:
     assert [text[start:end] for start, end in sentence_spans(text)] == sentences
-
-
-def test_a_citation_made_the_fast_way_is_a_citation_like_any_other() -> None:
-    window = ContextWindow("the board said in its report", 4, 28, True, False)
-    fields = ("https://a.example/", "report", window, 3, "q", "2018-05-05", "[dead link]")
-    made = new_citation(*fields, "https://web.archive.org/x", "2018-05-05T00:00:00Z")
-    plain = Citation(*fields, "https://web.archive.org/x", "2018-05-05T00:00:00Z")
-    assert type(made) is Citation
-    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
-    assert made.context == "… board said in its report"
-    assert made.to_dict() == plain.to_dict()
-    assert pickle.loads(pickle.dumps(made)) == plain
-    assert dataclasses.replace(made, quote=None) == dataclasses.replace(plain, quote=None)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.url = "https://b.example/"  # type: ignore[misc]

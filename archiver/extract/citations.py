@@ -42,7 +42,7 @@ from archiver.extract.datetext import access_date, may_state_access
 from archiver.extract.markers import MARKER
 from archiver.extract.quoted import MIN_QUOTE_WORDS, Quoted, clean_quote, quoted_passages
 from archiver.extract.sentences import sentence_bounds
-from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow, new_citation
+from archiver.models import CONTEXT_LIMIT, CUT, Citation, ContextWindow
 
 _ACCESS_WINDOW = 250  # characters after a link searched for "Retrieved <date>"
 _MARKER_TEXT_WORDS = 8
@@ -146,7 +146,7 @@ def _block_citations(block: Block, published: str | None) -> list[Citation]:
             )
         else:
             citations.append(
-                new_citation(
+                Citation(
                     None,
                     _words_before(text[shown[0] : start]),
                     context,
@@ -226,7 +226,7 @@ def _link_citation(
     text = " ".join(link.text.split()) or link.url
     if text == url:
         text = url  # one string for both: a bare URL's citation is mostly its URL
-    return new_citation(
+    return Citation(
         url,
         text,
         context,
