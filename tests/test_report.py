@@ -3,13 +3,14 @@ each format renders every kind of result."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 
 from archiver.models import History, LinkCheck, Memento, Selection, Verdict
 from archiver.report.formats import formatter
 from archiver.report.json_format import JsonFormat, to_json
-from archiver.report.jsonl_format import JsonLinesFormat, StreamedChecks, to_jsonl
+from archiver.report.jsonl_format import JsonLinesFormat, StreamedChecks, check_line, to_jsonl
 from archiver.report.table import TableFormat
 
 
@@ -118,3 +119,34 @@ def test_streamed_lines_are_held_until_a_link_answers_and_replaced_when_offline(
     streamed.arrived(DEAD)
     assert len(written) == 2 and streamed.count == 3 and streamed.failures == 2
     streamed.finish([])
+
+
+def test_a_check_line_is_what_json_makes_of_its_dict_for_every_field() -> None:
+    # check_line writes the fields itself (for speed): a field added to LinkCheck, or a
+    # value JSON escapes, must come out as json.dumps(check.to_dict()) has it.
+    odd = 'a "quoted" \\ back\tslash\n, “curly” é 日本 \x00 \u2028 😀'
+    history = History(checks=3, failures=2, first_failure="2026-01-01T00:00:00Z", last_failure=odd)
+    unsure = History(checks=1, failures=0, first_failure=None, last_failure=None)
+    checks = [
+        LinkCheck("https://example.org/", Verdict.ALIVE, 200, None, "200 OK", "2026-12-05T13:00Z"),
+        LinkCheck(
+            f"https://example.org/{odd}",
+            Verdict.SOFT_404,
+            200,
+            f"https://example.org/final/{odd}",
+            odd,
+            odd,
+            method=odd,
+            from_cache=True,
+            confirmed=True,
+            history=history,
+        ),
+        LinkCheck("http://[::1]:9/", Verdict.TIMEOUT, None, None, "", "", "GET", history=unsure),
+    ]
+    checks += [replace(checks[0], verdict=verdict) for verdict in Verdict]
+    names = [field.name for field in dataclasses.fields(LinkCheck)]
+    for check in checks:
+        line = check_line(check)
+        assert line == json.dumps(check.to_dict(), ensure_ascii=False)
+        assert list(json.loads(line)) == names
+    assert JsonLinesFormat().checks(checks) == to_jsonl(c.to_dict() for c in checks)

@@ -7,13 +7,16 @@ the same as ``json_format``'s.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from archiver.models import History, LinkCheck
+
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
-    from archiver.models import Citation, LinkCheck, Selection
+    from archiver.models import Citation, Selection
     from archiver.pipeline import FinishedRun, NotStored
     from archiver.save.results import SaveReport
     from archiver.storage.fixity import FixityRun
@@ -23,6 +26,33 @@ if TYPE_CHECKING:
 # What json.dumps(row, ensure_ascii=False) builds for every call, made once: a long list's
 # JSON lines are tens of thousands of calls.
 _JSON_LINE = json.JSONEncoder(ensure_ascii=False)
+
+
+_STRING = json.encoder.encode_basestring  # what _JSON_LINE writes a string as
+_NULL = "null"
+
+
+def check_line(check: LinkCheck) -> str:
+    """``check``'s JSON line, the same characters as ``_JSON_LINE.encode(check.to_dict())``
+    (a test holds it, for every field), made with a third of the work: a long list has
+    hundreds of thousands, and they were a quarter of what its main process did."""
+    c = check
+    return (
+        f'{{"url": {_STRING(c.url)}, "verdict": "{c.verdict.value}", "http_status": '
+        f"{_NULL if c.http_status is None else int(c.http_status)}, "
+        f'"final_url": {_NULL if c.final_url is None else _STRING(c.final_url)}, '
+        f'"reason": {_STRING(c.reason)}, "checked_at": {_STRING(c.checked_at)}, '
+        f'"method": {_NULL if c.method is None else _STRING(c.method)}, '
+        f'"from_cache": {"true" if c.from_cache else "false"}, '
+        f'"confirmed": {"true" if c.confirmed else "false"}, '
+        f'"history": {_NULL if c.history is None else _history_json(c.history)}}}'
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _history_json(history: History) -> str:
+    # Equal histories are shared (check.history._history): nearly every line has one of a few.
+    return _JSON_LINE.encode(history.to_dict())
 
 
 def to_jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -36,7 +66,7 @@ class JsonLinesFormat:
         return to_jsonl(c.to_dict() for c in citations)
 
     def checks(self, results: Sequence[LinkCheck]) -> str:
-        return to_jsonl(r.to_dict() for r in results)
+        return "\n".join(check_line(r) for r in results)
 
     def selection(self, url: str, date: str | None, selection: Selection) -> str:
         return to_jsonl([{"url": url, "date": date, **selection.to_dict()}])
@@ -79,7 +109,7 @@ class StreamedChecks:
         self.failures = 0  # dead or soft-404 verdicts written
 
     def arrived(self, result: LinkCheck) -> None:
-        line = _JSON_LINE.encode(result.to_dict()) + "\n"
+        line = check_line(result) + "\n"
         self.count += 1
         self.failures += result.verdict.is_failure
         if self._answered or result.from_cache:
@@ -95,7 +125,7 @@ class StreamedChecks:
         """Write what was held: as it was, or the offline verdicts that replace it."""
         if offline:
             self.failures = 0  # an offline machine's verdicts say nothing of the links
-            self._write("".join(_JSON_LINE.encode(r.to_dict()) + "\n" for r in offline))
+            self._write("".join(check_line(r) + "\n" for r in offline))
         else:
             self._write("".join(self._held))
         self._held = []
