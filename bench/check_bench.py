@@ -27,18 +27,18 @@ these say what the run cost. ``--port`` moves the origin server off the scenario
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -330,18 +330,32 @@ RUNNERS: dict[str, Callable[..., tuple[float | None, float | None, dict[str, str
 }
 
 
-def run_scenario(
-    sc: Scenario, tools: Path, only: list[str], limit: float, runs: int
-) -> tuple[str, list[Outcome]]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-{sc.name}-"))
-    work.chmod(0o755)  # LinkChecker, run as root, drops to "nobody" and must read the article
+@contextlib.contextmanager
+def serving_origin(hosts: int, port: int) -> Iterator[subprocess.Popen[str]]:
+    """The origin server (``origin.py serve``) for ``hosts`` hosts on ``port``, once it says
+    it is serving; stopped on the way out."""
     server = subprocess.Popen(
-        [sys.executable, str(ORIGIN), "serve", "--hosts", str(sc.hosts), "--port", str(sc.port)],
+        [sys.executable, str(ORIGIN), "serve", "--hosts", str(hosts), "--port", str(port)],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert server.stderr is not None
         server.stderr.readline()  # "serving N hosts ..."
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_scenario(
+    sc: Scenario, tools: Path, only: list[str], limit: float, runs: int
+) -> tuple[str, list[Outcome]]:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{sc.name}-", ignore_cleanup_errors=True) as tmp,
+        serving_origin(sc.hosts, sc.port) as server,
+    ):
+        work = Path(tmp)
+        work.chmod(0o755)  # LinkChecker, run as root, drops to "nobody": it must read the article
         common = ["--hosts", str(sc.hosts), "--port", str(sc.port), "--links", str(sc.links)]
         (work / "article.md").write_text(origin("article", *common, "--format", "md"))
         (work / "article.html").write_text(origin("article", *common, "--format", "html"))
@@ -379,10 +393,6 @@ def run_scenario(
                     outcome.runs.append(seconds)
                 outcomes[tool] = outcome
         return floor, list(outcomes.values())
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:

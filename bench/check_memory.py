@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import ORIGIN, ROOT, SCENARIOS, origin, score
+from check_bench import ORIGIN, ROOT, SCENARIOS, origin, score, serving_origin
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -158,32 +158,22 @@ def main() -> None:
         compile_all = [sys.executable, "-m", "compileall", "-q", str(tree / "archiver")]
         subprocess.run(compile_all, check=True)
     sc = SCENARIOS[args.scenario]
-    server = subprocess.Popen(
-        [sys.executable, str(ORIGIN), "serve", "--hosts", str(sc.hosts), "--port", str(sc.port)],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
     print("| links | wall (s) | CPU (s) | peak MB per process (parent first) | peak MB summed"
           " (each process then) | right |\n|---|---|---|---|---|---|")  # fmt: skip
-    try:
-        assert server.stderr is not None
-        server.stderr.readline()
-        with tempfile.TemporaryDirectory(prefix="bench-mem-") as tmp:
-            default = [50_000, 100_000, 200_000] if sc.name == "C" else [sc.links]
-            for links in args.links or default:
-                for _ in range(args.runs):
-                    m = measure(links, sc.port, sc.hosts, Path(tmp), args.code)
-                    per = " + ".join(str(mb) for _, mb in sorted(m.peaks_mb.items()))
-                    load = os.getloadavg()[0]
-                    print(
-                        f"| {links:,} | {m.seconds} | {m.cpu} | {per} | {m.sum_mb}"
-                        f" ({' + '.join(map(str, m.at_sum_peak))}) |"
-                        f" {m.right}/{m.total} {m.wrong or ''} | load {load:.1f}",
-                        flush=True,
-                    )
-                    time.sleep(1)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with serving_origin(sc.hosts, sc.port), tempfile.TemporaryDirectory(prefix="bench-mem-") as tmp:
+        default = [50_000, 100_000, 200_000] if sc.name == "C" else [sc.links]
+        for links in args.links or default:
+            for _ in range(args.runs):
+                m = measure(links, sc.port, sc.hosts, Path(tmp), args.code)
+                per = " + ".join(str(mb) for _, mb in sorted(m.peaks_mb.items()))
+                load = os.getloadavg()[0]
+                print(
+                    f"| {links:,} | {m.seconds} | {m.cpu} | {per} | {m.sum_mb}"
+                    f" ({' + '.join(map(str, m.at_sum_peak))}) |"
+                    f" {m.right}/{m.total} {m.wrong or ''} | load {load:.1f}",
+                    flush=True,
+                )
+                time.sleep(1)
 
 
 if __name__ == "__main__":

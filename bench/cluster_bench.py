@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import ORIGIN, ROOT, SCENARIOS, origin, score, timed
+from check_bench import ROOT, SCENARIOS, origin, score, serving_origin, timed
 
 
 def _pids_of(cluster: object) -> list[int]:
@@ -64,14 +62,11 @@ def main() -> None:
     from distributed import LocalCluster
 
     sc = SCENARIOS["C"]
-    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    server = subprocess.Popen(
-        [sys.executable, str(ORIGIN), "serve", "--hosts", str(sc.hosts), "--port", str(sc.port)],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stderr is not None
-        server.stderr.readline()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-cluster-", ignore_cleanup_errors=True) as tmp,
+        serving_origin(sc.hosts, sc.port),
+    ):
+        work = Path(tmp)
         common = ["--hosts", str(sc.hosts), "--port", str(sc.port), "--links", str(args.links)]
         (work / "article.md").write_text(origin("article", *common, "--format", "md"))
         expected = dict(line.split("\t") for line in origin("expect", *common).splitlines())
@@ -104,10 +99,6 @@ def main() -> None:
         for name, seconds, peak, right, total in rows:
             cells = [f"{args.links:,}", floor, name, seconds, f"{peak:.0f}", f"{right}/{total}"]
             print("| " + " | ".join(str(cell) for cell in cells) + " |")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
