@@ -125,7 +125,7 @@ def timed(
             while not finished.wait(0.02):
                 pids = (process.pid, *others)
                 if time.monotonic() >= pss_due:
-                    peak_kb = max(peak_kb, sum(_tree_rss_kb(pid) for pid in pids))
+                    peak_kb = max(peak_kb, sum(_tree_pss_kb(pid) for pid in pids))
                     pss_due = time.monotonic() + PSS_EVERY
                 for pid in _tree_pids(pids):
                     CPU_SECONDS[pid] = max(CPU_SECONDS.get(pid, 0.0), cpu_seconds(pid))
@@ -163,34 +163,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` (any of its threads) started, as /proc lists them now."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found.extend(int(c) for c in (task / "children").read_text().split())
+    except OSError:
+        pass
+    return found
+
+
+def pss_kb(pid: int) -> int | None:
+    """The proportional set size of ``pid`` (``smaps_rollup``), None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def _tree_pids(roots: Sequence[int]) -> list[int]:
     found, pending = [], list(roots)
     while pending:
         current = pending.pop()
         found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
+        pending.extend(children(current))
     return found
 
 
-def _tree_rss_kb(pid: int) -> int:
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/smaps_rollup").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("Pss:"):
-                total += int(line.split()[1])
-    return total
+def _tree_pss_kb(pid: int) -> int:
+    return sum(pss_kb(each) or 0 for each in _tree_pids([pid]))
 
 
 def score(verdicts: dict[str, str], expected: dict[str, str]) -> tuple[int, dict[str, int]]:

@@ -35,7 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import ORIGIN, ROOT, SCENARIOS, origin, score, serving_origin
+from check_bench import (
+    ORIGIN,
+    ROOT,
+    SCENARIOS,
+    children,
+    origin,
+    pss_kb,
+    score,
+    serving_origin,
+)
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -51,26 +60,6 @@ class Measured:
     right: int = 0
     total: int = 0
     wrong: dict[str, int] = field(default_factory=dict)  # "expected->got": count
-
-
-def _pss_kb(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found.extend(int(c) for c in (task / "children").read_text().split())
-    except OSError:
-        pass
-    return found
 
 
 def measure(links: int, port: int, hosts: int, work: Path, code: Path | None = None) -> Measured:
@@ -101,13 +90,13 @@ def measure(links: int, port: int, hosts: int, work: Path, code: Path | None = N
                 pending, now = [process.pid], {}
                 while pending:
                     pid = pending.pop()
-                    pss = _pss_kb(pid)
+                    pss = pss_kb(pid)
                     if pss is None:
                         continue
                     seen.add(pid)
                     peaks[pid] = max(peaks.get(pid, 0), pss)
                     now[pid] = pss
-                    pending.extend(_children(pid))
+                    pending.extend(children(pid))
                 if sum(now.values()) > top:
                     top, at_top = sum(now.values()), now
 
