@@ -298,23 +298,6 @@ def test_the_index_by_url_follows_captures_added_and_cited(tmp_path: Path) -> No
     assert fresh.latest_of("http://kill.example/never") == []
 
 
-def test_citations_added_to_a_capture_reach_its_records_and_no_others(tmp_path: Path) -> None:
-    root = tmp_path / "store"
-    killed_with_a_journal(root)
-    manifest = manifest_of(root)
-    assert manifest.records and len(manifest.captures) == 3
-    for capture in (manifest.captures[1], manifest.captures[0], manifest.captures[2]):
-        changed = manifest.with_citations(capture.warc_file, capture.record_id, ["y.md#L2"])
-        assert changed is not None
-        manifest, updated = changed
-        assert "y.md#L2" in updated.citations
-    for record in manifest.records:
-        owners = [c for c in manifest.captures if record.written_with(c)]
-        assert len(owners) == 1
-        assert record.citations == owners[0].citations
-    assert manifest.with_citations("none.warc.gz", "urn:uuid:none", ["z"]) is None
-
-
 def test_a_store_open_while_another_replaces_a_folded_journal_sees_every_capture(
     tmp_path: Path,
 ) -> None:
