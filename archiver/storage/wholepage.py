@@ -122,9 +122,7 @@ def obtain_whole_live(
     stored = manifest.stored_requisites("live")
     kept = [r for r in page.requisites if (r.requisite.url, "") not in stored]
     shared = [
-        replace(
-            stored[key], url=r.requisite.url, kind=r.requisite.kind, found_in=r.requisite.found_in
-        )
+        _as_named(stored[key], r.requisite)
         for r in page.requisites
         if (key := (r.requisite.url, "")) in stored
     ]
@@ -223,13 +221,9 @@ def share_stored_since(page: Obtained, manifest: Manifest) -> Obtained | None:
         if entry is None:
             kept.append(fetched)
             continue
-        named = fetched.requisite
         shared.append(
             replace(
-                entry,
-                url=named.url,
-                kind=named.kind,
-                found_in=named.found_in,
+                _as_named(entry, fetched.requisite),
                 seconds_from_page=fetched.seconds_from_page,
                 note=fetched.note,
             )
@@ -426,7 +420,7 @@ def _shared(
 ) -> list[StoredRequisite]:
     """A stored requisite as this page's (named by ``requisite``), and for a stylesheet
     the stored requisites it names, which come with it."""
-    shared = [replace(entry, url=requisite.url, kind=requisite.kind, found_in=requisite.found_in)]
+    shared = [_as_named(entry, requisite)]
     if entry.kind != "stylesheet":
         return shared
     for other in stored.values():
@@ -435,6 +429,11 @@ def _shared(
             named = Requisite(other.url, other.kind, requisite.url)
             shared.extend(_shared(other, named, stored, seen))
     return shared
+
+
+def _as_named(entry: StoredRequisite, requisite: Requisite) -> StoredRequisite:
+    """A stored requisite as the one this page (or its stylesheet) names."""
+    return replace(entry, url=requisite.url, kind=requisite.kind, found_in=requisite.found_in)
 
 
 def requisite_entries(
