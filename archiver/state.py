@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS checks (
     method TEXT
 );
 CREATE INDEX IF NOT EXISTS checks_by_url ON checks (url, checked_at);
+-- Checks as they arrive, not yet in ``checks`` (see ``State.record_checks``).
+CREATE TABLE IF NOT EXISTS checks_new (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    http_status INTEGER,
+    final_url TEXT,
+    reason TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    method TEXT
+);
 
 -- archiver.archives.cache: what archives answered, so a rerun need not ask them again.
 CREATE TABLE IF NOT EXISTS archive_lookups (
@@ -73,6 +84,14 @@ CREATE TABLE IF NOT EXISTS memento_passages (
 """
 
 
+_COLUMNS = "url, verdict, http_status, final_url, reason, checked_at, method"
+# Moves the checks recorded since into the history, sorted as its index is (so each page
+# of the index is written once, not once a row), in their order of arrival for one URL
+# and second; part of one transaction with the DELETE after it.
+_MOVE_NEW = (
+    f"INSERT INTO checks ({_COLUMNS}) SELECT {_COLUMNS} FROM checks_new"
+    " ORDER BY url, checked_at, id"
+)
 _URLS_PER_QUERY = 500  # bound parameters per query; old SQLite builds allow 999
 _BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write before giving up
 
@@ -155,6 +174,7 @@ class State:
             try:
                 # In one transaction: a new file is synced to disk once, not once a statement.
                 self._db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
+                self._move_new_checks()  # what a run killed before its end recorded
             except sqlite3.Error:
                 self._db.close()
                 raise
@@ -164,25 +184,53 @@ class State:
         self.record_checks([check])
 
     def record_checks(self, checks: Iterable[LinkCheck]) -> None:
-        """Add checks to the history in one transaction (one disk sync, not one each)."""
+        """Add checks to the history in one transaction (one disk sync, not one each).
+
+        They go to a table of their own, with no index, and into the history's table
+        (``move_new_checks``) when it is read, when a State is opened, and when a run
+        asks. Writing each batch of a long run into the indexed table cost a page of
+        its index a row (the URLs come in no order): on scenario C's 200,000 checks,
+        written every half second, 1.43 s of CPU; appended 0.36 s, then moved at once,
+        sorted, 0.27 s more.
+        """
         rows = [
-            (c.url, c.verdict.value, c.http_status, c.final_url, c.reason, c.checked_at, c.method)
+            (
+                c.url,
+                _VERDICT_VALUES[c.verdict],
+                c.http_status,
+                c.final_url,
+                c.reason,
+                c.checked_at,
+                c.method,
+            )
             for c in checks
         ]
         with self._lock, _reported(self.path), self._db:
             self._db.executemany(
-                "INSERT INTO checks (url, verdict, http_status, final_url, reason, checked_at,"
-                " method) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                f"INSERT INTO checks_new ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
             )
+
+    def move_new_checks(self) -> None:
+        """Move the checks recorded since the last move (by any process) into the
+        history's table, in one transaction: a process killed meanwhile leaves them where
+        they were, and two processes moving at once move each row once."""
+        with self._lock, _reported(self.path):
+            self._move_new_checks()
+
+    def _move_new_checks(self) -> None:
+        if self._db.execute("SELECT 1 FROM checks_new LIMIT 1").fetchone() is None:
+            return  # nothing to move: no write lock taken
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(_MOVE_NEW)
+            self._db.execute("DELETE FROM checks_new")
 
     def history(self, url: str) -> list[LinkCheck]:
         """Every recorded check of ``url``, oldest first."""
         with self._lock, _reported(self.path):
+            self._move_new_checks()
             rows = self._db.execute(
-                "SELECT url, verdict, http_status, final_url, reason, checked_at, method"
-                " FROM checks WHERE url = ? ORDER BY checked_at, id",
-                (url,),
+                f"SELECT {_COLUMNS} FROM checks WHERE url = ? ORDER BY checked_at, id", (url,)
             ).fetchall()
         return [_row_to_check(row) for row in rows]
 
@@ -200,11 +248,11 @@ class State:
         gc.disable()
         try:
             with self._lock, _reported(self.path):
+                self._move_new_checks()
                 for start in range(0, len(wanted), _URLS_PER_QUERY):
                     part = wanted[start : start + _URLS_PER_QUERY]
                     rows = self._db.execute(
-                        "SELECT url, verdict, http_status, final_url, reason, checked_at,"
-                        f" method FROM checks WHERE url IN ({', '.join('?' * len(part))})"
+                        f"SELECT {_COLUMNS} FROM checks WHERE url IN ({', '.join('?' * len(part))})"
                         " ORDER BY url, checked_at, id",
                         part,
                     ).fetchall()
@@ -309,6 +357,8 @@ def latest_if_fresh(history: list[LinkCheck], max_age: float, now: datetime) -> 
 
 
 _VERDICTS: dict[object, Verdict] = {verdict.value: verdict for verdict in Verdict}
+# The other way: a dict look-up, not the enum's ``value`` property (~1 us each)
+_VERDICT_VALUES: dict[Verdict, str] = {verdict: verdict.value for verdict in Verdict}
 
 
 def _row_to_check(row: tuple[object, ...]) -> LinkCheck:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -700,15 +701,42 @@ def test_results_are_written_down_while_a_slow_link_is_awaited(
     def arrived(result: LinkCheck) -> None:
         if result.url.endswith("/slow"):
             with sqlite3.connect(tmp_path / "state.sqlite") as db:
-                rows_when_slow_arrived.append(
-                    db.execute("SELECT count(*) FROM checks").fetchone()[0]
-                )
+                rows = "SELECT (SELECT count(*) FROM checks) + (SELECT count(*) FROM checks_new)"
+                rows_when_slow_arrived.append(db.execute(rows).fetchone()[0])
 
     with State(tmp_path / "state.sqlite") as state:
         check_urls(urls, sandbox_settings(origin, processes=2), state=state, on_result=arrived)
         assert len(state.histories(urls)) == 5
     # the four quick ones were written while the slow one was awaited, not at the end
     assert rows_when_slow_arrived == [4]
+
+
+def test_checks_are_moved_into_the_history_while_the_last_answers_are_awaited(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # Worker processes say when their last URL's check has started; the checks recorded
+    # by then are moved into the history's indexed table while the slow link is awaited
+    # (the CPU has time then), the few after it at the end.
+    honest_site(origin, "a.example")
+    honest_site(origin, "b.example")
+    origin.add("http://b.example/slow", Page(body=article("Slow", "At last."), delay=1.5))
+    urls = ["http://b.example/slow"] + [f"http://a.example/{i}" for i in range(20)]
+    path = tmp_path / "state.sqlite"
+    moved_when_slow_arrived: list[int] = []
+
+    def arrived(result: LinkCheck) -> None:
+        if result.url.endswith("/slow"):
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                moved = db.execute("SELECT count(*) FROM checks").fetchone()[0]
+                moved_when_slow_arrived.append(moved)
+
+    settings = sandbox_settings(origin, processes=2, per_host=2)
+    with State(path) as state:
+        check_urls(urls, settings, state=state, on_result=arrived)
+        assert state.execute("SELECT count(*) FROM checks_new") == [(0,)]
+        assert state.execute("SELECT count(*) FROM checks") == [(21,)]
+    [moved] = moved_when_slow_arrived
+    assert 0 < moved < 21
 
 
 def test_a_checking_process_that_dies_is_an_error_not_a_hang(origin: OriginServer) -> None:

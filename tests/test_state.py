@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -244,5 +248,152 @@ def test_a_copy_made_meanwhile_by_another_process_is_kept(tmp_path: Path) -> Non
     assert not _copy_old_state(old, new)
     assert new.stat().st_ino == inode
     with sqlite3.connect(new) as db:
-        assert db.execute("SELECT url FROM checks").fetchall() == [("http://b.example/",)]
+        rows = db.execute("SELECT url FROM checks UNION ALL SELECT url FROM checks_new")
+        assert rows.fetchall() == [("http://b.example/",)]
     assert [p.name for p in new.parent.iterdir()] == ["warcs.sqlite"]  # no copy left over
+
+
+# -- checks recorded into a table of their own, moved into the history's later ----------
+
+
+def rows(path: Path, table: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute(f"SELECT url, reason FROM {table} ORDER BY id").fetchall()
+
+
+def test_recorded_checks_are_moved_into_the_history_sorted_when_it_is_read(
+    tmp_path: Path,
+) -> None:
+    # A long run records its checks (in no order of URL) unindexed, then moves them all
+    # at once, sorted as the index is; reading the history moves what was not yet.
+    path = tmp_path / "state.sqlite"
+    with State(path) as state:
+        state.record_checks(
+            [
+                check("http://c.example/", Verdict.DEAD, "2024-03-01T00:00:00Z", "c"),
+                check("http://a.example/", Verdict.DEAD, "2024-03-02T00:00:00Z", "a2"),
+                check("http://a.example/", Verdict.DEAD, "2024-03-01T00:00:00Z", "a1"),
+            ]
+        )
+        assert rows(path, "checks") == []
+        assert len(rows(path, "checks_new")) == 3
+        assert [c.reason for c in state.history("http://a.example/")] == ["a1", "a2"]
+        assert rows(path, "checks_new") == []
+        assert [reason for _, reason in rows(path, "checks")] == ["a1", "a2", "c"]
+        state.record_checks([check("http://b.example/", Verdict.ALIVE, "2024-03-03T00:00:00Z")])
+        state.move_new_checks()
+        assert rows(path, "checks_new") == []
+        assert [url for url, _ in rows(path, "checks")][-1] == "http://b.example/"
+
+
+def test_the_order_of_a_history_holds_across_moved_and_unmoved_checks(tmp_path: Path) -> None:
+    # Checks of one URL and one second keep the order they were recorded in, whether
+    # they were moved in the same move or in two.
+    path = tmp_path / "state.sqlite"
+    url = "http://a.example/"
+    with State(path) as writer, State(path) as reader:
+        writer.record_checks([check(url, Verdict.DEAD, "2024-03-01T00:00:00Z", "1")])
+        writer.move_new_checks()
+        writer.record_checks([check(url, Verdict.DEAD, "2024-03-01T00:00:00Z", "2")])
+        writer.record_checks([check(url, Verdict.DEAD, "2024-02-01T00:00:00Z", "0")])
+        writer.record_checks([check(url, Verdict.DEAD, "2024-03-01T00:00:00Z", "3")])
+        assert len(rows(path, "checks_new")) == 3
+        assert [c.reason for c in reader.histories([url])[url]] == ["0", "1", "2", "3"]
+        assert [c.reason for c in writer.history(url)] == ["0", "1", "2", "3"]
+
+
+def test_an_older_state_file_without_the_table_of_new_checks_is_used_as_it_is(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "CREATE TABLE checks (id INTEGER PRIMARY KEY, url TEXT NOT NULL, verdict TEXT"
+            " NOT NULL, http_status INTEGER, final_url TEXT, reason TEXT NOT NULL,"
+            " checked_at TEXT NOT NULL, method TEXT)"
+        )
+        db.execute("CREATE INDEX checks_by_url ON checks (url, checked_at)")
+        db.execute(
+            "INSERT INTO checks (url, verdict, http_status, reason, checked_at, method)"
+            " VALUES ('http://a.example/', 'dead', 404, 'old', '2024-01-01T00:00:00Z', 'GET')"
+        )
+    with State(path) as state:
+        state.record_check(check("http://a.example/", Verdict.ALIVE, "2024-01-01T00:00:00Z"))
+        assert [c.reason for c in state.history("http://a.example/")] == ["old", "HTTP 200"]
+
+
+RECORD_THEN_HANG = """
+import sys, time
+from pathlib import Path
+from archiver.models import LinkCheck, Verdict
+from archiver.state import State
+state = State(Path(sys.argv[1]))
+for n in range(int(sys.argv[3])):
+    state.record_checks(
+        LinkCheck(f"http://h{i % 7}.example/{i}", Verdict.DEAD, 404, None, sys.argv[2] + str(n),
+                  "2024-03-01T00:00:00Z", "GET")
+        for i in range(50)
+    )
+    if n % 3 == 2:
+        state.move_new_checks()
+print("recorded", flush=True)
+time.sleep(60)
+"""
+
+
+def record_in_another_process(path: Path, name: str, batches: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", RECORD_THEN_HANG, str(path), name, str(batches)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_checks_of_a_killed_run_are_in_the_next_ones_history(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with State(path) as state:
+        state.record_check(check("http://h0.example/0", Verdict.ALIVE, "2024-01-01T00:00:00Z"))
+    run = record_in_another_process(path, "killed", 2)  # recorded, never moved
+    try:
+        assert run.stdout is not None and run.stdout.readline() == "recorded\n"
+        assert len(rows(path, "checks_new")) == 100
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.communicate()
+    with State(path) as state:  # a new run moves them as it opens the file
+        assert len(rows(path, "checks_new")) == 0
+        assert [c.reason for c in state.history("http://h0.example/0")] == [
+            "HTTP 200",
+            "killed0",
+            "killed1",
+        ]
+        assert (
+            sum(
+                map(
+                    len, state.histories(f"http://h{i % 7}.example/{i}" for i in range(50)).values()
+                )
+            )
+            == 101
+        )
+
+
+def test_two_processes_recording_and_moving_at_once_keep_every_check_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite"
+    State(path).close()
+    runs = [record_in_another_process(path, name, 30) for name in ("x", "y")]
+    try:
+        for run in runs:
+            assert run.stdout is not None and run.stdout.readline() == "recorded\n"
+    finally:
+        for run in runs:
+            run.send_signal(signal.SIGKILL)
+            run.communicate()
+    with State(path) as state:
+        found = state.histories(f"http://h{i % 7}.example/{i}" for i in range(50))
+    for url, history in found.items():
+        for name in ("x", "y"):  # each one's checks once, in the order it recorded them
+            assert [c.reason for c in history if c.reason[0] == name] == [
+                f"{name}{n}" for n in range(30)
+            ], url

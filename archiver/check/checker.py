@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import math
 import secrets
 from collections import defaultdict, deque
@@ -67,7 +68,6 @@ DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
 FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
 COLLECT_EVERY = 50_000  # allocations between garbage collections while checking (Python: 700)
-BATCH_SECONDS = 0.05  # how often worker processes send their results to the parent
 FILE_EXTENSIONS = {
     "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
     "webp", "svg", "tif", "tiff", "mp3", "mp4", "m4a", "wav", "ogg", "webm", "mov", "avi",
@@ -414,43 +414,6 @@ def _bot_wall(answer: Response) -> str | None:
     return None
 
 
-async def check_in_batches(
-    urls: Sequence[str],
-    settings: Settings,
-    clock: Clock,
-    send: Callable[[list[LinkCheck]], None],
-) -> None:
-    """Results go to ``send`` (the parent) in batches, every ``BATCH_SECONDS``: one
-    pickling and one pipe write per batch, not per result, leave the CPU to the
-    requests. The last batch goes as soon as the last result is in, before this process
-    closes its connections."""
-    batch: list[LinkCheck] = []
-    remaining = len(urls)
-
-    def flush() -> None:
-        if batch:
-            send(batch.copy())
-            batch.clear()
-
-    def arrived(result: LinkCheck) -> None:
-        nonlocal remaining
-        batch.append(result)
-        remaining -= 1
-        if remaining == 0:
-            flush()
-
-    async def now_and_then() -> None:
-        while True:
-            await asyncio.sleep(BATCH_SECONDS)
-            flush()
-
-    sender = asyncio.ensure_future(now_and_then())
-    try:
-        await check_all(urls, settings, clock, arrived)
-    finally:
-        sender.cancel()
-
-
 def _allow_open_files(wanted: int) -> None:
     """Raise the soft limit on open files towards ``wanted`` (many systems start at 1024,
     fewer than a busy check keeps open); never above the hard limit."""
@@ -469,14 +432,28 @@ async def check_all(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Check ``urls`` with ``per_host`` turns per host taken by ``workers`` coroutines,
     each turn taking the host's next URL when it is done, each result to ``on_result``
     (none is held here): besides the URLs (and a few small things per host), memory
     stays proportional to the requests in flight, not to the hosts' slots nor to the
-    results, and no host waits behind another's queue."""
+    results, and no host waits behind another's queue. ``on_started`` is called once the
+    last URL's check has started: from then on, only answers are awaited."""
+    on_start = _on_last(len(urls), on_started)
     with _rare_collections():
-        await _check_each_host(urls, settings, clock, on_result)
+        await _check_each_host(urls, settings, clock, on_result, on_start)
+
+
+def _on_last(count: int, then: Callable[[], None] | None) -> Callable[[], None]:
+    """A function that calls ``then`` (if any) when it is called the ``count``-th time."""
+    calls = itertools.count(1)
+
+    def call() -> None:
+        if next(calls) == count and then is not None:
+            then()
+
+    return call
 
 
 @contextmanager
@@ -498,13 +475,15 @@ async def _check_each_host(
     settings: Settings,
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
+    on_start: Callable[[], None],
 ) -> None:
     """Each host's turns (``_line_up``) taken by ``workers`` coroutines: a turn checks
     its host's next URL, then goes to the back of the line while that host has URLs
     left. Only ``workers`` coroutines, not ``per_host`` for every host (40,000 of them,
     each with its frame and futures, on 5,000 hosts): the overall limit let no more than
     that many make requests anyway. When a host's last turn ends, what was kept for it
-    (its queue, its soft-404 probes, its idle connections) is let go."""
+    (its queue, its soft-404 probes, its idle connections) is let go. ``on_start`` is
+    called as each URL's check starts. Long because the turns share its state."""
     _allow_open_files(settings.workers + 256)
     client = Client(settings, max_body=CHECK_BODY_BYTES)
     checker = _Checker(client, settings, clock)
@@ -527,6 +506,7 @@ async def _check_each_host(
             # Empty when the host's other turns took what this one was lined up for.
             item = queue.popleft() if queue else None
             if isinstance(item, str):
+                on_start()
                 outcome = await checker.check_soon(item)
                 if isinstance(outcome, LinkCheck):
                     on_result(outcome)

@@ -10,10 +10,9 @@ days (``Settings.confirm_failures`` and ``confirm_days``).
 arrival, so that a run killed halfway loses nothing it learned and a rerun reuses it
 (``--fresh-for``): one transaction (one disk sync) for what arrived meanwhile, at most two
 a second, rather than one per check (2,000 syncs would cost seconds) or one at the end.
-A transaction's cost is mostly the pages of the URL index it changes (random URLs: about
-a page a row, each written to the journal and the file), so fewer, larger ones are
-cheaper a row: on 200,000 checks, ~9.7 us a row written 2,000 at a time (a fifth of a
-second of a long run), ~7.3 us 5,000 at a time.
+Those transactions append to a table with no index; the checks are moved into the
+history's indexed table, sorted, once every request of the run is made (``settle``) and at
+its end (``State.record_checks`` says why and what it saves).
 """
 
 from __future__ import annotations
@@ -35,7 +34,13 @@ WRITE_EVERY = 0.5  # seconds: a check is in the state file at most about this lo
 
 class HistoryWriter:
     """Checks on their way into the state file: ``add`` each as it arrives, ``tick`` now and
-    then while none does, ``flush`` at the end.
+    then while none does, ``settle`` once every request is made and only answers are
+    awaited, ``flush`` at the end.
+
+    What arrived is recorded every ``every`` seconds (``State.record_checks``: crash-safe,
+    and cheap while the CPUs are busy with the requests) and moved into the history's
+    indexed table (``State.move_new_checks``) when the CPUs have less to do: when only the
+    last answers are awaited (often a timeout's wait), and at the end.
 
     Nothing is written until some link got an HTTP answer: if none ever does, this machine
     may be offline, and an offline machine's verdicts say nothing about the links (the
@@ -58,18 +63,28 @@ class HistoryWriter:
     def tick(self) -> None:
         """Write what waits, if anything answered and the last write is long enough ago."""
         if self._answered and self._waiting and self._clock() >= self._due:
+            self._write()
+
+    def settle(self) -> None:
+        """Write what waits and move what was written into the history's table, if
+        anything answered (else it may all be discarded)."""
+        if self._answered:
             self.flush()
 
     def flush(self) -> None:
-        """Write everything that waits, now."""
-        if self._waiting:
-            self._state.record_checks(self._waiting)
-            self._waiting = []
-        self._due = self._clock() + self._every
+        """Write everything that waits, now, and move it into the history's table."""
+        self._write()
+        self._state.move_new_checks()
 
     def discard(self) -> None:
         """Forget what waits (an offline machine's verdicts)."""
         self._waiting = []
+
+    def _write(self) -> None:
+        if self._waiting:
+            self._state.record_checks(self._waiting)
+            self._waiting = []
+        self._due = self._clock() + self._every
 
 
 def summarise_history(history: Sequence[LinkCheck]) -> History:

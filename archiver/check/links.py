@@ -92,9 +92,9 @@ def check_urls(
             # now keeps it. Until something answers, nothing is: it may be offline.
             writer.add(check)
 
-    tick = writer.tick if writer is not None else None
+    tick, settle = (writer.tick, writer.settle) if writer is not None else (None, None)
     if to_check:
-        _check_fresh(to_check, settings, clock, arrived, tick, processes)
+        _check_fresh(to_check, settings, clock, arrived, tick, settle, processes)
     offline: list[LinkCheck] = []
     if to_check and not answers.answered and _machine_offline(settings, clock):
         offline = [_offline_verdict(check, settings) for check in answers.waiting]
@@ -134,11 +134,13 @@ def _check_here(
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
+    on_started: Callable[[], None] | None,
     processes: CheckProcesses | None,
 ) -> None:
     """Check ``urls`` on this machine, each result to ``on_result``: one event loop, or
     worker processes split by host for a long list (``processes`` when they were started
-    early for these settings)."""
+    early for these settings), which call ``on_started`` once every URL's check has
+    started."""
     long_list = len(urls) >= SPLIT_THRESHOLD
     parts = partition_by_host(urls, process_count(settings) if long_list else settings.processes)
     ready = processes if processes is not None and processes.fits(settings, clock) else None
@@ -146,7 +148,7 @@ def _check_here(
         processes.close()
     if len(parts) > 1 and can_fork():
         ready = ready or CheckProcesses(len(parts), settings, clock)
-        ready.run(parts, on_result, on_tick)
+        ready.run(parts, on_result, on_tick, on_started)
     else:
         if ready is not None:
             ready.close()
@@ -181,11 +183,13 @@ def _check_fresh(
     clock: Clock,
     on_result: Callable[[LinkCheck], None],
     on_tick: Callable[[], None] | None,
+    on_started: Callable[[], None] | None,
     processes: CheckProcesses | None,
 ) -> None:
     """Check ``urls`` here (``_check_here``) or on the Dask cluster the settings name,
     each result to ``on_result``. ``on_tick`` is called every ``TICK_SECONDS`` or so
-    meanwhile, whether results arrive or not."""
+    meanwhile, whether results arrive or not; ``on_started`` (by worker processes only)
+    once every URL's check has started, when only answers are awaited."""
     if settings.cluster is not None:
         from archiver.check.cluster import check_on_cluster
 
@@ -193,7 +197,7 @@ def _check_fresh(
             processes.close()  # started early for a long article; the cluster does it
         check_on_cluster(urls, settings, on_result, on_tick)
     else:
-        _check_here(urls, settings, clock, on_result, on_tick, processes)
+        _check_here(urls, settings, clock, on_result, on_tick, on_started, processes)
 
 
 def _machine_offline(settings: Settings, clock: Clock) -> bool:

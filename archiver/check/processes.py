@@ -109,10 +109,13 @@ class CheckProcesses:
         parts: Sequence[Sequence[str]],
         on_result: Callable[[LinkCheck], None],
         on_tick: Callable[[], None] | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
         """Check each part in its own process (at most one part per process), each result
         to ``on_result`` (none is held here); ``on_tick`` is called after each batch of
-        results and whenever none arrived for ``TICK_SECONDS``."""
+        results and whenever none arrived for ``TICK_SECONDS``, ``on_started`` once every
+        process has started its last URL's check (each says so with a None): from then on
+        the processes only await answers, and the CPU has time to spare."""
         if len(parts) > len(self._work):
             raise ValueError(f"{len(parts)} parts for {len(self._work)} processes")
         for fd, part in zip(self._work, parts, strict=False):
@@ -120,6 +123,7 @@ class CheckProcesses:
         self._close_work()  # the work is out; a process given no part goes
         missing = {fd: len(part) for fd, part in zip(self._results, parts, strict=False)}
         buffers = {fd: bytearray() for fd in missing}
+        started: set[int] = set()  # the processes that started their last URL's check
         poller = select.poll()
         for fd in missing:
             poller.register(fd, select.POLLIN)
@@ -137,6 +141,11 @@ class CheckProcesses:
                     for item in _frames(buffers[fd], chunk):
                         if isinstance(item, BaseException):
                             raise item
+                        if item is None:
+                            started.add(fd)
+                            if on_started is not None and len(started) == len(missing):
+                                on_started()
+                            continue
                         missing[fd] -= len(item)
                         for result in item:
                             on_result(result)
@@ -242,7 +251,7 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
     try:
         # What can be done before the URLs arrive is done first, while the parent may
         # still be parsing: the checker's imports and the event loop.
-        from archiver.check import checker
+        from archiver.check.batches import check_in_batches
 
         with new_runner() as runner:
             runner.get_loop()
@@ -256,7 +265,10 @@ def _worker(work: int, results: int, settings: Settings, clock: Clock) -> int:
             def send(batch: list[LinkCheck]) -> None:
                 _write_all(results, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
 
-            runner.run(checker.check_in_batches(urls, settings, clock, send))
+            def started() -> None:
+                _write_all(results, pickle.dumps(None))
+
+            runner.run(check_in_batches(urls, settings, clock, send, started))
         return 0
     except BaseException as e:  # reported to the parent, which raises it
         failure = RuntimeError(f"link checking failed: {type(e).__name__}: {e}")
