@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 
 import pytest
 
@@ -69,3 +70,35 @@ def test_link_check_is_a_frozen_value() -> None:
         "last_failure": "2024-01-05",
     }
     assert confirmed.to_dict()["verdict"] == "dead"
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        LinkCheck("http://a.example/", Verdict.DEAD, 404, None, "HTTP 404", "2024-01-01T00:00:00Z"),
+        LinkCheck(
+            "http://a.example/",
+            Verdict.SOFT_404,
+            200,
+            "http://a.example/gone",
+            "soft-404",
+            "2024-01-01T00:00:00Z",
+            "GET",
+            from_cache=True,
+            confirmed=True,
+            history=History(3, 3, "2023-12-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+        ),
+        LinkCheck(
+            "u", Verdict.ALIVE, 200, "u", "HTTP 200", "t", "HEAD", history=History(1, 0, None, None)
+        ),
+    ],
+)
+def test_a_check_comes_back_from_a_pickle_whole(check: LinkCheck) -> None:
+    # The worker processes send their checks pickled, as a tuple of the fields that are set.
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        again = pickle.loads(pickle.dumps(check, protocol))
+        assert again == check
+        assert again.__dict__ == check.__dict__
+        assert [type(getattr(again, f.name)) for f in dataclasses.fields(LinkCheck)] == [
+            type(getattr(check, f.name)) for f in dataclasses.fields(LinkCheck)
+        ]

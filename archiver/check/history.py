@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from archiver.config import Settings
 from archiver.dates import parse_iso
-from archiver.models import History, LinkCheck, Verdict
+from archiver.models import FAILING, History, LinkCheck, Verdict
 
 if TYPE_CHECKING:
     from archiver.state import State
@@ -56,9 +56,12 @@ class HistoryWriter:
         self._due = 0.0  # when the next write may be made
 
     def add(self, check: LinkCheck) -> None:
+        """Take ``check`` to write at the next ``tick`` (the caller's, after each batch of
+        results and whenever none arrived for a while: not one look at the clock a
+        result)."""
         self._waiting.append(check)
-        self._answered = self._answered or check.http_status is not None
-        self.tick()
+        if not self._answered:
+            self._answered = check.http_status is not None
 
     def tick(self) -> None:
         """Write what waits, if anything answered and the last write is long enough ago."""
@@ -89,11 +92,16 @@ class HistoryWriter:
 
 def summarise_history(history: Sequence[LinkCheck]) -> History:
     """Failures since the last alive answer, from a URL's checks (oldest first)."""
+    if len(history) == 1:  # a link checked for the first time: most of a long list
+        check = history[0]
+        if check.verdict in FAILING:
+            return _history(1, 1, check.checked_at, check.checked_at)
+        return _history(1, 0, None, None)
     failures: list[str] = []
     for check in history:
         if check.verdict is Verdict.ALIVE:
             failures = []
-        elif check.verdict.is_failure:
+        elif check.verdict in FAILING:
             failures.append(check.checked_at)
     if not failures:
         return _history(len(history), 0, None, None)
@@ -109,7 +117,7 @@ def _history(checks: int, failures: int, first: str | None, last: str | None) ->
 
 def confirm(check: LinkCheck, history: History, min_failures: int, min_days: float) -> bool:
     """A failure is confirmed after ``min_failures`` of them spread over ``min_days`` days."""
-    if not check.verdict.is_failure or history.failures < min_failures:
+    if history.failures < min_failures or check.verdict not in FAILING:
         return False
     assert history.first_failure is not None and history.last_failure is not None
     span = parse_iso(history.last_failure) - parse_iso(history.first_failure)
@@ -124,15 +132,15 @@ def with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) 
     history = summarise_history(checks)
     confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
     # dataclasses.replace, without its look at the fields each time (~5 us a result)
-    return LinkCheck(
-        url=check.url,
-        verdict=check.verdict,
-        http_status=check.http_status,
-        final_url=check.final_url,
-        reason=check.reason,
-        checked_at=check.checked_at,
-        method=check.method,
-        from_cache=check.from_cache,
-        confirmed=confirmed,
-        history=history,
+    return LinkCheck(  # positional: keywords cost (a long run makes one a result)
+        check.url,
+        check.verdict,
+        check.http_status,
+        check.final_url,
+        check.reason,
+        check.checked_at,
+        check.method,
+        check.from_cache,
+        confirmed,
+        history,
     )

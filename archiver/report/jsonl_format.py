@@ -7,12 +7,11 @@ the same as ``json_format``'s.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archiver.models import History, LinkCheck
+from archiver.models import FAILING, History, LinkCheck
 
 if TYPE_CHECKING:
     from archiver.export.contents import Exported
@@ -38,7 +37,7 @@ def check_line(check: LinkCheck) -> str:
     hundreds of thousands, and they were a quarter of what its main process did."""
     c = check
     return (
-        f'{{"url": {_STRING(c.url)}, "verdict": "{c.verdict.value}", "http_status": '
+        f'{{"url": {_STRING(c.url)}, "verdict": "{c.verdict}", "http_status": '
         f"{_NULL if c.http_status is None else int(c.http_status)}, "
         f'"final_url": {_NULL if c.final_url is None else _STRING(c.final_url)}, '
         f'"reason": {_STRING(c.reason)}, "checked_at": {_STRING(c.checked_at)}, '
@@ -49,10 +48,22 @@ def check_line(check: LinkCheck) -> str:
     )
 
 
-@functools.lru_cache(maxsize=1024)
+# Equal histories are shared (check.history._history): nearly every line has one of a few.
+# Known by identity, each held with its JSON (so its id is not reused meanwhile): a
+# dataclass's hash, for an lru_cache, cost a call of Python a line.
+_HISTORY_JSON: dict[int, tuple[History, str]] = {}
+_HISTORIES_KEPT = 1024
+
+
 def _history_json(history: History) -> str:
-    # Equal histories are shared (check.history._history): nearly every line has one of a few.
-    return _JSON_LINE.encode(history.to_dict())
+    known = _HISTORY_JSON.get(id(history))
+    if known is not None and known[0] is history:
+        return known[1]
+    if len(_HISTORY_JSON) >= _HISTORIES_KEPT:
+        _HISTORY_JSON.clear()
+    text = _JSON_LINE.encode(history.to_dict())
+    _HISTORY_JSON[id(history)] = (history, text)
+    return text
 
 
 def to_jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -111,7 +122,7 @@ class StreamedChecks:
     def arrived(self, result: LinkCheck) -> None:
         line = check_line(result) + "\n"
         self.count += 1
-        self.failures += result.verdict.is_failure
+        self.failures += result.verdict in FAILING
         if self._answered or result.from_cache:
             self._write(line)
         elif result.http_status is not None:
