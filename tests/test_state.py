@@ -93,6 +93,24 @@ def test_histories_of_more_urls_than_one_query_binds(tmp_path: Path) -> None:
         assert [c.verdict for c in found[url]] == expected, url
 
 
+def test_recorded_histories_leave_out_the_urls_never_checked(tmp_path: Path) -> None:
+    with State(tmp_path / "state.sqlite") as state:
+        state.record_checks(
+            [
+                check("http://b.example/", Verdict.DEAD, "2024-03-02T00:00:00Z", "b"),
+                check("http://a.example/", Verdict.DEAD, "2024-03-01T00:00:00Z", "a"),
+            ]
+        )
+        found = state.recorded_histories(
+            ["http://never.example/", "http://a.example/", "http://b.example/"]
+        )
+        assert {url: [c.reason for c in checks] for url, checks in found.items()} == {
+            "http://a.example/": ["a"],
+            "http://b.example/": ["b"],
+        }
+        assert state.recorded_histories(["http://never.example/"]) == {}
+
+
 def test_histories_of_no_urls(tmp_path: Path) -> None:
     with State(tmp_path / "state.sqlite") as state:
         assert state.histories([]) == {}

@@ -131,16 +131,4 @@ def with_history(check: LinkCheck, checks: list[LinkCheck], settings: Settings) 
         return check
     history = summarise_history(checks)
     confirmed = confirm(check, history, settings.confirm_failures, settings.confirm_days)
-    # dataclasses.replace, without its look at the fields each time (~5 us a result)
-    return LinkCheck(  # positional: keywords cost (a long run makes one a result)
-        check.url,
-        check.verdict,
-        check.http_status,
-        check.final_url,
-        check.reason,
-        check.checked_at,
-        check.method,
-        check.from_cache,
-        confirmed,
-        history,
-    )
+    return check.judged(confirmed, history)

@@ -68,7 +68,7 @@ def check_urls(
     saw them before that was known; see ``report.jsonl_format.StreamedChecks``).
     """
     unique = list(dict.fromkeys(urls))
-    known = _with_history(state.histories(unique)) if state is not None else {}
+    known = state.recorded_histories(unique) if state is not None else {}
     reused = _fresh_enough(unique, known, settings, clock())
     to_check = [url for url in unique if url not in reused] if reused else unique
     if on_result is not None:
@@ -81,7 +81,7 @@ def check_urls(
     def arrived(check: LinkCheck) -> None:
         shown = check
         if writer is not None:
-            shown = with_history(check, [*known.get(check.url, []), check], settings)
+            shown = with_history(check, [*known.get(check.url, ()), check], settings)
         if keep:
             results[check.url] = shown
         answers.saw(check)
@@ -103,12 +103,6 @@ def check_urls(
     if writer is not None:
         writer.discard() if offline else writer.flush()
     return [results[url] for url in unique] if keep else offline
-
-
-def _with_history(histories: dict[str, list[LinkCheck]]) -> dict[str, list[LinkCheck]]:
-    """Only the URLs with a history: they are held while checking (an empty list for
-    each of 200,000 URLs was 20 MB)."""
-    return {url: checks for url, checks in histories.items() if checks}
 
 
 class _Answers:
@@ -170,7 +164,7 @@ def _fresh_enough(
 ) -> dict[str, LinkCheck]:
     """The results in ``known`` (each URL's history) young enough to reuse, by URL."""
     reused: dict[str, LinkCheck] = {}
-    for url in urls:
+    for url in urls if known else ():
         cached = latest_if_fresh(known.get(url, []), settings.fresh_for, now)
         if cached is not None:  # reused: its history already holds it
             reused[url] = with_history(replace(cached, from_cache=True), known[url], settings)
