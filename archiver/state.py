@@ -3,7 +3,9 @@
 It holds every link check ever made (not only the last), so that a rerun can reuse fresh
 verdicts and later work can decide "dead" from a history of failures days apart rather
 than from one bad answer. SQLite because it is in the standard library, survives a
-killed process (each write is a transaction) and can be opened by anyone with sqlite3.
+killed process (each write is a transaction) and can be opened by anyone with sqlite3:
+the checks are in ``checks``, the latest perhaps still in ``checks_new`` (see
+``State.record_checks``).
 
 It changes on every run, so it is kept outside the store, whose files are what an
 archivist preserves (where, and why: ``archiver.config``). Earlier versions kept it in
