@@ -7,17 +7,21 @@ import json
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from archiver.check.links import check_urls
-from archiver.check.processes import READ_APART_BYTES, READ_BATCH, read_apart
-from archiver.cli.targets import cited_urls
+from archiver.check.links import INTAKE_CHUNK, check_urls
+from archiver.check.processes import READ_APART_BYTES, READ_BATCH, stream_apart
+from archiver.cli.targets import cited_urls, give_cited_urls
+from archiver.config import Settings
 from archiver.demo.simweb.origin import OriginServer, Page, Site
 from archiver.errors import InputError
 from archiver.models import Verdict
+from archiver.state import State
 from tests.conftest import sandbox_settings
 
 PAGE = "<html><head><title>A report {n}</title></head><body>Findings of {n}.</body></html>"
@@ -60,11 +64,8 @@ def test_hosts_with_a_few_links_each_all_get_verdicts(origin: OriginServer) -> N
 
 CHILD = """
 import pickle, sys, tracemalloc
-import pytest
 
 from archiver.check.links import check_urls
-from archiver.check.processes import READ_APART_BYTES, read_apart
-from archiver.cli.targets import cited_urls
 settings, urls = pickle.load(open(sys.argv[1], "rb"))
 seen = []
 tracemalloc.start()
@@ -128,7 +129,7 @@ from archiver.config import Settings
 links, path = int(sys.argv[1]), Path(sys.argv[2])
 urls = [f"http://h{n % 500}.example/p/{n}" for n in range(links)]
 path.write_text("".join(f"Claim {n} is in [source {n}]({u}).\\n\\n" for n, u in enumerate(urls)))
-assert _read_urls((str(path),), None, Settings()) == urls
+assert list(_read_urls((str(path),), None, Settings())) == urls
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -150,19 +151,97 @@ def test_a_long_articles_parse_is_not_held_while_checking(tmp_path: Path) -> Non
     assert per_link < 500, f"{per_link:.0f} bytes more for each added link"
 
 
-def test_what_is_read_apart_comes_back_whole_and_in_order_in_batches() -> None:
-    # More than two batches, the last one short; an error after some batches were sent
-    # is still raised here, not a list cut short.
-    count = 2 * READ_BATCH + 7
-    assert read_apart(lambda: (f"u{n}" for n in range(count))) == [f"u{n}" for n in range(count)]
-    assert read_apart(lambda: iter(())) == []
+def read_apart(read: Callable[[Callable[[list[str]], None]], None]) -> list[str]:
+    return list(stream_apart(read))
 
-    def fails_late() -> Iterator[str]:
-        yield from (f"u{n}" for n in range(READ_BATCH + 1))
+
+def test_what_is_read_apart_comes_back_whole_and_in_order_in_batches() -> None:
+    # More than two batches, the last one short, given in one piece or one at a time; an
+    # error after some batches were sent is still raised here, not a list cut short.
+    count = 2 * READ_BATCH + 7
+    expected = [f"u{n}" for n in range(count)]
+    assert read_apart(lambda give: give(expected)) == expected
+
+    def one_at_a_time(give: Callable[[list[str]], None]) -> None:
+        for url in expected:
+            give([url])
+
+    assert read_apart(one_at_a_time) == expected
+    assert read_apart(lambda give: None) == []
+
+    def fails_late(give: Callable[[list[str]], None]) -> None:
+        give([f"u{n}" for n in range(READ_BATCH + 1)])
         raise InputError("cannot read article b.md: binary data")
 
     with pytest.raises(InputError, match=r"b\.md: binary data"):
         read_apart(fails_late)
+
+
+def test_what_is_streamed_apart_arrives_while_the_rest_is_still_being_read(
+    tmp_path: Path,
+) -> None:
+    # The reader sends its first batch, then waits for this side to have taken it: given
+    # only once the reading ended, the first item would never come (the reader gives up
+    # after 10 s and its error would be raised here instead).
+    taken = tmp_path / "first-batch-taken"
+
+    def read(give: Callable[[list[str]], None]) -> None:
+        give([f"u{n}" for n in range(READ_BATCH)])
+        for _ in range(1000):
+            if taken.exists():
+                break
+            time.sleep(0.01)
+        else:
+            raise InputError("the first batch was not given before the rest was read")
+        give(["last"])
+
+    items = stream_apart(read)
+    first = [next(items) for _ in range(READ_BATCH)]
+    taken.touch()
+    assert first == [f"u{n}" for n in range(READ_BATCH)]
+    assert list(items) == ["last"]
+
+
+def test_a_long_articles_urls_are_given_while_it_is_still_being_parsed(tmp_path: Path) -> None:
+    # give_cited_urls gives a long Markdown article's URLs a few blocks' worth at a time,
+    # as the parse finds them, not all once the last block is parsed.
+    article = tmp_path / "long.md"
+    urls = [f"http://h{n % 50}.example/p/{n}" for n in range(20_000)]
+    article.write_text(
+        "".join(f"Claim {n} is in [source {n}]({u}).\n\n" for n, u in enumerate(urls))
+    )
+    given: list[list[str]] = []
+    give_cited_urls([str(article)], None, Settings(), given.append)
+    assert [url for part in given for url in part] == urls == cited_urls([str(article)])
+    assert len(given) > 100 and max(len(part) for part in given) < 1000
+
+
+def test_urls_taken_in_as_they_come_get_what_a_list_of_them_gets(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # More than one chunk of URLs, repeated across chunks, some with a fresh result in the
+    # state file (reused), given one at a time: the same results, in the same order, as
+    # the list gives, each URL checked once.
+    many_hosts(origin, 30)
+    distinct = [
+        f"http://h{n % 30}.example/{'gone' if n % 7 == 0 else 'p'}/{n % 8}" for n in range(240)
+    ]
+    distinct = list(dict.fromkeys(distinct))
+    urls = [distinct[n % len(distinct)] for n in range(INTAKE_CHUNK + 500)]
+    settings = sandbox_settings(origin, fresh_for=3600.0, per_host=2, workers=16, processes=1)
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    later = now + timedelta(minutes=5)
+    results = []
+    for name, given in (("list", urls), ("stream", iter(urls))):
+        with State(tmp_path / f"{name}.sqlite") as state:
+            check_urls(distinct[::3], settings, state=state, clock=lambda: now)
+            origin.hits.clear()
+            results.append(check_urls(given, settings, state=state, clock=lambda: later))
+            asked = [(h.host, h.path) for h in origin.hits if "archiver-probe" not in h.path]
+        assert len(asked) == len(set(asked)) == len(distinct) - len(distinct[::3])
+    assert results[0] == results[1]
+    assert [r.url for r in results[1]] == distinct
+    assert [r.from_cache for r in results[1]] == [n % 3 == 0 for n in range(len(distinct))]
 
 
 def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
@@ -171,12 +250,12 @@ def test_an_error_while_reading_apart_is_raised_here(tmp_path: Path) -> None:
     with pytest.raises(InputError) as direct:
         cited_urls([str(binary)])
     with pytest.raises(InputError) as apart:
-        read_apart(lambda: cited_urls([str(binary)]))
+        read_apart(lambda give: give_cited_urls([str(binary)], None, None, give))
     assert str(apart.value) == str(direct.value) and "binary data" in str(apart.value)
     with pytest.raises(KeyError):
-        read_apart(lambda: {}["x"])
+        read_apart(lambda give: give({}["x"]))
 
-    def fails() -> None:
+    def fails(give: Callable[[list[str]], None]) -> None:
         class Local(Exception):  # cannot be pickled: said in one line instead
             pass
 

@@ -22,7 +22,7 @@ import pickle
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -306,9 +306,11 @@ def article_bytes(targets: Sequence[str]) -> int:
     return size
 
 
-def read_apart(read: Callable[[], Iterable[T]]) -> list[T]:
-    """The items ``read()`` gives, worked out in a forked process of its own and sent back
-    in batches of ``READ_BATCH`` as they come; its error, if it raised one, raised here.
+def stream_apart(read: Callable[[Callable[[list[T]], None]], None]) -> Iterator[T]:
+    """The items ``read(give)`` gives (a list at a time), worked out in a forked process
+    of its own and sent back in batches of ``READ_BATCH``, each given here as soon as it
+    arrives: what is done with them is done while the rest is still being read. Its
+    error, if it raised one, is raised here after the items before it.
 
     For the URLs of long articles: a parse holds more than what it gives (Markdown and
     plain text no longer, see ``extract_urls``; HTML and wikitext do), and the memory a
@@ -318,7 +320,10 @@ def read_apart(read: Callable[[], Iterable[T]]) -> list[T]:
     neither process holds the whole list pickled (35 MB in the reader, twice the URLs).
     """
     if not can_fork():
-        return list(read())
+        items: list[T] = []
+        read(items.extend)
+        yield from items
+        return
     sys.stderr.flush()  # else what it holds would be written twice
     results_in, results_out = os.pipe()
     pid = os.fork()
@@ -329,7 +334,6 @@ def read_apart(read: Callable[[], Iterable[T]]) -> list[T]:
         finally:
             os._exit(0)
     os.close(results_out)
-    items: list[T] = []
     buffer = bytearray()
     ended = False
     try:
@@ -340,26 +344,29 @@ def read_apart(read: Callable[[], Iterable[T]]) -> list[T]:
                 if frame is None:  # what follows the last batch
                     ended = True
                 else:
-                    items.extend(frame)
+                    yield from frame
     finally:
-        os.close(results_in)
+        os.close(results_in)  # a reader still writing (given up on early) then stops
         os.waitpid(pid, 0)
     if not ended:
         raise RuntimeError("reading the articles failed: its process died")
-    return items
 
 
-def _send_read(read: Callable[[], Iterable[Any]], fd: int) -> None:
-    """``read_apart``'s process: each batch of what ``read()`` gives, then None (or the
+def _send_read(read: Callable[[Callable[[list[Any]], None]], None], fd: int) -> None:
+    """``stream_apart``'s process: each batch of what ``read`` gives, then None (or the
     error it raised, which the caller raises)."""
     outcome: BaseException | None = None
+    batch: list[Any] = []
+
+    def give(items: list[Any]) -> None:
+        nonlocal batch
+        batch += items
+        if len(batch) >= READ_BATCH:
+            _write_all(fd, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            batch = []
+
     try:
-        batch: list[Any] = []
-        for item in read():
-            batch.append(item)
-            if len(batch) >= READ_BATCH:
-                _write_all(fd, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-                batch = []
+        read(give)
         _write_all(fd, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
     except BaseException as e:  # raised by the caller
         outcome = e

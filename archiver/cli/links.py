@@ -3,6 +3,7 @@ the live ones saved by the Internet Archive (``save``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +18,7 @@ from archiver.cli.options import (
     spn_options,
     store_option,
 )
-from archiver.cli.targets import cited_urls, iter_cited_urls, load_citations
+from archiver.cli.targets import cited_urls, give_cited_urls, load_citations
 from archiver.errors import NetworkError
 from archiver.report.formats import formatter
 from archiver.report.jsonl_format import StreamedChecks
@@ -97,7 +98,7 @@ def check(
         if fmt == "jsonl":
             failures, offline = _stream_checks(urls, settings, processes)
         else:
-            with open_state(settings) as state, counting(len(urls), "checking", _none) as shown:
+            with open_state(settings) as state, counting(_count(urls), "checking", _none) as shown:
                 results = check_urls(
                     urls, settings, state=state, on_result=shown, processes=processes
                 )
@@ -112,22 +113,37 @@ def check(
         raise SystemExit(EXIT_FOUND_PROBLEMS)
 
 
-def _read_urls(targets: tuple[str, ...], from_file: str | None, settings: Settings) -> list[str]:
+def _read_urls(
+    targets: tuple[str, ...], from_file: str | None, settings: Settings
+) -> Sequence[str] | Iterator[str]:
     """The URLs to check; those of long articles read in a process of their own, so that
-    what the parse took is not held while they are checked (bench/check_memory.py)."""
-    from archiver.check.processes import READ_APART_BYTES, article_bytes, read_apart
+    what the parse took is not held while they are checked (bench/check_memory.py), and
+    given as they come (``check_urls`` takes them in meanwhile), unless a progress bar
+    needs their number first."""
+    from archiver.check.processes import READ_APART_BYTES, article_bytes, stream_apart
 
     if article_bytes(targets) < READ_APART_BYTES:
         return cited_urls(targets, from_file, settings)
-    return read_apart(lambda: iter_cited_urls(targets, from_file, settings))
+
+    def read(give: Callable[[list[str]], None]) -> None:
+        give_cited_urls(targets, from_file, settings, give)
+
+    urls = stream_apart(read)
+    return list(urls) if show_progress() else urls
 
 
 def _none(_result: LinkCheck) -> None:
     return None
 
 
+def _count(urls: Sequence[str] | Iterator[str]) -> int:
+    """How many URLs a progress bar counts: none for URLs still coming (no bar is shown
+    then: ``_read_urls``)."""
+    return len(urls) if isinstance(urls, Sequence) else 0
+
+
 def _stream_checks(
-    urls: list[str], settings: Settings, processes: CheckProcesses | None
+    urls: Sequence[str] | Iterator[str], settings: Settings, processes: CheckProcesses | None
 ) -> tuple[int, bool]:
     """``check --format jsonl``: each result written as it arrives, none held (a list
     of any length in flat memory); the number of failures, and whether offline."""
@@ -139,7 +155,7 @@ def _stream_checks(
     streamed = StreamedChecks(sys.stdout.write)
     with (
         open_state(settings) as state,
-        counting(len(urls), "checking", streamed.arrived) as on_result,
+        counting(_count(urls), "checking", streamed.arrived) as on_result,
     ):
         offline = check_urls(
             urls, settings, state=state, on_result=on_result, processes=processes, keep=False

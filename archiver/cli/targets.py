@@ -8,7 +8,7 @@ Markdown parser alone, and never loads the HTTP client.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from archiver.cli.console import progress_notes
@@ -41,37 +41,45 @@ def cited_urls(
     URL, taken as it is, or articles (files, folders, globs, MediaWiki dumps) whose cited
     URLs are taken; a sitemap gives the URLs it lists. Only the URLs are kept, so each
     article's parse can be freed."""
-    return list(iter_cited_urls(targets, from_file, settings))
+    urls: list[str] = []
+    give_cited_urls(targets, from_file, settings, urls.extend)
+    return urls
 
 
-def iter_cited_urls(
-    targets: Sequence[str], from_file: str | None = None, settings: Settings | None = None
-) -> Iterator[str]:
-    """``cited_urls``, each given as soon as its article is read."""
+def give_cited_urls(
+    targets: Sequence[str],
+    from_file: str | None,
+    settings: Settings | None,
+    give: Callable[[list[str]], None],
+) -> None:
+    """``cited_urls``, given to ``give`` a few at a time as they are found: a long
+    article's while it is still being parsed."""
     from archiver.batch.inputs import looks_like_xml
     from archiver.net.urls import validate_url
 
     one = targets[0] if len(targets) == 1 and from_file is None else ""
     if "://" in one and not looks_like_xml(one):  # a sitemap's URL gives the pages it lists
-        yield validate_url(one)
+        give([validate_url(one)])
         return
     from archiver.batch.inputs import read_source
     from archiver.cli.batch import sources
     from archiver.extract import extract_urls
 
     seen: set[str] = set()
+
+    def new_ones(urls: list[str]) -> None:
+        fresh = [url for url in dict.fromkeys(urls) if url not in seen]
+        seen.update(fresh)
+        give(fresh)
+
     for source in sources(targets, from_file, settings or Settings()):
         if source.is_url:
             assert source.url is not None
-            found = [validate_url(source.url)]
+            new_ones([validate_url(source.url)])
         else:
             article = read_source(source)
-            found = extract_urls(article.text, article.fmt, source=article.source)
+            extract_urls(article.text, article.fmt, source=article.source, sink=new_ones)
             del article  # not held while the next source is read
-        for url in found:
-            if url not in seen:
-                seen.add(url)
-                yield url
 
 
 def run_on(

@@ -22,6 +22,8 @@ Typical use::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from archiver.errors import InputError
 from archiver.extract.article import Article, parse_article_bytes, read_article
 from archiver.extract.blocks import Block, Document
@@ -62,24 +64,39 @@ def extract_citations(
         return build_citations(document)
 
 
-def extract_urls(text: str, fmt: str | None = None, *, source: str | None = None) -> list[str]:
+def extract_urls(
+    text: str,
+    fmt: str | None = None,
+    *,
+    source: str | None = None,
+    sink: Callable[[list[str]], None] | None = None,
+) -> list[str]:
     """The ``url`` of each citation ``extract_citations`` gives (those without one left
     out), in the same order, in a half to two thirds of its time (parsing included): the
     sentences, quotes and dates that only the other fields need are not worked out. What
     ``archiver check`` reads. Each block's URLs are taken as the parse finishes it, and the
     block let go (``parse_document``'s ``sink``): a long Markdown or plain-text article's
-    parse is never all held, only its URLs."""
+    parse is never all held, only its URLs. With ``sink``, not even those: they go to it a
+    few blocks' worth at a time, as they are found (while the rest is parsed), and the
+    list returned is empty."""
     urls: list[str] = []
     parsed: list[Block] = []
 
     def take(block: Block) -> None:
+        nonlocal urls
         parsed.append(block)
         if len(parsed) >= _BLOCKS_AT_ONCE:
             _take_urls(parsed, urls)
+            if sink is not None and urls:
+                sink(urls)
+                urls = []
 
     with collector_paused():
         parse_document(text, _format(text, fmt, source), page_url(source), sink=take)
         _take_urls(parsed, urls)
+    if sink is not None:
+        sink(urls)
+        return []
     return urls
 
 
