@@ -68,9 +68,8 @@ def check_urls(
     an offline machine it holds the offline verdicts of the links checked (``on_result``
     saw them before that was known; see ``report.jsonl_format.StreamedChecks``).
     """
-    taken = _take_in(urls, state, settings, clock())
-    known, reused, to_check = taken.known, taken.reused, taken.to_check
-    unique = taken.unique if keep else []
+    taken = _take_in(urls, state, settings, clock(), keep)
+    known, reused, unique, checking = taken.known, taken.reused, taken.unique, taken.count
     if on_result is not None:
         for check in reused.values():
             on_result(check)
@@ -93,10 +92,10 @@ def check_urls(
             writer.add(check)
 
     tick, settle = (writer.tick, writer.settle) if writer is not None else (None, None)
-    if to_check:
+    if checking:
         _check_fresh(taken, settings, clock, arrived, tick, settle, processes)
     offline: list[LinkCheck] = []
-    if to_check and not answers.answered and _machine_offline(settings, clock):
+    if checking and not answers.answered and _machine_offline(settings, clock):
         offline = [_offline_verdict(check, settings) for check in answers.waiting]
     for check in offline:  # an offline machine's verdicts: no history, nothing recorded
         results[check.url] = check
@@ -109,9 +108,11 @@ INTAKE_CHUNK = 10_000  # URLs taken in at a time (``_take_in``)
 
 
 class _Taken:
-    """The URLs of one ``check_urls``: each once (``unique``, in the order first given),
-    those with a history (``known``), those reused from it (``reused``), and the rest,
-    to check, in that order (``to_check``) and by host (``by_host``)."""
+    """The URLs of one ``check_urls``: each once (``unique``, in the order first given,
+    when the results are kept), those with a history (``known``), those reused from it
+    (``reused``), and the rest, to check (``count`` of them), in that order
+    (``to_check``) and by host (``by_host``). What checks them lets go of the last two
+    once the URLs are handed on."""
 
     def __init__(self) -> None:
         self.unique: list[str] = []
@@ -119,20 +120,25 @@ class _Taken:
         self.reused: dict[str, LinkCheck] = {}
         self.to_check: list[str] = []
         self.by_host: dict[str, list[str]] = {}
+        self.count = 0
 
 
-def _take_in(urls: Iterable[str], state: State | None, settings: Settings, now: datetime) -> _Taken:
+def _take_in(
+    urls: Iterable[str], state: State | None, settings: Settings, now: datetime, keep: bool
+) -> _Taken:
     """``urls`` taken in ``INTAKE_CHUNK`` at a time: a long article's URLs come as its
     reading process parses it (``processes.stream_apart``), and each chunk is looked up in
     the history and grouped by host meanwhile, not once the last one is in (200,000 URLs:
-    ~0.4 s that the checking processes waited, with a core idle)."""
+    ~0.4 s that the checking processes waited, with a core idle). ``unique`` only when
+    the results are kept (``keep``)."""
     taken = _Taken()
     seen: set[str] = set()
     given = iter(urls)
     while chunk := list(islice(given, INTAKE_CHUNK)):
         new = [url for url in dict.fromkeys(chunk) if url not in seen]
         seen.update(new)
-        taken.unique += new
+        if keep:
+            taken.unique += new
         if state is not None:
             known = state.recorded_histories(new)
             taken.known.update(known)
@@ -142,6 +148,7 @@ def _take_in(urls: Iterable[str], state: State | None, settings: Settings, now: 
                 new = [url for url in new if url not in fresh]
         taken.to_check += new
         group_by_host(new, taken.by_host)
+    taken.count = len(taken.to_check)
     return taken
 
 
@@ -175,15 +182,16 @@ def _check_here(
     loop, or worker processes split by host for a long list (``processes`` when they were
     started early for these settings), which call ``on_started`` once every URL's check
     has started."""
-    urls = taken.to_check
-    long_list = len(urls) >= SPLIT_THRESHOLD
+    long_list = taken.count >= SPLIT_THRESHOLD
     parts = split_hosts(
         taken.by_host.values(), process_count(settings) if long_list else settings.processes
     )
+    taken.by_host = {}
     ready = processes if processes is not None and processes.fits(settings, clock) else None
     if ready is None and processes is not None:
         processes.close()
     if len(parts) > 1 and can_fork():
+        taken.to_check = []  # the parts hold them, until they are sent (``run``)
         ready = ready or CheckProcesses(len(parts), settings, clock)
         ready.run(parts, on_result, on_tick, on_started)
     else:
@@ -191,7 +199,7 @@ def _check_here(
             ready.close()
         from archiver.check import checker
 
-        checking = checker.check_all(urls, settings, clock, on_result)
+        checking = checker.check_all(taken.to_check, settings, clock, on_result)
         run_loop(checking, on_tick=on_tick, every=TICK_SECONDS)
 
 
