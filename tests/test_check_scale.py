@@ -121,6 +121,50 @@ def test_pages_waiting_for_their_hosts_probe_do_not_hold_their_bodies(
     assert per_link < 10_000, f"{per_link:.0f} bytes more for each added link"
 
 
+SPLIT_CHILD = """
+import pickle, sys, tracemalloc
+
+from archiver.check.links import check_urls
+settings, count = pickle.load(open(sys.argv[1], "rb"))
+urls = (f"http://h{n % 150}.example/gone/{n // 150}" for n in range(count))
+held = []
+tracemalloc.start()
+
+def arrived(result):
+    if not held:  # the first result: every URL is with the checking processes by now
+        held.append(tracemalloc.get_traced_memory()[0])
+    held.append(result.verdict.value)
+
+check_urls(urls, settings, on_result=arrived, keep=False)
+print(held[0], len(held) - 1)
+"""
+
+
+def test_the_parent_lets_go_of_the_urls_once_the_workers_have_them(
+    origin: OriginServer, tmp_path: Path
+) -> None:
+    # Split over two checking processes, the URLs are theirs to hold: the parent's
+    # memory once they are sent does not grow with them (it held each about three
+    # times over, ~300 bytes a link, until the end).
+    many_hosts(origin, 150)
+    held = []
+    for count in (1500, 15_000):
+        job = tmp_path / f"split-{count}.pickle"
+        settings = sandbox_settings(origin, processes=2, per_host=8, workers=64)
+        job.write_bytes(pickle.dumps((settings, count)))
+        done = subprocess.run(
+            [sys.executable, "-c", SPLIT_CHILD, str(job)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        now, results = (int(word) for word in done.stdout.split())
+        assert results == count
+        held.append(now)
+    per_link = (held[1] - held[0]) / 13_500
+    assert per_link < 40, f"{per_link:.0f} bytes more held for each added link"
+
+
 READER = """
 import resource, sys
 from pathlib import Path
