@@ -34,7 +34,7 @@ import gc
 import math
 import secrets
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -55,7 +55,6 @@ from archiver.dates import Clock, to_iso
 from archiver.errors import NetworkError
 from archiver.models import LinkCheck, Verdict
 from archiver.net.aioclient import Client, Response
-from archiver.net.answers import ResponseHead
 from archiver.net.redirects import RedirectChain
 from archiver.net.retry_after import parse_retry_after, pause_within
 from archiver.net.urls import AUTHORITY, host_of
@@ -145,15 +144,23 @@ class _Checker:
         self.queues: dict[str, deque[str | Coroutine[Any, Any, None]]] = {}
         self.probe_tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
 
-    async def check_soon(self, url: str) -> LinkCheck | asyncio.Future[LinkCheck]:
+    def check_soon(self, url: str) -> Awaitable[LinkCheck | asyncio.Future[LinkCheck]]:
         """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
         (another request, made once), a future of it: the caller's slot is free by then
         and it can take its next URL instead of waiting. Timeouts and failed connections
-        are tried again (``retries``) while the link's deadline allows."""
+        are tried again (``retries``) while the link's deadline allows. Without retries,
+        the one check's coroutine itself: each coroutine between the loop and the answer
+        is resumed on every answer (scenario C makes 100,000 a process)."""
         deadline = _Deadline(self.settings)
-        attempts = max(self.settings.retries, 0) + 1
+        if self.settings.retries <= 0:
+            return self._check_once(url, deadline)
+        return self._check_with_retries(url, deadline)
+
+    async def _check_with_retries(
+        self, url: str, deadline: _Deadline
+    ) -> LinkCheck | asyncio.Future[LinkCheck]:
         result = await self._check_once(url, deadline)
-        for _ in range(attempts - 1):
+        for _ in range(self.settings.retries):
             if (
                 not isinstance(result, LinkCheck)
                 or result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE)
@@ -214,26 +221,35 @@ class _Checker:
         probe.add_done_callback(judged)
         return verdict
 
-    async def _fetch(self, url: str, deadline: _Deadline) -> Response:
-        """HEAD for files (trusted when it says 2xx and not HTML), GET otherwise, and
-        GET after a HEAD that got no answer (some servers drop or never answer HEAD)."""
+    def _fetch(self, url: str, deadline: _Deadline) -> Awaitable[Response]:
+        """HEAD for files (``_fetch_file``), GET otherwise: for a page, the request's own
+        coroutine, not one more around it."""
         if _looks_like_file(url):
-            try:
-                head = await self._request("HEAD", url, deadline)
-                if 200 <= head.status < 300 and "html" not in head.content_type.lower():
-                    return head
-            except _NetworkFailure:
-                if deadline.left <= 0:
-                    raise
+            return self._fetch_file(url, deadline)
+        return self._request("GET", url, deadline)
+
+    async def _fetch_file(self, url: str, deadline: _Deadline) -> Response:
+        """HEAD for a file (trusted when it says 2xx and not HTML), else GET, and GET
+        after a HEAD that got no answer (some servers drop or never answer HEAD)."""
+        try:
+            head = await self._request("HEAD", url, deadline)
+            if 200 <= head.status < 300 and "html" not in head.content_type.lower():
+                return head
+        except _NetworkFailure:
+            if deadline.left <= 0:
+                raise
         return await self._request("GET", url, deadline)
 
     async def _request(self, method: str, url: str, deadline: _Deadline) -> Response:
         """``method`` on ``url`` and on each redirect after it, every hop holding a slot
         on its own host (and one of the overall ones) while it is made; consecutive hops
-        on one host keep theirs."""
+        on one host keep theirs. Each hop is made within what is left of the link's
+        deadline (here, not in a coroutine of its own: one less to resume on every
+        answer)."""
         chain = RedirectChain(method, url, self.settings.max_redirects)
         held: list[Slots] = []
         host = None
+        loop = self.loop
         try:
             while True:
                 if (hop_host := host_of(chain.url)) != host:
@@ -245,7 +261,16 @@ class _Checker:
                         if not slot.take_now():
                             await slot.take(self.loop)
                         held.append(slot)
-                head, body = await self._hop(chain, deadline)
+                if deadline.left <= 0:
+                    raise deadline.passed(chain)
+                timeout = min(self.settings.timeout, deadline.left)
+                started = loop.time()
+                try:
+                    head, body = await self.client.exchange(chain, timeout)
+                except NetworkError as failure:
+                    deadline.left -= loop.time() - started
+                    raise self._hop_failure(chain, deadline, timeout, failure) from failure
+                deadline.left -= loop.time() - started
                 try:
                     response = self.client.final_answer(chain, head, body)
                 except NetworkError as failure:  # a redirect that cannot be followed
@@ -257,29 +282,17 @@ class _Checker:
             for slot in held:
                 slot.give_back()
 
-    async def _hop(self, chain: RedirectChain, deadline: _Deadline) -> tuple[ResponseHead, bytes]:
-        """One hop of ``chain`` within what is left of the link's deadline; a failure
-        after a redirect names where the redirect led."""
-        if deadline.left <= 0:
-            raise deadline.passed(chain)
-        timeout = min(self.settings.timeout, deadline.left)
-        loop = self.loop
-        started = loop.time()
-        try:
-            answer = await self.client.exchange(chain, timeout)
-        except NetworkError as failure:
-            deadline.left -= loop.time() - started
-            if failure.kind == "timeout" and (
-                timeout < self.settings.timeout or deadline.left <= 0
-            ):
-                raise deadline.passed(chain) from failure
-            verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
-            if chain.redirects:
-                reason = f"redirected to {chain.url}: {failure}"
-                raise _NetworkFailure(verdict, reason, chain.url) from failure
-            raise _NetworkFailure(verdict, str(failure)) from failure
-        deadline.left -= loop.time() - started
-        return answer
+    def _hop_failure(
+        self, chain: RedirectChain, deadline: _Deadline, timeout: float, failure: NetworkError
+    ) -> _NetworkFailure:
+        """What a hop of ``chain`` that got no answer (within ``timeout``) means for the
+        link; a failure after a redirect names where the redirect led."""
+        if failure.kind == "timeout" and (timeout < self.settings.timeout or deadline.left <= 0):
+            return deadline.passed(chain)
+        verdict = FAILURE_VERDICTS.get(failure.kind, Verdict.UNREACHABLE)
+        if chain.redirects:
+            return _NetworkFailure(verdict, f"redirected to {chain.url}: {failure}", chain.url)
+        return _NetworkFailure(verdict, str(failure))
 
     def _judge(self, url: str, answer: Response) -> tuple[Verdict, str] | PageSummary:
         """The verdict on an answer, or the page summary when only a comparison with the
