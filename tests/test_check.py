@@ -296,6 +296,47 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
     assert could_be_similar(0, 0)  # two empty pages are the same page
 
 
+def test_a_page_too_short_for_its_probe_is_judged_as_the_full_comparison_judges_it() -> None:
+    # probe_evidence rules out a page by an upper bound of its comparable text's length,
+    # before working that text out; it must judge every page as comparing the texts does.
+    import random
+
+    from rapidfuzz import fuzz
+
+    from archiver.check.soft404 import (
+        SIMILAR_ENOUGH,
+        PageSummary,
+        could_be_similar,
+        probe_evidence,
+    )
+
+    rng = random.Random(15)
+    words = ["Page", "not", "found", "a", "12", "345", "x/y", "İstanbul", "ǅ", "\t", "  ", "p", "7"]
+    base = "Sorry, the page you requested could not be found."
+    url, probe_url = "http://a.example/p/345/x", "http://a.example/p/345/archiver-probe-1"
+    shortcut = similar = 0
+    for _ in range(3_000):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        cut = rng.randint(0, len(base))
+        if rng.random() < 0.4:  # the site's "not found" page, or nearly
+            title, cut = "Page not found", len(base) - rng.randint(0, 12)
+        text = " ".join([base[:cut], *(rng.choice(words) for _ in range(rng.randint(0, 3)))])
+        page = PageSummary(url, url, 200, title, text)
+        probe = PageSummary(probe_url, probe_url, 200, "Page not found", rng.choice(words) + base)
+        assert page.comparable_at_most() >= len(page.comparable), (title, text)
+        score = fuzz.ratio(page.comparable, probe.comparable)
+        slow = f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
+        fresh = PageSummary(url, url, 200, title, text)  # its comparable not yet worked out
+        similar += score >= SIMILAR_ENOUGH
+        assert probe_evidence(fresh, probe) == (slow if score >= SIMILAR_ENOUGH else None)
+        at_most, probe_length = fresh.comparable_at_most(), len(probe.comparable)
+        if at_most <= probe_length and not could_be_similar(at_most, probe_length):
+            shortcut += 1
+            if (title + text).isascii():  # ruled out without working its text out
+                assert "comparable" not in fresh.__dict__
+    assert 500 < shortcut < 2_500 and 300 < similar < 1_500
+
+
 @pytest.mark.parametrize(
     "url",
     [
