@@ -296,6 +296,41 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
     assert could_be_similar(0, 0)  # two empty pages are the same page
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.5:18390/p/12345",
+        "http://example.com",
+        "http://example.com/",
+        "http://example.com/report.pdf",
+        "http://example.com/report.PDF",
+        "http://example.com/a.b/report",
+        "http://example.com/report.pdf/",
+        "http://example.com/report.pdf?x=a/b",
+        "http://example.com/report?x=a.pdf",
+        "http://example.com/report.pdf#a/b",
+        "http://example.com/report#a.pdf",
+        "http://u.pdf@example.com/a",
+        "http://example.com/a/b.html",
+        "http://example.com/a/archive.tar.gz",
+        "http://example.com/a/.pdf",
+        "http://example.com/a/b.pdf\t",
+        "http://example.com/a/b.p\tdf",
+        "mailto:someone@example.com",
+        "foo:/a.pdf/b",
+        "foo:/a/b.pdf",
+        "//example.com/a.pdf",
+        "no slash.pdf",
+    ],
+)
+def test_a_url_with_no_dot_after_its_last_slash_is_no_file_as_the_long_way_says(url: str) -> None:
+    # _looks_like_file decides most URLs by where their last dot and slash are, without
+    # reading the path out; it must say what reading it out says.
+    from archiver.check.checker import _looks_like_file, _names_a_file
+
+    assert _looks_like_file(url) == _names_a_file(url)
+
+
 def test_a_page_too_short_for_its_probe_is_judged_as_the_full_comparison_judges_it() -> None:
     # probe_evidence rules out a page by an upper bound of its comparable text's length,
     # before working that text out; it must judge every page as comparing the texts does.

