@@ -509,9 +509,9 @@ def _rare_collections() -> Iterator[None]:
     anyway; the collector's frequent passes over them took CPU the first wave of
     requests needed (scenario A: 5.59 s to 5.54 s, mean of 8 runs). Pages waiting for
     their host's probe (10,000 at once, checking a scenario C worker's 100,000 links in
-    one process) are no garbage either:
-    at 50,000 allocations, passes over them took 0.12 s of its CPU, at 500,000 0.01 s,
-    for the same peak memory (102 MB). Cycles are rare here (123 objects in all)."""
+    one process) are no garbage either: at 50,000 allocations, passes over them took
+    0.12 s of its CPU, at 500,000 0.01 s, for the same peak memory (102 MB). Cycles are
+    rare here (123 objects in all)."""
     old = gc.get_threshold()
     gc.set_threshold(COLLECT_EVERY, *old[1:])
     try:
