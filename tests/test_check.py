@@ -324,11 +324,44 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
     ],
 )
 def test_a_url_with_no_dot_after_its_last_slash_is_no_file_as_the_long_way_says(url: str) -> None:
-    # _looks_like_file decides most URLs by where their last dot and slash are, without
+    # looks_like_file decides most URLs by where their last dot and slash are, without
     # reading the path out; it must say what reading it out says.
-    from archiver.check.checker import _looks_like_file, _names_a_file
+    from archiver.check.verdicts import _names_a_file, looks_like_file
 
-    assert _looks_like_file(url) == _names_a_file(url)
+    assert looks_like_file(url) == _names_a_file(url)
+
+
+def test_pages_that_waited_for_their_probe_all_get_their_verdict_and_a_failure_is_raised(
+    origin: OriginServer,
+) -> None:
+    # Four pages on a host with eight slots all start before the host's soft-404 probe,
+    # which takes its turn after them, so each waits for it; one callback on the probe
+    # judges them all. What fails there (here, the caller's own callback) is raised by
+    # the run: before, it was only logged, and the run ended as if all was well.
+    import asyncio
+
+    from archiver.check.checker import check_all
+
+    nothing = article("Shop", "Nothing to see here today.")  # what its unknown URLs show
+    origin.sites["shop.example"] = Site(fallback=Page(body=nothing))
+    urls = [f"http://shop.example/item/{n}" for n in range(4)]
+    for n, url in enumerate(urls[:3]):
+        origin.add(url, Page(body=article(f"Item {n}", "A long description " * 20)))
+    origin.add(urls[3], Page(body=nothing))
+    settings = sandbox_settings(origin, per_host=8)
+    results: list[LinkCheck] = []
+    asyncio.run(check_all(urls, settings, lambda: FIXED, results.append))
+    verdicts = {result.url: result.verdict for result in results}
+    assert verdicts == {**dict.fromkeys(urls[:3], Verdict.ALIVE), urls[3]: Verdict.SOFT_404}
+    assert len(results) == 4
+    paths = [hit.path for hit in origin.hits_for("shop.example")]
+    assert sum(path.startswith("/item/archiver-probe-") for path in paths) == 1
+
+    def refuses(result: LinkCheck) -> None:
+        raise RuntimeError(f"the caller's bug, at {result.url}")
+
+    with pytest.raises(RuntimeError, match="the caller's bug"):
+        asyncio.run(check_all(urls, settings, lambda: FIXED, refuses))
 
 
 def test_a_page_too_short_for_its_probe_is_judged_as_the_full_comparison_judges_it() -> None:

@@ -30,7 +30,6 @@ article), makes them:
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import math
 import secrets
@@ -38,7 +37,6 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from archiver.check.slots import Slots
 from archiver.check.soft404 import (
@@ -50,6 +48,7 @@ from archiver.check.soft404 import (
     redirect_evidence,
     summarise,
 )
+from archiver.check.verdicts import alive_reason, bot_wall, looks_like_file, verdict_for_status
 from archiver.config import Settings
 from archiver.dates import Clock, to_iso
 from archiver.errors import NetworkError
@@ -57,48 +56,13 @@ from archiver.models import LinkCheck, Verdict
 from archiver.net.aioclient import Client, Response
 from archiver.net.redirects import RedirectChain
 from archiver.net.retry_after import parse_retry_after, pause_within
-from archiver.net.urls import AUTHORITY, host_of
+from archiver.net.urls import host_of
 
 CHECK_BODY_BYTES = 64 * 1024
-# 999: LinkedIn's (and a few others') answer to clients it takes for bots
-BLOCKED_STATUSES = {401, 402, 403, 407, 429, 451, 999}
-DEAD_STATUSES = {404, 410}
 RETRYABLE_STATUSES = {429, 503}
 FAILURE_VERDICTS = {"timeout": Verdict.TIMEOUT, "no-such-host": Verdict.DEAD}  # else unreachable
 COLLECT_EVERY = 500_000  # allocations between garbage collections while checking (Python: 700)
 BATCH_SECONDS = 0.05  # how often worker processes send their results to the parent
-FILE_EXTENSIONS = {
-    "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "png", "jpg", "jpeg", "gif",
-    "webp", "svg", "tif", "tiff", "mp3", "mp4", "m4a", "wav", "ogg", "webm", "mov", "avi",
-    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "epub", "csv", "iso", "dmg",
-}  # fmt: skip
-CHALLENGE_WORDS = (
-    "just a moment...",
-    "attention required! | cloudflare",
-    "checking your browser",
-    "are you a robot",
-    "verify you are human",
-    "captcha",
-    "ddos protection by",
-    "access denied",
-    "request unsuccessful. incapsula",
-)
-
-
-@functools.cache  # three digits: at most 1,000 statuses, each worked out once
-def verdict_for_status(status: int) -> tuple[Verdict, str]:
-    """The verdict an HTTP status alone supports, and the reason to show."""
-    if 200 <= status < 300:
-        return Verdict.ALIVE, f"HTTP {status}"
-    if status in DEAD_STATUSES:
-        return Verdict.DEAD, f"HTTP {status}: {'gone' if status == 410 else 'not found'}"
-    if status in BLOCKED_STATUSES:
-        return Verdict.BLOCKED, f"HTTP {status}: access refused to this client, not proof of death"
-    if status >= 500:
-        return Verdict.SERVER_ERROR, f"HTTP {status}: the server failed"
-    if 300 <= status < 400:
-        return Verdict.SERVER_ERROR, f"HTTP {status}: redirect without a usable Location"
-    return Verdict.BLOCKED, f"HTTP {status}: the server refused the request; inconclusive"
 
 
 class _NetworkFailure(Exception):
@@ -129,11 +93,21 @@ class _Deadline:
         return _NetworkFailure(Verdict.TIMEOUT, reason)
 
 
+_Waiting = tuple[str, Response, PageSummary]  # a page waiting for its probe: URL, answer, page
+
+
 class _Checker:
-    def __init__(self, client: Client, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        clock: Clock,
+        on_result: Callable[[LinkCheck], None] | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock
+        self.on_result = on_result  # where the verdicts that waited for a probe go
         self.loop = asyncio.get_running_loop()  # looked up once: each look-up is a syscall
         self.host_slots: dict[str, Slots] = defaultdict(lambda: Slots(max(settings.per_host, 1)))
         self.overall = Slots(max(settings.workers, 1))
@@ -144,11 +118,15 @@ class _Checker:
         # ``_probe``); a probe is then one more item there.
         self.queues: dict[str, deque[str | Coroutine[Any, Any, None]]] = {}
         self.probe_tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
+        # The pages waiting for each probe not yet in (``_after_probe``).
+        self.waiting: dict[asyncio.Future[PageSummary | None], list[_Waiting]] = {}
+        self.failure: BaseException | None = None  # met while judging them: raised at the end
 
-    def check_soon(self, url: str) -> Awaitable[LinkCheck | asyncio.Future[LinkCheck]]:
+    def check_soon(self, url: str) -> Awaitable[LinkCheck | None]:
         """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
-        (another request, made once), a future of it: the caller's slot is free by then
-        and it can take its next URL instead of waiting. Timeouts and failed connections
+        (another request, made once), None: the verdict goes to ``on_result`` once the
+        probe is in, and the caller's slot is free by then to take its next URL instead
+        of waiting. Timeouts and failed connections
         are tried again (``retries``) while the link's deadline allows. Without retries,
         the one check's coroutine itself: each coroutine between the loop and the answer
         is resumed on every answer (scenario C makes 100,000 a process)."""
@@ -157,13 +135,11 @@ class _Checker:
             return self._check_once(url, deadline)
         return self._check_with_retries(url, deadline)
 
-    async def _check_with_retries(
-        self, url: str, deadline: _Deadline
-    ) -> LinkCheck | asyncio.Future[LinkCheck]:
+    async def _check_with_retries(self, url: str, deadline: _Deadline) -> LinkCheck | None:
         result = await self._check_once(url, deadline)
         for _ in range(self.settings.retries):
             if (
-                not isinstance(result, LinkCheck)
+                result is None
                 or result.verdict not in (Verdict.TIMEOUT, Verdict.UNREACHABLE)
                 or deadline.left <= 0
             ):
@@ -171,9 +147,7 @@ class _Checker:
             result = await self._check_once(url, deadline)
         return result
 
-    async def _check_once(
-        self, url: str, deadline: _Deadline
-    ) -> LinkCheck | asyncio.Future[LinkCheck]:
+    async def _check_once(self, url: str, deadline: _Deadline) -> LinkCheck | None:
         try:
             answer = await self._fetch(url, deadline)
             if answer.status in RETRYABLE_STATUSES:
@@ -198,35 +172,36 @@ class _Checker:
         # wait for its probe, on thousands of hosts at once.
         # (made here, not by dataclasses.replace: ~3 us less, for a third of the pages)
         kept = Response(answer.method, answer.status, answer.final_url, {}, b"", answer.redirects)
-        return self._after_probe(url, kept, page, probe)
+        self._after_probe(probe, (url, kept, page))
+        return None
 
-    def _after_probe(
-        self,
-        url: str,
-        kept: Response,
-        page: PageSummary,
-        probe: asyncio.Future[PageSummary | None],
-    ) -> asyncio.Future[LinkCheck]:
-        """The verdict on ``url``'s page, once its host's probe is in: a callback on the
-        probe, not a task for every page that waits (thousands at once on scenario C)."""
-        verdict: asyncio.Future[LinkCheck] = self.loop.create_future()
+    def _after_probe(self, probe: asyncio.Future[PageSummary | None], page: _Waiting) -> None:
+        """Judge ``page`` once its host's ``probe`` is in: the pages waiting for a probe
+        are kept in a list, judged by one callback on it; not a future and a callback
+        for each page (~4 us; a third of the pages wait, thousands at once on scenario C),
+        let alone a task."""
+        pages = self.waiting.get(probe)
+        if pages is None:
+            self.waiting[probe] = pages = []
+            probe.add_done_callback(self._probe_in)
+        pages.append(page)
 
-        def judged(done: asyncio.Future[PageSummary | None]) -> None:
-            if done.cancelled():
-                verdict.cancel()
-                return
-            try:
-                verdict.set_result(self._result(url, *_compare(kept, page, done.result()), kept))
-            except Exception as e:  # the probe's failure, or a bug: the waiter raises it
-                verdict.set_exception(e)
-
-        probe.add_done_callback(judged)
-        return verdict
+    def _probe_in(self, probe: asyncio.Future[PageSummary | None]) -> None:
+        pages = self.waiting.pop(probe)
+        assert self.on_result is not None
+        try:
+            summary = probe.result()
+            for url, kept, page in pages:
+                self.on_result(self._result(url, *_compare(kept, page, summary), kept))
+        # The probe's failure (a bug) or cancellation, or a bug here: in a callback, it
+        # would only be logged, so the run raises it at its end (``_check_each_host``).
+        except (Exception, asyncio.CancelledError) as e:
+            self.failure = self.failure or e
 
     def _fetch(self, url: str, deadline: _Deadline) -> Awaitable[Response]:
         """HEAD for files (``_fetch_file``), GET otherwise: for a page, the request's own
         coroutine, not one more around it."""
-        if _looks_like_file(url):
+        if looks_like_file(url):
             return self._fetch_file(url, deadline)
         return self._request("GET", url, deadline)
 
@@ -301,22 +276,22 @@ class _Checker:
         host's soft-404 probe can tell."""
         verdict, reason = verdict_for_status(answer.status)
         if verdict is Verdict.BLOCKED or answer.status == 503:
-            wall = _bot_wall(answer)
+            wall = bot_wall(answer)
             if wall:
                 return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
         if verdict is not Verdict.ALIVE:
             return verdict, reason
         if answer.method == "HEAD":
-            return Verdict.ALIVE, _alive_reason(answer)
+            return Verdict.ALIVE, alive_reason(answer)
         page = summarise(url, answer.final_url, answer.status, answer.body, answer.content_type)
-        wall = _bot_wall(answer)
+        wall = bot_wall(answer)
         if wall:
             return Verdict.BLOCKED, f"HTTP {answer.status}: {wall}"
         evidence = redirect_evidence(page) or not_found_wording(page)
         if evidence is not None:
             return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
         if not (page.title or page.text):
-            return Verdict.ALIVE, _alive_reason(answer)
+            return Verdict.ALIVE, alive_reason(answer)
         return page
 
     def host_done(self, host: str, url: str) -> None:
@@ -395,46 +370,12 @@ class _Checker:
         return self._stamps[1]
 
 
-def _alive_reason(answer: Response) -> str:
-    reason = f"HTTP {answer.status}"
-    if answer.redirects:
-        reason += f" after {answer.redirects} redirect(s)"
-    if answer.method == "HEAD":
-        reason += f" (HEAD; {answer.content_type or 'no type'})"
-    return reason
-
-
 def _compare(answer: Response, page: PageSummary, probe: PageSummary | None) -> tuple[Verdict, str]:
     """An alive-looking page against its host's probe for a page that cannot exist."""
     evidence = probe_evidence(page, probe) if probe is not None else None
     if evidence is not None:
         return Verdict.SOFT_404, f"HTTP {answer.status} but {evidence}"
-    return Verdict.ALIVE, _alive_reason(answer)
-
-
-def _looks_like_file(url: str) -> bool:
-    """Whether ``url``'s path ends in a file name with one of ``FILE_EXTENSIONS``."""
-    if url.rfind(".") < url.rfind("/") and "?" not in url and "#" not in url:
-        return False  # no dot after the last slash: most pages' URLs, decided at once
-    return _names_a_file(url)
-
-
-def _names_a_file(url: str) -> bool:
-    """``_looks_like_file`` the long way: the path's last segment read out."""
-    authority = AUTHORITY.match(url)
-    path = url[authority.end() :] if authority else urlsplit(url).path
-    last = path.partition("?")[0].partition("#")[0].rsplit("/", 1)[-1]
-    return "." in last and last.rsplit(".", 1)[1].lower() in FILE_EXTENSIONS
-
-
-def _bot_wall(answer: Response) -> str | None:
-    if answer.headers.get("cf-mitigated", "").lower() == "challenge":
-        return "a bot wall (cf-mitigated: challenge)"
-    head = answer.body[:8192].decode("utf-8", errors="replace").lower()
-    for words in CHALLENGE_WORDS:
-        if words in head:
-            return f"a bot wall or challenge page ({words!r})"
-    return None
+    return Verdict.ALIVE, alive_reason(answer)
 
 
 async def check_in_batches(
@@ -534,18 +475,9 @@ async def _check_each_host(
     (its queue, its soft-404 probes, its idle connections) is let go."""
     _allow_open_files(settings.workers + 256)
     client = Client(settings, max_body=CHECK_BODY_BYTES)
-    checker = _Checker(client, settings, clock)
+    checker = _Checker(client, settings, clock, on_result)
     queues = checker.queues
     turns, left = _line_up(urls, queues, max(settings.per_host, 1))
-    # Pages waiting for their host's soft-404 probe; only those not done yet are held.
-    waiting: set[asyncio.Future[LinkCheck]] = set()
-
-    def finished(future: asyncio.Future[LinkCheck]) -> None:
-        # A failure is raised by the gather below (so it stays in ``waiting``): raised
-        # in a callback, it would only be logged.
-        if not future.cancelled() and future.exception() is None:
-            waiting.discard(future)
-            on_result(future.result())
 
     async def work() -> None:
         while turns:
@@ -554,12 +486,9 @@ async def _check_each_host(
             # Empty when the host's other turns took what this one was lined up for.
             item = queue.popleft() if queue else None
             if isinstance(item, str):
-                outcome = await checker.check_soon(item)
-                if isinstance(outcome, LinkCheck):
-                    on_result(outcome)
-                else:
-                    waiting.add(outcome)
-                    outcome.add_done_callback(finished)
+                result = await checker.check_soon(item)
+                if result is not None:  # else it waits for the host's probe
+                    on_result(result)
             elif item is not None:  # a soft-404 probe's turn
                 await item
             if queue:
@@ -573,7 +502,11 @@ async def _check_each_host(
 
     try:
         await asyncio.gather(*(work() for _ in range(min(max(settings.workers, 1), len(turns)))))
-        await asyncio.gather(*waiting)
+        # The last probes' pages: judged by the probes' callbacks, which come before
+        # the gather's own.
+        await asyncio.gather(*checker.waiting)
+        if checker.failure is not None:
+            raise checker.failure
     finally:
         for queue in queues.values():  # not empty only when a worker failed
             for item in queue:
