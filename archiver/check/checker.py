@@ -126,10 +126,10 @@ class _Checker:
         """The verdict on ``url``, or, when it waits only on the host's soft-404 probe
         (another request, made once), None: the verdict goes to ``on_result`` once the
         probe is in, and the caller's slot is free by then to take its next URL instead
-        of waiting. Timeouts and failed connections
-        are tried again (``retries``) while the link's deadline allows. Without retries,
-        the one check's coroutine itself: each coroutine between the loop and the answer
-        is resumed on every answer (scenario C makes 100,000 a process)."""
+        of waiting. Timeouts and failed connections are tried again (``retries``) while
+        the link's deadline allows. Without retries, the one check's coroutine itself:
+        each coroutine between the loop and the answer is resumed on every answer
+        (scenario C makes 100,000 a process)."""
         deadline = _Deadline(self.settings)
         if self.settings.retries <= 0:
             return self._check_once(url, deadline)
