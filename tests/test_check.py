@@ -301,6 +301,115 @@ def test_lengths_rule_out_only_pages_the_comparison_would_call_different() -> No
     "url",
     [
         "http://127.0.0.5:18390/p/12345",
+        "http://example.com",
+        "http://example.com/",
+        "http://example.com/report.pdf",
+        "http://example.com/report.PDF",
+        "http://example.com/a.b/report",
+        "http://example.com/report.pdf/",
+        "http://example.com/report.pdf?x=a/b",
+        "http://example.com/report?x=a.pdf",
+        "http://example.com/report.pdf#a/b",
+        "http://example.com/report#a.pdf",
+        "http://u.pdf@example.com/a",
+        "http://example.com/a/b.html",
+        "http://example.com/a/archive.tar.gz",
+        "http://example.com/a/.pdf",
+        "http://example.com/a/b.pdf\t",
+        "http://example.com/a/b.p\tdf",
+        "mailto:someone@example.com",
+        "foo:/a.pdf/b",
+        "foo:/a/b.pdf",
+        "//example.com/a.pdf",
+        "no slash.pdf",
+    ],
+)
+def test_a_url_with_no_dot_after_its_last_slash_is_no_file_as_the_long_way_says(url: str) -> None:
+    # looks_like_file decides most URLs by where their last dot and slash are, without
+    # reading the path out; it must say what reading it out says.
+    from archiver.check.verdicts import _names_a_file, looks_like_file
+
+    assert looks_like_file(url) == _names_a_file(url)
+
+
+def test_pages_that_waited_for_their_probe_all_get_their_verdict_and_a_failure_is_raised(
+    origin: OriginServer,
+) -> None:
+    # Four pages on a host with eight slots all start before the host's soft-404 probe,
+    # which takes its turn after them, so each waits for it; one callback on the probe
+    # judges them all. What fails there (here, the caller's own callback) is raised by
+    # the run: before, it was only logged, and the run ended as if all was well.
+    import asyncio
+
+    from archiver.check.checker import check_all
+
+    nothing = article("Shop", "Nothing to see here today.")  # what its unknown URLs show
+    origin.sites["shop.example"] = Site(fallback=Page(body=nothing))
+    urls = [f"http://shop.example/item/{n}" for n in range(4)]
+    for n, url in enumerate(urls[:3]):
+        origin.add(url, Page(body=article(f"Item {n}", "A long description " * 20)))
+    origin.add(urls[3], Page(body=nothing))
+    settings = sandbox_settings(origin, per_host=8)
+    results: list[LinkCheck] = []
+    asyncio.run(check_all(urls, settings, lambda: FIXED, results.append))
+    verdicts = {result.url: result.verdict for result in results}
+    assert verdicts == {**dict.fromkeys(urls[:3], Verdict.ALIVE), urls[3]: Verdict.SOFT_404}
+    assert len(results) == 4
+    paths = [hit.path for hit in origin.hits_for("shop.example")]
+    assert sum(path.startswith("/item/archiver-probe-") for path in paths) == 1
+
+    def refuses(result: LinkCheck) -> None:
+        raise RuntimeError(f"the caller's bug, at {result.url}")
+
+    with pytest.raises(RuntimeError, match="the caller's bug"):
+        asyncio.run(check_all(urls, settings, lambda: FIXED, refuses))
+
+
+def test_a_page_too_short_for_its_probe_is_judged_as_the_full_comparison_judges_it() -> None:
+    # probe_evidence rules out a page by an upper bound of its comparable text's length,
+    # before working that text out; it must judge every page as comparing the texts does.
+    import random
+
+    from rapidfuzz import fuzz
+
+    from archiver.check.soft404 import (
+        SIMILAR_ENOUGH,
+        PageSummary,
+        could_be_similar,
+        probe_evidence,
+    )
+
+    rng = random.Random(15)
+    words = ["Page", "not", "found", "a", "12", "345", "x/y", "İstanbul", "ǅ", "\t", "  ", "p", "7"]
+    base = "Sorry, the page you requested could not be found."
+    url, probe_url = "http://a.example/p/345/x", "http://a.example/p/345/archiver-probe-1"
+    shortcut = similar = 0
+    for _ in range(3_000):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        cut = rng.randint(0, len(base))
+        if rng.random() < 0.4:  # the site's "not found" page, or nearly
+            title, cut = "Page not found", len(base) - rng.randint(0, 12)
+        text = " ".join([base[:cut], *(rng.choice(words) for _ in range(rng.randint(0, 3)))])
+        page = PageSummary(url, url, 200, title, text)
+        probe = PageSummary(probe_url, probe_url, 200, "Page not found", rng.choice(words) + base)
+        assert page.comparable_at_most() >= len(page.comparable), (title, text)
+        score = fuzz.ratio(page.comparable, probe.comparable)
+        slow = f"same page the site serves for a made-up URL (similarity {score:.0f}%)"
+        fresh = PageSummary(url, url, 200, title, text)  # its comparable not yet worked out
+        similar += score >= SIMILAR_ENOUGH
+        assert probe_evidence(fresh, probe) == (slow if score >= SIMILAR_ENOUGH else None)
+        at_most, probe_length = fresh.comparable_at_most(), len(probe.comparable)
+        if at_most <= probe_length and not could_be_similar(at_most, probe_length):
+            shortcut += 1
+            if (title + text).isascii():  # ruled out without working its text out
+                assert "comparable" not in fresh.__dict__
+    assert 500 < shortcut < 2_500 and 300 < similar < 1_500
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.5:18390/p/12345",
         "HTTPS://Example.com:8443/a/b/c.html?x=/y#/z",
         "http://example.com",
         "http://example.com?q=/a/b",

@@ -124,6 +124,7 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(BadAnswer("the answer was cut off"))
         else:
             waiter.set_exception(_Closed())
+        self._waiter = None
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -203,13 +204,15 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=body.keep_alive and not body.extra)
 
     # used by Client
-    async def exchange(
+    def send(
         self, request: bytes, head_only: bool, deadlines: _Deadlines | None = None, until: float = 0
-    ) -> tuple[ResponseHead, bytes]:
-        """Send ``request``; the head and (capped) body of its answer. With ``deadlines``,
-        raises TimeoutError when it is not in by ``until`` (the loop's time), as
-        ``asyncio.timeout_at`` would, but without a timeout context (its object, its
-        coroutines and its look-ups of the current task) or a timer of its own."""
+    ) -> asyncio.Future[tuple[ResponseHead, bytes]]:
+        """Send ``request``; a future of the head and (capped) body of its answer (a
+        future, not a coroutine: one less to resume on every answer). With ``deadlines``,
+        it raises TimeoutError when the answer is not in by ``until`` (the loop's time),
+        as ``asyncio.timeout_at`` would, but without a timeout context (its object, its
+        coroutines and its look-ups of the current task) or a timer of its own. Once it
+        is done, the connection no longer holds it (nor the body in it)."""
         assert self.transport is not None
         loop = self._loop
         if loop is None:
@@ -223,15 +226,13 @@ class _Connection(asyncio.Protocol):
         if deadlines is not None:
             deadlines.add(until, self, self._serial)
         self.transport.write(request)
-        try:
-            return await waiter
-        finally:
-            self._waiter = None
+        return waiter
 
     def time_out(self, serial: int) -> None:
         """Fail the exchange numbered ``serial`` (``_Deadlines``) if it is still waiting."""
         if serial == self._serial and self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(TimeoutError())
+            self._waiter = None
 
     def abort(self) -> None:
         self.closed = True
@@ -245,12 +246,14 @@ class _Connection(asyncio.Protocol):
             body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
             self._chunks = []  # not held here: ``_Deadlines`` keeps the connection a while
             self._waiter.set_result((self._head, body[: self.max_body]))
+            self._waiter = None
 
     def _fail(self, error: BadAnswer) -> None:
         """Refuse the answer now: stop reading, and let go of what was gathered."""
         self._pending, self._chunks = bytearray(), []
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
+        self._waiter = None
         self.reusable = False
         self.abort()
 
@@ -395,7 +398,7 @@ class Client:
                 if connection is None:
                     async with asyncio.timeout_at(until):
                         connection = await self._open(target, proxy)
-                answer = await connection.exchange(request, method == "HEAD", deadlines, until)
+                answer = await connection.send(request, method == "HEAD", deadlines, until)
             except _Closed:
                 if connection is not None:
                     connection.abort()
@@ -453,7 +456,7 @@ class Client:
             f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{_proxy_authorization(proxy)}"
             f"User-Agent: {self._user_agent}\r\n\r\n"
         ).encode("latin-1")
-        answer, _ = await connection.exchange(tunnel, head_only=True)
+        answer, _ = await connection.send(tunnel, head_only=True)
         if answer.status != 200:
             connection.abort()
             raise ConnectFailed(f"connection failed: the proxy answered {answer.status}")
