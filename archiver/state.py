@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 OLD_STATE_NAME = "state.sqlite"  # where earlier versions kept the state: in the store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS checks (
+# The fields of a check, in ``checks`` and in ``checks_new`` alike.
+_CHECK_FIELDS = """
     id INTEGER PRIMARY KEY,
     url TEXT NOT NULL,
     verdict TEXT NOT NULL,
@@ -46,19 +46,13 @@ CREATE TABLE IF NOT EXISTS checks (
     reason TEXT NOT NULL,
     checked_at TEXT NOT NULL,
     method TEXT
-);
+"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS checks ({_CHECK_FIELDS});
 CREATE INDEX IF NOT EXISTS checks_by_url ON checks (url, checked_at);
 -- Checks as they arrive, not yet in ``checks`` (see ``State.record_checks``).
-CREATE TABLE IF NOT EXISTS checks_new (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    http_status INTEGER,
-    final_url TEXT,
-    reason TEXT NOT NULL,
-    checked_at TEXT NOT NULL,
-    method TEXT
-);
+CREATE TABLE IF NOT EXISTS checks_new ({_CHECK_FIELDS});
 
 -- archiver.archives.cache: what archives answered, so a rerun need not ask them again.
 CREATE TABLE IF NOT EXISTS archive_lookups (
